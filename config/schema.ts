@@ -1,0 +1,315 @@
+import { z } from 'zod';
+import { SAMPLE_NUMERIC_FIELDS } from '../model/index.js';
+import { Secret } from './secret.js';
+import { isValidTimeZone, parseClockTime, parseDuration, parseListen, parseSize } from './units.js';
+
+/*
+ * The one schema of cellwatch's configuration. Every object is strict (an unknown key is an error,
+ * because a typo like `intervall:` must not silently fall back to a default), every default is here,
+ * and `config/example.yaml` shows them all.
+ */
+
+const duration = (example: string) =>
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration like "${example}" (units ms, s, m, h, d, w), got "${text}"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const size = z.string().transform((text, ctx) => {
+  const bytes = parseSize(text);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected a size like "512MiB" (units B, KB, MB, GB, KiB, MiB, GiB), got "${text}"` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const clockTime = z.string().transform((text, ctx) => {
+  const minutes = parseClockTime(text);
+  if (minutes === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected a local time "HH:MM", got "${text}"` });
+    return z.NEVER;
+  }
+  return minutes;
+});
+
+const secret = z.string().min(1, 'must not be empty').transform((s) => new Secret(s));
+
+const url = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+
+// ---------------------------------------------------------------------------------------------
+
+const httpSchema = z.strictObject({
+  /** host:port; without API tokens only a loopback host is allowed. */
+  listen: z
+    .string()
+    .default('127.0.0.1:8080')
+    .transform((text, ctx) => {
+      const parsed = parseListen(text);
+      if (!parsed) {
+        ctx.addIssue({ code: 'custom', message: `expected "host:port" or "[v6]:port", got "${text}"` });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
+  /** Serve the web board at `/`. */
+  board: z.boolean().default(true),
+  /** Grace time for open requests and WebSocket clients on shutdown. */
+  shutdownGrace: duration('3s').prefault('3s'),
+});
+
+export const ROLES = ['viewer', 'operator', 'ingest', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+const tokenSchema = z.strictObject({
+  name: z.string().min(1),
+  role: z.enum(ROLES),
+  token: secret.refine((s) => s.reveal().length >= 16, 'must be at least 16 characters (use `openssl rand -hex 24`)'),
+});
+
+const authSchema = z.strictObject({ tokens: z.array(tokenSchema).default([]) });
+
+const pipelineSchema = z.strictObject({
+  /** Points per request. */
+  batchSize: z.number().int().min(1).max(100_000).default(5000),
+  /** A partial batch is sent after this long. */
+  flushInterval: duration('1s').prefault('1s'),
+  /** Requests in flight at once (order is kept per batch sequence). */
+  maxInFlight: z.number().int().min(1).max(64).default(2),
+  gzip: z.boolean().default(true),
+  /** Backoff ceiling between retries of a failing backend. */
+  maxRetryDelay: duration('30s').prefault('30s'),
+  /** Request timeout. */
+  timeout: duration('10s').prefault('10s'),
+  /** Disk spool used while the backend is unreachable; reaching the cap is counted and alerted. */
+  spoolMaxBytes: size.prefault('1GiB'),
+});
+
+const rollupSchema = z.boolean().default(true);
+
+const storeSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('embedded'),
+    /** Raw samples are kept this long; hourly rollups twice as long. */
+    retention: duration('35d').prefault('35d'),
+    pipeline: pipelineSchema.prefault({}),
+  }),
+  z.strictObject({
+    kind: z.literal('influxdb-v1'),
+    url: url.default('http://127.0.0.1:8086'),
+    database: z.string().min(1).default('cellwatch'),
+    username: z.string().optional(),
+    password: secret.optional(),
+    /** Retention policy created (if missing) and written to. */
+    retentionPolicy: z.string().min(1).default('cellwatch'),
+    retention: duration('35d').prefault('35d'),
+    /** Create continuous queries for hourly rollups (busy hours, baselines). */
+    rollups: rollupSchema,
+    pipeline: pipelineSchema.prefault({}),
+  }),
+  z.strictObject({
+    kind: z.literal('influxdb-v2'),
+    url: url,
+    org: z.string().min(1),
+    bucket: z.string().min(1),
+    token: secret,
+    pipeline: pipelineSchema.prefault({}),
+  }),
+]);
+
+// ---------------------------------------------------------------------------------------------
+// SNMP
+
+const AUTH_PROTOCOLS = ['md5', 'sha', 'sha224', 'sha256', 'sha384', 'sha512'] as const;
+const PRIV_PROTOCOLS = ['des', 'aes', 'aes256b', 'aes256r'] as const;
+
+const snmpDefaultsSchema = z.strictObject({
+  interval: duration('60s').prefault('60s'),
+  timeout: duration('5s').prefault('5s'),
+  retries: z.number().int().min(0).max(10).default(1),
+  port: z.number().int().min(1).max(65535).default(161),
+  /** GETBULK max-repetitions; halved automatically on tooBig. */
+  maxRepetitions: z.number().int().min(1).max(1000).default(25),
+});
+
+const snmpVersion = z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.enum(['1', '2c', '3']));
+
+const snmpTargetSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).optional(),
+    version: snmpVersion.default('2c'),
+    community: secret.optional(),
+    user: z.string().min(1).optional(),
+    authProtocol: z.enum(AUTH_PROTOCOLS).optional(),
+    authKey: secret.optional(),
+    privProtocol: z.enum(PRIV_PROTOCOLS).optional(),
+    privKey: secret.optional(),
+    /** `cell-table` (built-in), `if-mib` (built-in), or a name under `snmp.profiles`. */
+    profile: z.string().min(1).default('cell-table'),
+    /** Site this target serves (required for if-mib transport links). */
+    site: z.string().min(1).optional(),
+    interval: duration('60s').optional(),
+    timeout: duration('5s').optional(),
+    retries: z.number().int().min(0).max(10).optional(),
+    maxRepetitions: z.number().int().min(1).max(1000).optional(),
+  })
+  .superRefine((t, ctx) => {
+    const need = (cond: boolean, path: string, message: string) => {
+      if (cond) ctx.addIssue({ code: 'custom', path: [path], message });
+    };
+    if (t.version === '3') {
+      need(!t.user, 'user', 'required for SNMPv3');
+      need(!!t.authProtocol !== !!t.authKey, t.authProtocol ? 'authKey' : 'authProtocol', 'authProtocol and authKey go together');
+      need(!!t.privProtocol !== !!t.privKey, t.privProtocol ? 'privKey' : 'privProtocol', 'privProtocol and privKey go together');
+      need(!!t.privProtocol && !t.authProtocol, 'privProtocol', 'privacy needs authentication (authPriv)');
+      need(!!t.authKey && t.authKey.reveal().length < 8, 'authKey', 'must be at least 8 characters (RFC 3414)');
+      need(!!t.privKey && t.privKey.reveal().length < 8, 'privKey', 'must be at least 8 characters (RFC 3414)');
+      need(!!t.community, 'community', 'not used by SNMPv3; remove it');
+    } else {
+      need(!t.community, 'community', `required for SNMPv${t.version}`);
+      need(!!(t.user ?? t.authProtocol ?? t.privProtocol), 'user', `SNMPv3 settings given but version is ${t.version}`);
+    }
+    need(t.profile === 'if-mib' && !t.site, 'site', 'required for the if-mib profile (links are mapped to sites)');
+  });
+
+const profileColumnSchema = z.strictObject({
+  /** Column number under the table entry, or a full numeric OID. */
+  column: z.union([z.number().int().min(1), z.string().regex(/^\d+(\.\d+)+$/, 'expected a numeric OID')]),
+  kind: z.enum(['gauge', 'counter', 'string', 'enum']).default('gauge'),
+  /** Multiply the raw value (e.g. 0.01 for centi-dB, 0.001 for kbit/s → Mbit/s). */
+  scale: z.number().default(1),
+  /** For `enum`: raw integer → value (e.g. { "1": true, "2": false } for available). */
+  map: z.record(z.string(), z.union([z.boolean(), z.number(), z.string()])).optional(),
+});
+
+const profileSchema = z.strictObject({
+  /** The table's entry OID (…Entry), numeric. */
+  entry: z.string().regex(/^\d+(\.\d+)+$/, 'expected a numeric OID'),
+  /** Column holding the cell id; without it, row indexes are looked up in the inventory's `snmpIndex`. */
+  cellIdColumn: z.number().int().min(1).optional(),
+  /** Sample field → column. Counters become per-interval volumes or rates. */
+  columns: z.partialRecord(z.enum([...SAMPLE_NUMERIC_FIELDS, 'available']), profileColumnSchema),
+});
+
+const snmpSchema = z.strictObject({
+  defaults: snmpDefaultsSchema.prefault({}),
+  /** Targets polled at once; the rest wait their turn inside their interval. */
+  concurrency: z.number().int().min(1).max(4096).default(64),
+  targets: z.array(snmpTargetSchema).default([]),
+  profiles: z.record(z.string(), profileSchema).default({}),
+});
+
+// ---------------------------------------------------------------------------------------------
+
+const experienceSchema = z.strictObject({
+  dlMbps: z.number().positive().default(5),
+  ulMbps: z.number().positive().default(1),
+  latencyMs: z.number().positive().default(100),
+});
+
+const targetSchema = z.strictObject({
+  ratio: z.number().gt(0).max(1).default(0.95),
+  /** A local-time window, or `busy-hour` (each cell's time-consistent busiest clock hour). */
+  peak: z
+    .union([z.literal('busy-hour'), z.strictObject({ from: clockTime, to: clockTime })])
+    .prefault({ from: '19:00', to: '22:00' }),
+});
+
+const webhookSinkSchema = z.strictObject({ kind: z.literal('webhook'), url, secret: secret.optional() });
+const trapSinkSchema = z.strictObject({
+  kind: z.literal('snmp-trap'),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(162),
+  version: snmpVersion.default('2c'),
+  community: secret.optional(),
+});
+const alertsSchema = z.strictObject({
+  sinks: z.array(z.discriminatedUnion('kind', [webhookSinkSchema, trapSinkSchema, z.strictObject({ kind: z.literal('log') })])).default([]),
+});
+
+const simSchema = z.strictObject({
+  /** Run the built-in simulated network (what `cellwatch demo` turns on). */
+  enabled: z.boolean().default(false),
+  seed: z.number().int().default(1),
+  regions: z.number().int().min(1).max(50).default(4),
+  sites: z.number().int().min(1).max(5000).default(80),
+  /** Simulated seconds per real second. */
+  rate: z.number().positive().max(3600).default(60),
+  /** Simulated start time (ISO 8601); default: now. */
+  start: z.iso.datetime({ offset: true }).optional(),
+  /** Loopback address the per-site SNMP agents listen on. */
+  host: z.string().default('127.0.0.1'),
+  /** First UDP port of the per-site agents; 0 picks free ports. */
+  basePort: z.number().int().min(0).max(65000).default(0),
+  community: secret.prefault('public'),
+});
+
+const logSchema = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  /** `auto`: readable lines on a terminal, JSON otherwise. */
+  format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+});
+
+export const configSchema = z
+  .strictObject({
+    timezone: z
+      .string()
+      .default(() => Intl.DateTimeFormat().resolvedOptions().timeZone)
+      .refine(isValidTimeZone, 'unknown IANA time zone'),
+    http: httpSchema.prefault({}),
+    auth: authSchema.prefault({}),
+    store: storeSchema.prefault({ kind: 'embedded' }),
+    dataDir: z.string().min(1).default('./data'),
+    /** Cells CSV: id, site, region, lat, lon, neighbours (";"-separated), snmpIndex (optional). */
+    inventory: z.string().min(1).optional(),
+    snmp: snmpSchema.prefault({}),
+    probes: z.array(z.unknown()).default([]),
+    experience: experienceSchema.prefault({}),
+    target: targetSchema.prefault({}),
+    alerts: alertsSchema.prefault({}),
+    sim: simSchema.prefault({}),
+    log: logSchema.prefault({}),
+  });
+
+/**
+ * Checks across sections. They read the raw (substituted) input rather than the parsed config so that
+ * they report even when other parts of the file are broken: an operator sees every problem at once.
+ */
+export function crossCheck(raw: unknown): string[] {
+  const problems: string[] = [];
+  const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  const snmp = obj(obj(raw).snmp);
+  const profiles = Object.keys(obj(snmp.profiles));
+  const names = new Map<unknown, number>();
+  list(snmp.targets).forEach((t, i) => {
+    const { name, profile = 'cell-table' } = obj(t);
+    if (typeof profile === 'string' && profile !== 'cell-table' && profile !== 'if-mib' && !profiles.includes(profile)) {
+      problems.push(`snmp.targets.${i}.profile: unknown profile "${profile}" (built-in: cell-table, if-mib; defined: ${profiles.join(', ') || 'none'})`);
+    }
+    const first = names.get(name);
+    if (name !== undefined && first !== undefined) problems.push(`snmp.targets.${i}.name: duplicate target name "${String(name)}" (also at snmp.targets.${first})`);
+    else names.set(name, i);
+  });
+  const tokens = new Map<unknown, number>();
+  list(obj(obj(raw).auth).tokens).forEach((t, i) => {
+    const { token } = obj(t);
+    if (token !== undefined && tokens.has(token)) problems.push(`auth.tokens.${i}.token: the same token is configured at auth.tokens.${tokens.get(token)}`);
+    else tokens.set(token, i);
+  });
+  return problems;
+}
+
+export type Config = z.output<typeof configSchema>;
+export type StoreConfig = Config['store'];
+export type PipelineConfig = StoreConfig['pipeline'];
+export type SnmpConfig = Config['snmp'];
+export type SnmpTargetConfig = SnmpConfig['targets'][number];
+export type SnmpProfileConfig = SnmpConfig['profiles'][string];
+export type SimConfig = Config['sim'];
