@@ -19,6 +19,11 @@ export interface Cell {
   neighbours: string[];
   /** Free-form vendor/technology label, e.g. "LTE1800". Optional. */
   tech?: string;
+  /**
+   * Row index of this cell in its site's SNMP cell table, for vendor profiles whose table has no
+   * cell-id column (the row is then mapped through the inventory: target site + index → cell).
+   */
+  snmpIndex?: number;
 }
 
 /** Where a sample came from: the collector that produced it. */
