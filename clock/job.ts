@@ -39,16 +39,19 @@ export class JobRun implements Job {
       this.opts.onSkip?.(tick);
       return this.running;
     }
-    const run = (async () => {
-      try {
-        await this.task(tick, this.abort.signal);
-      } catch (err) {
-        if (this.opts.onError) this.opts.onError(err, tick);
-        else throw err;
-      } finally {
-        this.running = undefined;
-      }
-    })();
+    // Start on a microtask so `running` is set before the task can settle, even if it throws at once.
+    const run: Promise<void> = Promise.resolve()
+      .then(() => this.task(tick, this.abort.signal))
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          if (this.opts.onError) this.opts.onError(err, tick);
+          else throw err;
+        },
+      )
+      .finally(() => {
+        if (this.running === run) this.running = undefined;
+      });
     this.running = run;
     return run;
   }

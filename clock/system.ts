@@ -33,11 +33,20 @@ export class AcceleratedClock implements Clock {
 export class TimerScheduler implements Scheduler {
   private readonly jobs = new Set<{ run: JobRun; timer?: NodeJS.Timeout }>();
 
-  constructor(readonly clock: Clock) {}
+  /**
+   * @param onError where a run's error goes when its job has no `onError` of its own (the daemon
+   *   logs it); without one it would be an unhandled rejection.
+   */
+  constructor(
+    readonly clock: Clock,
+    private readonly onError: (err: unknown, job: string, tick: EpochMs) => void = (err) => {
+      throw err;
+    },
+  ) {}
 
   every(name: string, everyMs: number, task: Task, opts: EveryOptions = {}): Job {
     if (!(everyMs > 0)) throw new Error(`job ${name}: interval must be > 0`);
-    const run = new JobRun(name, task, opts);
+    const run = new JobRun(name, task, { onError: (err, tick) => this.onError(err, name, tick), ...opts });
     const entry: { run: JobRun; timer?: NodeJS.Timeout } = { run };
     this.jobs.add(entry);
     const offset = opts.offsetMs ?? 0;

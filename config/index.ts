@@ -123,6 +123,7 @@ function substitute(value: unknown, path: PropertyKey[], env: NodeJS.ProcessEnv,
         out[secretKey] = readFileSync(resolveFrom(baseDir, file), 'utf8').trim();
       } catch (err) {
         problems.push(`${formatPath(here)}: cannot read secret file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        out[secretKey] = `(unreadable ${key})`; // a stand-in, so the schema does not add a second error here
       }
       continue;
     }
