@@ -1,0 +1,62 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Config, Role } from '../config/index.js';
+
+/**
+ * Bearer tokens with roles. A route asks for a permission; a role grants a set of them:
+ *
+ *   viewer   read                      (NOC screens, care agents' lookups, Prometheus)
+ *   operator read, operate             (ack, silence)
+ *   ingest   ingest                    (machines pushing samples and complaints; cannot read)
+ *   admin    read, operate, ingest, admin (reload)
+ *
+ * With no tokens configured there is no authentication at all, which is only safe on loopback: the
+ * daemon then refuses to listen anywhere else (see daemon/http.ts).
+ */
+export type Permission = 'read' | 'operate' | 'ingest' | 'admin';
+
+const GRANTS: Record<Role, readonly Permission[]> = {
+  viewer: ['read'],
+  operator: ['read', 'operate'],
+  ingest: ['ingest'],
+  admin: ['read', 'operate', 'ingest', 'admin'],
+};
+
+export interface Principal {
+  name: string;
+  role: Role;
+}
+
+export type AuthDecision = { ok: true; principal?: Principal } | { ok: false; status: 401 | 403; error: string };
+
+export class Authenticator {
+  private readonly tokens: { digest: Buffer; principal: Principal }[];
+
+  constructor(cfg: Config['auth']) {
+    this.tokens = cfg.tokens.map((t) => ({ digest: digest(t.token.reveal()), principal: { name: t.name, role: t.role } }));
+  }
+
+  get enabled(): boolean {
+    return this.tokens.length > 0;
+  }
+
+  decide(authorization: string | undefined, needs: Permission): AuthDecision {
+    if (!this.enabled) return { ok: true };
+    const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    if (!m) return { ok: false, status: 401, error: 'missing bearer token' };
+    const presented = digest(m[1]!);
+    // Compare against every token so the time taken does not reveal which one (or whether one) matched.
+    let principal: Principal | undefined;
+    for (const t of this.tokens) if (timingSafeEqual(t.digest, presented)) principal = t.principal;
+    if (!principal) return { ok: false, status: 401, error: 'unknown token' };
+    if (!GRANTS[principal.role].includes(needs)) return { ok: false, status: 403, error: `role ${principal.role} may not ${needs}` };
+    return { ok: true, principal };
+  }
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

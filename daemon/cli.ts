@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { AcceleratedClock, SystemClock, TimerScheduler } from '../clock/index.js';
+import { ConfigError, loadConfigFile, parseConfig, type Config } from '../config/index.js';
+import { parseListen } from '../config/units.js';
+import { loadInventoryFile } from '../config/inventory.js';
+import { Daemon } from './daemon.js';
+import { createLogger } from './log.js';
+import { packageRoot } from './paths.js';
+
+/** SIGTERM must end the process well inside systemd's default 90 s, and inside the 10 s we promise. */
+const STOP_DEADLINE_MS = 9_000;
+const EXIT_CONFIG = 2;
+
+const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+function readConfig(file: string | undefined): Config {
+  return file ? loadConfigFile(file) : parseConfig({});
+}
+
+function failConfig(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  throw err;
+}
+
+async function portIsFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ host, port }, () => probe.close(() => resolve(true)));
+  });
+}
+
+async function runDaemon(cfg: Config, configFile: string | undefined, banner?: (d: Daemon) => string): Promise<void> {
+  const log = createLogger(cfg.log);
+  const clock = cfg.sim.enabled ? new AcceleratedClock(cfg.sim.start ? Date.parse(cfg.sim.start) : Date.now(), cfg.sim.rate) : new SystemClock();
+  const scheduler = new TimerScheduler(clock, (err, job, tick) => log.error({ err, job, tick }, 'scheduled job failed'));
+  const daemon = new Daemon(cfg, { scheduler, log, ...(configFile ? { reloadConfig: () => loadConfigFile(configFile) } : {}) });
+
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    log.info({ signal }, 'stopping');
+    const deadline = setTimeout(() => {
+      log.error({ deadlineMs: STOP_DEADLINE_MS }, 'stop did not finish in time; exiting');
+      process.exit(1);
+    }, STOP_DEADLINE_MS);
+    deadline.unref();
+    void (async () => {
+      await daemon.stop();
+      await scheduler.stop({ abort: true });
+      clearTimeout(deadline);
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading configuration');
+    daemon.reload().catch((err: unknown) => log.error({ err: err instanceof ConfigError ? err.problems : err }, 'reload failed; keeping the running configuration'));
+  });
+
+  try {
+    await daemon.start();
+  } catch (err) {
+    log.fatal({ err }, 'cellwatch could not start');
+    process.exit(1);
+  }
+  if (banner) process.stdout.write(banner(daemon) + '\n');
+}
+
+const program = new Command('cellwatch')
+  .description('Network-quality monitor for mobile operators')
+  .version(version)
+  .showHelpAfterError();
+
+program
+  .command('run')
+  .description('run the daemon')
+  .option('-c, --config <file>', 'YAML or JSON config file (default: embedded defaults)')
+  .action(async (opts: { config?: string }) => {
+    let cfg: Config;
+    try {
+      cfg = readConfig(opts.config);
+    } catch (err) {
+      failConfig(err);
+    }
+    await runDaemon(cfg, opts.config);
+  });
+
+const numberIn = (name: string, min: number, max: number, integer = true) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`);
+  }
+  return n;
+};
+const listenAddress = (v: string) => {
+  const parsed = parseListen(v);
+  if (!parsed) throw new InvalidArgumentError('expected host:port or [v6]:port');
+  return parsed;
+};
+
+program
+  .command('demo')
+  .description('run the daemon on a built-in simulated network (embedded store, board on localhost)')
+  .option('-c, --config <file>', 'config file to start from (the simulator is switched on)')
+  .option('--listen <host:port>', 'HTTP listen address (default 127.0.0.1:8080, or a free port if taken)', listenAddress)
+  .option('--sites <n>', 'simulated sites (3–6 cells each)', numberIn('sites', 1, 5000))
+  .option('--rate <x>', 'simulated seconds per real second', numberIn('rate', 0.001, 3600, false))
+  .option('--seed <n>', 'simulation seed', numberIn('seed', -(2 ** 31), 2 ** 31 - 1))
+  .option('--data-dir <dir>', 'data directory')
+  .action(async (opts: { config?: string; listen?: { host: string; port: number }; sites?: number; rate?: number; seed?: number; dataDir?: string }) => {
+    let cfg: Config;
+    try {
+      cfg = readConfig(opts.config);
+    } catch (err) {
+      failConfig(err);
+    }
+    cfg.sim.enabled = true;
+    if (opts.sites !== undefined) cfg.sim.sites = opts.sites;
+    if (opts.rate !== undefined) cfg.sim.rate = opts.rate;
+    if (opts.seed !== undefined) cfg.sim.seed = opts.seed;
+    if (opts.listen) cfg.http.listen = opts.listen;
+    if (opts.dataDir) cfg.dataDir = resolve(opts.dataDir);
+    if (!opts.listen && !(await portIsFree(cfg.http.listen.host, cfg.http.listen.port))) {
+      process.stderr.write(`port ${cfg.http.listen.port} is taken; using a free port\n`);
+      cfg.http.listen.port = 0;
+    }
+    await runDaemon(cfg, opts.config, (d) => {
+      const sim = d.simulation;
+      return [
+        '',
+        `  cellwatch demo — ${sim?.network.sites.length ?? 0} simulated sites, ${sim?.network.cells.length ?? 0} cells, clock ${cfg.sim.rate}× real time`,
+        `  board:  ${d.url}/`,
+        `  cells:  curl ${d.url}/api/v1/cells`,
+        `  stop:   Ctrl-C`,
+        '',
+      ].join('\n');
+    });
+  });
+
+program
+  .command('check-config')
+  .description('validate a config file (and its inventory); exit 0 if valid, 2 with every problem listed')
+  .argument('<file>', 'config file')
+  .action((file: string) => {
+    let cfg: Config;
+    try {
+      cfg = loadConfigFile(file);
+    } catch (err) {
+      failConfig(err);
+    }
+    const problems = cfg.inventory ? loadInventoryFile(cfg.inventory).problems : [];
+    if (problems.length > 0) {
+      process.stderr.write(`invalid inventory:\n  ${problems.join('\n  ')}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    process.stdout.write(
+      `${file}: ok (store ${cfg.store.kind}, ${cfg.snmp.targets.length} SNMP target(s), ${cfg.auth.tokens.length} API token(s), listen ${cfg.http.listen.host}:${cfg.http.listen.port})\n`,
+    );
+  });
+
+await program.parseAsync(process.argv);
