@@ -1,0 +1,389 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { Database, Statement } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock/index.js';
+import type { EpochMs, LinkSample, Sample } from '../model/index.js';
+import type { Point, SeriesBackend, SeriesBucket, SeriesReader, WriteResult } from './index.js';
+import type { Migration } from './migrations.js';
+import { openDatabase } from './records.js';
+import { CELL_FIELDS, CELL_MEASUREMENT, LINK_FIELDS, LINK_MEASUREMENT, pointLink, pointSample, schemaProblem } from './schema.js';
+
+export const HOUR_MS = 3_600_000;
+
+/*
+ * The embedded series store: SQLite at `${dataDir}/series.db`, separate from the record store so
+ * that a busy series writer never holds the lock the API's record writes need, and so that it can be
+ * deleted on its own. Tables have one REAL column per schema field (no JSON blobs on the hot path).
+ *
+ * - `sample` / `link`: raw points, primary key (cell|link, ts, source) — the index on (cell, ts) the
+ *   readers need, and InfluxDB's identity of a point: a replayed point lands on the same row, so a
+ *   replay is idempotent. A second write of the same key merges fields, last write wins, as InfluxDB.
+ * - `sample_hourly`: per cell and UTC hour, the sum and count of every field — maintained in the same
+ *   transaction as the raw insert, so rollups are never behind and means can be merged exactly.
+ * - `sample_latest` / `link_latest`: the key of the newest point per cell / link, so `latest()` for
+ *   thousands of cells is one indexed join, not a scan.
+ * Retention: raw rows older than `retention` (clock time) are pruned; hourly rollups after twice that.
+ */
+
+const cellCols = CELL_FIELDS.map((f) => `"${f}"`);
+const linkCols = LINK_FIELDS.map((f) => `"${f}"`);
+const hourlyCols = CELL_FIELDS.flatMap((f) => [`"${f}_sum"`, `"${f}_n"`]);
+
+export const seriesMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'samples, links, hourly rollups, latest',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE sample (
+          cell TEXT NOT NULL, ts INTEGER NOT NULL, source TEXT NOT NULL, site TEXT, region TEXT,
+          ${cellCols.map((c) => `${c} REAL`).join(', ')},
+          PRIMARY KEY (cell, ts, source)
+        ) WITHOUT ROWID;
+        CREATE TABLE sample_hourly (
+          cell TEXT NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL,
+          ${hourlyCols.map((c) => `${c} ${c.endsWith('_n"') ? 'INTEGER NOT NULL DEFAULT 0' : 'REAL NOT NULL DEFAULT 0'}`).join(', ')},
+          PRIMARY KEY (cell, hour)
+        ) WITHOUT ROWID;
+        CREATE TABLE sample_latest (cell TEXT PRIMARY KEY, ts INTEGER NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE link (
+          link TEXT NOT NULL, ts INTEGER NOT NULL, source TEXT NOT NULL, site TEXT, region TEXT,
+          ${linkCols.map((c) => `${c} REAL`).join(', ')},
+          PRIMARY KEY (link, ts, source)
+        ) WITHOUT ROWID;
+        CREATE TABLE link_latest (link TEXT PRIMARY KEY, ts INTEGER NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
+      `);
+    },
+  },
+];
+
+type Row = Record<string, number | string | null>;
+
+interface HourAcc {
+  cell: string;
+  hour: number;
+  n: number;
+  sums: Float64Array;
+  counts: Uint32Array;
+}
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  /** Raw samples are kept this long (clock time); hourly rollups twice as long. */
+  retentionMs: number;
+  clock: Clock;
+  log: Logger;
+}
+
+export class EmbeddedBackend implements SeriesBackend {
+  readonly kind = 'embedded' as const;
+  readonly reader: SeriesReader;
+  private db?: Database;
+  private stmts?: ReturnType<EmbeddedBackend['prepare']>;
+  private lastPrune = -Infinity;
+  private pruning?: Promise<void>;
+  private closed = false;
+
+  constructor(private readonly opts: EmbeddedOptions) {
+    this.reader = new EmbeddedReader(() => this.open());
+  }
+
+  /** The open database, opened on first use (readers may come before `init`). */
+  private open(): { db: Database; stmts: ReturnType<EmbeddedBackend['prepare']> } {
+    if (this.closed) throw new Error('embedded series store is closed');
+    if (!this.db) {
+      mkdirSync(this.opts.dataDir, { recursive: true });
+      // FULL: a batch the pipeline reports as durable is fsynced, the same promise the spool makes.
+      this.db = openDatabase(join(this.opts.dataDir, 'series.db'), seriesMigrations, this.opts.log, { synchronous: 'FULL' });
+      this.stmts = this.prepare(this.db);
+    }
+    return { db: this.db, stmts: this.stmts! };
+  }
+
+  private prepare(db: Database) {
+    const cellParams = CELL_FIELDS.map(() => '?').join(', ');
+    const linkParams = LINK_FIELDS.map(() => '?').join(', ');
+    const merge = (cols: string[]) => cols.map((c) => `${c} = coalesce(excluded.${c}, ${c})`).join(', ');
+    return {
+      insertSample: db.prepare(`INSERT OR IGNORE INTO sample (cell, ts, source, site, region, ${cellCols.join(', ')}) VALUES (?, ?, ?, ?, ?, ${cellParams})`),
+      mergeSample: db.prepare(
+        `INSERT INTO sample (cell, ts, source, site, region, ${cellCols.join(', ')}) VALUES (?, ?, ?, ?, ?, ${cellParams})
+         ON CONFLICT (cell, ts, source) DO UPDATE SET site = coalesce(excluded.site, site), region = coalesce(excluded.region, region), ${merge(cellCols)}`,
+      ),
+      addHourly: db.prepare(
+        `INSERT INTO sample_hourly (cell, hour, n, ${hourlyCols.join(', ')}) VALUES (?, ?, ?, ${hourlyCols.map(() => '?').join(', ')})
+         ON CONFLICT (cell, hour) DO UPDATE SET n = n + excluded.n, ${hourlyCols.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
+      ),
+      recomputeHourly: db.prepare(
+        `INSERT OR REPLACE INTO sample_hourly (cell, hour, n, ${hourlyCols.join(', ')})
+         SELECT cell, @hour, count(*), ${cellCols.map((c) => `coalesce(sum(${c}), 0), count(${c})`).join(', ')}
+         FROM sample WHERE cell = @cell AND ts >= @hour AND ts < @hour + ${HOUR_MS} GROUP BY cell`,
+      ),
+      latestSample: db.prepare(
+        `INSERT INTO sample_latest (cell, ts, source) VALUES (?, ?, ?)
+         ON CONFLICT (cell) DO UPDATE SET ts = excluded.ts, source = excluded.source WHERE excluded.ts >= sample_latest.ts`,
+      ),
+      insertLink: db.prepare(
+        `INSERT INTO link (link, ts, source, site, region, ${linkCols.join(', ')}) VALUES (?, ?, ?, ?, ?, ${linkParams})
+         ON CONFLICT (link, ts, source) DO UPDATE SET site = coalesce(excluded.site, site), region = coalesce(excluded.region, region), ${merge(linkCols)}`,
+      ),
+      latestLink: db.prepare(
+        `INSERT INTO link_latest (link, ts, source) VALUES (?, ?, ?)
+         ON CONFLICT (link) DO UPDATE SET ts = excluded.ts, source = excluded.source WHERE excluded.ts >= link_latest.ts`,
+      ),
+    };
+  }
+
+  init(): Promise<WriteResult> {
+    try {
+      this.open();
+      this.maybePrune();
+      return Promise.resolve({ ok: true });
+    } catch (err) {
+      return Promise.resolve({ ok: false, retryable: false, reason: `cannot open the embedded series store: ${(err as Error).message}` });
+    }
+  }
+
+  write(points: readonly Point[]): Promise<WriteResult> {
+    // Validate the whole batch first: the write is all-or-nothing, and the pipeline bisects a refused
+    // batch down to the bad points, so the reason must name the point.
+    for (const p of points) {
+      const problem = schemaProblem(p);
+      if (problem) return Promise.resolve({ ok: false, retryable: false, reason: problem, status: 400 });
+    }
+    try {
+      const { db, stmts } = this.open();
+      db.transaction(() => this.insert(points, stmts))();
+    } catch (err) {
+      // Disk full, I/O error, a locked file: the data is fine, the store is not — retry later.
+      return Promise.resolve({ ok: false, retryable: true, reason: `embedded store: ${(err as Error).message}` });
+    }
+    this.maybePrune();
+    return Promise.resolve({ ok: true });
+  }
+
+  private insert(points: readonly Point[], stmts: ReturnType<EmbeddedBackend['prepare']>): void {
+    const nf = CELL_FIELDS.length;
+    const hours = new Map<string, HourAcc>();
+    const recompute = new Map<string, { cell: string; hour: number }>();
+    const newestCell = new Map<string, { ts: number; source: string }>();
+    const newestLink = new Map<string, { ts: number; source: string }>();
+    const cellValues: (number | string | null)[] = new Array<number | string | null>(5 + nf);
+    const linkValues: (number | string | null)[] = new Array<number | string | null>(5 + LINK_FIELDS.length);
+    for (const p of points) {
+      const t = p.tags;
+      const source = t.source ?? 'import';
+      if (p.measurement === CELL_MEASUREMENT) {
+        const cell = t.cell!;
+        cellValues[0] = cell;
+        cellValues[1] = p.ts;
+        cellValues[2] = source;
+        cellValues[3] = t.site ?? null;
+        cellValues[4] = t.region ?? null;
+        for (let i = 0; i < nf; i++) cellValues[5 + i] = (p.fields[CELL_FIELDS[i]!] as number | undefined) ?? null;
+        const hour = p.ts - (((p.ts % HOUR_MS) + HOUR_MS) % HOUR_MS);
+        const key = cell + '\n' + hour;
+        if (stmts.insertSample.run(cellValues).changes === 0) {
+          // The same point again (a replay, or a correction): merge it and recompute that hour exactly.
+          stmts.mergeSample.run(cellValues);
+          recompute.set(key, { cell, hour });
+        } else if (!recompute.has(key)) {
+          let acc = hours.get(key);
+          if (!acc) {
+            acc = { cell, hour, n: 0, sums: new Float64Array(nf), counts: new Uint32Array(nf) };
+            hours.set(key, acc);
+          }
+          acc.n++;
+          for (let i = 0; i < nf; i++) {
+            const v = cellValues[5 + i];
+            if (typeof v === 'number') {
+              acc.sums[i]! += v;
+              acc.counts[i]!++;
+            }
+          }
+        }
+        const newest = newestCell.get(cell);
+        if (!newest || p.ts >= newest.ts) newestCell.set(cell, { ts: p.ts, source });
+      } else {
+        const link = t.link!;
+        linkValues[0] = link;
+        linkValues[1] = p.ts;
+        linkValues[2] = source;
+        linkValues[3] = t.site ?? null;
+        linkValues[4] = t.region ?? null;
+        for (let i = 0; i < LINK_FIELDS.length; i++) linkValues[5 + i] = (p.fields[LINK_FIELDS[i]!] as number | undefined) ?? null;
+        stmts.insertLink.run(linkValues);
+        const newest = newestLink.get(link);
+        if (!newest || p.ts >= newest.ts) newestLink.set(link, { ts: p.ts, source });
+      }
+    }
+    const hourValues: (number | string)[] = new Array<number | string>(3 + 2 * nf);
+    for (const [key, acc] of hours) {
+      if (recompute.has(key)) continue; // recomputed from the raw rows below, which include these
+      hourValues[0] = acc.cell;
+      hourValues[1] = acc.hour;
+      hourValues[2] = acc.n;
+      for (let i = 0; i < nf; i++) {
+        hourValues[3 + 2 * i] = acc.sums[i]!;
+        hourValues[4 + 2 * i] = acc.counts[i]!;
+      }
+      stmts.addHourly.run(hourValues);
+    }
+    for (const key of recompute.values()) stmts.recomputeHourly.run(key);
+    for (const [cell, n] of newestCell) stmts.latestSample.run(cell, n.ts, n.source);
+    for (const [link, n] of newestLink) stmts.latestLink.run(link, n.ts, n.source);
+  }
+
+  /** Starts a prune when an hour of clock time has passed since the last one. */
+  private maybePrune(): void {
+    const now = this.opts.clock.now();
+    if (this.pruning || now - this.lastPrune < HOUR_MS) return;
+    this.lastPrune = now;
+    this.pruning = this.prune(now)
+      .then(() => undefined)
+      .catch((err: unknown) => this.opts.log.error({ err }, 'pruning the embedded series store failed; will retry'))
+      .finally(() => (this.pruning = undefined));
+  }
+
+  /**
+   * Deletes raw rows older than the retention and rollups older than twice that, one cell at a time
+   * through the primary key (no full scans, no index on ts to slow inserts), yielding to the event loop
+   * between chunks so API requests are not held up.
+   */
+  async prune(now: EpochMs = this.opts.clock.now()): Promise<{ samples: number; hourly: number; links: number }> {
+    const rawCutoff = now - this.opts.retentionMs;
+    const rollupCutoff = now - 2 * this.opts.retentionMs;
+    const removed = { samples: 0, hourly: 0, links: 0 };
+    const { db } = this.open();
+    const cells = db.prepare<[], { cell: string }>('SELECT cell FROM sample_latest').all().map((r) => r.cell);
+    const links = db.prepare<[], { link: string }>('SELECT link FROM link_latest').all().map((r) => r.link);
+    const delSample = db.prepare('DELETE FROM sample WHERE cell = ? AND ts < ?');
+    const delHourly = db.prepare('DELETE FROM sample_hourly WHERE cell = ? AND hour < ?');
+    const delLatest = db.prepare('DELETE FROM sample_latest WHERE cell = ? AND ts < ?');
+    const delLink = db.prepare('DELETE FROM link WHERE link = ? AND ts < ?');
+    const delLinkLatest = db.prepare('DELETE FROM link_latest WHERE link = ? AND ts < ?');
+    const CHUNK = 200;
+    for (let i = 0; i < cells.length; i += CHUNK) {
+      if (this.closed) return removed;
+      db.transaction(() => {
+        for (const cell of cells.slice(i, i + CHUNK)) {
+          removed.samples += delSample.run(cell, rawCutoff).changes;
+          removed.hourly += delHourly.run(cell, rollupCutoff).changes;
+          // A cell silent for longer than the rollups are kept has nothing left to show.
+          delLatest.run(cell, rollupCutoff);
+        }
+      })();
+      await yieldToLoop();
+    }
+    for (let i = 0; i < links.length; i += CHUNK) {
+      if (this.closed) return removed;
+      db.transaction(() => {
+        for (const link of links.slice(i, i + CHUNK)) {
+          removed.links += delLink.run(link, rawCutoff).changes;
+          delLinkLatest.run(link, rawCutoff);
+        }
+      })();
+      await yieldToLoop();
+    }
+    if (removed.samples + removed.hourly + removed.links > 0) this.opts.log.info({ ...removed, rawCutoff }, 'embedded series store pruned');
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.pruning;
+    this.closed = true;
+    this.db?.close();
+    this.db = undefined;
+  }
+}
+
+function rowSample(r: Row): Sample {
+  const p: Point = { measurement: CELL_MEASUREMENT, tags: { cell: r.cell as string, source: r.source as string }, fields: {}, ts: r.ts as number };
+  for (const f of CELL_FIELDS) if (typeof r[f] === 'number') p.fields[f] = r[f];
+  return pointSample(p);
+}
+
+function rowLink(r: Row): LinkSample {
+  const p: Point = { measurement: LINK_MEASUREMENT, tags: { link: r.link as string, site: (r.site as string | null) ?? '', source: r.source as string }, fields: {}, ts: r.ts as number };
+  for (const f of LINK_FIELDS) if (typeof r[f] === 'number') p.fields[f] = r[f];
+  return pointLink(p);
+}
+
+/** Bucket means as a SeriesBucket: `available` becomes `availability`, absent fields stay absent. */
+function bucket(cell: string, ts: EpochMs, count: number, mean: (f: (typeof CELL_FIELDS)[number]) => number | null): SeriesBucket {
+  const b: SeriesBucket = { cell, ts, count };
+  for (const f of CELL_FIELDS) {
+    const v = mean(f);
+    if (v === null || !Number.isFinite(v)) continue;
+    if (f === 'available') b.availability = v;
+    else b[f] = v;
+  }
+  return b;
+}
+
+class EmbeddedReader implements SeriesReader {
+  private stmts?: {
+    latestAll: Statement<[], Row>;
+    latestOne: Statement<[string], Row>;
+    latestLinks: Statement<[], Row>;
+    series: Statement<[{ res: number; cell: string; from: number; to: number }], Row>;
+    hourlyAll: Statement<[number, number], Row>;
+    hourlyCell: Statement<[string, number, number], Row>;
+  };
+
+  constructor(private readonly open: () => { db: Database }) {}
+
+  private get s() {
+    if (!this.stmts) {
+      const { db } = this.open();
+      const latest = `SELECT s.* FROM sample_latest l JOIN sample s ON s.cell = l.cell AND s.ts = l.ts AND s.source = l.source`;
+      this.stmts = {
+        latestAll: db.prepare(`${latest} ORDER BY l.cell`),
+        latestOne: db.prepare(`${latest} WHERE l.cell = ?`),
+        latestLinks: db.prepare(`SELECT k.* FROM link_latest l JOIN link k ON k.link = l.link AND k.ts = l.ts AND k.source = l.source ORDER BY l.link`),
+        series: db.prepare(
+          `SELECT ts - (ts % @res) AS bucket, count(*) AS n, ${cellCols.map((c) => `avg(${c}) AS ${c}`).join(', ')}
+           FROM sample WHERE cell = @cell AND ts >= @from AND ts < @to GROUP BY bucket ORDER BY bucket`,
+        ),
+        hourlyAll: db.prepare(`SELECT * FROM sample_hourly WHERE hour >= ? AND hour < ? ORDER BY cell, hour`),
+        hourlyCell: db.prepare(`SELECT * FROM sample_hourly WHERE cell = ? AND hour >= ? AND hour < ? ORDER BY hour`),
+      };
+    }
+    return this.stmts;
+  }
+
+  latest(cells?: readonly string[]): Promise<Sample[]> {
+    if (!cells) return Promise.resolve(this.s.latestAll.all().map(rowSample));
+    const out: Sample[] = [];
+    for (const cell of cells) {
+      const r = this.s.latestOne.get(cell);
+      if (r) out.push(rowSample(r));
+    }
+    return Promise.resolve(out);
+  }
+
+  latestLinks(): Promise<LinkSample[]> {
+    return Promise.resolve(this.s.latestLinks.all().map(rowLink));
+  }
+
+  series(cell: string, from: EpochMs, to: EpochMs, resolutionMs: number): Promise<SeriesBucket[]> {
+    if (!(resolutionMs >= 1)) return Promise.reject(new RangeError(`resolution must be ≥ 1 ms, got ${resolutionMs}`));
+    const rows = this.s.series.all({ res: Math.round(resolutionMs), cell, from, to });
+    return Promise.resolve(rows.map((r) => bucket(cell, r.bucket as number, r.n as number, (f) => r[f] as number | null)));
+  }
+
+  hourly(from: EpochMs, to: EpochMs, cells?: readonly string[]): Promise<SeriesBucket[]> {
+    const rows = cells ? cells.flatMap((c) => this.s.hourlyCell.all(c, from, to)) : this.s.hourlyAll.all(from, to);
+    return Promise.resolve(
+      rows.map((r) =>
+        bucket(r.cell as string, r.hour as number, r.n as number, (f) => {
+          const n = r[`${f}_n`] as number;
+          return n > 0 ? (r[`${f}_sum`] as number) / n : null;
+        }),
+      ),
+    );
+  }
+}

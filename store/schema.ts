@@ -1,0 +1,113 @@
+import { SAMPLE_NUMERIC_FIELDS, type Cell, type LinkSample, type Sample, type SampleSource } from '../model/index.js';
+import type { Point } from './index.js';
+
+/*
+ * The measurement schema, documented in docs/schema.md. Every number is a float field (booleans too:
+ * `available` and `operUp` are 1.0 / 0.0, so hourly means give availability directly and InfluxQL's
+ * mean() works on them). Tags are bounded: cell, site, region, source for cells; link, site, region,
+ * source for links — written in sorted key order, as InfluxDB prefers.
+ */
+
+export const CELL_MEASUREMENT = 'cell_kpi';
+export const LINK_MEASUREMENT = 'link';
+/** Hourly rollups of `cell_kpi` (InfluxDB continuous query target; the embedded store's `hourly` table). */
+export const CELL_HOURLY_MEASUREMENT = 'cell_kpi_1h';
+
+/** Float fields of `cell_kpi`, in a stable order. */
+export const CELL_FIELDS = ['intervalS', ...SAMPLE_NUMERIC_FIELDS, 'available'] as const;
+export type CellField = (typeof CELL_FIELDS)[number];
+
+const LINK_NUMERIC_FIELDS = ['intervalS', 'inMbps', 'outMbps', 'speedMbps', 'utilPct', 'inErrors', 'outErrors'] as const;
+/** Float fields of `link`, in a stable order. */
+export const LINK_FIELDS = [...LINK_NUMERIC_FIELDS, 'operUp'] as const;
+export type LinkField = (typeof LINK_FIELDS)[number];
+
+const SOURCES: readonly SampleSource[] = ['snmp', 'probe', 'push', 'sim', 'import'];
+
+/** A cell sample as a `cell_kpi` point; site and region come from the inventory when the cell is known. */
+export function samplePoint(s: Sample, cell?: Cell): Point {
+  const tags: Record<string, string> = { cell: s.cell };
+  if (cell?.region) tags.region = cell.region;
+  if (cell?.site) tags.site = cell.site;
+  tags.source = s.source;
+  const fields: Record<string, number> = {};
+  if (s.intervalS !== undefined) fields.intervalS = s.intervalS;
+  for (const f of SAMPLE_NUMERIC_FIELDS) {
+    const v = s[f];
+    if (v !== undefined) fields[f] = v;
+  }
+  if (s.available !== undefined) fields.available = s.available ? 1 : 0;
+  return { measurement: CELL_MEASUREMENT, tags, fields, ts: s.ts };
+}
+
+/** A transport-link sample as a `link` point. */
+export function linkPoint(l: LinkSample, region?: string): Point {
+  const tags: Record<string, string> = { link: l.link };
+  if (region) tags.region = region;
+  if (l.site) tags.site = l.site;
+  tags.source = l.source;
+  const fields: Record<string, number> = {};
+  for (const f of LINK_NUMERIC_FIELDS) {
+    const v = l[f];
+    if (v !== undefined) fields[f] = v;
+  }
+  if (l.operUp !== undefined) fields.operUp = l.operUp ? 1 : 0;
+  return { measurement: LINK_MEASUREMENT, tags, fields, ts: l.ts };
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function flag(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') return v >= 0.5;
+  return undefined;
+}
+
+function source(v: string | undefined): SampleSource {
+  return SOURCES.includes(v as SampleSource) ? (v as SampleSource) : 'import';
+}
+
+/** The reverse of `samplePoint`, for readers. Unknown fields are ignored. */
+export function pointSample(p: Point): Sample {
+  const s: Sample = { cell: p.tags.cell ?? '', ts: p.ts, source: source(p.tags.source) };
+  const interval = num(p.fields.intervalS);
+  if (interval !== undefined) s.intervalS = interval;
+  for (const f of SAMPLE_NUMERIC_FIELDS) {
+    const v = num(p.fields[f]);
+    if (v !== undefined) s[f] = v;
+  }
+  const available = flag(p.fields.available);
+  if (available !== undefined) s.available = available;
+  return s;
+}
+
+/** The reverse of `linkPoint`. */
+export function pointLink(p: Point): LinkSample {
+  const l: LinkSample = { link: p.tags.link ?? '', site: p.tags.site ?? '', ts: p.ts, source: source(p.tags.source) };
+  for (const f of LINK_NUMERIC_FIELDS) {
+    const v = num(p.fields[f]);
+    if (v !== undefined) l[f] = v;
+  }
+  const up = flag(p.fields.operUp);
+  if (up !== undefined) l.operUp = up;
+  return l;
+}
+
+/**
+ * Why a point does not fit the schema, or undefined. Only the embedded store enforces it (its tables
+ * have a column per field); InfluxDB accepts any measurement, and the schema is what cellwatch writes.
+ */
+export function schemaProblem(p: Point): string | undefined {
+  const allowed: readonly string[] | undefined =
+    p.measurement === CELL_MEASUREMENT ? CELL_FIELDS : p.measurement === LINK_MEASUREMENT ? LINK_FIELDS : undefined;
+  if (!allowed) return `unknown measurement "${p.measurement}" (expected ${CELL_MEASUREMENT} or ${LINK_MEASUREMENT})`;
+  const key = p.measurement === CELL_MEASUREMENT ? 'cell' : 'link';
+  if (!p.tags[key]) return `${p.measurement} point without a ${key} tag`;
+  for (const k in p.fields) {
+    if (!allowed.includes(k)) return `unknown field "${k}" for ${p.measurement}`;
+    if (typeof p.fields[k] !== 'number') return `field ${k} must be a number (float), got ${typeof p.fields[k]}`;
+  }
+  return undefined;
+}
