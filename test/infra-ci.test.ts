@@ -20,11 +20,11 @@ function run(args: string[], env: NodeJS.ProcessEnv = process.env, cwd = root) {
 
 void t.test('--summarize turns tap\'s closing "# { total … }" line into the CI line', async (t) => {
   const cases = [
-    { spec: 'all green', log: 'green.log', line: '65 passed, 0 failed', status: 0 },
-    { spec: 'a failure, a todo and a skip: todo counts as skipped, exit 1', log: 'mixed.log', line: '2 passed, 1 failed, 2 skipped', status: 1 },
-    { spec: 'colour codes around the line (FORCE_COLOR) are ignored', log: 'mixed-colour.log', line: '2 passed, 1 failed, 2 skipped', status: 1 },
-    { spec: 'skips only: still green', log: 'skips.log', line: '1 passed, 0 failed, 1 skipped', status: 0 },
-    { spec: 'cut-off log: no line, exit 2', log: 'cut-off.log', line: '', status: 2 },
+    { spec: 'all green', log: 'green.tap', line: '65 passed, 0 failed', status: 0 },
+    { spec: 'a failure, a todo and a skip: todo counts as skipped, exit 1', log: 'mixed.tap', line: '2 passed, 1 failed, 2 skipped', status: 1 },
+    { spec: 'colour codes around the line (FORCE_COLOR) are ignored', log: 'mixed-colour.tap', line: '2 passed, 1 failed, 2 skipped', status: 1 },
+    { spec: 'skips only: still green', log: 'skips.tap', line: '1 passed, 0 failed, 1 skipped', status: 0 },
+    { spec: 'cut-off log: no line, exit 2', log: 'cut-off.tap', line: '', status: 2 },
   ];
   for (const c of cases) {
     const res = run([script, '--summarize', join(fixtures, c.log)]);
@@ -71,11 +71,11 @@ exit 99`);
 
 void t.test('the full script: every step runs, the summary is the last line, the exit status tells', async (t) => {
   const cases = [
-    { spec: 'all green', behaviour: { testLog: 'green.log', testExit: 0, installed: true }, last: '65 passed, 0 failed', ok: true },
-    { spec: 'lint fails, tests still run and are summarised', behaviour: { lint: 1, testLog: 'green.log', testExit: 0, installed: true }, last: '65 passed, 0 failed', ok: false },
-    { spec: 'type-check fails', behaviour: { typecheck: 2, testLog: 'skips.log', testExit: 0, installed: true }, last: '1 passed, 0 failed, 1 skipped', ok: false },
-    { spec: 'a test fails', behaviour: { testLog: 'mixed.log', testExit: 1, installed: true }, last: '2 passed, 1 failed, 2 skipped', ok: false },
-    { spec: 'the build before the tests fails: no summary to print', behaviour: { testLog: 'cut-off.log', testExit: 2, installed: true }, last: null, ok: false },
+    { spec: 'all green', behaviour: { testLog: 'green.tap', testExit: 0, installed: true }, last: '65 passed, 0 failed', ok: true },
+    { spec: 'lint fails, tests still run and are summarised', behaviour: { lint: 1, testLog: 'green.tap', testExit: 0, installed: true }, last: '65 passed, 0 failed', ok: false },
+    { spec: 'type-check fails', behaviour: { typecheck: 2, testLog: 'skips.tap', testExit: 0, installed: true }, last: '1 passed, 0 failed, 1 skipped', ok: false },
+    { spec: 'a test fails', behaviour: { testLog: 'mixed.tap', testExit: 1, installed: true }, last: '2 passed, 1 failed, 2 skipped', ok: false },
+    { spec: 'the build before the tests fails: no summary to print', behaviour: { testLog: 'cut-off.tap', testExit: 2, installed: true }, last: null, ok: false },
   ];
   for (const c of cases) {
     const fake = await fakeCheckout(c.behaviour);
@@ -90,7 +90,7 @@ void t.test('the full script: every step runs, the summary is the last line, the
 });
 
 void t.test('missing packages: one apt-get update, then a non-interactive install of the list', async (t) => {
-  const fake = await fakeCheckout({ testLog: 'green.log', testExit: 0, installed: false });
+  const fake = await fakeCheckout({ testLog: 'green.tap', testExit: 0, installed: false });
   const res = run([join(fake.dir, '.ci', 'run')], fake.env, fake.dir);
   t.equal(res.status, 0);
   const aptCalls = fake.calls().split('\n').filter((l) => l.startsWith('apt-get'));
