@@ -1,10 +1,11 @@
 // The test helpers against the real services: if these pass, an integration test that uses them is
 // talking to a real InfluxDB / snmpd / namespace, not to a helper that only looks like it works.
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import snmp from 'net-snmp';
 import t from 'tap';
 import { INFLUXD_INSTALL_HINT, startInfluxDB } from './helpers/influxdb.js';
@@ -66,6 +67,15 @@ async function withSession<T>(session: Session, use: (s: Session) => Promise<T>)
   }
 }
 
+/** Running, not a zombie waiting for a reaper that a container's init may never be. */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
     await p;
@@ -105,6 +115,23 @@ void t.test('service.ts basics', async (t) => {
     t.ok(existsSync(a) && existsSync(b));
     t.match(a, /cellwatch-infra-/);
   });
+
+  // The child runs the helper as a test file would; its service must not outlive it, whether it
+  // exits normally ('exit' hook) or is SIGKILLed (no hook runs: PR_SET_PDEATHSIG does the work).
+  for (const ending of ['process.exit', 'SIGKILL'] as const) {
+    await t.test(`a service dies with its test process (${ending})`, async (t) => {
+      const child = fileURLToPath(new URL('./fixtures/service-child/child.ts', import.meta.url));
+      const proc = spawn(process.execPath, [...process.execArgv, child, ending === 'process.exit' ? 'exit' : 'wait'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await waitFor(() => /^\d+\n/.test(out), 20_000, 'the child to report its service pid');
+      const pid = Number(out.trim());
+      t.ok(alive(pid), `service ${pid} runs while its test process does`);
+      if (ending === 'SIGKILL') proc.kill('SIGKILL');
+      await waitFor(() => !alive(pid), 5_000, `service ${pid} to die with its test process`);
+      t.notOk(alive(pid), `service ${pid} is gone`);
+    });
+  }
 
   await t.test('requireService: go on when present; in CI fail, locally skip with the hint', (t) => {
     const calls: string[] = [];
