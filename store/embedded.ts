@@ -17,11 +17,12 @@ export const HOUR_MS = 3_600_000;
  * that a busy series writer never holds the lock the API's record writes need, and so that it can be
  * deleted on its own. Tables have one REAL column per schema field (no JSON blobs on the hot path).
  *
- * - `sample` / `link`: raw points, primary key (cell|link, ts, source) — the index on (cell, ts) the
+ * - `sample` / `link`: raw points, unique index (cell|link, ts, source) — the index on (cell, ts) the
  *   readers need, and InfluxDB's identity of a point: a replayed point lands on the same row, so a
  *   replay is idempotent. A second write of the same key merges fields, last write wins, as InfluxDB.
- * - `sample_hourly`: per cell and UTC hour, the sum and count of every field — maintained in the same
- *   transaction as the raw insert, so rollups are never behind and means can be merged exactly.
+ * - `sample_hourly`: per cell and UTC hour, the sum and count of every field, so means merge exactly.
+ *   New samples add to sums held in memory and flushed in bulk (see `flushRollups`); the hours
+ *   concerned are marked in `rollup_pending` in the raw insert's transaction, so a crash is repaired.
  * - `sample_latest` / `link_latest`: the key of the newest point per cell / link, so `latest()` for
  *   thousands of cells is one indexed join, not a scan.
  * Retention: raw rows older than `retention` (clock time) are pruned; hourly rollups after twice that.
@@ -39,9 +40,9 @@ export const seriesMigrations: Migration[] = [
       db.exec(`
         CREATE TABLE sample (
           cell TEXT NOT NULL, ts INTEGER NOT NULL, source TEXT NOT NULL, site TEXT, region TEXT,
-          ${cellCols.map((c) => `${c} REAL`).join(', ')},
-          PRIMARY KEY (cell, ts, source)
-        ) WITHOUT ROWID;
+          ${cellCols.map((c) => `${c} REAL`).join(', ')}
+        );
+        CREATE UNIQUE INDEX sample_cell_ts ON sample (cell, ts, source);
         CREATE TABLE sample_hourly (
           cell TEXT NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL,
           ${hourlyCols.map((c) => `${c} ${c.endsWith('_n"') ? 'INTEGER NOT NULL DEFAULT 0' : 'REAL NOT NULL DEFAULT 0'}`).join(', ')},
@@ -50,16 +51,27 @@ export const seriesMigrations: Migration[] = [
         CREATE TABLE sample_latest (cell TEXT PRIMARY KEY, ts INTEGER NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
         CREATE TABLE link (
           link TEXT NOT NULL, ts INTEGER NOT NULL, source TEXT NOT NULL, site TEXT, region TEXT,
-          ${linkCols.map((c) => `${c} REAL`).join(', ')},
-          PRIMARY KEY (link, ts, source)
-        ) WITHOUT ROWID;
+          ${linkCols.map((c) => `${c} REAL`).join(', ')}
+        );
+        CREATE UNIQUE INDEX link_link_ts ON link (link, ts, source);
         CREATE TABLE link_latest (link TEXT PRIMARY KEY, ts INTEGER NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
       `);
     },
   },
+  {
+    version: 2,
+    name: 'hours whose rollups are still in memory',
+    up: (db) => db.exec('CREATE TABLE rollup_pending (hour INTEGER PRIMARY KEY)'),
+  },
 ];
 
 type Row = Record<string, number | string | null>;
+type Statements = ReturnType<EmbeddedBackend['prepare']>;
+
+/** Rollup sums held in memory before a flush beyond this many cell-hours. */
+const MAX_PENDING_HOURS = 50_000;
+/** …or after this long (real ms): bounds the work a crash leaves for the start-up repair. */
+const ROLLUP_FLUSH_MS = 10_000;
 
 interface HourAcc {
   cell: string;
@@ -81,23 +93,29 @@ export class EmbeddedBackend implements SeriesBackend {
   readonly kind = 'embedded' as const;
   readonly reader: SeriesReader;
   private db?: Database;
-  private stmts?: ReturnType<EmbeddedBackend['prepare']>;
+  private stmts?: Statements;
   private lastPrune = -Infinity;
+  private readonly pendingHours = new Map<string, HourAcc>();
+  private readonly markedHours = new Set<number>();
+  private lastRollupFlush = performance.now();
   private pruning?: Promise<void>;
   private closed = false;
 
   constructor(private readonly opts: EmbeddedOptions) {
-    this.reader = new EmbeddedReader(() => this.open());
+    this.reader = new EmbeddedReader(() => this.open(), () => this.flushRollups());
   }
 
   /** The open database, opened on first use (readers may come before `init`). */
-  private open(): { db: Database; stmts: ReturnType<EmbeddedBackend['prepare']> } {
+  private open(): { db: Database; stmts: Statements } {
     if (this.closed) throw new Error('embedded series store is closed');
     if (!this.db) {
       mkdirSync(this.opts.dataDir, { recursive: true });
       // FULL: a batch the pipeline reports as durable is fsynced, the same promise the spool makes.
       this.db = openDatabase(join(this.opts.dataDir, 'series.db'), seriesMigrations, this.opts.log, { synchronous: 'FULL' });
+      // The (cell, ts) index is written at random positions: keep its hot pages in memory (64 MiB).
+      this.db.pragma('cache_size = -65536');
       this.stmts = this.prepare(this.db);
+      this.repairRollups(this.db, this.stmts);
     }
     return { db: this.db, stmts: this.stmts! };
   }
@@ -129,6 +147,8 @@ export class EmbeddedBackend implements SeriesBackend {
         `INSERT INTO link (link, ts, source, site, region, ${linkCols.join(', ')}) VALUES (?, ?, ?, ?, ?, ${linkParams})
          ON CONFLICT (link, ts, source) DO UPDATE SET site = coalesce(excluded.site, site), region = coalesce(excluded.region, region), ${merge(linkCols)}`,
       ),
+      markHour: db.prepare('INSERT OR IGNORE INTO rollup_pending (hour) VALUES (?)'),
+      clearMarks: db.prepare('DELETE FROM rollup_pending'),
       latestLink: db.prepare(
         `INSERT INTO link_latest (link, ts, source) VALUES (?, ?, ?)
          ON CONFLICT (link) DO UPDATE SET ts = excluded.ts, source = excluded.source WHERE excluded.ts >= link_latest.ts`,
@@ -156,6 +176,7 @@ export class EmbeddedBackend implements SeriesBackend {
     try {
       const { db, stmts } = this.open();
       db.transaction(() => this.insert(points, stmts))();
+      if (this.pendingHours.size >= MAX_PENDING_HOURS || performance.now() - this.lastRollupFlush >= ROLLUP_FLUSH_MS) this.flushRollups();
     } catch (err) {
       // Disk full, I/O error, a locked file: the data is fine, the store is not — retry later.
       return Promise.resolve({ ok: false, retryable: true, reason: `embedded store: ${(err as Error).message}` });
@@ -164,16 +185,18 @@ export class EmbeddedBackend implements SeriesBackend {
     return Promise.resolve({ ok: true });
   }
 
-  private insert(points: readonly Point[], stmts: ReturnType<EmbeddedBackend['prepare']>): void {
+  private insert(points: readonly Point[], stmts: Statements): void {
     const nf = CELL_FIELDS.length;
-    const hours = new Map<string, HourAcc>();
+    const pending = this.pendingHours;
     const recompute = new Map<string, { cell: string; hour: number }>();
     const newestCell = new Map<string, { ts: number; source: string }>();
     const newestLink = new Map<string, { ts: number; source: string }>();
+    const batchHours = new Set<number>();
     const cellValues: (number | string | null)[] = new Array<number | string | null>(5 + nf);
     const linkValues: (number | string | null)[] = new Array<number | string | null>(5 + LINK_FIELDS.length);
     for (const p of points) {
       const t = p.tags;
+      const f = p.fields;
       const source = t.source ?? 'import';
       if (p.measurement === CELL_MEASUREMENT) {
         const cell = t.cell!;
@@ -182,18 +205,19 @@ export class EmbeddedBackend implements SeriesBackend {
         cellValues[2] = source;
         cellValues[3] = t.site ?? null;
         cellValues[4] = t.region ?? null;
-        for (let i = 0; i < nf; i++) cellValues[5 + i] = (p.fields[CELL_FIELDS[i]!] as number | undefined) ?? null;
+        for (let i = 0; i < nf; i++) cellValues[5 + i] = (f[CELL_FIELDS[i]!] as number | undefined) ?? null;
         const hour = p.ts - (((p.ts % HOUR_MS) + HOUR_MS) % HOUR_MS);
+        batchHours.add(hour);
         const key = cell + '\n' + hour;
         if (stmts.insertSample.run(cellValues).changes === 0) {
           // The same point again (a replay, or a correction): merge it and recompute that hour exactly.
           stmts.mergeSample.run(cellValues);
           recompute.set(key, { cell, hour });
-        } else if (!recompute.has(key)) {
-          let acc = hours.get(key);
+        } else {
+          let acc = pending.get(key);
           if (!acc) {
             acc = { cell, hour, n: 0, sums: new Float64Array(nf), counts: new Uint32Array(nf) };
-            hours.set(key, acc);
+            pending.set(key, acc);
           }
           acc.n++;
           for (let i = 0; i < nf; i++) {
@@ -213,27 +237,65 @@ export class EmbeddedBackend implements SeriesBackend {
         linkValues[2] = source;
         linkValues[3] = t.site ?? null;
         linkValues[4] = t.region ?? null;
-        for (let i = 0; i < LINK_FIELDS.length; i++) linkValues[5 + i] = (p.fields[LINK_FIELDS[i]!] as number | undefined) ?? null;
+        for (let i = 0; i < LINK_FIELDS.length; i++) linkValues[5 + i] = (f[LINK_FIELDS[i]!] as number | undefined) ?? null;
         stmts.insertLink.run(linkValues);
         const newest = newestLink.get(link);
         if (!newest || p.ts >= newest.ts) newestLink.set(link, { ts: p.ts, source });
       }
     }
-    const hourValues: (number | string)[] = new Array<number | string>(3 + 2 * nf);
-    for (const [key, acc] of hours) {
-      if (recompute.has(key)) continue; // recomputed from the raw rows below, which include these
-      hourValues[0] = acc.cell;
-      hourValues[1] = acc.hour;
-      hourValues[2] = acc.n;
-      for (let i = 0; i < nf; i++) {
-        hourValues[3 + 2 * i] = acc.sums[i]!;
-        hourValues[4 + 2 * i] = acc.counts[i]!;
-      }
-      stmts.addHourly.run(hourValues);
+    // Hours with rollup sums still in memory are marked on disk in this same transaction, so a crash
+    // before the next flush is repaired at start-up by recomputing them from the raw rows.
+    for (const hour of batchHours) {
+      if (this.markedHours.has(hour)) continue;
+      stmts.markHour.run(hour);
+      this.markedHours.add(hour);
     }
-    for (const key of recompute.values()) stmts.recomputeHourly.run(key);
+    for (const [key, hc] of recompute) {
+      pending.delete(key); // the raw rows include what was accumulated for this hour
+      stmts.recomputeHourly.run(hc);
+    }
     for (const [cell, n] of newestCell) stmts.latestSample.run(cell, n.ts, n.source);
     for (const [link, n] of newestLink) stmts.latestLink.run(link, n.ts, n.source);
+  }
+
+  /**
+   * Adds the rollup sums accumulated in memory to `sample_hourly`. Deferring them turns one upsert
+   * per sample into one per cell and hour when data comes fast (bulk import, replay), and costs
+   * nothing when it comes slowly; readers flush first, so they never see rollups behind the samples.
+   */
+  flushRollups(): void {
+    if (this.pendingHours.size === 0 && this.markedHours.size === 0) return;
+    const { db, stmts } = this.open();
+    const nf = CELL_FIELDS.length;
+    const values: (number | string)[] = new Array<number | string>(3 + 2 * nf);
+    db.transaction(() => {
+      for (const acc of this.pendingHours.values()) {
+        values[0] = acc.cell;
+        values[1] = acc.hour;
+        values[2] = acc.n;
+        for (let i = 0; i < nf; i++) {
+          values[3 + 2 * i] = acc.sums[i]!;
+          values[4 + 2 * i] = acc.counts[i]!;
+        }
+        stmts.addHourly.run(values);
+      }
+      stmts.clearMarks.run();
+    })();
+    this.pendingHours.clear();
+    this.markedHours.clear();
+    this.lastRollupFlush = performance.now();
+  }
+
+  /** After a crash, rollups of the marked hours may lack what was in memory: recompute them. */
+  private repairRollups(db: Database, stmts: Statements): void {
+    const hours = db.prepare<[], number>('SELECT hour FROM rollup_pending ORDER BY hour').pluck().all();
+    if (hours.length === 0) return;
+    const cells = db.prepare<[], string>('SELECT cell FROM sample_latest').pluck().all();
+    db.transaction(() => {
+      for (const hour of hours) for (const cell of cells) stmts.recomputeHourly.run({ cell, hour });
+      stmts.clearMarks.run();
+    })();
+    this.opts.log.warn({ hours: hours.length, cells: cells.length }, 'recomputed hourly rollups left incomplete by an unclean shutdown');
   }
 
   /** Starts a prune when an hour of clock time has passed since the last one. */
@@ -256,6 +318,7 @@ export class EmbeddedBackend implements SeriesBackend {
     const rawCutoff = now - this.opts.retentionMs;
     const rollupCutoff = now - 2 * this.opts.retentionMs;
     const removed = { samples: 0, hourly: 0, links: 0 };
+    this.flushRollups();
     const { db } = this.open();
     const cells = db.prepare<[], { cell: string }>('SELECT cell FROM sample_latest').all().map((r) => r.cell);
     const links = db.prepare<[], { link: string }>('SELECT link FROM link_latest').all().map((r) => r.link);
@@ -294,6 +357,12 @@ export class EmbeddedBackend implements SeriesBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.pruning;
+    try {
+      this.flushRollups();
+    } catch (err) {
+      // The marks on disk make the next start recompute these hours; nothing is lost.
+      this.opts.log.error({ err }, 'could not flush hourly rollups on close; they are repaired at the next start');
+    }
     this.closed = true;
     this.db?.close();
     this.db = undefined;
@@ -334,7 +403,10 @@ class EmbeddedReader implements SeriesReader {
     hourlyCell: Statement<[string, number, number], Row>;
   };
 
-  constructor(private readonly open: () => { db: Database }) {}
+  constructor(
+    private readonly open: () => { db: Database },
+    private readonly flushRollups: () => void,
+  ) {}
 
   private get s() {
     if (!this.stmts) {
@@ -376,6 +448,7 @@ class EmbeddedReader implements SeriesReader {
   }
 
   hourly(from: EpochMs, to: EpochMs, cells?: readonly string[]): Promise<SeriesBucket[]> {
+    this.flushRollups();
     const rows = cells ? cells.flatMap((c) => this.s.hourlyCell.all(c, from, to)) : this.s.hourlyAll.all(from, to);
     return Promise.resolve(
       rows.map((r) =>
