@@ -5,7 +5,7 @@ import { nextTick } from '../clock/job.js';
 
 const T0 = Date.UTC(2026, 10, 30, 0, 0, 0); // a Monday, 00:00 UTC
 
-t.test('nextTick aligns to the interval grid', async (t) => {
+void t.test('nextTick aligns to the interval grid', async (t) => {
   const cases: { spec: string; t: number; every: number; offset?: number; want: number }[] = [
     { spec: 'exactly on a tick goes to the next one', t: T0, every: 60_000, want: T0 + 60_000 },
     { spec: 'between ticks rounds up', t: T0 + 1, every: 60_000, want: T0 + 60_000 },
@@ -15,7 +15,7 @@ t.test('nextTick aligns to the interval grid', async (t) => {
   for (const c of cases) t.equal(nextTick(c.t, c.every, c.offset), c.want, c.spec);
 });
 
-t.test('ManualScheduler runs due ticks in time order with the clock at the tick', async (t) => {
+void t.test('ManualScheduler runs due ticks in time order with the clock at the tick', async (t) => {
   const clock = new ManualClock(T0);
   const s = new ManualScheduler(clock);
   const runs: string[] = [];
@@ -30,7 +30,7 @@ t.test('ManualScheduler runs due ticks in time order with the clock at the tick'
   t.notOk(runs.includes('c'), 'a cancelled job never runs');
 });
 
-t.test('a failing run is reported and the schedule goes on', async (t) => {
+void t.test('a failing run is reported and the schedule goes on', async (t) => {
   const clock = new ManualClock(T0);
   const s = new ManualScheduler(clock);
   const errors: number[] = [];
@@ -44,7 +44,7 @@ t.test('a failing run is reported and the schedule goes on', async (t) => {
   t.strictSame(errors, [T0 + 1000]);
 });
 
-t.test('cron expressions follow the injected clock and time zone', async (t) => {
+void t.test('cron expressions follow the injected clock and time zone', async (t) => {
   const clock = new ManualClock(T0);
   const s = new ManualScheduler(clock);
   const fired: string[] = [];
@@ -55,7 +55,7 @@ t.test('cron expressions follow the injected clock and time zone', async (t) => 
   t.throws(() => s.cron('bad', '61 * * * *', () => undefined), /invalid cron expression/);
 });
 
-t.test('TimerScheduler on an accelerated clock skips a tick while the previous run is still going', async (t) => {
+void t.test('TimerScheduler on an accelerated clock skips a tick while the previous run is still going', async (t) => {
   // 1 clock minute per 20 real ms; a run that takes ~50 real ms overlaps the next tick or two.
   const clock = new AcceleratedClock(T0, 3000);
   const s = new TimerScheduler(clock);

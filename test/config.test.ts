@@ -20,7 +20,7 @@ function problemsOf(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
   }
 }
 
-t.test('invalid configs: every problem reported as path: message', async (t) => {
+void t.test('invalid configs: every problem reported as path: message', async (t) => {
   const cases: { spec: string; raw: unknown; env?: NodeJS.ProcessEnv; problems: string[] }[] = [
     { spec: 'unknown top-level key', raw: { colour: 'blue' }, problems: ['colour: unknown key'] },
     { spec: 'unknown nested key (a typo must not fall back to a default)', raw: { snmp: { defaults: { intervall: '30s' } } }, problems: ['snmp.defaults.intervall: unknown key'] },
@@ -62,7 +62,7 @@ t.test('invalid configs: every problem reported as path: message', async (t) => 
   for (const c of cases) t.strictSame(problemsOf(c.raw, c.env), c.problems, c.spec);
 });
 
-t.test('valid configs', async (t) => {
+void t.test('valid configs', async (t) => {
   const cfg = parseConfig(
     {
       snmp: {
@@ -88,7 +88,7 @@ t.test('valid configs', async (t) => {
   t.equal(cfg.http.listen.host, '127.0.0.1', 'loopback by default');
 });
 
-t.test('secrets never reach a log line', async (t) => {
+void t.test('secrets never reach a log line', async (t) => {
   const s = new Secret('hunter2-hunter2');
   const cfg = parseConfig({ auth: { tokens: [{ name: 'noc', role: 'viewer', token: 'topsecret-topsecret' }] } });
   for (const rendered of [String(s), JSON.stringify({ s }), inspect(s), JSON.stringify(cfg), inspect(cfg, { depth: 10 })]) {
@@ -97,21 +97,21 @@ t.test('secrets never reach a log line', async (t) => {
   t.equal(s.reveal(), 'hunter2-hunter2', 'reveal gives the value');
 });
 
-t.test('config/example.yaml is valid and documents the defaults', async (t) => {
+void t.test('config/example.yaml is valid and documents the defaults', async (t) => {
   const example = loadConfigFile(join(packageRoot, 'config/example.yaml'));
   const defaults = parseConfig({}, { baseDir: join(packageRoot, 'config') });
   // The example pins a time zone for illustration; everything else must equal the built-in defaults.
   t.strictSame(JSON.parse(JSON.stringify({ ...example, timezone: 'x' })), JSON.parse(JSON.stringify({ ...defaults, timezone: 'x' })));
 });
 
-t.test('YAML problems are reported with the file name', async (t) => {
+void t.test('YAML problems are reported with the file name', async (t) => {
   const file = join(dir, 'broken.yaml');
   writeFileSync(file, 'http: {listen: "127.0.0.1:8080"\n');
   t.throws(() => loadConfigFile(file), { problems: [new RegExp(`^${file}: not valid YAML`)] });
   t.throws(() => loadConfigFile(join(dir, 'absent.yaml')), { problems: [/absent\.yaml: cannot read/] });
 });
 
-t.test('inventory: a bad row is reported with its line and field; the others are kept', async (t) => {
+void t.test('inventory: a bad row is reported with its line and field; the others are kept', async (t) => {
   const csv = [
     'id,site,region,lat,lon,neighbours,tech,snmpIndex',
     'S1-1,S1,R1,31.23,121.47,S1-2;S1-3,LTE1800,1',

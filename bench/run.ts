@@ -1,0 +1,107 @@
+/**
+ * `npm run bench [-- --quick] [-- --only <substring>] [-- --no-write]`: runs every case in
+ * bench/cases/, prints one table, and writes it to docs/benchmarks.md with the machine it ran on.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { packageRoot } from '../daemon/paths.js';
+import { type BenchCase, type BenchRow, ratio } from './index.js';
+
+const { values: args } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'no-write': { type: 'boolean', default: false } },
+});
+
+function hasBinary(bin: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const fmt = (n: number | undefined): string => {
+  if (n === undefined || !Number.isFinite(n)) return '–';
+  const abs = Math.abs(n);
+  if (abs >= 1000) return Math.round(n).toLocaleString('en-US');
+  if (abs >= 10) return n.toFixed(1);
+  if (abs >= 1) return n.toFixed(2);
+  return n.toPrecision(3);
+};
+
+export function renderTable(rows: BenchRow[]): string {
+  const header = ['case', 'metric', 'cellwatch', 'baseline', 'baseline value', 'ratio', 'target', 'met'];
+  const lines = rows.map((r) => {
+    const q = ratio(r);
+    return [r.case, r.metric, fmt(r.ours), r.baseline ?? '–', fmt(r.baselineValue), q === undefined ? '–' : `${q.toFixed(2)}×`, r.target ?? '–', r.met === undefined ? '–' : r.met ? 'yes' : 'NO'];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [row(header), row(widths.map((w) => '-'.repeat(w))), ...lines.map(row)].join('\n');
+}
+
+async function loadCases(): Promise<BenchCase[]> {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'cases');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
+  const cases: BenchCase[] = [];
+  for (const f of files) {
+    const mod = (await import(pathToFileURL(join(dir, f)).href)) as { cases?: BenchCase[] };
+    cases.push(...(mod.cases ?? []));
+  }
+  return cases;
+}
+
+async function main(): Promise<void> {
+  const all = await loadCases();
+  const chosen = all.filter((c) => !args.only || c.name.includes(args.only));
+  const rows: BenchRow[] = [];
+  const notes: string[] = [];
+  for (const c of chosen) {
+    const missing = (c.needs ?? []).filter((b) => !hasBinary(b));
+    if (missing.length > 0) {
+      notes.push(`${c.name}: skipped, needs ${missing.join(', ')}`);
+      continue;
+    }
+    process.stderr.write(`bench: ${c.name}…\n`);
+    const started = Date.now();
+    try {
+      const got = await c.run({ quick: args.quick ?? false, log: (m) => process.stderr.write(`  ${m}\n`) });
+      rows.push(...got);
+      process.stderr.write(`bench: ${c.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    } catch (err) {
+      notes.push(`${c.name}: failed: ${(err as Error).message}`);
+      process.stderr.write(`bench: ${c.name} FAILED: ${(err as Error).stack ?? String(err)}\n`);
+    }
+  }
+  const table = renderTable(rows);
+  process.stdout.write(`${table}\n`);
+  for (const n of notes) process.stdout.write(`note: ${n}\n`);
+  const rowNotes = rows.filter((r) => r.note).map((r) => `- ${r.case} — ${r.note}`);
+
+  if (!args['no-write'] && !args.only) {
+    const cpu = cpus()[0]?.model ?? 'unknown CPU';
+    const doc = [
+      '# Benchmarks',
+      '',
+      'Written by `npm run bench` (do not edit by hand). Every row measures cellwatch and its baseline in the same run,',
+      'on the same machine; **ratio** is cellwatch ÷ baseline, so read it against the target (≤ for times, ≥ for rates).',
+      '',
+      `Run: ${new Date().toISOString()}${args.quick ? ' (quick mode: reduced sizes)' : ''} · Node ${process.version} · ${cpus().length} × ${cpu} · ${Math.round(totalmem() / 2 ** 30)} GiB`,
+      '',
+      table,
+      '',
+      ...(rowNotes.length > 0 ? ['Notes:', '', ...rowNotes, ''] : []),
+      ...(notes.length > 0 ? ['Not run:', '', ...notes.map((n) => `- ${n}`), ''] : []),
+    ].join('\n');
+    writeFileSync(join(packageRoot, 'docs/benchmarks.md'), doc);
+    process.stderr.write('bench: wrote docs/benchmarks.md\n');
+  }
+  // Benchmarks may leave sockets or timers of the measured code behind; the table is what matters.
+  process.exit(0);
+}
+
+await main();
