@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ZodError } from 'zod';
@@ -44,7 +44,8 @@ export function planListen(http: Config['http'], auth: Config['auth']): ListenPl
  * authentication, error shape, and the public probes.
  */
 export function createHttpServer(opts: HttpOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: opts.log.child({ component: 'http' }), disableRequestLogging: true, bodyLimit: 32 * 1024 * 1024 });
+  const logger: FastifyBaseLogger = opts.log.child({ component: 'http' });
+  const app = Fastify({ loggerInstance: logger, disableRequestLogging: true, bodyLimit: 32 * 1024 * 1024 });
   const auth = new Authenticator(opts.auth);
 
   app.addHook('onRequest', async (req, reply) => {
