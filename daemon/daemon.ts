@@ -188,7 +188,7 @@ export class Daemon {
     if (this.state === 'stopped') return;
     this.state = 'stopping';
     this.metrics.ready.set(0);
-    const step = async (name: string, fn: () => Promise<unknown> | unknown) => {
+    const step = async (name: string, fn: () => unknown) => {
       try {
         await fn();
       } catch (err) {

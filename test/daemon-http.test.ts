@@ -1,0 +1,134 @@
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import t from 'tap';
+import { ManualClock } from '../clock/index.js';
+import { parseConfig } from '../config/index.js';
+import { registerApi, type ApiContext } from '../daemon/api/index.js';
+import { cellStatus } from '../daemon/api/cells.js';
+import { createHttpServer, planListen } from '../daemon/http.js';
+import type { Cell, Sample } from '../model/index.js';
+import type { SeriesReader } from '../store/index.js';
+
+const NOW = Date.UTC(2026, 10, 30, 20, 0, 0);
+const TOKENS = {
+  viewer: 'viewer-token-0123456789',
+  operator: 'operator-token-0123456789',
+  ingest: 'ingest-token-0123456789',
+  admin: 'admin-token-0123456789',
+};
+
+const cells: Cell[] = [
+  { id: 'S1-1', site: 'S1', region: 'R1', lat: 31.2, lon: 121.4, neighbours: ['S1-2'] },
+  { id: 'S1-2', site: 'S1', region: 'R1', lat: 31.2, lon: 121.4, neighbours: ['S1-1'] },
+  { id: 'S2-1', site: 'S2', region: 'R2', lat: 31.3, lon: 121.5, neighbours: [] },
+];
+const samples: Sample[] = [
+  { cell: 'S1-1', ts: NOW - 60_000, source: 'snmp', intervalS: 60, dlMbps: 22.5, available: true },
+  { cell: 'S1-2', ts: NOW - 60_000, source: 'snmp', intervalS: 60, dlMbps: 0, available: false },
+  { cell: 'S2-1', ts: NOW - 600_000, source: 'snmp', intervalS: 60, dlMbps: 30, available: true },
+  { cell: 'X9-9', ts: NOW - 60_000, source: 'snmp', intervalS: 60, dlMbps: 12, available: true },
+];
+
+/** A SeriesReader over plain arrays: the API under test only needs `latest`. */
+const reader: SeriesReader = {
+  latest: async (ids) => samples.filter((s) => !ids || ids.includes(s.cell)),
+  latestLinks: async () => [],
+  series: async () => [],
+  hourly: async () => [],
+};
+
+async function server(tokens: boolean) {
+  const cfg = parseConfig(tokens ? { auth: { tokens: Object.entries(TOKENS).map(([role, token]) => ({ name: role, role, token })) } } : {});
+  let reloads = 0;
+  const app = createHttpServer({ cfg: cfg.http, auth: cfg.auth, log: pino({ level: 'silent' }), registry: new Registry(), isReady: () => true });
+  const ctx: ApiContext = {
+    clock: new ManualClock(NOW),
+    inventory: () => new Map(cells.map((c) => [c.id, c])),
+    reader,
+    targets: () => [{ target: 'S1-cells', site: 'S1', state: 'ok', lastSuccess: NOW - 60_000 }],
+    reload: async () => ++reloads,
+  };
+  registerApi(app, ctx);
+  await app.ready();
+  return app;
+}
+
+void t.test('roles decide who may do what', async (t) => {
+  const app = await server(true);
+  t.teardown(() => app.close());
+  const cases: { spec: string; method: 'GET' | 'POST'; url: string; token?: keyof typeof TOKENS | 'bogus'; status: number }[] = [
+    { spec: 'health is public', method: 'GET', url: '/healthz', status: 200 },
+    { spec: 'readiness is public', method: 'GET', url: '/readyz', status: 200 },
+    { spec: 'no token → 401', method: 'GET', url: '/api/v1/cells', status: 401 },
+    { spec: 'unknown token → 401', method: 'GET', url: '/api/v1/cells', token: 'bogus', status: 401 },
+    { spec: 'viewer reads cells', method: 'GET', url: '/api/v1/cells', token: 'viewer', status: 200 },
+    { spec: 'viewer reads metrics', method: 'GET', url: '/metrics', token: 'viewer', status: 200 },
+    { spec: 'metrics need a token when tokens exist', method: 'GET', url: '/metrics', status: 401 },
+    { spec: 'ingest cannot read', method: 'GET', url: '/api/v1/cells', token: 'ingest', status: 403 },
+    { spec: 'operator cannot reload', method: 'POST', url: '/api/v1/admin/reload', token: 'operator', status: 403 },
+    { spec: 'admin reloads', method: 'POST', url: '/api/v1/admin/reload', token: 'admin', status: 200 },
+    { spec: 'unknown route is a JSON 404', method: 'GET', url: '/api/v1/nothing', token: 'admin', status: 404 },
+  ];
+  for (const c of cases) {
+    const headers: Record<string, string> = c.token ? { authorization: `Bearer ${c.token === 'bogus' ? 'x'.repeat(24) : TOKENS[c.token]}` } : {};
+    const res = await app.inject({ method: c.method, url: c.url, headers });
+    t.equal(res.statusCode, c.status, c.spec);
+  }
+});
+
+void t.test('without tokens the API is open and the daemon listens on loopback only', async (t) => {
+  const app = await server(false);
+  t.teardown(() => app.close());
+  t.equal((await app.inject({ url: '/api/v1/cells' })).statusCode, 200, 'open without tokens');
+  const plans: { spec: string; listen: string; tokens: boolean; host: string; warns: boolean }[] = [
+    { spec: 'loopback kept', listen: '127.0.0.1:8080', tokens: false, host: '127.0.0.1', warns: false },
+    { spec: 'IPv6 loopback kept', listen: '[::1]:8080', tokens: false, host: '::1', warns: false },
+    { spec: 'wildcard replaced without tokens', listen: '0.0.0.0:8080', tokens: false, host: '127.0.0.1', warns: true },
+    { spec: 'wildcard kept with tokens', listen: '0.0.0.0:8080', tokens: true, host: '0.0.0.0', warns: false },
+  ];
+  for (const p of plans) {
+    const cfg = parseConfig({ http: { listen: p.listen }, ...(p.tokens ? { auth: { tokens: [{ name: 'a', role: 'viewer', token: TOKENS.viewer }] } } : {}) });
+    const plan = planListen(cfg.http, cfg.auth);
+    t.equal(plan.host, p.host, p.spec);
+    t.equal(Boolean(plan.warning), p.warns, `${p.spec}: warning`);
+  }
+});
+
+void t.test('cells: status from the newest sample, filters, unknown ids', async (t) => {
+  const app = await server(false);
+  t.teardown(() => app.close());
+  const list = (await app.inject({ url: '/api/v1/cells' })).json<{ count: number; cells: { id: string; status: string; site?: string }[] }>();
+  t.strictSame(
+    list.cells.map((c) => [c.id, c.status]),
+    [
+      ['S1-1', 'up'],
+      ['S1-2', 'down'],
+      ['S2-1', 'stale'],
+      ['X9-9', 'up'],
+    ],
+    'inventory cells plus a reporting cell missing from the inventory',
+  );
+  const r1 = (await app.inject({ url: '/api/v1/cells?region=R1&status=up' })).json<{ cells: { id: string }[] }>();
+  t.strictSame(r1.cells.map((c) => c.id), ['S1-1'], 'filters combine');
+  t.equal((await app.inject({ url: '/api/v1/cells?colour=red' })).statusCode, 400, 'unknown query parameter is a 400');
+  const one = (await app.inject({ url: '/api/v1/cells/S1-1' })).json<{ latest: Sample; collection: unknown[]; site: string }>();
+  t.equal(one.latest.dlMbps, 22.5);
+  t.equal(one.site, 'S1');
+  t.equal(one.collection.length, 1, 'the site’s collection state comes with the cell');
+  t.equal((await app.inject({ url: '/api/v1/cells/nope' })).statusCode, 404);
+});
+
+void t.test('cellStatus', async (t) => {
+  const cases: { spec: string; s?: Partial<Sample>; age: number; want: string }[] = [
+    { spec: 'no sample', age: 0, want: 'unknown' },
+    { spec: 'fresh and available', s: { available: true }, age: 60_000, want: 'up' },
+    { spec: 'fresh and down', s: { available: false }, age: 60_000, want: 'down' },
+    { spec: 'availability unknown counts as up', s: {}, age: 60_000, want: 'up' },
+    { spec: 'older than three intervals', s: { available: true, intervalS: 60 }, age: 181_000, want: 'stale' },
+    { spec: 'longer intervals stay fresh longer', s: { available: true, intervalS: 300 }, age: 600_000, want: 'up' },
+  ];
+  for (const c of cases) {
+    const sample = c.s ? ({ cell: 'c', source: 'snmp', ts: NOW - c.age, ...c.s }) : undefined;
+    t.equal(cellStatus(sample, NOW), c.want, c.spec);
+  }
+});
