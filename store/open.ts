@@ -4,7 +4,8 @@ import type { Clock } from '../clock/index.js';
 import type { StoreConfig } from '../config/index.js';
 import type { EpochMs } from '../model/index.js';
 import { EmbeddedBackend } from './embedded.js';
-import type { Point, SeriesBackend, SeriesReader, SeriesWriter } from './index.js';
+import type { SeriesBackend, SeriesReader, SeriesWriter } from './index.js';
+import { WritePipeline } from './pipeline.js';
 import { RecordStore } from './records.js';
 
 export interface Stores {
@@ -33,32 +34,6 @@ export type StoreEvent =
   | { kind: 'dead-lettered'; points: number; reason: string; at: EpochMs }
   | { kind: 'dropped'; points: number; reason: string; at: EpochMs };
 
-/**
- * Interim writer (until store/pipeline.ts lands): sends each export straight to the backend in
- * batches and rejects when the backend refuses, so a caller never believes a refused point is stored.
- */
-class DirectWriter implements SeriesWriter {
-  private closed = false;
-  constructor(
-    private readonly backend: SeriesBackend,
-    private readonly batchSize: number,
-  ) {}
-  async export(points: readonly Point[]): Promise<void> {
-    if (this.closed) throw new Error('writer is shut down');
-    for (let i = 0; i < points.length; i += this.batchSize) {
-      const r = await this.backend.write(points.slice(i, i + this.batchSize));
-      if (!r.ok) throw new Error(`store refused ${Math.min(this.batchSize, points.length - i)} points: ${r.reason}`);
-    }
-  }
-  forceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  shutdown(): Promise<void> {
-    this.closed = true;
-    return Promise.resolve();
-  }
-}
-
 /** Opens the record store, the configured series backend and the write pipeline in front of it. */
 export async function openStores(cfg: StoreConfig, deps: StoreDeps): Promise<Stores> {
   const records = RecordStore.open(deps.dataDir, deps.log);
@@ -71,13 +46,19 @@ export async function openStores(cfg: StoreConfig, deps: StoreDeps): Promise<Sto
       default:
         throw new Error(`store kind "${cfg.kind}" is not available yet`);
     }
-    const init = await backend.init();
-    if (!init.ok) throw new Error(init.reason);
   } catch (err) {
     records.close();
     throw err;
   }
-  const writer = new DirectWriter(backend, cfg.pipeline.batchSize);
+  // The embedded store is a local file: when it fails, a disk spool on the same disk would too.
+  const writer = new WritePipeline(backend, cfg.pipeline, { ...deps, spool: cfg.kind !== 'embedded' });
+  try {
+    await writer.start();
+  } catch (err) {
+    await backend.close();
+    records.close();
+    throw err;
+  }
   let closing: Promise<void> | undefined;
   return {
     writer,
