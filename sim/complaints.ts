@@ -230,11 +230,14 @@ export class ComplaintBook {
     return { complaint: c, truth: { id, cause, category, cell: m.cell.id, issueAt: issue, receivedAt } };
   }
 
-  /** Complaints received in [from, to): incidents that can still be heard from, plus the hours' noise. */
-  collect(from: EpochMs, to: EpochMs, incidents: (from: EpochMs, to: EpochMs) => Incident[]): Generated[] {
+  /**
+   * Complaints received in [from, to): from incidents that can still be heard from (every complaint
+   * arrives within 48 h of a moment inside its incident, so those overlapping [from − 48 h, to)),
+   * plus the hours' noise.
+   */
+  collect(from: EpochMs, to: EpochMs, overlapping: (from: EpochMs, to: EpochMs) => Incident[]): Generated[] {
     const out: Generated[] = [];
-    for (const inc of incidents(from - MAX_DELAY_MS, to)) {
-      if (inc.end + MAX_DELAY_MS + HOUR_MS < from) continue;
+    for (const inc of overlapping(from - MAX_DELAY_MS, to)) {
       for (const g of this.impact(inc).complaints) if (g.complaint.receivedAt >= from && g.complaint.receivedAt < to) out.push(g);
     }
     for (let h = Math.floor(from / HOUR_MS); h * HOUR_MS < to; h++) for (const g of this.hour(h)) if (g.complaint.receivedAt >= from && g.complaint.receivedAt < to) out.push(g);

@@ -118,12 +118,12 @@ export class SimNetwork {
 
   /** Complaints received in [from, to), by receivedAt then id. */
   complaints(from: EpochMs, to: EpochMs): SimComplaint[] {
-    return this.complaintBook.collect(from, to, (a, b) => this.book.startingIn(a, b)).map((g) => ({ ...g.complaint }));
+    return this.complaintBook.collect(from, to, (a, b) => this.book.overlapping(a, b)).map((g) => ({ ...g.complaint }));
   }
 
   groundTruth(from: EpochMs, to: EpochMs): GroundTruth {
     const incidents: IncidentTruth[] = this.book.overlapping(from, to).map((inc) => ({ ...copyIncident(inc), ...this.complaintBook.impact(inc).truth }));
-    const complaints = this.complaintBook.collect(from, to, (a, b) => this.book.startingIn(a, b)).map((g) => ({ ...g.truth }));
+    const complaints = this.complaintBook.collect(from, to, (a, b) => this.book.overlapping(a, b)).map((g) => ({ ...g.truth }));
     return { from, to, incidents, complaints };
   }
 

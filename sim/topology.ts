@@ -169,7 +169,7 @@ function makeSite(rnd: Sequence, siteIdx: number, regionIdx: number, region: str
   const area = rnd.weighted<AreaType>(
     ring === 'downtown' ? { business: 0.55, mixed: 0.3, residential: 0.15 } : ring === 'suburban' ? { business: 0.1, mixed: 0.3, residential: 0.6 } : { business: 0, mixed: 0.2, residential: 0.8 },
   );
-  const extra = ring === 'downtown' ? rnd.pick([2, 3, 3, 3]) : ring === 'suburban' ? rnd.pick([0, 1, 1, 2, 3]) : rnd.pick([0, 0, 0, 1]);
+  const extra = ring === 'downtown' ? rnd.pick([1, 2, 3, 3]) : ring === 'suburban' ? rnd.pick([0, 0, 1, 1, 2]) : rnd.pick([0, 0, 0, 1]);
   const extraTech: Tech = ring === 'downtown' ? (rnd.next() < 0.7 ? 'NR3500' : 'LTE2600') : ring === 'suburban' ? (rnd.next() < 0.2 ? 'NR3500' : 'LTE2600') : 'LTE2600';
   const az0 = rnd.range(0, 120);
   const baseUsers = ring === 'downtown' ? 16 : ring === 'suburban' ? 12.5 : 8;
