@@ -26,7 +26,7 @@ const COMPLAINTS_PER_BAD_USER_MINUTE = 0.0015;
 /** An outright outage annoys more than a slow connection. */
 const KIND_WEIGHT: Record<IncidentKind, number> = { outage: 1.5, backhaul: 1.2, coverage: 1, interference: 1, congestion: 0.5 };
 /** Background rates per site and day: network complaints with no incident, and other categories. */
-const NOISE_NETWORK_PER_SITE_DAY = 0.055;
+const NOISE_NETWORK_PER_SITE_DAY = 0.065;
 const OTHER_PER_SITE_DAY = 0.12;
 /** When people get in touch, by local hour (mean 1). */
 const CONTACT_HOURS = normalise([0.2, 0.1, 0.05, 0.05, 0.05, 0.1, 0.3, 0.8, 1.3, 1.6, 1.7, 1.6, 1.4, 1.5, 1.5, 1.5, 1.4, 1.3, 1.3, 1.3, 1.3, 1.1, 0.8, 0.4]);

@@ -1,4 +1,4 @@
-import type { Cell, EpochMs } from '../model/index.js';
+import type { Cell, EpochMs, LinkSample, Sample } from '../model/index.js';
 import { ComplaintBook } from './complaints.js';
 import { DEFAULT_INCIDENT_RATE, IncidentBook } from './incidents.js';
 import type { CellState, GroundTruth, Incident, IncidentTruth, LinkState, SimComplaint, SimOptions, SimRegion, SimSite } from './index.js';
@@ -76,6 +76,37 @@ export class SimNetwork {
   /** The site's backhaul link over the interval that ends at t. */
   linkState(site: string, t: EpochMs): LinkState {
     return { ...this.siteState(this.siteIdx(site), t).link };
+  }
+
+  /**
+   * The cell's interval as a model Sample (what a perfect collector would store). A cell that is
+   * down reports only `available: false`: its radio KPIs are unknown, not zero.
+   */
+  sample(cell: string, t: EpochMs): Sample {
+    const ts = Math.floor(t / MINUTE_MS) * MINUTE_MS;
+    const s = this.cellState(cell, ts);
+    if (!s.available) return { cell, ts, source: 'sim', intervalS: 60, available: false, activeUsers: 0 };
+    return { cell, ts, source: 'sim', intervalS: 60, ...s };
+  }
+
+  /** The site's backhaul interval as a model LinkSample, named like the SNMP target (`bh-<site>:1`). */
+  linkSample(site: string, t: EpochMs): LinkSample {
+    const ts = Math.floor(t / MINUTE_MS) * MINUTE_MS;
+    const l = this.linkState(site, ts);
+    return {
+      link: `bh-${site}:1`,
+      site,
+      ts,
+      source: 'sim',
+      intervalS: 60,
+      inMbps: l.inMbps,
+      outMbps: l.outMbps,
+      speedMbps: l.speedMbps,
+      utilPct: Math.round((Math.max(l.inMbps, l.outMbps) / l.speedMbps) * 1000) / 10,
+      operUp: l.operUp,
+      inErrors: l.inErrors,
+      outErrors: l.outErrors,
+    };
   }
 
   /**

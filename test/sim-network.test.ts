@@ -316,6 +316,20 @@ void t.test('incident effects', async (t) => {
   t.equal(n.incidents(START, at(3, 0)).length, 1, 'and keeps the good one only');
 });
 
+void t.test('model Samples and LinkSamples', async (t) => {
+  const net = make({ incidents: 'none' });
+  const site = net.sites[2]!;
+  const ts = at(1, 20, 5);
+  const s = net.sample(site.cells[0]!, ts + 10_000);
+  t.match(s, { cell: site.cells[0], ts, source: 'sim', intervalS: 60, available: true });
+  t.equal(s.dlMbps, net.cellState(site.cells[0]!, ts).dlMbps);
+  const l = net.linkSample(site.id, ts);
+  t.match(l, { link: `bh-${site.id}:1`, site: site.id, ts, source: 'sim', speedMbps: site.linkSpeedMbps, operUp: true });
+  t.ok(l.utilPct! > 0 && l.utilPct! < 100);
+  net.addIncident({ kind: 'outage', site: site.id, cells: [site.cells[0]!], start: ts - 10 * MIN, end: ts + 10 * MIN, severity: 1 });
+  t.strictSame(net.sample(site.cells[0]!, ts), { cell: site.cells[0], ts, source: 'sim', intervalS: 60, available: false, activeUsers: 0 }, 'a down cell has no radio KPIs');
+});
+
 void t.test('the seeded incident schedule', async (t) => {
   const days = 14;
   const net = make();
