@@ -430,11 +430,11 @@ class EmbeddedReader implements SeriesReader {
   latest(cells?: readonly string[]): Promise<Sample[]> {
     if (!cells) return Promise.resolve(this.s.latestAll.all().map(rowSample));
     const out: Sample[] = [];
-    for (const cell of cells) {
+    for (const cell of new Set(cells)) {
       const r = this.s.latestOne.get(cell);
       if (r) out.push(rowSample(r));
     }
-    return Promise.resolve(out);
+    return Promise.resolve(out.sort((a, b) => (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0)));
   }
 
   latestLinks(): Promise<LinkSample[]> {

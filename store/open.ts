@@ -5,6 +5,7 @@ import type { StoreConfig } from '../config/index.js';
 import type { EpochMs } from '../model/index.js';
 import { EmbeddedBackend } from './embedded.js';
 import type { SeriesBackend, SeriesReader, SeriesWriter } from './index.js';
+import { InfluxV1Backend } from './influxv1.js';
 import { WritePipeline } from './pipeline.js';
 import { RecordStore } from './records.js';
 
@@ -42,6 +43,22 @@ export async function openStores(cfg: StoreConfig, deps: StoreDeps): Promise<Sto
     switch (cfg.kind) {
       case 'embedded':
         backend = new EmbeddedBackend({ dataDir: deps.dataDir, retentionMs: cfg.retention, clock: deps.clock, log: deps.log });
+        break;
+      case 'influxdb-v1':
+        backend = new InfluxV1Backend({
+          url: cfg.url,
+          database: cfg.database,
+          retentionPolicy: cfg.retentionPolicy,
+          retentionMs: cfg.retention,
+          rollups: cfg.rollups,
+          username: cfg.username,
+          password: cfg.password?.reveal(),
+          gzip: cfg.pipeline.gzip,
+          timeoutMs: cfg.pipeline.timeout,
+          maxInFlight: cfg.pipeline.maxInFlight,
+          clock: deps.clock,
+          log: deps.log,
+        });
         break;
       default:
         throw new Error(`store kind "${cfg.kind}" is not available yet`);
