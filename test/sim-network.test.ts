@@ -1,3 +1,6 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parseInventory } from '../config/inventory.js';
 import { SimNetwork, isGood, type CellState, type SimOptions } from '../sim/index.js';
@@ -464,4 +467,22 @@ void t.test('an injected outage at peak yields affected users and complaints', a
   t.equal(it.badCellMinutes, site.cells.length * 180);
   t.ok(it.complaints >= 3, `a 3-hour site outage at peak draws complaints (${it.complaints})`);
   t.equal(truth.complaints.filter((c) => c.cause === inc.id).length, it.complaints, 'all of them arrive within the following two days');
+});
+
+void t.test('golden: a small network is byte-for-byte what it was (UPDATE_GOLDEN=1 rewrites)', async (t) => {
+  // Catches unintended model changes: a deliberate one updates the fixture in the same commit.
+  const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'sim-golden');
+  const net = SimNetwork.create({ seed: 2026, regions: 2, sites: 8, start: START, timezone: 'Asia/Shanghai', incidentRatePerSiteDay: 0.5 });
+  const kpis = [at(1, 4, 0), at(1, 12, 30), at(1, 20, 45)].map((ts) => ({ ts, cells: Object.fromEntries(net.cells.map((c) => [c.id, net.cellState(c.id, ts)])), links: Object.fromEntries(net.sites.map((s) => [s.id, net.linkState(s.id, ts)])) }));
+  const files: Record<string, string> = {
+    'inventory.csv': net.inventoryCsv(),
+    'kpis.json': JSON.stringify(kpis, null, 1) + '\n',
+    'truth.json': JSON.stringify(net.groundTruth(START, at(3, 0)), null, 1) + '\n',
+    'complaints.json': JSON.stringify(net.complaints(START, at(3, 0)), null, 1) + '\n',
+  };
+  if (process.env.UPDATE_GOLDEN) {
+    mkdirSync(fixtures, { recursive: true });
+    for (const [name, body] of Object.entries(files)) writeFileSync(join(fixtures, name), body);
+  }
+  for (const [name, body] of Object.entries(files)) t.equal(body, readFileSync(join(fixtures, name), 'utf8'), name);
 });
