@@ -158,6 +158,11 @@ const snmpTargetSchema = z
     timeout: duration('5s').optional(),
     retries: z.number().int().min(0).max(10).optional(),
     maxRepetitions: z.number().int().min(1).max(1000).optional(),
+    /**
+     * Poll only these row indexes (e.g. the two uplinks of a big router), with GETs of many OIDs
+     * each instead of walking the whole table. An index is a number or a dotted OID suffix.
+     */
+    indexes: z.array(z.union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)*$/, 'expected a row index like 3 or "1.2"')])).min(1).optional(),
   })
   .superRefine((t, ctx) => {
     const need = (cond: boolean, path: string, message: string) => {
@@ -288,13 +293,19 @@ export function crossCheck(raw: unknown): string[] {
   const snmp = obj(obj(raw).snmp);
   const profiles = Object.keys(obj(snmp.profiles));
   const names = new Map<unknown, number>();
+  if (profiles.includes('if-mib')) problems.push('snmp.profiles.if-mib: "if-mib" is the built-in transport-link profile and cannot be redefined; choose another name');
   list(snmp.targets).forEach((t, i) => {
-    const { name, profile = 'cell-table' } = obj(t);
+    const { name, profile = 'cell-table', site } = obj(t);
     if (typeof profile === 'string' && profile !== 'cell-table' && profile !== 'if-mib' && !profiles.includes(profile)) {
       problems.push(`snmp.targets.${i}.profile: unknown profile "${profile}" (built-in: cell-table, if-mib; defined: ${profiles.join(', ') || 'none'})`);
     }
+    // A table without a cell-id column is mapped through the inventory: site + row index → cell.
+    const def = typeof profile === 'string' ? obj(obj(snmp.profiles)[profile]) : {};
+    if (typeof profile === 'string' && profiles.includes(profile) && def.cellIdColumn === undefined && site === undefined) {
+      problems.push(`snmp.targets.${i}.site: required because profile "${profile}" has no cellIdColumn (rows are mapped to cells by site and snmpIndex)`);
+    }
     const first = names.get(name);
-    if (name !== undefined && first !== undefined) problems.push(`snmp.targets.${i}.name: duplicate target name "${String(name)}" (also at snmp.targets.${first})`);
+    if (name !== undefined && first !== undefined) problems.push(`snmp.targets.${i}.name: duplicate target name ${JSON.stringify(name)} (also at snmp.targets.${first})`);
     else names.set(name, i);
   });
   const tokens = new Map<unknown, number>();

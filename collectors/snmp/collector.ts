@@ -1,0 +1,475 @@
+import { createHash } from 'node:crypto';
+import type { Job } from '../../clock/index.js';
+import type { SnmpConfig, SnmpTargetConfig } from '../../config/index.js';
+import type { Cell, EpochMs } from '../../model/index.js';
+import type { Accumulator, ServiceCollector } from '../index.js';
+import { uptimeVerdict } from './counters.js';
+import type { ReloadResult, SnmpCollectorDeps, TargetState, TargetStatus } from './index.js';
+import { SnmpMetrics } from './metrics.js';
+import { SYS_UPTIME, SYS_UPTIME_INSTANCE, resolveProfile, type Profile } from './profiles.js';
+import { mapCellRows, mapLinkRows, numeric, type CounterState } from './rows.js';
+import { SnmpError, SnmpSession, type RequestStats, type SnmpCredentials } from './session.js';
+import { PollSlots } from './slots.js';
+import { getRows, walkColumns, type TableData, type WalkTuning } from './walk.js';
+
+/** A poll must end by this share of its interval: the next tick then always finds it finished. */
+export const DEADLINE_SHARE = 0.8;
+/** A poll slower than this share of its interval is named in the logs as a slow target. */
+const SLOW_SHARE = 0.5;
+/** Varbinds asked for in one PDU (columns × repetitions); keeps answers well under 64 KiB. */
+const MAX_VARBINDS_PER_PDU = 1000;
+/** Column groups (or GET PDUs) in flight per target after the first PDU. */
+const PARALLEL_WALKS = 4;
+/** OIDs in one GET when rows are fetched by index. */
+const OIDS_PER_GET = 48;
+/** Tables larger than this are refused (an agent bug must not exhaust memory). */
+const MAX_ROWS = 200_000;
+
+interface ResolvedTarget {
+  name: string;
+  host: string;
+  port: number;
+  version: '1' | '2c' | '3';
+  cfg: SnmpTargetConfig;
+  profileName: string;
+  profile?: Profile;
+  profileError?: string;
+  site?: string;
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  maxRepetitions: number;
+  indexes?: string[];
+  /** Hash of what makes it the same device and table: a change there starts counters afresh. */
+  identity: string;
+  /** Hash of everything else (schedule, timeouts). */
+  settings: string;
+}
+
+interface TargetRuntime {
+  t: ResolvedTarget;
+  job?: Job;
+  /** Aborts this target's polls (removal, change). */
+  abort: AbortController;
+  state: TargetState;
+  lastSuccess?: EpochMs;
+  lastError?: string;
+  lastDurationMs?: number;
+  rows?: number;
+  /** sysUpTime at the last successful poll, with the clock and real times it was read at. */
+  uptime?: { ticks: number; clockAt: EpochMs; realAt: number };
+  counters: CounterState;
+  /** Cells (or links) reported by the last successful poll: what a gap blinds. */
+  lastIds: string[];
+  tuning: WalkTuning;
+  /** The last poll failed: wait in the small lane until it answers again. */
+  suspect: boolean;
+  /** Unmapped-row indexes already logged, so a steady misconfiguration logs once. */
+  loggedUnmapped?: string;
+}
+
+function sha(parts: unknown): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+function resolveTarget(t: SnmpTargetConfig, cfg: SnmpConfig): ResolvedTarget {
+  const d = cfg.defaults;
+  let profile: Profile | undefined;
+  let profileError: string | undefined;
+  try {
+    profile = resolveProfile(t.profile, t.version, cfg.profiles);
+  } catch (err) {
+    profileError = (err as Error).message;
+  }
+  const port = t.port ?? d.port;
+  const indexes = t.indexes?.map(String);
+  const secrets = [t.community?.reveal(), t.user, t.authProtocol, t.authKey?.reveal(), t.privProtocol, t.privKey?.reveal()];
+  const profileDef = cfg.profiles[t.profile] ?? null;
+  const identity = sha([t.host, port, t.version, secrets, t.profile, profileDef, t.site ?? null, indexes ?? null]);
+  const intervalMs = t.interval ?? d.interval;
+  const timeoutMs = t.timeout ?? d.timeout;
+  const retries = t.retries ?? d.retries;
+  const maxRepetitions = t.maxRepetitions ?? d.maxRepetitions;
+  return {
+    name: t.name,
+    host: t.host,
+    port,
+    version: t.version,
+    cfg: t,
+    profileName: t.profile,
+    ...(profile ? { profile } : {}),
+    ...(profileError ? { profileError } : {}),
+    ...(t.site ? { site: t.site } : {}),
+    intervalMs,
+    timeoutMs,
+    retries,
+    maxRepetitions,
+    ...(indexes ? { indexes } : {}),
+    identity,
+    settings: sha([intervalMs, timeoutMs, retries, maxRepetitions]),
+  };
+}
+
+function credentials(t: SnmpTargetConfig): SnmpCredentials {
+  // Secrets are revealed here, where the session is built, and nowhere else.
+  return {
+    version: t.version,
+    ...(t.community ? { community: t.community.reveal() } : {}),
+    ...(t.user ? { user: t.user } : {}),
+    ...(t.authProtocol ? { authProtocol: t.authProtocol } : {}),
+    ...(t.authKey ? { authKey: t.authKey.reveal() } : {}),
+    ...(t.privProtocol ? { privProtocol: t.privProtocol } : {}),
+    ...(t.privKey ? { privKey: t.privKey.reveal() } : {}),
+  };
+}
+
+const GAP_REASON: Record<string, 'timeout' | 'unreachable' | 'auth'> = { timeout: 'timeout', unreachable: 'unreachable', auth: 'auth' };
+
+/** See collectors/snmp/index.ts for the contract. */
+export class SnmpCollector implements ServiceCollector {
+  readonly name = 'snmp';
+  private readonly targets = new Map<string, TargetRuntime>();
+  private readonly metrics: SnmpMetrics;
+  private acc?: Accumulator;
+  private started = false;
+  private stopping = new AbortController();
+  private slots!: PollSlots;
+  private suspectSlots!: PollSlots;
+  private inventory: ReadonlyMap<string, Cell>;
+  private bySite = new Map<string, { cells: string[]; byIndex: Map<string, Cell> }>();
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(
+    private cfg: SnmpConfig,
+    private readonly deps: SnmpCollectorDeps,
+  ) {
+    this.metrics = new SnmpMetrics(deps.registry);
+    this.inventory = deps.inventory;
+    this.indexInventory();
+    this.sizeSlots();
+    for (const t of cfg.targets) this.addTarget(resolveTarget(t, cfg));
+  }
+
+  async start(acc: Accumulator): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.acc = acc;
+    this.stopping = new AbortController();
+    for (const rt of this.targets.values()) this.schedule(rt);
+    this.deps.log.info({ targets: this.targets.size, slots: this.slots.size, suspectSlots: this.suspectSlots.size }, 'SNMP collector started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    for (const rt of this.targets.values()) {
+      rt.job?.cancel();
+      rt.job = undefined;
+    }
+    this.stopping.abort(new Error('SNMP collector stopping'));
+    await Promise.all([...this.inflight].map((p) => p.catch(() => undefined)));
+    this.deps.log.info('SNMP collector stopped');
+  }
+
+  /**
+   * Applies a changed target list (and optionally a new inventory) without a restart: new targets
+   * start, removed ones stop, changed ones restart, the others keep polling and keep their counters.
+   */
+  async reload(cfg: SnmpConfig, inventory?: ReadonlyMap<string, Cell>): Promise<ReloadResult> {
+    if (inventory) {
+      this.inventory = inventory;
+      this.indexInventory();
+    }
+    const result: ReloadResult = { added: [], removed: [], changed: [], kept: [] };
+    const next = new Map(cfg.targets.map((t) => [t.name, resolveTarget(t, cfg)]));
+    const resize = cfg.concurrency !== this.cfg.concurrency;
+    this.cfg = cfg;
+    if (resize) this.sizeSlots();
+    const stopped: Promise<void>[] = [];
+    for (const [name, rt] of this.targets) {
+      if (next.has(name)) continue;
+      stopped.push(this.removeTarget(rt));
+      result.removed.push(name);
+    }
+    for (const [name, t] of next) {
+      const rt = this.targets.get(name);
+      if (!rt) {
+        const fresh = this.addTarget(t);
+        if (this.started) this.schedule(fresh);
+        result.added.push(name);
+      } else if (rt.t.identity !== t.identity) {
+        stopped.push(this.removeTarget(rt, false));
+        const fresh = this.addTarget(t);
+        if (this.started) this.schedule(fresh);
+        result.changed.push(name);
+      } else if (rt.t.settings !== t.settings) {
+        // Same device and table: the counters stay valid, only the schedule or timeouts change.
+        rt.job?.cancel();
+        rt.t = t;
+        rt.tuning = { maxRepetitions: t.maxRepetitions, oidsPerGet: OIDS_PER_GET };
+        if (this.started) this.schedule(rt);
+        result.changed.push(name);
+      } else {
+        rt.t = t;
+        result.kept.push(name);
+      }
+    }
+    await Promise.all(stopped);
+    this.deps.log.info({ added: result.added, removed: result.removed, changed: result.changed, kept: result.kept.length }, 'SNMP targets reloaded');
+    return result;
+  }
+
+  status(): TargetStatus[] {
+    return [...this.targets.values()].map((rt) => ({
+      target: rt.t.name,
+      host: rt.t.host,
+      port: rt.t.port,
+      profile: rt.t.profileName,
+      ...(rt.t.site ? { site: rt.t.site } : {}),
+      state: rt.state,
+      ...(rt.lastSuccess !== undefined ? { lastSuccess: rt.lastSuccess } : {}),
+      ...(rt.lastError !== undefined ? { lastError: rt.lastError } : {}),
+      ...(rt.lastDurationMs !== undefined ? { lastDurationMs: rt.lastDurationMs } : {}),
+      ...(rt.rows !== undefined ? { rows: rt.rows } : {}),
+    }));
+  }
+
+  /** Polls one target now, through the same slots and bookkeeping as a scheduled tick. */
+  async pollOnce(target: string, acc: Accumulator, tick: EpochMs, signal: AbortSignal): Promise<void> {
+    const rt = this.targets.get(target);
+    if (!rt) throw new Error(`unknown SNMP target "${target}"`);
+    await this.track(this.poll(rt, acc, tick, signal));
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private sizeSlots(): void {
+    const total = this.cfg.concurrency;
+    // A quarter of the slots (at least one) for targets that failed last time; with a single slot there is one lane.
+    const suspect = total >= 2 ? Math.max(1, Math.floor(total / 4)) : 0;
+    this.slots = new PollSlots(total - suspect);
+    this.suspectSlots = suspect > 0 ? new PollSlots(suspect) : this.slots;
+  }
+
+  private indexInventory(): void {
+    this.bySite = new Map();
+    for (const cell of this.inventory.values()) {
+      let s = this.bySite.get(cell.site);
+      if (!s) this.bySite.set(cell.site, (s = { cells: [], byIndex: new Map() }));
+      s.cells.push(cell.id);
+      if (cell.snmpIndex !== undefined) s.byIndex.set(String(cell.snmpIndex), cell);
+    }
+  }
+
+  private addTarget(t: ResolvedTarget): TargetRuntime {
+    const rt: TargetRuntime = {
+      t,
+      abort: new AbortController(),
+      state: t.profileError ? 'error' : 'pending',
+      ...(t.profileError ? { lastError: t.profileError } : {}),
+      counters: new Map(),
+      lastIds: [],
+      tuning: { maxRepetitions: t.maxRepetitions, oidsPerGet: OIDS_PER_GET },
+      suspect: false,
+    };
+    this.targets.set(t.name, rt);
+    return rt;
+  }
+
+  private async removeTarget(rt: TargetRuntime, forgetMetrics = true): Promise<void> {
+    rt.job?.cancel();
+    rt.job = undefined;
+    rt.abort.abort(new Error(`target ${rt.t.name} removed`));
+    if (this.targets.get(rt.t.name) === rt) this.targets.delete(rt.t.name);
+    if (forgetMetrics) this.metrics.remove(rt.t.name);
+  }
+
+  private schedule(rt: TargetRuntime): void {
+    if (rt.t.profileError) {
+      this.deps.log.error({ target: rt.t.name }, `SNMP target not polled: ${rt.t.profileError}`);
+      return;
+    }
+    rt.job = this.deps.scheduler.every(`snmp:${rt.t.name}`, rt.t.intervalMs, (tick, signal) => this.track(this.poll(rt, this.acc!, tick, signal)), {
+      onSkip: (tick) => this.skipped(rt, tick),
+      onError: (err, tick) => this.deps.log.error({ target: rt.t.name, tick, err }, 'SNMP poll crashed'),
+    });
+  }
+
+  private track(p: Promise<void>): Promise<void> {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  private skipped(rt: TargetRuntime, tick: EpochMs): void {
+    this.metrics.skipped.inc({ target: rt.t.name });
+    this.deps.log.warn({ target: rt.t.name, host: rt.t.host, tick }, `slow SNMP target ${rt.t.name}: tick skipped, the previous poll is still running`);
+    this.acc?.addGap({ target: rt.t.name, cells: this.blinded(rt), ts: tick, reason: 'skipped-overlap', detail: 'previous poll still running' });
+  }
+
+  /** What a failed poll leaves unseen: the ids the target last reported, else its site's inventory cells. */
+  private blinded(rt: TargetRuntime): string[] {
+    if (rt.lastIds.length > 0) return [...rt.lastIds];
+    if (rt.t.profile?.kind === 'cells' && rt.t.site) return [...(this.bySite.get(rt.t.site)?.cells ?? [])];
+    return [];
+  }
+
+  private async poll(rt: TargetRuntime, acc: Accumulator, tick: EpochMs, signal: AbortSignal): Promise<void> {
+    const { t } = rt;
+    const profile = t.profile;
+    if (!profile) {
+      acc.addError(t.name, new Error(`${t.name}: ${t.profileError}`));
+      return;
+    }
+    const clock = this.deps.scheduler.clock;
+    const started = performance.now();
+    // The deadline is a share of the interval counted from the tick, in clock time, converted to real ms.
+    const budgetMs = Math.max(0, (tick + t.intervalMs * DEADLINE_SHARE - clock.now()) / clock.rate);
+    const deadline = started + budgetMs;
+    const pollSignal = AbortSignal.any([signal, this.stopping.signal, rt.abort.signal]);
+    const stats: RequestStats = { pdus: 0, retries: 0, timeouts: 0 };
+
+    const lane = rt.suspect ? this.suspectSlots : this.slots;
+    const waitForSlot = new AbortController();
+    const timer = setTimeout(() => waitForSlot.abort(new Error('deadline')), budgetMs);
+    let release: () => void;
+    try {
+      release = await lane.acquire(AbortSignal.any([pollSignal, waitForSlot.signal]));
+    } catch {
+      clearTimeout(timer);
+      if (pollSignal.aborted) return;
+      const err = new SnmpError('error', t.name, `not polled: all ${lane.size} poll slots stayed busy until the poll deadline (collector overloaded; raise snmp.concurrency)`);
+      this.failed(rt, acc, tick, err, performance.now() - started);
+      return;
+    }
+    clearTimeout(timer);
+    this.metrics.slotsBusy.set({ lane: lane === this.slots ? 'live' : 'suspect' }, lane.inUse);
+
+    let session: SnmpSession | undefined;
+    try {
+      session = new SnmpSession({ target: t.name, host: t.host, port: t.port, credentials: credentials(t.cfg), timeoutMs: t.timeoutMs, retries: t.retries, deadline, signal: pollSignal, stats });
+      const uptimeAt = { clockAt: clock.now(), realAt: performance.now() };
+      const onScalars = () => {
+        uptimeAt.clockAt = clock.now();
+        uptimeAt.realAt = performance.now();
+      };
+      const table: TableData = t.indexes
+        ? await getRows(session, t.name, profile.columns, t.indexes, [SYS_UPTIME_INSTANCE], rt.tuning, { parallel: PARALLEL_WALKS, onScalars })
+        : await walkColumns(session, t.name, profile.columns, [SYS_UPTIME], rt.tuning, {
+            maxVarbinds: MAX_VARBINDS_PER_PDU,
+            parallel: PARALLEL_WALKS,
+            maxRows: MAX_ROWS,
+            onScalars,
+            ...(rt.rows !== undefined ? { expectedRows: rt.rows } : {}),
+          });
+      this.metrics.varbinds.inc({ target: t.name }, table.varbinds);
+      this.succeeded(rt, acc, tick, table, uptimeAt, performance.now() - started);
+    } catch (err) {
+      if (pollSignal.aborted && !(err instanceof SnmpError && err.kind !== 'aborted')) return;
+      const e = err instanceof SnmpError ? err : new SnmpError('error', t.name, (err as Error).message ?? String(err), { cause: err });
+      if (e.kind === 'aborted') return;
+      this.failed(rt, acc, tick, e, performance.now() - started);
+    } finally {
+      session?.close();
+      release();
+      this.metrics.slotsBusy.set({ lane: lane === this.slots ? 'live' : 'suspect' }, lane.inUse);
+      this.metrics.pdus.inc({ target: t.name }, stats.pdus);
+      if (stats.retries) this.metrics.retries.inc({ target: t.name }, stats.retries);
+      if (stats.timeouts) this.metrics.timeouts.inc({ target: t.name }, stats.timeouts);
+    }
+  }
+
+  private finish(rt: TargetRuntime, durationMs: number, pdus?: number): void {
+    rt.lastDurationMs = Math.round(durationMs * 10) / 10;
+    this.metrics.duration.set({ target: rt.t.name }, durationMs / 1000);
+    const realIntervalMs = rt.t.intervalMs / this.deps.scheduler.clock.rate;
+    if (durationMs > realIntervalMs * SLOW_SHARE) {
+      this.deps.log.warn({ target: rt.t.name, host: rt.t.host, durationMs: rt.lastDurationMs, intervalMs: rt.t.intervalMs, pdus }, `slow SNMP target ${rt.t.name}: poll took ${Math.round(durationMs)} ms`);
+    }
+  }
+
+  private succeeded(rt: TargetRuntime, acc: Accumulator, tick: EpochMs, table: TableData, uptimeAt: { clockAt: EpochMs; realAt: number }, durationMs: number): void {
+    const { t } = rt;
+    const profile = t.profile!;
+    const ticks = numeric(table.scalars[0]);
+    const uptime = ticks !== undefined ? { ticks, ...uptimeAt } : undefined;
+    let verdict = 'first';
+    if (uptime && rt.uptime) {
+      const byClock = uptime.clockAt - rt.uptime.clockAt;
+      const byReal = (uptime.realAt - rt.uptime.realAt) * this.deps.scheduler.clock.rate;
+      verdict = uptimeVerdict(rt.uptime.ticks, uptime.ticks, { minMs: Math.min(byClock, byReal), maxMs: Math.max(byClock, byReal) });
+    }
+    const reboot = verdict === 'reboot';
+    const elapsedS = rt.lastSuccess !== undefined && tick > rt.lastSuccess ? (tick - rt.lastSuccess) / 1000 : undefined;
+    const ctx = {
+      target: t.name,
+      ...(t.site ? { site: t.site } : {}),
+      tick,
+      ...(elapsedS !== undefined ? { elapsedS } : {}),
+      intervalS: elapsedS ?? t.intervalMs / 1000,
+      reboot,
+      prev: rt.counters,
+      cellByIndex: (index: string) => (t.site ? this.bySite.get(t.site)?.byIndex.get(index) : undefined),
+    };
+    let ids: string[];
+    let resets: string[];
+    if (profile.kind === 'cells') {
+      const m = mapCellRows(profile, table, ctx);
+      for (const s of m.items) acc.addSample(s);
+      ids = m.items.map((s) => s.cell);
+      resets = m.resets;
+      rt.counters = m.next;
+      if (m.unmapped.length > 0) {
+        this.metrics.unmapped.inc({ target: t.name }, m.unmapped.length);
+        const key = m.unmapped.join(',');
+        if (rt.loggedUnmapped !== key) {
+          rt.loggedUnmapped = key;
+          const why = t.site ? `no cell of site ${t.site} in the inventory has snmpIndex` : 'the target has no site to look the index up in the inventory';
+          this.deps.log.warn({ target: t.name, rows: m.unmapped.slice(0, 20), count: m.unmapped.length }, `SNMP rows dropped: no cell id in the row and ${why}`);
+        }
+      }
+    } else {
+      const m = mapLinkRows(profile, table, ctx);
+      for (const l of m.items) acc.addLink(l);
+      ids = m.items.map((l) => l.link);
+      resets = m.resets;
+      rt.counters = m.next;
+    }
+    if (reboot) {
+      this.metrics.resets.inc({ target: t.name });
+      this.deps.log.warn({ target: t.name, host: t.host, uptimeBefore: rt.uptime?.ticks, uptimeNow: uptime?.ticks }, `SNMP agent of ${t.name} restarted: counters start over, no volumes or rates this interval`);
+    } else if (resets.length > 0) {
+      this.metrics.resets.inc({ target: t.name }, resets.length);
+      this.deps.log.warn({ target: t.name, rows: resets.slice(0, 20), count: resets.length }, `SNMP counters of ${t.name} went down or jumped past the link speed: treated as a reset`);
+    }
+    if (resets.length > 0) {
+      acc.addGap({ target: t.name, cells: resets, ts: tick, reason: 'counter-reset', detail: reboot ? 'agent restarted (sysUpTime went back)' : 'counter discontinuity (went down, discontinuity time changed, or above link speed)' });
+    }
+    if (uptime) rt.uptime = uptime;
+    if (rt.state !== 'ok' && rt.state !== 'pending') this.deps.log.info({ target: t.name, was: rt.state }, `SNMP target ${t.name} answers again`);
+    rt.state = 'ok';
+    rt.suspect = false;
+    rt.lastSuccess = tick;
+    delete rt.lastError;
+    rt.rows = table.rows.size;
+    rt.lastIds = ids;
+    this.metrics.up.set({ target: t.name }, 1);
+    this.metrics.lastSuccess.set({ target: t.name }, tick / 1000);
+    this.finish(rt, durationMs);
+  }
+
+  private failed(rt: TargetRuntime, acc: Accumulator, tick: EpochMs, err: SnmpError, durationMs: number): void {
+    const { t } = rt;
+    const reason = GAP_REASON[err.kind] ?? 'error';
+    acc.addGap({ target: t.name, cells: this.blinded(rt), ts: tick, reason, detail: err.message });
+    acc.addError(t.name, err);
+    if (rt.state !== reason || rt.lastError !== err.message) {
+      this.deps.log.warn({ target: t.name, host: t.host, port: t.port, reason, tick }, `SNMP poll failed: ${err.message}`);
+    }
+    rt.state = reason;
+    rt.lastError = err.message;
+    rt.suspect = true;
+    this.metrics.up.set({ target: t.name }, 0);
+    this.finish(rt, durationMs);
+  }
+}
