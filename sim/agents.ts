@@ -143,7 +143,7 @@ export class SimAgents {
     if (this.started) return Promise.resolve();
     this.starting ??= (async () => {
       try {
-        for (const a of this.agents) await this.bootAgent(a);
+        for (const a of this.agents) await this.bootAgent(a, this.opts.basePort === 0);
       } catch (err) {
         await Promise.all(this.agents.map((a) => this.shutAgent(a)));
         this.starting = undefined;
@@ -279,8 +279,11 @@ export class SimAgents {
     n.outOctets.writeBigUInt64BE(BigInt.asUintN(64, a.outOctets));
   }
 
-  /** (Re)starts one agent from zero: counters, sysUpTime, gauges of the last completed minute. */
-  private async bootAgent(a: SiteAgent): Promise<void> {
+  /**
+   * (Re)starts one agent from zero: counters, sysUpTime, gauges of the last completed minute. A reboot
+   * keeps its port (collectors know it); a fresh start() with free ports may move to another one.
+   */
+  private async bootAgent(a: SiteAgent, mayMove = false): Promise<void> {
     const now = this.scheduler.clock.now();
     const cellCount = this.network.sites[a.siteIdx]!.cells.length;
     a.startedAt = now;
@@ -291,7 +294,7 @@ export class SimAgents {
     a.outOctets = 0n;
     a.inErrors = 0;
     a.outErrors = 0;
-    const agent = await this.bindWithRetry(a.port, (port) => this.createAgent(port));
+    const agent = await this.bindWithRetry(a.port, (port) => this.createAgent(port), mayMove);
     a.port = agent.port;
     a.agent = agent.agent;
     a.nodes = this.buildMib(a, a.agent.getMib());
@@ -328,12 +331,13 @@ export class SimAgents {
 
   /**
    * Binds with `bind(port)`; port 0 means "a free one": found by binding an ephemeral socket and
-   * reusing its number, which another process may grab in between — so EADDRINUSE retries.
+   * reusing its number, which another process may grab in between — so EADDRINUSE retries. With
+   * `mayMove`, a port that stays taken is given up for a free one.
    */
-  private async bindWithRetry<T>(port: number, bind: (port: number) => Promise<T>): Promise<T> {
+  private async bindWithRetry<T>(port: number, bind: (port: number) => Promise<T>, mayMove = false): Promise<T> {
     let lastErr: unknown;
     for (let attempt = 0; attempt < 8; attempt++) {
-      const p = port > 0 ? port : await this.freePort();
+      const p = port > 0 && !(mayMove && attempt >= 2) ? port : await this.freePort();
       try {
         return await bind(p);
       } catch (err) {

@@ -11,8 +11,8 @@ export type Tech = 'LTE1800' | 'LTE2600' | 'NR3500';
 
 /** Carrier properties: capacity = bandwidth × dlShare × mimo × spectral efficiency(SINR). */
 export const TECH: Record<Tech, { bwMHz: number; dlShare: number; ulShare: number; mimoDl: number; mimoUl: number; rsrpOffsetDb: number; sinrOffsetDb: number; usersFactor: number }> = {
-  LTE1800: { bwMHz: 20, dlShare: 1, ulShare: 1, mimoDl: 1.5, mimoUl: 0.5, rsrpOffsetDb: 0, sinrOffsetDb: 0, usersFactor: 1 },
-  LTE2600: { bwMHz: 20, dlShare: 1, ulShare: 1, mimoDl: 1.5, mimoUl: 0.5, rsrpOffsetDb: -3, sinrOffsetDb: -0.5, usersFactor: 0.85 },
+  LTE1800: { bwMHz: 20, dlShare: 1, ulShare: 1, mimoDl: 1.5, mimoUl: 0.35, rsrpOffsetDb: 0, sinrOffsetDb: 0, usersFactor: 1 },
+  LTE2600: { bwMHz: 20, dlShare: 1, ulShare: 1, mimoDl: 1.5, mimoUl: 0.35, rsrpOffsetDb: -3, sinrOffsetDb: -0.5, usersFactor: 0.85 },
   // TDD: ~74% of slots downlink, ~22% uplink; 4×4 MIMO.
   NR3500: { bwMHz: 100, dlShare: 0.74, ulShare: 0.22, mimoDl: 3, mimoUl: 1, rsrpOffsetDb: -6, sinrOffsetDb: -1, usersFactor: 2.2 },
 };
