@@ -31,7 +31,8 @@ export interface SnmpCollectorDeps {
 
 export type TargetState = 'ok' | 'timeout' | 'unreachable' | 'auth' | 'error' | 'pending';
 
-export interface TargetStatus {
+// A type alias rather than an interface so it stays assignable to index-signature shapes (the API's TargetState).
+export type TargetStatus = {
   target: string;
   host: string;
   port: number;
@@ -44,7 +45,7 @@ export interface TargetStatus {
   lastDurationMs?: number;
   /** Rows in the table at the last successful poll. */
   rows?: number;
-}
+};
 
 export interface ReloadResult {
   added: string[];
