@@ -227,7 +227,9 @@ export class ComplaintBook {
       if (category !== 'network' && where < 0.7) delete c.cell;
     }
     c.text = text;
-    return { complaint: c, truth: { id, cause, category, cell: m.cell.id, issueAt: issue, receivedAt } };
+    const state = this.siteState(m.siteIdx, Math.floor(issue / MINUTE_MS) * MINUTE_MS + MINUTE_MS);
+    const badAtIssue = !isGood(state.cells[this.topo.siteCells[m.siteIdx]!.indexOf(cellIdx)]!);
+    return { complaint: c, truth: { id, cause, category, cell: m.cell.id, issueAt: issue, receivedAt, badAtIssue } };
   }
 
   /**

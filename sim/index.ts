@@ -121,6 +121,12 @@ export interface ComplaintTruth {
   /** When the problem really happened for this customer. */
   issueAt: EpochMs;
   receivedAt: EpochMs;
+  /**
+   * Whether the customer's cell really gave a bad experience in the minute of `issueAt`. Always true
+   * for incident complaints; true for a noise complaint that happens to fall on a cell degraded by
+   * load alone (a window there explains it, though no incident does).
+   */
+  badAtIssue: boolean;
 }
 
 export interface GroundTruth {

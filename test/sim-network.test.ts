@@ -404,13 +404,16 @@ void t.test('complaints and ground truth', async (t) => {
     const home = cells.get(g.cell)!;
     if (c.lat !== undefined && distanceKm(c.lat, c.lon!, home.lat, home.lon) > 2) locationProblems++;
     if (c.cause !== null) {
+      if (!g.badAtIssue) causeProblems++;
       const inc = incidents.get(c.cause);
       const near = inc && (inc.cells.includes(g.cell) || inc.cells.some((x) => home.neighbours.includes(x)));
       if (!inc || !near || inc.start >= c.receivedAt || g.issueAt < inc.start || g.issueAt >= inc.end) causeProblems++;
     }
   }
   t.equal(delayProblems, 0, 'every delay within [1 min, 48 h], issueAt never after receivedAt');
-  t.equal(causeProblems, 0, 'every cause names an incident on the cell (or a neighbour), before receipt, covering the issue time');
+  t.equal(causeProblems, 0, 'every cause names an incident on the cell (or a neighbour), before receipt, covering the issue time, when the cell was bad');
+  const noiseBad = truth.complaints.filter((c) => c.category === 'network' && c.cause === null && c.badAtIssue).length;
+  t.ok(noiseBad < noise.length / 2, `some noise falls on cells degraded by load alone, most does not (${noiseBad} of ${noise.length})`);
   t.equal(locationProblems, 0, 'located by the right cell and/or within 2 km');
   const delays = truth.complaints.map((c) => c.receivedAt - c.issueAt);
   t.ok(median(delays) > 30 * MIN && median(delays) < 12 * HOUR, `median delay ${(median(delays) / HOUR).toFixed(1)} h`);
