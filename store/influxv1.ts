@@ -295,7 +295,7 @@ function cellChunks(cells?: readonly string[]): (string | undefined)[] {
 }
 
 /** Accumulates means weighted by counts, so buckets from several series (sources, sites) merge exactly. */
-class BucketSum {
+export class BucketSum {
   readonly sums = new Map<string, number>();
   readonly counts = new Map<string, number>();
   n = 0;

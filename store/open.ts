@@ -6,6 +6,7 @@ import type { EpochMs } from '../model/index.js';
 import { EmbeddedBackend } from './embedded.js';
 import type { SeriesBackend, SeriesReader, SeriesWriter } from './index.js';
 import { InfluxV1Backend } from './influxv1.js';
+import { InfluxV2Backend } from './influxv2.js';
 import { WritePipeline } from './pipeline.js';
 import { RecordStore } from './records.js';
 
@@ -60,8 +61,18 @@ export async function openStores(cfg: StoreConfig, deps: StoreDeps): Promise<Sto
           log: deps.log,
         });
         break;
-      default:
-        throw new Error(`store kind "${cfg.kind}" is not available yet`);
+      case 'influxdb-v2':
+        backend = new InfluxV2Backend({
+          url: cfg.url,
+          org: cfg.org,
+          bucket: cfg.bucket,
+          token: cfg.token.reveal(),
+          gzip: cfg.pipeline.gzip,
+          timeoutMs: cfg.pipeline.timeout,
+          maxInFlight: cfg.pipeline.maxInFlight,
+          log: deps.log,
+        });
+        break;
     }
   } catch (err) {
     records.close();
