@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import t from 'tap';
 import { ManualClock } from '../clock/index.js';
 import { parseConfig, type StoreConfig } from '../config/index.js';
-import type { Point, WriteResult } from '../store/index.js';
+import type { Point } from '../store/index.js';
 import { InfluxV2Backend } from '../store/influxv2.js';
 import { openStores } from '../store/open.js';
 import { samplePoint } from '../store/schema.js';
@@ -96,7 +96,7 @@ void t.test('recording fake: error answers are classified for the pipeline', asy
   t.teardown(() => fake.server.close());
   const b = backend(fake.url);
   t.teardown(() => b.close());
-  const cases: { spec: string; answer: Answer; want: Partial<WriteResult> & { reason?: RegExp; retryAfterMs?: number } }[] = [
+  const cases: { spec: string; answer: Answer; want: { ok: boolean; retryable?: boolean; status?: number; reason?: RegExp; retryAfterMs?: number } }[] = [
     { spec: '401: credentials — kept and retried, never dead-lettered', answer: { status: 401, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'unauthorized', message: 'unauthorized access' }) }, want: { ok: false, retryable: true, reason: /401: unauthorized access \(check the credentials\)/ } },
     { spec: '404: bucket not found — kept and retried', answer: { status: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'not found', message: 'bucket "cell&kpi" not found' }) }, want: { ok: false, retryable: true, reason: /404: bucket "cell&kpi" not found/ } },
     { spec: '413: too large — a content answer, the pipeline splits the batch', answer: { status: 413, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'request too large', message: 'unable to read data: points batch is too large' }) }, want: { ok: false, retryable: false, status: 413 } },
@@ -124,7 +124,7 @@ void t.test('recording fake: through the pipeline — 413 split until it fits, 4
   const cfg = parseConfig({ store: { kind: 'influxdb-v2', url: fake.url, org: 'o', bucket: 'b', token: 'tok-1234567890', pipeline: { batchSize: 64, flushInterval: '20ms', maxRetryDelay: '50ms' } } }, { env: {} }).store as Extract<StoreConfig, { kind: 'influxdb-v2' }>;
   const stored = new Set<string>();
   let down = false;
-  fake.answer = (r) => {
+  fake.answer = (r): Answer => {
     if (!r.url.startsWith('/api/v2/write')) return { status: 404 };
     const lines = r.body.split('\n');
     if (down) return { status: 503, headers: { 'retry-after': '0' }, body: 'down' };
