@@ -101,16 +101,14 @@ const counter64 = (v: bigint): Buffer => {
 
 export class SimAgents {
   readonly endpoints: { site: string; host: string; port: number }[] = [];
-  /** Duration of the last update step, ms (real time: this is the benchmark figure). */
-  stepCostMs = 0;
+  private lastStepCostMs = 0;
+  private rejectedRequests = 0;
 
   private readonly stepMs: number;
   private readonly agents: SiteAgent[];
   private job?: Job;
   private starting?: Promise<void>;
   private started = false;
-  /** Requests net-snmp rejected (bad community, undecodable packets): counted, not fatal. */
-  requestErrors = 0;
 
   constructor(
     private readonly network: SimNetwork,
@@ -166,6 +164,16 @@ export class SimAgents {
     await Promise.all(this.agents.map((a) => this.shutAgent(a)));
     this.started = false;
     this.starting = undefined;
+  }
+
+  /** Duration of the last update step, ms (real time: this is the benchmark figure). */
+  get stepCostMs(): number {
+    return this.lastStepCostMs;
+  }
+
+  /** Requests net-snmp rejected (unknown community or user, undecodable packets): counted, not fatal. */
+  get requestErrors(): number {
+    return this.rejectedRequests;
   }
 
   /** Two targets per site, both served by the site's agent: the cell table and the backhaul link. */
@@ -230,7 +238,7 @@ export class SimAgents {
     const t0 = performance.now();
     const t = Math.floor(tick / MINUTE_MS) * MINUTE_MS;
     for (const a of this.agents) if (a.state === 'running') this.advance(a, t);
-    this.stepCostMs = performance.now() - t0;
+    this.lastStepCostMs = performance.now() - t0;
   }
 
   private advance(a: SiteAgent, t: EpochMs): void {
@@ -368,7 +376,7 @@ export class SimAgents {
       const agent: SnmpAgent = snmp.createAgent({ port, address: this.opts.host, transport: this.family(), disableAuthorization: false }, (err: unknown) => {
         if (!settled) return;
         // After start-up the callback reports rejected requests; a simulator counts them.
-        if (err) this.requestErrors++;
+        if (err) this.rejectedRequests++;
       });
       const socket = Object.values(agent.listener.sockets ?? {})[0]!;
       socket.once('listening', () => {

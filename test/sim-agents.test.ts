@@ -262,6 +262,7 @@ void t.test('SNMPv3 authPriv (SHA + AES) works on every agent; wrong keys do not
   const badCommunity = snmp.createSession('127.0.0.1', 'nope', { port: agents.endpoints[0]!.port, version: snmp.Version2c, timeout: 400, retries: 0 });
   t.teardown(() => badCommunity.close());
   await t.rejects(get(badCommunity, ['1.3.6.1.2.1.1.3.0']), 'an unknown community gets no answer');
+  t.ok(agents.requestErrors >= 1, `rejected requests are counted (${agents.requestErrors})`);
 });
 
 void t.test('lifecycle: start and stop are idempotent; fixed ports; bad options', async (t) => {
