@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ZodError } from 'zod';
@@ -45,7 +45,8 @@ export function planListen(http: Config['http'], auth: Config['auth']): ListenPl
  */
 export function createHttpServer(opts: HttpOptions): FastifyInstance {
   const logger: FastifyBaseLogger = opts.log.child({ component: 'http' });
-  const app = Fastify({ loggerInstance: logger, disableRequestLogging: true, bodyLimit: 32 * 1024 * 1024 });
+  // Per-request log lines would drown the NOC's logs (the board polls every 2 s); failures are logged below.
+  const app = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 32 * 1024 * 1024 });
   const auth = new Authenticator(opts.auth);
 
   app.addHook('onRequest', async (req, reply) => {

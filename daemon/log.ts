@@ -12,6 +12,8 @@ export function createLogger(cfg: Config['log'], stream: NodeJS.WritableStream =
   const options = {
     level: cfg.level,
     base: { service: 'cellwatch' },
+    // "level":"warn" rather than 40: readable in a terminal and in any log search.
+    formatters: { level: (label: string) => ({ level: label }) },
     // Belt and braces: secrets are Secret objects that print "[redacted]" anyway.
     redact: { paths: ['*.token', '*.password', '*.community', '*.authKey', '*.privKey', 'req.headers.authorization'], censor: '[redacted]' },
   };

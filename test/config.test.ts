@@ -107,8 +107,16 @@ void t.test('config/example.yaml is valid and documents the defaults', async (t)
 void t.test('YAML problems are reported with the file name', async (t) => {
   const file = join(dir, 'broken.yaml');
   writeFileSync(file, 'http: {listen: "127.0.0.1:8080"\n');
-  t.throws(() => loadConfigFile(file), { problems: [new RegExp(`^${file}: not valid YAML`)] });
-  t.throws(() => loadConfigFile(join(dir, 'absent.yaml')), { problems: [/absent\.yaml: cannot read/] });
+  const fileProblems = (f: string): string[] => {
+    try {
+      loadConfigFile(f);
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  };
+  t.match(fileProblems(file), [new RegExp(`^${file}: not valid YAML`)]);
+  t.match(fileProblems(join(dir, 'absent.yaml')), [/absent\.yaml: cannot read/]);
 });
 
 void t.test('inventory: a bad row is reported with its line and field; the others are kept', async (t) => {

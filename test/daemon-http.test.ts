@@ -128,7 +128,7 @@ void t.test('cellStatus', async (t) => {
     { spec: 'longer intervals stay fresh longer', s: { available: true, intervalS: 300 }, age: 600_000, want: 'up' },
   ];
   for (const c of cases) {
-    const sample = c.s ? ({ cell: 'c', source: 'snmp', ts: NOW - c.age, ...c.s }) : undefined;
+    const sample: Sample | undefined = c.s ? { cell: 'c', source: 'snmp', ts: NOW - c.age, ...c.s } : undefined;
     t.equal(cellStatus(sample, NOW), c.want, c.spec);
   }
 });
