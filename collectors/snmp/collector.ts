@@ -244,11 +244,10 @@ export class SnmpCollector implements ServiceCollector {
   // -------------------------------------------------------------------------------------------
 
   private sizeSlots(): void {
-    const total = this.cfg.concurrency;
-    // A quarter of the slots (at least one) for targets that failed last time; with a single slot there is one lane.
-    const suspect = total >= 2 ? Math.max(1, Math.floor(total / 4)) : 0;
-    this.slots = new PollSlots(total - suspect);
-    this.suspectSlots = suspect > 0 ? new PollSlots(suspect) : this.slots;
+    // Two lanes of `concurrency` slots each: answering targets, and targets whose last poll failed. A dead
+    // device holds its slot for a whole timeout; in its own lane it can never hold up a live one.
+    this.slots = new PollSlots(this.cfg.concurrency);
+    this.suspectSlots = new PollSlots(this.cfg.concurrency);
   }
 
   private indexInventory(): void {
@@ -347,15 +346,19 @@ export class SnmpCollector implements ServiceCollector {
 
     let session: SnmpSession | undefined;
     try {
-      session = new SnmpSession({ target: t.name, host: t.host, port: t.port, credentials: credentials(t.cfg), timeoutMs: t.timeoutMs, retries: t.retries, deadline, signal: pollSignal, stats });
+      // A target that failed last time gets one try for its first PDU: silent devices cost one timeout
+      // per interval, not (retries + 1). Once it answers, the rest of the poll retries as configured.
+      const s = new SnmpSession({ target: t.name, host: t.host, port: t.port, credentials: credentials(t.cfg), timeoutMs: t.timeoutMs, retries: rt.suspect ? 0 : t.retries, deadline, signal: pollSignal, stats });
+      session = s;
       const uptimeAt = { clockAt: clock.now(), realAt: performance.now() };
       const onScalars = () => {
         uptimeAt.clockAt = clock.now();
         uptimeAt.realAt = performance.now();
+        s.retries = t.retries;
       };
       const table: TableData = t.indexes
-        ? await getRows(session, t.name, profile.columns, t.indexes, [SYS_UPTIME_INSTANCE], rt.tuning, { parallel: PARALLEL_WALKS, onScalars })
-        : await walkColumns(session, t.name, profile.columns, [SYS_UPTIME], rt.tuning, {
+        ? await getRows(s, t.name, profile.columns, t.indexes, [SYS_UPTIME_INSTANCE], rt.tuning, { parallel: PARALLEL_WALKS, onScalars })
+        : await walkColumns(s, t.name, profile.columns, [SYS_UPTIME], rt.tuning, {
             maxVarbinds: MAX_VARBINDS_PER_PDU,
             parallel: PARALLEL_WALKS,
             maxRows: MAX_ROWS,

@@ -93,6 +93,17 @@ export function text(vb: Varbind | undefined): string | undefined {
   return undefined;
 }
 
+/**
+ * raw × scale, computed as raw ÷ (1/scale) when the scale is the inverse of an integer (0.01, 0.001,
+ * 1e-6): decimal scales are not exact in binary, and -1320 × 0.01 would be -13.200000000000001.
+ */
+export function applyScale(raw: number, scale: number): number {
+  if (scale === 1) return raw;
+  const inverse = 1 / scale;
+  const whole = Math.round(inverse);
+  return whole > 1 && Math.abs(inverse - whole) < 1e-6 * whole ? raw / whole : raw * scale;
+}
+
 /** Fields that say nothing while a cell is down (the agent reports zeros, not measurements). */
 const MEASURED_WHILE_UP: ReadonlySet<string> = new Set(['dlMbps', 'ulMbps', 'latencyMs', 'rsrpDbm', 'rsrqDb', 'sinrDb', 'prbUtilPct', 'activeUsers']);
 
@@ -102,16 +113,16 @@ function fieldValue(spec: FieldSpec, vb: Varbind): number | boolean | undefined 
       const raw = numeric(vb);
       const mapped = raw === undefined ? undefined : spec.map?.[String(raw)];
       if (spec.field === 'available') return typeof mapped === 'boolean' ? mapped : undefined;
-      if (typeof mapped === 'number') return mapped * spec.scale;
-      return spec.map ? undefined : raw === undefined ? undefined : raw * spec.scale;
+      if (typeof mapped === 'number') return applyScale(mapped, spec.scale);
+      return spec.map ? undefined : raw === undefined ? undefined : applyScale(raw, spec.scale);
     }
     case 'string': {
       const n = Number.parseFloat(text(vb) ?? '');
-      return Number.isFinite(n) ? n * spec.scale : undefined;
+      return Number.isFinite(n) ? applyScale(n, spec.scale) : undefined;
     }
     default: {
       const n = numeric(vb);
-      return n === undefined ? undefined : n * spec.scale;
+      return n === undefined ? undefined : applyScale(n, spec.scale);
     }
   }
 }
@@ -147,7 +158,7 @@ export function mapCellRows(profile: CellProfile, table: TableData, ctx: MapCont
         // Volumes are per interval; any other counter-mapped field is a per-second rate.
         const isVolume = spec.field === 'dlVolumeMB' || spec.field === 'ulVolumeMB';
         if (!isVolume && !(ctx.elapsedS && ctx.elapsedS > 0)) continue;
-        const v = Number(d.delta) * spec.scale;
+        const v = applyScale(Number(d.delta), spec.scale);
         (sample as unknown as Record<string, number>)[spec.field] = isVolume ? v : v / ctx.elapsedS!;
         continue;
       }

@@ -112,11 +112,14 @@ const PRIV: Record<string, number> = {
 const UNREACHABLE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNREFUSED', 'EADDRNOTAVAIL', 'EHOSTDOWN', 'ENETDOWN']);
 
 export class SnmpSession {
+  /** Re-sends after a timeout; may change mid-poll (a suspect target gets more once it answers). */
+  retries: number;
   private readonly session: NetSnmpSession;
   private closed = false;
   private readonly onAbort = () => this.close();
 
   constructor(private readonly opts: SessionOptions) {
+    this.retries = opts.retries;
     const { credentials: c, host, port } = opts;
     const transport = host.includes(':') ? 'udp6' : 'udp4';
     // Retries are ours (counted per target), so net-snmp gets none.
@@ -198,7 +201,7 @@ export class SnmpSession {
         if (this.opts.signal.aborted || this.closed) throw new SnmpError('aborted', target, `${what} aborted`, { cause: err });
         if ((err as Error)?.name === 'RequestTimedOutError') {
           stats.timeouts++;
-          if (attempt < this.opts.retries && this.opts.deadline - performance.now() > 0) {
+          if (attempt < this.retries && this.opts.deadline - performance.now() > 0) {
             stats.retries++;
             continue;
           }

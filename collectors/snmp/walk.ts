@@ -14,6 +14,9 @@
  */
 import { ObjectType, SnmpError, noSuchNameOid, type SnmpSession, type Varbind } from './session.js';
 
+/** What a table retrieval needs of a session (tests pass an in-memory agent). */
+export type TableSession = Pick<SnmpSession, 'version' | 'get' | 'getNext' | 'getBulk'>;
+
 export interface TableData {
   /** Row index (OID suffix after the column, e.g. "3" or "1.2") → varbinds by column position. */
   rows: Map<string, (Varbind | undefined)[]>;
@@ -112,7 +115,7 @@ class TableBuilder {
  * Walks `columns` (full column OIDs) and fetches `scalars` (OIDs asked with GETNEXT semantics, so
  * "1.3.6.1.2.1.1.3" yields sysUpTime.0) in the same first PDU.
  */
-export async function walkColumns(session: SnmpSession, target: string, columns: readonly string[], scalars: readonly string[], tuning: WalkTuning, opts: WalkOptions): Promise<TableData> {
+export async function walkColumns(session: TableSession, target: string, columns: readonly string[], scalars: readonly string[], tuning: WalkTuning, opts: WalkOptions): Promise<TableData> {
   const builder = new TableBuilder(target, opts.maxRows);
   const cols: ColumnWalk[] = columns.map((c, pos) => ({ pos, prefix: `${c}.`, last: c, done: false, stalls: 0 }));
   const scalarOut: (Varbind | undefined)[] = scalars.map(() => undefined);
@@ -135,7 +138,7 @@ export async function walkColumns(session: SnmpSession, target: string, columns:
   return { rows: builder.rows, scalars: scalarOut, varbinds: builder.varbinds + scalarOut.filter(Boolean).length };
 }
 
-async function walkGroup(session: SnmpSession, group: ColumnWalk[], tuning: WalkTuning, builder: TableBuilder, maxVarbinds: number): Promise<void> {
+async function walkGroup(session: TableSession, group: ColumnWalk[], tuning: WalkTuning, builder: TableBuilder, maxVarbinds: number): Promise<void> {
   for (;;) {
     const open = group.filter((c) => !c.done);
     if (open.length === 0) return;
@@ -145,7 +148,7 @@ async function walkGroup(session: SnmpSession, group: ColumnWalk[], tuning: Walk
 }
 
 /** One GETBULK for `cols` (+ scalars as non-repeaters), retried smaller on tooBig. */
-async function bulkStep(session: SnmpSession, cols: ColumnWalk[], scalars: readonly string[], scalarOut: (Varbind | undefined)[], reps: number, tuning: WalkTuning, builder: TableBuilder): Promise<void> {
+async function bulkStep(session: TableSession, cols: ColumnWalk[], scalars: readonly string[], scalarOut: (Varbind | undefined)[], reps: number, tuning: WalkTuning, builder: TableBuilder): Promise<void> {
   for (;;) {
     try {
       const res = await session.getBulk([...scalars, ...cols.map((c) => c.last)], scalars.length, reps);
@@ -175,7 +178,7 @@ async function bulkStep(session: SnmpSession, cols: ColumnWalk[], scalars: reado
 }
 
 /** SNMPv1 has no GETBULK: many columns per GETNEXT; NoSuchName marks the end of the MIB for one OID. */
-async function walkV1(session: SnmpSession, target: string, cols: ColumnWalk[], scalars: readonly string[], scalarOut: (Varbind | undefined)[], builder: TableBuilder, opts: WalkOptions): Promise<void> {
+async function walkV1(session: TableSession, target: string, cols: ColumnWalk[], scalars: readonly string[], scalarOut: (Varbind | undefined)[], builder: TableBuilder, opts: WalkOptions): Promise<void> {
   let pendingScalars = scalars.map((oid, i) => ({ oid, i }));
   let first = true;
   for (;;) {
@@ -213,7 +216,7 @@ async function walkV1(session: SnmpSession, target: string, cols: ColumnWalk[], 
  * Fetches known rows with GETs: `column.index` for every column and index, many OIDs per PDU,
  * `parallel` PDUs in flight. `scalars` are full instance OIDs (e.g. "1.3.6.1.2.1.1.3.0").
  */
-export async function getRows(session: SnmpSession, target: string, columns: readonly string[], indexes: readonly string[], scalars: readonly string[], tuning: WalkTuning, opts: Pick<WalkOptions, 'parallel' | 'onScalars'>): Promise<TableData> {
+export async function getRows(session: TableSession, target: string, columns: readonly string[], indexes: readonly string[], scalars: readonly string[], tuning: WalkTuning, opts: Pick<WalkOptions, 'parallel' | 'onScalars'>): Promise<TableData> {
   const rows = new Map<string, (Varbind | undefined)[]>();
   const scalarOut: (Varbind | undefined)[] = scalars.map(() => undefined);
   let varbinds = 0;
