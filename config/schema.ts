@@ -125,7 +125,12 @@ const storeSchema = z.discriminatedUnion('kind', [
 // SNMP
 
 const AUTH_PROTOCOLS = ['md5', 'sha', 'sha224', 'sha256', 'sha384', 'sha512'] as const;
-const PRIV_PROTOCOLS = ['des', 'aes', 'aes256b', 'aes256r'] as const;
+/**
+ * `aes` is AES-128. `aes256` is Net-SNMP's AES-256 (Blumenthal key extension, net-snmp's `aes256b`),
+ * the variant Debian's snmpd speaks; `aes256r` is the Reeder extension (Cisco's "AES-256C"). They only
+ * differ when the authentication hash is shorter than the key (MD5, SHA-1).
+ */
+const PRIV_PROTOCOLS = ['des', 'aes', 'aes128', 'aes256', 'aes256b', 'aes256r'] as const;
 
 const snmpDefaultsSchema = z.strictObject({
   interval: duration('60s').prefault('60s'),

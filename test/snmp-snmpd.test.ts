@@ -3,6 +3,7 @@
  * pass_persist (test/fixtures/snmp-passpersist/table, fed from a JSON state file the test rewrites),
  * and the machine's own IF-MIB; SNMPv1, v2c and v3 authPriv.
  */
+import { createSocket } from 'node:dgram';
 import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,4 +126,203 @@ void t.test('v2c cell-table poll of a pass_persist table into Samples', async (t
   t.ok(pdus >= 2 && pdus <= 4, `a 2-row table costs about one PDU per poll (got ${pdus} for 2 polls)`);
   t.equal(clock.now(), T0 + 120_000);
   t.same(acc.gaps, [], 'no gaps');
+});
+
+/** A UDP port that swallows everything: a hung device. */
+async function blackhole(t: Test): Promise<number> {
+  const socket = createSocket('udp4');
+  socket.on('message', () => undefined);
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+  return socket.address().port;
+}
+
+const cellsOf = (site: string, n: number): Map<string, Cell> =>
+  new Map(Array.from({ length: n }, (_, i) => [`${site}-${i + 1}`, { id: `${site}-${i + 1}`, site, region: 'R1', lat: 0, lon: 0, neighbours: [], snmpIndex: i + 1 }]));
+
+async function metric(registry: Registry, name: string, target: string): Promise<number | undefined> {
+  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
+  return m?.values.find((v) => v.labels.target === target)?.value;
+}
+
+void t.test('counter resets, holes and an agent restart against snmpd', async (t) => {
+  if (!requireService(t, 'snmpd', SNMPD_INSTALL_HINT)) return;
+  const { snmpd, state } = await cellSnmpd(t);
+  const cfg = snmpConfig([{ name: 'site-2', host: snmpd.host, port: snmpd.port, community: snmpd.community, site: 'S2', timeout: '300ms', retries: 0 }]);
+  const { c, clock, registry } = collector(cfg, { inventory: cellsOf('S2', 3) });
+  const acc = new MemoryAccumulator();
+  const poll = async () => {
+    clock.advance(60_000);
+    await c.pollOnce('site-2', acc, clock.now(), new AbortController().signal);
+  };
+  const rows = (dl1: bigint, dl2: bigint) => [
+    cellRow(1, 'S2-1', { available: 1, dl: dl1, ul: 0n, thpDl: 10_000 }),
+    // A row with holes: no throughput gauge, no uplink counter.
+    cellRow(2, 'S2-2', { available: 1, dl: dl2, rsrp: -99 }),
+  ];
+  await state.write(rows(5_000_000n, 9_000_000n));
+  await poll();
+  await state.write(rows(6_000_000n, 1_000n));
+  await poll();
+  const [a, b] = [acc.samples.at(-2)!, acc.samples.at(-1)!];
+  t.equal(a.dlVolumeMB, 1, 'the healthy counter gives its volume');
+  t.notOk('dlVolumeMB' in b, 'a Counter64 that went down gives no volume (never negative)');
+  t.notOk('dlMbps' in b || 'ulVolumeMB' in b, 'holes stay absent');
+  t.equal(b.rsrpDbm, -99);
+  t.match(acc.gaps, [{ target: 'site-2', reason: 'counter-reset', cells: ['S2-2'] }], 'a counter-reset gap names only the cell concerned');
+  t.equal(await metric(registry, 'cellwatch_snmp_counter_resets_total', 'site-2'), 1);
+
+  // The agent goes away mid-run: a timeout gap naming the cells it last reported, no samples.
+  const port = snmpd.port;
+  await new Promise((r) => setTimeout(r, 1200)); // let its sysUpTime grow past the next one's
+  await snmpd.stop();
+  const before = acc.samples.length;
+  await poll();
+  t.equal(acc.samples.length, before, 'no samples from a dead agent, not even zeros');
+  t.match(acc.gaps.at(-1), { target: 'site-2', reason: 'timeout', cells: ['S2-1', 'S2-2'] });
+  t.match(acc.errors.at(-1)?.err.message, /^site-2: no answer from 127\.0\.0\.1:\d+ after 1 try/, 'the error names the target');
+  t.equal(c.status()[0]?.state, 'timeout');
+
+  // It comes back (restarted: sysUpTime from zero) with counters that kept rising.
+  const again = await startSnmpd({ port, extraConfig: `pass_persist .${CELL_TABLE} ${HELPER} ${state.file}\n` });
+  t.teardown(() => again.stop());
+  await state.write(rows(9_000_000n, 5_000n));
+  await poll();
+  const fresh = acc.samples.slice(before);
+  t.equal(fresh.length, 2, 'samples again once it answers');
+  t.ok(fresh.every((s) => s.dlVolumeMB === undefined), 'after a restart no volume, although the counters rose');
+  t.match(acc.gaps.at(-1), { reason: 'counter-reset', detail: /restarted/, cells: ['S2-1', 'S2-2'] });
+  t.equal(fresh[0]!.intervalS, 120, 'intervalS spans the missed poll');
+  await state.write(rows(10_000_000n, 6_000n));
+  await poll();
+  t.equal(acc.samples.at(-2)!.dlVolumeMB, 1, 'volumes resume from the new baseline');
+  t.equal(c.status()[0]?.state, 'ok');
+});
+
+void t.test('a table of thousands of rows, and known rows by GET', async (t) => {
+  if (!requireService(t, 'snmpd', SNMPD_INSTALL_HINT)) return;
+  const { snmpd, state } = await cellSnmpd(t);
+  const N = 3000;
+  await state.write(Array.from({ length: N }, (_, i) => cellRow(i + 1, `B-${i + 1}`, { available: 1, dl: BigInt(i) * 1000n, ul: 0n, users: i % 50, thpDl: 1000 + i, thpUl: 500, rsrp: -90, sinr: 1000, rsrq: -1000, prb: i % 100 })));
+  const cfg = snmpConfig([
+    { name: 'big', host: snmpd.host, port: snmpd.port, community: snmpd.community, maxRepetitions: 40 },
+    { name: 'pick', host: snmpd.host, port: snmpd.port, community: snmpd.community, indexes: [7, 2999, 999999] },
+  ]);
+  const { c, registry } = collector(cfg);
+  const acc = new MemoryAccumulator();
+  await c.pollOnce('big', acc, T0, new AbortController().signal);
+  t.same(acc.errors, []);
+  t.equal(acc.samples.length, N, `all ${N} rows`);
+  t.equal(new Set(acc.samples.map((s) => s.cell)).size, N, 'each row once');
+  t.equal(acc.samples.find((s) => s.cell === 'B-2500')?.dlMbps, 3.499);
+  const pdus = (await metric(registry, 'cellwatch_snmp_pdus_total', 'big'))!;
+  const varbinds = (await metric(registry, 'cellwatch_snmp_varbinds_total', 'big'))!;
+  t.ok(varbinds >= N * 11, `${varbinds} varbinds`);
+  t.ok(pdus < (N * 11) / 40, `${pdus} PDUs: several columns per GETBULK (one column per PDU would need ${Math.ceil((N * 11) / 40)})`);
+  t.equal(c.status()[0]?.rows, N);
+
+  const picked = new MemoryAccumulator();
+  await c.pollOnce('pick', picked, T0, new AbortController().signal);
+  t.same(picked.samples.map((s) => s.cell).sort(), ['B-2999', 'B-7'], 'only the listed rows; an index the agent lacks (noSuchInstance) gives no row');
+  t.equal(await metric(registry, 'cellwatch_snmp_pdus_total', 'pick'), 1, '3 rows × 11 columns + sysUpTime in one GET');
+});
+
+void t.test('IF-MIB transport links over v2c, v1 and v3 authPriv (SHA/AES-128, SHA-256/AES-256)', async (t) => {
+  if (!requireService(t, 'snmpd', SNMPD_INSTALL_HINT)) return;
+  const extra = 'createUser cwsha1aes256 SHA "cw-auth-sha1" AES-256 "cw-priv-aes256"\nrouser cwsha1aes256 priv\n';
+  const snmpd = await startSnmpd({ extraConfig: extra });
+  t.teardown(() => snmpd.stop());
+  const base = { host: snmpd.host, port: snmpd.port, profile: 'if-mib', site: 'S1', timeout: '1s', retries: 0 };
+  const { v3, v3sha256 } = snmpd;
+  const targets = [
+    { ...base, name: 'v2c', version: '2c', community: snmpd.community },
+    { ...base, name: 'v1', version: '1', community: snmpd.community },
+    { ...base, name: 'v3-sha-aes', version: 3, user: v3.user, authProtocol: 'sha', authKey: v3.authKey, privProtocol: 'aes', privKey: v3.privKey },
+    { ...base, name: 'v3-sha256-aes256', version: 3, user: v3sha256.user, authProtocol: 'sha256', authKey: v3sha256.authKey, privProtocol: 'aes256', privKey: v3sha256.privKey },
+    { ...base, name: 'v3-sha512-aes256b', version: 3, user: v3sha256.user, authProtocol: 'sha256', authKey: v3sha256.authKey, privProtocol: 'aes256b', privKey: v3sha256.privKey },
+    { ...base, name: 'v3-sha1-aes256b', version: 3, user: 'cwsha1aes256', authProtocol: 'sha', authKey: 'cw-auth-sha1', privProtocol: 'aes256b', privKey: 'cw-priv-aes256' },
+    { ...base, name: 'v3-sha1-aes256r', version: 3, user: 'cwsha1aes256', authProtocol: 'sha', authKey: 'cw-auth-sha1', privProtocol: 'aes256r', privKey: 'cw-priv-aes256' },
+    { ...base, name: 'v3-wrong-auth', version: 3, user: v3.user, authProtocol: 'sha', authKey: 'not-the-key', privProtocol: 'aes', privKey: v3.privKey },
+    { ...base, name: 'v3-wrong-priv', version: 3, user: v3.user, authProtocol: 'sha', authKey: v3.authKey, privProtocol: 'aes', privKey: 'not-the-key' },
+    { ...base, name: 'v3-unknown-user', version: 3, user: 'nobody', authProtocol: 'sha', authKey: v3.authKey, privProtocol: 'aes', privKey: v3.privKey },
+    { ...base, name: 'v2c-wrong-community', version: '2c', community: 'not-the-community' },
+  ];
+  const { c, clock } = collector(snmpConfig(targets));
+  const acc = new MemoryAccumulator();
+  const pollAll = async () => {
+    clock.advance(60_000);
+    await Promise.all(targets.map((x) => c.pollOnce(x.name, acc, clock.now(), new AbortController().signal)));
+  };
+  await pollAll();
+  await new Promise((r) => setTimeout(r, 300));
+  await pollAll();
+  const linksOf = (target: string) => acc.links.filter((l) => l.link.startsWith(`${target}:`));
+  for (const name of ['v2c', 'v1', 'v3-sha-aes', 'v3-sha256-aes256', 'v3-sha512-aes256b', 'v3-sha1-aes256b']) {
+    const links = linksOf(name);
+    t.ok(links.length >= 2, `${name}: the machine's interfaces as links (${links.length / 2} per poll)`);
+    const lo = links.filter((l) => l.link === `${name}:1`);
+    t.equal(lo.length, 2, `${name}: ifIndex 1 (lo) twice`);
+    t.match(lo[1], { site: 'S1', source: 'snmp', operUp: true }, `${name}: site from the target, oper status`);
+    t.ok(typeof lo[1]!.inMbps === 'number' && lo[1]!.inMbps >= 0, `${name}: a rate on the second poll (${lo[1]!.inMbps} Mbit/s)`);
+  }
+  t.ok(linksOf('v2c').every((l) => l.speedMbps !== undefined), 'v2c: ifHighSpeed read');
+  t.equal(linksOf('v1')[0]!.link, 'v1:1');
+  const errorOf = (target: string) => acc.errors.find((e) => e.target === target)?.err.message ?? '';
+  const gapOf = (target: string) => acc.gaps.find((g) => g.target === target);
+  t.equal(linksOf('v3-sha1-aes256r').length, 0, "SHA-1 with the Reeder AES-256 key extension: Debian's snmpd (Blumenthal) cannot decrypt it");
+  t.equal(gapOf('v3-sha1-aes256r')?.reason, 'auth');
+  t.match(errorOf('v3-wrong-auth'), /^v3-wrong-auth: SNMPv3 user "cwv3sha" rejected by 127\.0\.0\.1:\d+: Wrong Digest/, 'wrong authKey: a clear auth error naming the target');
+  t.equal(gapOf('v3-wrong-auth')?.reason, 'auth');
+  t.match(errorOf('v3-wrong-priv'), /^v3-wrong-priv: .*answered SNMPv3 discovery but none of 1 encrypted requests: wrong privKey or privProtocol/, 'wrong privKey: snmpd stays silent, still reported as credentials');
+  t.equal(gapOf('v3-wrong-priv')?.reason, 'auth');
+  t.match(errorOf('v3-unknown-user'), /Unknown User Name/);
+  t.match(errorOf('v2c-wrong-community'), /^v2c-wrong-community: no answer .*community is wrong/, 'v2c: a wrong community is silence; the error says so');
+  t.equal(gapOf('v2c-wrong-community')?.reason, 'timeout');
+  t.notOk(JSON.stringify(acc.errors.map((e) => e.err.message)).includes('not-the-key'), 'no key in any error text');
+  t.same(acc.samples, [], 'IF-MIB gives links, never cell samples');
+});
+
+void t.test('isolation: a target that never answers delays no other, and stops at its deadline', async (t) => {
+  if (!requireService(t, 'snmpd', SNMPD_INSTALL_HINT)) return;
+  const { snmpd, state } = await cellSnmpd(t);
+  await state.write([cellRow(1, 'S1-1', { available: 1, thpDl: 5000 })]);
+  const holes = await Promise.all([blackhole(t), blackhole(t), blackhole(t)]);
+  const dead = holes.map((port, i) => ({ name: `dead-${i}`, host: '127.0.0.1', port, community: 'x', site: 'S7', interval: '2s', timeout: '500ms', retries: 2 }));
+  const cfg = snmpConfig([...dead, { name: 'live', host: snmpd.host, port: snmpd.port, community: snmpd.community, interval: '2s' }], { concurrency: 2 });
+  const { c, clock, registry } = collector(cfg, { inventory: cellsOf('S7', 2) });
+  const acc = new MemoryAccumulator();
+  const tick = clock.now();
+  const finished: Record<string, number> = {};
+  const start = performance.now();
+  await Promise.all(
+    ['dead-0', 'dead-1', 'live', 'dead-2'].map((name) =>
+      c.pollOnce(name, acc, tick, new AbortController().signal).then(() => {
+        finished[name] = performance.now() - start;
+      }),
+    ),
+  );
+  t.equal(acc.samples.length, 1, 'the live target delivered');
+  // The two live-lane slots go to dead-0 and dead-1 first (nobody knows yet that they are dead); after
+  // their first timeout they retry from the suspect lane, so the live target waits one timeout at most.
+  t.ok(finished.live! < 800, `live target done after ${Math.round(finished.live!)} ms`);
+  t.ok(Object.values(finished).every((ms) => ms < 1600 + 400), 'every poll ended by its deadline (0.8 × 2 s)');
+  t.equal(acc.gaps.filter((g) => g.reason === 'timeout').length, 3);
+  t.same(acc.gaps[0]!.cells, ['S7-1', 'S7-2'], 'a target that never answered blinds the inventory cells of its site');
+  t.equal(await metric(registry, 'cellwatch_snmp_timeouts_total', 'dead-0'), 3, '1 try + 2 retries, each counted');
+  t.equal(await metric(registry, 'cellwatch_snmp_retries_total', 'dead-0'), 2);
+
+  // Next tick: the dead ones are suspects — their own lane, one try each — and the live one is not held up.
+  clock.advance(2000);
+  const t1 = performance.now();
+  const live = c.pollOnce('live', acc, clock.now(), new AbortController().signal).then(() => performance.now() - t1);
+  const deads = Promise.all(dead.map((d) => c.pollOnce(d.name, acc, clock.now(), new AbortController().signal)));
+  const liveMs = await live;
+  await deads;
+  const deadMs = performance.now() - t1;
+  t.ok(liveMs < 300, `live target unaffected by three dead ones: ${Math.round(liveMs)} ms`);
+  t.ok(deadMs < 1200, `suspects get one try (500 ms each, 2 at a time): ${Math.round(deadMs)} ms`);
+  t.equal(await metric(registry, 'cellwatch_snmp_timeouts_total', 'dead-0'), 4);
+  t.equal(await metric(registry, 'cellwatch_snmp_up', 'dead-0'), 0);
+  t.equal(await metric(registry, 'cellwatch_snmp_up', 'live'), 1);
+  t.equal(c.status().find((s) => s.target === 'dead-1')?.state, 'timeout');
 });

@@ -328,12 +328,13 @@ export class SnmpCollector implements ServiceCollector {
     const pollSignal = AbortSignal.any([signal, this.stopping.signal, rt.abort.signal]);
     const stats: RequestStats = { pdus: 0, retries: 0, timeouts: 0 };
 
-    const lane = rt.suspect ? this.suspectSlots : this.slots;
-    const waitForSlot = new AbortController();
-    const timer = setTimeout(() => waitForSlot.abort(new Error('deadline')), budgetMs);
-    let release: () => void;
+    const deadlineReached = new AbortController();
+    const timer = setTimeout(() => deadlineReached.abort(new Error('deadline')), budgetMs);
+    const slotSignal = AbortSignal.any([pollSignal, deadlineReached.signal]);
+    let lane = rt.suspect ? this.suspectSlots : this.slots;
+    let release: () => void = () => undefined;
     try {
-      release = await lane.acquire(AbortSignal.any([pollSignal, waitForSlot.signal]));
+      release = await lane.acquire(slotSignal);
     } catch {
       clearTimeout(timer);
       if (pollSignal.aborted) return;
@@ -341,14 +342,29 @@ export class SnmpCollector implements ServiceCollector {
       this.failed(rt, acc, tick, err, performance.now() - started);
       return;
     }
-    clearTimeout(timer);
-    this.metrics.slotsBusy.set({ lane: lane === this.slots ? 'live' : 'suspect' }, lane.inUse);
+    this.busy(lane);
+    // A target silent on its first try gives its live slot back and retries from the suspect lane:
+    // a device that just died holds up the live lane for one timeout at most.
+    const beforeRetry = async () => {
+      if (lane !== this.slots || this.suspectSlots === this.slots) return;
+      release();
+      this.busy(lane);
+      release = () => undefined;
+      lane = this.suspectSlots;
+      try {
+        release = await lane.acquire(slotSignal);
+      } catch {
+        if (pollSignal.aborted) throw new SnmpError('aborted', t.name, 'poll aborted');
+        throw new SnmpError('timeout', t.name, `no answer from ${t.host}:${t.port} on the first try, and no slot for a retry before the poll deadline`);
+      }
+      this.busy(lane);
+    };
 
     let session: SnmpSession | undefined;
     try {
       // A target that failed last time gets one try for its first PDU: silent devices cost one timeout
       // per interval, not (retries + 1). Once it answers, the rest of the poll retries as configured.
-      const s = new SnmpSession({ target: t.name, host: t.host, port: t.port, credentials: credentials(t.cfg), timeoutMs: t.timeoutMs, retries: rt.suspect ? 0 : t.retries, deadline, signal: pollSignal, stats });
+      const s = new SnmpSession({ target: t.name, host: t.host, port: t.port, credentials: credentials(t.cfg), timeoutMs: t.timeoutMs, retries: rt.suspect ? 0 : t.retries, deadline, signal: pollSignal, stats, beforeRetry });
       session = s;
       const uptimeAt = { clockAt: clock.now(), realAt: performance.now() };
       const onScalars = () => {
@@ -373,13 +389,18 @@ export class SnmpCollector implements ServiceCollector {
       if (e.kind === 'aborted') return;
       this.failed(rt, acc, tick, e, performance.now() - started);
     } finally {
+      clearTimeout(timer);
       session?.close();
       release();
-      this.metrics.slotsBusy.set({ lane: lane === this.slots ? 'live' : 'suspect' }, lane.inUse);
+      this.busy(lane);
       this.metrics.pdus.inc({ target: t.name }, stats.pdus);
       if (stats.retries) this.metrics.retries.inc({ target: t.name }, stats.retries);
       if (stats.timeouts) this.metrics.timeouts.inc({ target: t.name }, stats.timeouts);
     }
+  }
+
+  private busy(lane: PollSlots): void {
+    this.metrics.slotsBusy.set({ lane: lane === this.slots ? 'live' : 'suspect' }, lane.inUse);
   }
 
   private finish(rt: TargetRuntime, durationMs: number, pdus?: number): void {

@@ -80,6 +80,11 @@ export interface SessionOptions {
   deadline: number;
   signal: AbortSignal;
   stats: RequestStats;
+  /**
+   * Awaited before a re-send while the agent has not answered anything yet (the collector moves the
+   * poll to the lane of silent targets there). Throwing ends the poll with that error.
+   */
+  beforeRetry?: () => Promise<void>;
 }
 
 /** The subset of net-snmp's Session this module drives (its typings lack the mutable timeout). */
@@ -105,6 +110,8 @@ const AUTH: Record<string, number> = {
 const PRIV: Record<string, number> = {
   des: snmp.PrivProtocols.des,
   aes: snmp.PrivProtocols.aes,
+  aes128: snmp.PrivProtocols.aes,
+  aes256: snmp.PrivProtocols.aes256b,
   aes256b: snmp.PrivProtocols.aes256b,
   aes256r: snmp.PrivProtocols.aes256r,
 };
@@ -116,6 +123,8 @@ export class SnmpSession {
   retries: number;
   private readonly session: NetSnmpSession;
   private closed = false;
+  /** Some request of this session got an answer. */
+  private answered = false;
   private readonly onAbort = () => this.close();
 
   constructor(private readonly opts: SessionOptions) {
@@ -190,20 +199,30 @@ export class SnmpSession {
       if (this.version === '3' && !this.session.msgSecurityParameters) stats.pdus++;
       stats.pdus++;
       try {
-        return await new Promise<T>((resolve, reject) => {
+        const res = await new Promise<T>((resolve, reject) => {
           try {
             send(this.session, (err, res) => (err ? reject(err) : resolve(res as T)));
           } catch (err) {
             reject(err instanceof Error ? err : new Error(String(err)));
           }
         });
+        this.answered = true;
+        return res;
       } catch (err) {
         if (this.opts.signal.aborted || this.closed) throw new SnmpError('aborted', target, `${what} aborted`, { cause: err });
         if ((err as Error)?.name === 'RequestTimedOutError') {
           stats.timeouts++;
           if (attempt < this.retries && this.opts.deadline - performance.now() > 0) {
-            stats.retries++;
-            continue;
+            if (!this.answered && this.opts.beforeRetry) await this.opts.beforeRetry();
+            if (this.opts.deadline - performance.now() > 0) {
+              stats.retries++;
+              continue;
+            }
+          }
+          if (this.version === '3' && this.session.msgSecurityParameters && this.opts.credentials.privProtocol && !this.answered) {
+            // The agent answered engine discovery (unencrypted) but never an encrypted request: it could
+            // not decrypt them, which it does silently. That is a credentials problem, not a dead device.
+            throw new SnmpError('auth', target, `${this.opts.host}:${this.opts.port} answered SNMPv3 discovery but none of ${attempt + 1} encrypted requests: wrong privKey or privProtocol for user "${this.opts.credentials.user ?? ''}"`, { cause: err });
           }
           throw new SnmpError('timeout', target, this.describeTimeout(attempt + 1), { cause: err });
         }
@@ -214,7 +233,7 @@ export class SnmpSession {
 
   private describeTimeout(tries: number): string {
     const { host, port, credentials } = this.opts;
-    const hint = credentials.version === '3' ? 'agent down, unreachable, or not answering this engine' : `agent down, unreachable, or the community is wrong (SNMPv${credentials.version} agents ignore a wrong community)`;
+    const hint = credentials.version === '3' ? 'agent down or unreachable' : `agent down, unreachable, or the community is wrong (SNMPv${credentials.version} agents ignore a wrong community)`;
     return `no answer from ${host}:${port} after ${tries} ${tries === 1 ? 'try' : 'tries'}: ${hint}`;
   }
 
