@@ -10,12 +10,12 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import t from 'tap';
-import { ManualClock, ManualScheduler } from '../clock/index.js';
+import { AcceleratedClock, ManualClock, ManualScheduler, TimerScheduler, type Scheduler } from '../clock/index.js';
 import { MemoryAccumulator } from '../collectors/index.js';
 import { SnmpCollector } from '../collectors/snmp/index.js';
 import { parseConfig, type SnmpConfig } from '../config/index.js';
 import type { Cell } from '../model/index.js';
-import { requireService, makeTempDir, type Test } from './helpers/service.js';
+import { requireService, makeTempDir, waitFor, type Test } from './helpers/service.js';
 import { SNMPD_INSTALL_HINT, startSnmpd, type SnmpdServer } from './helpers/snmpd.js';
 
 const HELPER = fileURLToPath(new URL('./fixtures/snmp-passpersist/table', import.meta.url));
@@ -325,4 +325,101 @@ void t.test('isolation: a target that never answers delays no other, and stops a
   t.equal(await metric(registry, 'cellwatch_snmp_up', 'dead-0'), 0);
   t.equal(await metric(registry, 'cellwatch_snmp_up', 'live'), 1);
   t.equal(c.status().find((s) => s.target === 'dead-1')?.state, 'timeout');
+});
+
+void t.test('lifecycle: start, reload keeps counters of kept targets, skipped ticks, stop aborts', async (t) => {
+  if (!requireService(t, 'snmpd', SNMPD_INSTALL_HINT)) return;
+  const { snmpd, state } = await cellSnmpd(t);
+  let dl = 1_000_000n;
+  const write = () => state.write([cellRow(1, 'S1-1', { available: 1, dl, ul: 0n, thpDl: 8000 })]);
+  await write();
+  const hole = await blackhole(t);
+  const cells = { name: 'cells', host: snmpd.host, port: snmpd.port, community: snmpd.community };
+  const dead = { name: 'dead', host: '127.0.0.1', port: hole, community: 'x', timeout: '200ms', retries: 0 };
+  const links = { name: 'links', host: snmpd.host, port: snmpd.port, community: snmpd.community, profile: 'if-mib', site: 'S1' };
+
+  // A scheduler that hands out the onSkip hook, so the overlap path can be driven deterministically.
+  const clock = new ManualClock(T0);
+  const manual = new ManualScheduler(clock);
+  const skips = new Map<string, (tick: number) => void>();
+  const scheduler: Scheduler = {
+    clock,
+    every: (name, ms, task, opts) => {
+      if (opts?.onSkip) skips.set(name, opts.onSkip);
+      return manual.every(name, ms, task, opts);
+    },
+    cron: (...args) => manual.cron(...args),
+    stop: (o) => manual.stop(o),
+  };
+  const registry = new Registry();
+  const c = new SnmpCollector(snmpConfig([cells, dead]), { scheduler, log: pino({ level: 'silent' }), registry, inventory: new Map() });
+  const acc = new MemoryAccumulator();
+  await c.start(acc);
+  await c.start(acc);
+  t.teardown(() => c.stop());
+  const step = async () => {
+    dl += 2_000_000n;
+    await write();
+    await manual.advance(60_000);
+  };
+  await step();
+  await step();
+  t.equal(acc.samples.filter((s) => s.cell === 'S1-1').length, 2, 'start is idempotent: one job per target');
+  t.equal(acc.samples.at(-1)!.dlVolumeMB, 2);
+  t.equal(acc.gaps.filter((g) => g.target === 'dead').length, 2);
+
+  skips.get('snmp:cells')!(T0 + 999_000);
+  t.match(acc.gaps.at(-1), { target: 'cells', reason: 'skipped-overlap', ts: T0 + 999_000, cells: ['S1-1'] }, 'a skipped tick is a gap');
+  t.equal(await metric(registry, 'cellwatch_snmp_skipped_ticks_total', 'cells'), 1);
+
+  const r1 = await c.reload(snmpConfig([cells, links]));
+  t.same(r1, { added: ['links'], removed: ['dead'], changed: [], kept: ['cells'] });
+  t.same(c.status().map((s) => s.target).sort(), ['cells', 'links']);
+  t.notMatch(await registry.metrics(), /target="dead"/, "a removed target's series leave /metrics");
+  const before = acc.samples.length;
+  await step();
+  t.equal(acc.samples.slice(before)[0]!.dlVolumeMB, 2, 'the kept target kept its counter state: a volume right after the reload');
+  t.ok(acc.links.some((l) => l.link.startsWith('links:')), 'the added target polls');
+  t.notOk(acc.gaps.some((g) => g.target === 'dead' && g.ts > T0 + 120_000), 'the removed target stopped');
+
+  const r2 = await c.reload(snmpConfig([{ ...cells, timeout: '2s' }, links]));
+  t.same(r2.changed, ['cells'], 'a changed timeout is a change');
+  await step();
+  t.equal(acc.samples.at(-1)!.dlVolumeMB, 2, 'same device and table: counters survive a settings change');
+  const r3 = await c.reload(snmpConfig([{ ...cells, timeout: '2s', port: snmpd.port, host: 'localhost' }, links]));
+  t.same(r3.changed, ['cells']);
+  await step();
+  t.notOk('dlVolumeMB' in acc.samples.at(-1)!, 'another host is another device: counters start afresh');
+
+  // stop() aborts a poll in flight and leaves no gap behind.
+  await c.reload(snmpConfig([cells, links, { ...dead, timeout: '5s', interval: '1h' }]));
+  const gapsBefore = acc.gaps.length;
+  const inflight = c.pollOnce('dead', acc, clock.now(), new AbortController().signal);
+  await new Promise((r) => setTimeout(r, 50));
+  const t0 = performance.now();
+  await c.stop();
+  await inflight;
+  t.ok(performance.now() - t0 < 500, 'stop does not wait for a 5 s timeout');
+  t.equal(acc.gaps.length, gapsBefore, 'an aborted poll is not a gap: the collector stopped, the network did not');
+  await c.stop();
+  await manual.advance(600_000);
+  t.equal(acc.gaps.length, gapsBefore, 'nothing polls after stop');
+});
+
+void t.test('real timers on an accelerated clock (the demo): 60 s intervals at 60×', async (t) => {
+  if (!requireService(t, 'snmpd', SNMPD_INSTALL_HINT)) return;
+  const { snmpd, state } = await cellSnmpd(t);
+  await state.write([cellRow(1, 'S1-1', { available: 1, thpDl: 8000 })]);
+  const clock = new AcceleratedClock(T0, 60);
+  const scheduler = new TimerScheduler(clock);
+  const c = new SnmpCollector(snmpConfig([{ name: 'cells', host: snmpd.host, port: snmpd.port, community: snmpd.community }]), { scheduler, log: pino({ level: 'silent' }), registry: new Registry(), inventory: new Map() });
+  const acc = new MemoryAccumulator();
+  await c.start(acc);
+  await waitFor(() => acc.samples.length >= 2, 5000, 'two polls');
+  await c.stop();
+  await scheduler.stop();
+  t.ok(acc.samples.every((s) => s.ts % 60_000 === 0), 'stamped with aligned ticks');
+  t.equal(acc.samples[1]!.ts - acc.samples[0]!.ts, 60_000, 'one clock minute apart');
+  t.equal(acc.samples[1]!.intervalS, 60);
+  t.same(acc.gaps, [], 'no gaps');
 });
