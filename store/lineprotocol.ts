@@ -27,59 +27,67 @@ function escapeKey(s: string): string {
   return KEY_SPECIAL.test(s) ? s.replace(/[,= ]/g, '\\$&') : s;
 }
 
+/** A char scan: cheaper than a regex on the short tag values that almost never need escaping. */
+function escapeTagValue(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 44 /* , */ || c === 61 /* = */ || c === 32 /* space */) return s.replace(/[,= ]/g, '\\$&');
+  }
+  return s;
+}
+
 function quoteString(s: string): string {
   return STRING_SPECIAL.test(s) ? `"${s.replace(/["\\]/g, '\\$&')}"` : `"${s}"`;
 }
 
-/**
- * Escaped `measurement,tag=value,...` prefixes, keyed by the raw strings. Collectors send the same
- * few thousand series every interval, so most points hit the cache and skip escaping entirely. The
- * cache is bounded: beyond `SERIES_CACHE_MAX` it is cleared and refilled (no unbounded memory).
+/*
+ * Measurements, tag keys and field keys come from the schema: a handful of strings, escaped once and
+ * kept with their separators (`,key=`, `key=`). Plain dictionaries, bounded so that arbitrary keys
+ * cannot grow them without limit; tag values are scanned per point (caching them would cost a hash
+ * of a freshly built string per point, which measured slower than the scan).
  */
-const SERIES_CACHE_MAX = 100_000;
-const seriesCache = new Map<string, string>();
+const CACHE_MAX = 10_000;
+type Dict = Record<string, string>;
+const measurementCache: Dict = Object.create(null) as Dict;
+const tagKeyCache: Dict = Object.create(null) as Dict;
+const fieldKeyCache: Dict = Object.create(null) as Dict;
+let cached = 0;
 
-function seriesKey(p: Point): string {
-  // A cheap raw key: the parts joined with a separator that cannot occur in valid names (\n is rejected).
-  let raw = p.measurement;
-  for (const k in p.tags) raw += '\n' + k + '\n' + p.tags[k];
-  let key = seriesCache.get(raw);
-  if (key === undefined) {
-    key = escapeMeasurement(p.measurement);
-    for (const k in p.tags) {
-      const v = p.tags[k]!;
-      if (v === '') continue; // line protocol has no empty tag values: an empty tag is an absent tag
-      key += ',' + escapeKey(k) + '=' + escapeKey(v);
-    }
-    if (seriesCache.size >= SERIES_CACHE_MAX) seriesCache.clear();
-    seriesCache.set(raw, key);
-  }
-  return key;
-}
-
-const fieldKeyCache = new Map<string, string>();
-function fieldKey(k: string): string {
-  let e = fieldKeyCache.get(k);
+function cache(dict: Dict, k: string, make: (k: string) => string): string {
+  let e = dict[k];
   if (e === undefined) {
-    e = escapeKey(k);
-    if (fieldKeyCache.size < 10_000) fieldKeyCache.set(k, e);
+    e = make(k);
+    if (cached < CACHE_MAX) {
+      dict[k] = e;
+      cached++;
+    }
   }
   return e;
 }
 
+const tagKeyPart = (k: string) => ',' + escapeKey(k) + '=';
+const fieldKeyPart = (k: string) => escapeKey(k) + '=';
+
 /** One point as one line, without the trailing newline. The point must have passed `pointProblem`. */
 export function encodeLine(p: Point): string {
-  let line = seriesKey(p);
-  let sep = ' ';
-  for (const k in p.fields) {
-    const v = p.fields[k];
+  let line = cache(measurementCache, p.measurement, escapeMeasurement);
+  const tags = p.tags;
+  for (const k in tags) {
+    const v = tags[k]!;
+    if (v === '') continue; // line protocol has no empty tag values: an empty tag is an absent tag
+    line += cache(tagKeyCache, k, tagKeyPart) + escapeTagValue(v);
+  }
+  let first = true;
+  const fields = p.fields;
+  for (const k in fields) {
+    const v = fields[k];
     let text: string;
-    if (typeof v === 'number') text = String(v);
+    if (typeof v === 'number') text = '' + v;
     else if (typeof v === 'boolean') text = v ? 't' : 'f';
     else if (typeof v === 'string') text = quoteString(v);
     else continue;
-    line += sep + fieldKey(k) + '=' + text;
-    sep = ',';
+    line += (first ? ' ' : ',') + cache(fieldKeyCache, k, fieldKeyPart) + text;
+    first = false;
   }
   return line + ' ' + p.ts;
 }
