@@ -101,9 +101,21 @@ export function encodeLines(points: readonly Point[]): string {
 
 function nameProblem(what: string, s: string): string | undefined {
   if (s.length === 0) return `${what} is empty`;
-  if (s.includes('\n') || s.includes('\r')) return `${what} ${JSON.stringify(s)} contains a line break`;
-  if (s.endsWith('\\')) return `${what} ${JSON.stringify(s)} ends with a backslash, which line protocol cannot carry`;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 10 || c === 13) return `${what} ${JSON.stringify(s)} contains a line break`;
+  }
+  if (s.charCodeAt(s.length - 1) === 92 /* \\ */) return `${what} ${JSON.stringify(s)} ends with a backslash, which line protocol cannot carry`;
   return undefined;
+}
+
+/** Names (measurements, tag and field keys) already found valid: a few schema strings, checked once. */
+const validNames = new Set<string>();
+function checkName(what: string, s: string): string | undefined {
+  if (validNames.has(s)) return undefined;
+  const problem = nameProblem(what, s);
+  if (!problem && validNames.size < CACHE_MAX) validNames.add(s);
+  return problem;
 }
 
 /**
@@ -114,28 +126,30 @@ function nameProblem(what: string, s: string): string | undefined {
  */
 export function pointProblem(p: Point): string | undefined {
   if (typeof p.measurement !== 'string') return 'measurement is not a string';
-  const m = nameProblem('measurement', p.measurement);
+  const m = checkName('measurement', p.measurement);
   if (m) return m;
   if (!Number.isSafeInteger(p.ts)) return `timestamp ${String(p.ts)} is not an integer of epoch milliseconds`;
-  for (const k in p.tags) {
-    const v = p.tags[k];
-    const problem = nameProblem('tag key', k) ?? (typeof v !== 'string' ? `tag ${k} is not a string` : v === '' ? undefined : nameProblem(`tag ${k}`, v));
+  const tags = p.tags;
+  for (const k in tags) {
+    const v = tags[k];
+    const problem = checkName('tag key', k) ?? (typeof v !== 'string' ? `tag ${k} is not a string` : v === '' ? undefined : nameProblem(`tag ${k}`, v));
     if (problem) return problem;
   }
-  let fields = 0;
-  for (const k in p.fields) {
-    const v = p.fields[k];
-    const problem = nameProblem('field key', k);
-    if (problem) return problem;
+  let n = 0;
+  const fields = p.fields;
+  for (const k in fields) {
+    const v = fields[k];
     if (typeof v === 'number') {
-      if (!Number.isFinite(v)) return `field ${k} is ${String(v)}, not a finite number`;
+      if (v - v !== 0) return `field ${k} is ${String(v)}, not a finite number`; // NaN and ±Infinity
     } else if (typeof v === 'string') {
       if (v.length > 64 * 1024) return `field ${k} is a string of ${v.length} characters (limit 64 KiB)`;
     } else if (typeof v !== 'boolean') {
       return `field ${k} has unsupported type ${v === null ? 'null' : typeof v}`;
     }
-    fields++;
+    const problem = checkName('field key', k);
+    if (problem) return problem;
+    n++;
   }
-  if (fields === 0) return 'point has no fields';
+  if (n === 0) return 'point has no fields';
   return undefined;
 }

@@ -181,15 +181,16 @@ void t.test('embedded backend: data survives a reopen', async (t) => {
   await b.close();
 });
 
-void t.test('embedded backend: rollups held in memory are repaired after a crash', async (t) => {
+void t.test('embedded backend: rollups and latest held in memory are rebuilt after a crash', async (t) => {
   const dir = tempDir(t);
   const clock = new ManualClock(T0);
   const a = new EmbeddedBackend({ dataDir: dir, retentionMs: 35 * 24 * HOUR_MS, clock, log });
   await a.init(); // runs the start-up prune (which flushes) now, not in the middle of the writes below
   await new Promise((resolve) => setImmediate(resolve));
   const samples = Array.from({ length: 30 }, (_, m) => sample('C1', T0 + m * MIN, { dlMbps: m }));
-  t.same(await a.write(samples.map((s) => samplePoint(s))), { ok: true });
-  // A crash: the process dies with the rollup sums still in memory (no flush, no close).
+  t.same(await a.write(samples.slice(0, 20).map((s) => samplePoint(s))), { ok: true });
+  t.same(await a.write(samples.slice(20).map((s) => samplePoint(s))), { ok: true }); // C1 is known now: its latest waits in memory
+  // A crash: the process dies with the rollup sums and the newest sample still in memory (no flush, no close).
   (a as unknown as { db: BetterSqlite3.Database }).db.close();
   const raw = new BetterSqlite3(join(dir, 'series.db'));
   t.equal(raw.prepare('SELECT count(*) FROM sample_hourly').pluck().get(), 0, 'the crash left the rollup unwritten');
@@ -197,6 +198,7 @@ void t.test('embedded backend: rollups held in memory are repaired after a crash
   raw.close();
   const b = new EmbeddedBackend({ dataDir: dir, retentionMs: 35 * 24 * HOUR_MS, clock, log });
   t.same(await b.reader.hourly(T0, T0 + HOUR_MS), [expectedBucket('C1', T0, samples)], 'rollup recomputed from the raw rows at start-up');
+  t.same((await b.reader.latest()).map((x) => x.ts), [T0 + 29 * MIN], 'latest rebuilt from the raw rows too');
   await b.close();
 });
 
