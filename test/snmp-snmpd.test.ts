@@ -273,7 +273,7 @@ void t.test('IF-MIB transport links over v2c, v1 and v3 authPriv (SHA/AES-128, S
   t.equal(gapOf('v3-sha1-aes256r')?.reason, 'auth');
   t.match(errorOf('v3-wrong-auth'), /^v3-wrong-auth: SNMPv3 user "cwv3sha" rejected by 127\.0\.0\.1:\d+: Wrong Digest/, 'wrong authKey: a clear auth error naming the target');
   t.equal(gapOf('v3-wrong-auth')?.reason, 'auth');
-  t.match(errorOf('v3-wrong-priv'), /^v3-wrong-priv: .*answered SNMPv3 discovery but none of 1 encrypted requests: wrong privKey or privProtocol/, 'wrong privKey: snmpd stays silent, still reported as credentials');
+  t.match(errorOf('v3-wrong-priv'), /^v3-wrong-priv: .*answered SNMPv3 discovery but none of the encrypted requests: wrong privKey or privProtocol/, 'wrong privKey: snmpd stays silent, still reported as credentials');
   t.equal(gapOf('v3-wrong-priv')?.reason, 'auth');
   t.match(errorOf('v3-unknown-user'), /Unknown User Name/);
   t.match(errorOf('v2c-wrong-community'), /^v2c-wrong-community: no answer .*community is wrong/, 'v2c: a wrong community is silence; the error says so');
@@ -422,4 +422,39 @@ void t.test('real timers on an accelerated clock (the demo): 60 s intervals at 6
   t.equal(acc.samples[1]!.ts - acc.samples[0]!.ts, 60_000, 'one clock minute apart');
   t.equal(acc.samples[1]!.intervalS, 60);
   t.same(acc.gaps, [], 'no gaps');
+});
+
+void t.test('a device that dies gives its live slot back after a quick first try', async (t) => {
+  if (!requireService(t, 'snmpd', SNMPD_INSTALL_HINT)) return;
+  const { snmpd, state } = await cellSnmpd(t);
+  await state.write([cellRow(1, 'S1-1', { available: 1, thpDl: 5000 })]);
+  const dying = await startSnmpd();
+  t.teardown(() => dying.stop());
+  const cfg = snmpConfig(
+    [
+      { name: 'dying', host: dying.host, port: dying.port, community: dying.community, profile: 'if-mib', site: 'S9', timeout: '3s', retries: 1 },
+      { name: 'live', host: snmpd.host, port: snmpd.port, community: snmpd.community },
+    ],
+    { concurrency: 1 },
+  );
+  const { c, clock, registry } = collector(cfg);
+  const acc = new MemoryAccumulator();
+  const pollBoth = async () => {
+    clock.advance(60_000);
+    const started = performance.now();
+    const done: Record<string, number> = {};
+    await Promise.all(['dying', 'live'].map((name) => c.pollOnce(name, acc, clock.now(), new AbortController().signal).then(() => (done[name] = performance.now() - started))));
+    return done;
+  };
+  await pollBoth();
+  t.same(acc.errors, [], 'both answer at first');
+  await dying.stop();
+  const done = await pollBoth();
+  // One live-lane slot: 'dying' takes it first; its quick first try (250 ms, it answered in a few ms
+  // before) gives it back, and it waits out its full 3 s retry in the suspect lane.
+  t.ok(done.live! < 1000, `the live target waited ${Math.round(done.live!)} ms, not the 3 s timeout`);
+  t.ok(done.dying! >= 3000 && done.dying! < 4500, `the dead one still got its full-timeout retry (${Math.round(done.dying!)} ms)`);
+  t.match(acc.gaps.at(-1), { target: 'dying', reason: 'timeout' });
+  t.equal(await metric(registry, 'cellwatch_snmp_timeouts_total', 'dying'), 2, 'quick try + one full retry (retries: 1), both counted');
+  t.equal(await metric(registry, 'cellwatch_snmp_retries_total', 'dying'), 1);
 });

@@ -24,6 +24,12 @@ const PARALLEL_WALKS = 4;
 const OIDS_PER_GET = 48;
 /** Tables larger than this are refused (an agent bug must not exhaust memory). */
 const MAX_ROWS = 200_000;
+/**
+ * The quick first try of a target that answered last time: 4 × its slowest round trip then, at
+ * least 250 ms. A device that just died gives its live slot back after this, not after the full timeout.
+ */
+const QUICK_TRY_FACTOR = 4;
+const QUICK_TRY_FLOOR_MS = 250;
 
 interface ResolvedTarget {
   name: string;
@@ -62,8 +68,10 @@ interface TargetRuntime {
   /** Cells (or links) reported by the last successful poll: what a gap blinds. */
   lastIds: string[];
   tuning: WalkTuning;
-  /** The last poll failed: wait in the small lane until it answers again. */
+  /** The last poll failed: poll from the suspect lane, one try, until it answers again. */
   suspect: boolean;
+  /** Slowest round trip of the last successful poll, real ms. */
+  rttMs?: number;
   /** Unmapped-row indexes already logged, so a steady misconfiguration logs once. */
   loggedUnmapped?: string;
 }
@@ -364,7 +372,19 @@ export class SnmpCollector implements ServiceCollector {
     try {
       // A target that failed last time gets one try for its first PDU: silent devices cost one timeout
       // per interval, not (retries + 1). Once it answers, the rest of the poll retries as configured.
-      const s = new SnmpSession({ target: t.name, host: t.host, port: t.port, credentials: credentials(t.cfg), timeoutMs: t.timeoutMs, retries: rt.suspect ? 0 : t.retries, deadline, signal: pollSignal, stats, beforeRetry });
+      const s = new SnmpSession({
+        target: t.name,
+        host: t.host,
+        port: t.port,
+        credentials: credentials(t.cfg),
+        timeoutMs: t.timeoutMs,
+        retries: rt.suspect ? 0 : t.retries,
+        ...(!rt.suspect && rt.rttMs !== undefined ? { quickFirstTryMs: Math.max(QUICK_TRY_FLOOR_MS, QUICK_TRY_FACTOR * rt.rttMs) } : {}),
+        deadline,
+        signal: pollSignal,
+        stats,
+        beforeRetry,
+      });
       session = s;
       const uptimeAt = { clockAt: clock.now(), realAt: performance.now() };
       const onScalars = () => {
@@ -382,6 +402,7 @@ export class SnmpCollector implements ServiceCollector {
             ...(rt.rows !== undefined ? { expectedRows: rt.rows } : {}),
           });
       this.metrics.varbinds.inc({ target: t.name }, table.varbinds);
+      rt.rttMs = s.maxRttMs;
       this.succeeded(rt, acc, tick, table, uptimeAt, performance.now() - started);
     } catch (err) {
       if (pollSignal.aborted && !(err instanceof SnmpError && err.kind !== 'aborted')) return;

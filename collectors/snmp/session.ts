@@ -74,6 +74,12 @@ export interface SessionOptions {
   credentials: SnmpCredentials;
   /** Per-PDU timeout, real ms. */
   timeoutMs: number;
+  /**
+   * A shorter timeout for the very first PDU of a target known to answer fast: if it stays silent,
+   * the poll moves to the suspect lane early (`beforeRetry`) and tries again with the full timeout
+   * (there is always at least one full try). A slow answer costs one extra PDU, never a gap.
+   */
+  quickFirstTryMs?: number;
   /** Re-sends after a PDU timed out. */
   retries: number;
   /** performance.now() after which no PDU is sent and waits are cut short. */
@@ -125,6 +131,9 @@ export class SnmpSession {
   private closed = false;
   /** Some request of this session got an answer. */
   private answered = false;
+  private quickTried = false;
+  /** Longest round trip of an answered request, ms (sizes the next poll's quick first try). */
+  maxRttMs = 0;
   private readonly onAbort = () => this.close();
 
   constructor(private readonly opts: SessionOptions) {
@@ -194,10 +203,13 @@ export class SnmpSession {
       if (this.opts.signal.aborted || this.closed) throw new SnmpError('aborted', target, `${what} aborted`);
       const remaining = this.opts.deadline - performance.now();
       if (remaining <= 0) throw new SnmpError('timeout', target, `poll deadline reached before ${what} could be sent`);
-      this.session.timeout = Math.max(1, Math.min(this.opts.timeoutMs, Math.ceil(remaining)));
+      const quick = !this.answered && !this.quickTried && this.opts.quickFirstTryMs !== undefined && this.opts.quickFirstTryMs < this.opts.timeoutMs;
+      if (quick) this.quickTried = true;
+      this.session.timeout = Math.max(1, Math.min(quick ? this.opts.quickFirstTryMs! : this.opts.timeoutMs, Math.ceil(remaining)));
       // An SNMPv3 session starts with an engine-discovery exchange: one more PDU on the wire.
       if (this.version === '3' && !this.session.msgSecurityParameters) stats.pdus++;
       stats.pdus++;
+      const sentAt = performance.now();
       try {
         const res = await new Promise<T>((resolve, reject) => {
           try {
@@ -207,12 +219,15 @@ export class SnmpSession {
           }
         });
         this.answered = true;
+        this.maxRttMs = Math.max(this.maxRttMs, performance.now() - sentAt);
         return res;
       } catch (err) {
         if (this.opts.signal.aborted || this.closed) throw new SnmpError('aborted', target, `${what} aborted`, { cause: err });
         if ((err as Error)?.name === 'RequestTimedOutError') {
           stats.timeouts++;
-          if (attempt < this.retries && this.opts.deadline - performance.now() > 0) {
+          // The quick first try counts as a try, but there is always one with the full timeout after it.
+          if (quick && attempt >= this.retries) attempt--;
+          if ((quick || attempt < this.retries) && this.opts.deadline - performance.now() > 0) {
             if (!this.answered && this.opts.beforeRetry) await this.opts.beforeRetry();
             if (this.opts.deadline - performance.now() > 0) {
               stats.retries++;
@@ -222,7 +237,7 @@ export class SnmpSession {
           if (this.version === '3' && this.session.msgSecurityParameters && this.opts.credentials.privProtocol && !this.answered) {
             // The agent answered engine discovery (unencrypted) but never an encrypted request: it could
             // not decrypt them, which it does silently. That is a credentials problem, not a dead device.
-            throw new SnmpError('auth', target, `${this.opts.host}:${this.opts.port} answered SNMPv3 discovery but none of ${attempt + 1} encrypted requests: wrong privKey or privProtocol for user "${this.opts.credentials.user ?? ''}"`, { cause: err });
+            throw new SnmpError('auth', target, `${this.opts.host}:${this.opts.port} answered SNMPv3 discovery but none of the encrypted requests: wrong privKey or privProtocol for user "${this.opts.credentials.user ?? ''}"`, { cause: err });
           }
           throw new SnmpError('timeout', target, this.describeTimeout(attempt + 1), { cause: err });
         }
