@@ -8,7 +8,7 @@ import type { Point, SeriesBackend, SeriesWriter } from './index.js';
 import { pointProblem } from './lineprotocol.js';
 import { StoreMetrics } from './metrics.js';
 import type { StoreEvent } from './open.js';
-import { DiskSpool, SpoolFullError } from './spool.js';
+import { DiskSpool, SpoolFullError, type SpoolRecord } from './spool.js';
 
 /*
  * The one write pipeline, in front of every backend (docs/decisions-store.md explains the choices).
@@ -386,11 +386,18 @@ export class WritePipeline implements SeriesWriter {
       });
   }
 
+  /**
+   * Sends the spool's records oldest first, keeping up to maxInFlight requests going all the time,
+   * and acknowledges them strictly in order. After a failure everything still in flight is waited
+   * for and forgotten (a later record that did land is simply sent again: idempotent), then backoff.
+   */
   private async replay(): Promise<void> {
     const spool = this.spool!;
     let attempt = 0;
+    let window: { record: SpoolRecord; delivery: Promise<Delivery> }[] = [];
+    let last: SpoolRecord | undefined;
     while (!this.closing) {
-      if (spool.isEmpty()) {
+      if (window.length === 0 && spool.isEmpty()) {
         await this.appendIdle;
         if (!spool.isEmpty()) continue;
         if (this.unsettled.some((b) => b.wantsSpool && !b.settled)) {
@@ -418,29 +425,35 @@ export class WritePipeline implements SeriesWriter {
       }
       const hold = this.holdUntil - performance.now();
       if (hold > 0 && !(await this.sleep(hold))) return;
-      const records = await spool.peek(this.cfg.maxInFlight);
-      const outcomes = await Promise.all(records.map((r) => this.deliver(r.points)));
+      while (window.length < this.cfg.maxInFlight) {
+        const [record] = await spool.peek(1, last);
+        if (!record) break;
+        last = record;
+        window.push({ record, delivery: this.deliver(record.points) });
+      }
+      const head = window[0];
+      if (!head) {
+        await this.appendIdle; // records appended meanwhile become visible once the append is done
+        continue;
+      }
+      const outcome = await head.delivery;
       if (this.closing) return; // not acknowledged in the spool: sent again at the next start (idempotent)
-      let failed: Extract<Delivery, { ok: false }> | undefined;
-      for (let i = 0; i < records.length; i++) {
-        const o = outcomes[i]!;
-        if (!o.ok) {
-          failed = o;
-          this.metrics.batchesRetried.inc(this.labels, records.length - i);
-          break;
-        }
+      if (outcome.ok) {
+        window.shift();
         if (this.down) this.markUp();
-        await spool.ack(records[i]!);
-        this.replayed += records[i]!.points.length;
-      }
-      this.updateSpoolMetrics();
-      if (failed) {
-        this.markDown(failed.reason);
-        attempt++;
-        if (!(await this.sleep(this.backoff(attempt, failed.retryAfterMs)))) return;
-      } else {
+        await spool.ack(head.record);
+        this.replayed += head.record.points.length;
+        this.updateSpoolMetrics();
         attempt = 0;
+        continue;
       }
+      this.metrics.batchesRetried.inc(this.labels, window.length);
+      await Promise.all(window.map((w) => w.delivery));
+      window = [];
+      last = undefined;
+      this.markDown(outcome.reason);
+      attempt++;
+      if (!(await this.sleep(this.backoff(attempt, outcome.retryAfterMs)))) return;
     }
   }
 

@@ -234,10 +234,13 @@ export class DiskSpool {
     }
   }
 
-  /** Up to `max` records from the cursor on, oldest first, without acknowledging them. */
-  async peek(max: number): Promise<SpoolRecord[]> {
+  /**
+   * Up to `max` records from the cursor on (or from just after `after`), oldest first, without
+   * acknowledging them.
+   */
+  async peek(max: number, after?: SpoolRecord): Promise<SpoolRecord[]> {
     const out: SpoolRecord[] = [];
-    let { segment, offset } = this.cursor;
+    let { segment, offset } = after ? { segment: after.segment, offset: after.end } : this.cursor;
     for (const seg of this.segments) {
       if (seg.id < segment) continue;
       if (seg.id > segment) {
