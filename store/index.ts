@@ -70,3 +70,7 @@ export interface SeriesReader {
   /** Hourly rollups in [from, to) for the given cells (all cells if omitted): busy hours and baselines. */
   hourly(from: EpochMs, to: EpochMs, cells?: readonly string[]): Promise<SeriesBucket[]>;
 }
+
+export { openStores, type StoreDeps, type StoreEvent, type Stores } from './open.js';
+export { RecordStore } from './records.js';
+export { linkPoint, pointLink, pointSample, samplePoint } from './schema.js';
