@@ -34,13 +34,15 @@ export class InfluxHttp {
   /** Sends one request; rejects only on network errors and timeouts (an HTTP error is an answer). */
   async send(method: 'GET' | 'POST', path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<HttpAnswer> {
     const url = new URL(path.replace(/^\//, ''), this.base);
+    // One UTF-8 conversion, reused for the length and the socket write.
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     return new Promise<HttpAnswer>((resolve, reject) => {
       const req = this.request(
         url,
         {
           method,
           agent: this.agent,
-          headers: { ...this.opts.headers, ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
+          headers: { ...this.opts.headers, ...headers, ...(bytes !== undefined ? { 'content-length': String(bytes.length) } : {}) },
           timeout: this.opts.timeoutMs,
         },
         (res) => {
@@ -52,7 +54,7 @@ export class InfluxHttp {
       );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.opts.timeoutMs} ms`)));
       req.on('error', reject);
-      req.end(body);
+      req.end(bytes);
     });
   }
 
