@@ -5,7 +5,7 @@
  * Plus the poll slots and the SNMP part of the config schema.
  */
 import t from 'tap';
-import { PollSlots } from '../collectors/snmp/slots.js';
+import { PollSlots, linkedSignal } from '../collectors/snmp/slots.js';
 import { ObjectType, SnmpError, type SnmpVersion, type Varbind } from '../collectors/snmp/session.js';
 import { compareOids, getRows, walkColumns, type TableSession, type WalkTuning } from '../collectors/snmp/walk.js';
 import { ConfigError, parseConfig } from '../config/index.js';
@@ -200,6 +200,20 @@ void t.test('poll slots: bounded, FIFO, waiters can give up', async (t) => {
   r3();
   r5();
   t.equal(slots.inUse, 0);
+});
+
+void t.test('linked signals abort with any source and let go of long-lived ones', async (t) => {
+  const long = new AbortController();
+  const short = new AbortController();
+  const a = linkedSignal([long.signal, short.signal]);
+  short.abort(new Error('poll deadline'));
+  t.ok(a.signal.aborted);
+  t.match(a.signal.reason, /poll deadline/, 'the reason travels');
+  const b = linkedSignal([long.signal]);
+  b.dispose();
+  long.abort(new Error('stop'));
+  t.notOk(b.signal.aborted, 'disposed: no longer attached to the long-lived source');
+  t.ok(linkedSignal([long.signal]).signal.aborted, 'an already aborted source aborts at once');
 });
 
 void t.test('config: SNMP targets and profiles', async (t) => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Job } from '../../clock/index.js';
 import type { SnmpConfig, SnmpTargetConfig } from '../../config/index.js';
 import type { Cell, EpochMs } from '../../model/index.js';
@@ -9,7 +10,7 @@ import { SnmpMetrics } from './metrics.js';
 import { SYS_UPTIME, SYS_UPTIME_INSTANCE, resolveProfile, type Profile } from './profiles.js';
 import { mapCellRows, mapLinkRows, numeric, type CounterState } from './rows.js';
 import { SnmpError, SnmpSession, type RequestStats, type SnmpCredentials } from './session.js';
-import { PollSlots } from './slots.js';
+import { PollSlots, linkedSignal } from './slots.js';
 import { getRows, walkColumns, type TableData, type WalkTuning } from './walk.js';
 
 /** A poll must end by this share of its interval: the next tick then always finds it finished. */
@@ -140,7 +141,7 @@ export class SnmpCollector implements ServiceCollector {
   private readonly metrics: SnmpMetrics;
   private acc?: Accumulator;
   private started = false;
-  private stopping = new AbortController();
+  private stopping = this.stopController();
   private slots!: PollSlots;
   private suspectSlots!: PollSlots;
   private inventory: ReadonlyMap<string, Cell>;
@@ -162,7 +163,7 @@ export class SnmpCollector implements ServiceCollector {
     if (this.started) return;
     this.started = true;
     this.acc = acc;
-    this.stopping = new AbortController();
+    this.stopping = this.stopController();
     for (const rt of this.targets.values()) this.schedule(rt);
     this.deps.log.info({ targets: this.targets.size, slots: this.slots.size, suspectSlots: this.suspectSlots.size }, 'SNMP collector started');
   }
@@ -251,6 +252,13 @@ export class SnmpCollector implements ServiceCollector {
 
   // -------------------------------------------------------------------------------------------
 
+  /** Every poll in flight listens to the stop signal: thousands of listeners are expected, not a leak. */
+  private stopController(): AbortController {
+    const c = new AbortController();
+    setMaxListeners(0, c.signal);
+    return c;
+  }
+
   private sizeSlots(): void {
     // Two lanes of `concurrency` slots each: answering targets, and targets whose last poll failed. A dead
     // device holds its slot for a whole timeout; in its own lane it can never hold up a live one.
@@ -333,18 +341,22 @@ export class SnmpCollector implements ServiceCollector {
     // The deadline is a share of the interval counted from the tick, in clock time, converted to real ms.
     const budgetMs = Math.max(0, (tick + t.intervalMs * DEADLINE_SHARE - clock.now()) / clock.rate);
     const deadline = started + budgetMs;
-    const pollSignal = AbortSignal.any([signal, this.stopping.signal, rt.abort.signal]);
+    const poll = linkedSignal([signal, this.stopping.signal, rt.abort.signal]);
+    const pollSignal = poll.signal;
     const stats: RequestStats = { pdus: 0, retries: 0, timeouts: 0 };
 
     const deadlineReached = new AbortController();
     const timer = setTimeout(() => deadlineReached.abort(new Error('deadline')), budgetMs);
-    const slotSignal = AbortSignal.any([pollSignal, deadlineReached.signal]);
+    const slot = linkedSignal([pollSignal, deadlineReached.signal]);
+    const slotSignal = slot.signal;
     let lane = rt.suspect ? this.suspectSlots : this.slots;
     let release: () => void = () => undefined;
     try {
       release = await lane.acquire(slotSignal);
     } catch {
       clearTimeout(timer);
+      slot.dispose();
+      poll.dispose();
       if (pollSignal.aborted) return;
       const err = new SnmpError('error', t.name, `not polled: all ${lane.size} poll slots stayed busy until the poll deadline (collector overloaded; raise snmp.concurrency)`);
       this.failed(rt, acc, tick, err, performance.now() - started);
@@ -411,6 +423,8 @@ export class SnmpCollector implements ServiceCollector {
       this.failed(rt, acc, tick, e, performance.now() - started);
     } finally {
       clearTimeout(timer);
+      slot.dispose();
+      poll.dispose();
       session?.close();
       release();
       this.busy(lane);
