@@ -73,8 +73,11 @@ function collector(cfg: SnmpConfig, opts: { inventory?: Map<string, Cell>; clock
   const clock = opts.clock ?? new ManualClock(T0);
   const scheduler = new ManualScheduler(clock);
   const registry = new Registry();
-  const c = new SnmpCollector(cfg, { scheduler, log: pino({ level: 'silent' }), registry, inventory: opts.inventory ?? new Map() });
-  return { c, clock, scheduler, registry };
+  // Log lines are kept, so tests can check what an operator would read.
+  const logs: { level: number; msg: string; target?: string }[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as (typeof logs)[number]) });
+  const c = new SnmpCollector(cfg, { scheduler, log, registry, inventory: opts.inventory ?? new Map() });
+  return { c, clock, scheduler, registry, logs };
 }
 
 
@@ -289,7 +292,7 @@ void t.test('isolation: a target that never answers delays no other, and stops a
   const holes = await Promise.all([blackhole(t), blackhole(t), blackhole(t)]);
   const dead = holes.map((port, i) => ({ name: `dead-${i}`, host: '127.0.0.1', port, community: 'x', site: 'S7', interval: '2s', timeout: '500ms', retries: 2 }));
   const cfg = snmpConfig([...dead, { name: 'live', host: snmpd.host, port: snmpd.port, community: snmpd.community, interval: '2s' }], { concurrency: 2 });
-  const { c, clock, registry } = collector(cfg, { inventory: cellsOf('S7', 2) });
+  const { c, clock, registry, logs } = collector(cfg, { inventory: cellsOf('S7', 2) });
   const acc = new MemoryAccumulator();
   const tick = clock.now();
   const finished: Record<string, number> = {};
@@ -310,6 +313,9 @@ void t.test('isolation: a target that never answers delays no other, and stops a
   t.same(acc.gaps[0]!.cells, ['S7-1', 'S7-2'], 'a target that never answered blinds the inventory cells of its site');
   t.equal(await metric(registry, 'cellwatch_snmp_timeouts_total', 'dead-0'), 3, '1 try + 2 retries, each counted');
   t.equal(await metric(registry, 'cellwatch_snmp_retries_total', 'dead-0'), 2);
+  t.ok(logs.some((l) => l.level === 40 && l.target === 'dead-0' && /^slow SNMP target dead-0: poll took \d+ ms/.test(l.msg)), 'the slow target is named in a warning');
+  t.ok(logs.some((l) => l.level === 40 && l.target === 'dead-1' && /SNMP poll failed: dead-1: no answer/.test(l.msg)), 'the failure is logged, naming the target');
+  t.notOk(logs.some((l) => l.target === 'live' && l.level >= 40), 'nothing to say about the live one');
 
   // Next tick: the dead ones are suspects — their own lane, one try each — and the live one is not held up.
   clock.advance(2000);
@@ -457,4 +463,14 @@ void t.test('a device that dies gives its live slot back after a quick first try
   t.match(acc.gaps.at(-1), { target: 'dying', reason: 'timeout' });
   t.equal(await metric(registry, 'cellwatch_snmp_timeouts_total', 'dying'), 2, 'quick try + one full retry (retries: 1), both counted');
   t.equal(await metric(registry, 'cellwatch_snmp_retries_total', 'dying'), 1);
+});
+
+void t.test('a host that does not resolve is unreachable, not a timeout', async (t) => {
+  const cfg = snmpConfig([{ name: 'nowhere', host: 'cellwatch-no-such-host.invalid', community: 'x', site: 'S3', timeout: '2s' }]);
+  const { c } = collector(cfg, { inventory: cellsOf('S3', 1) });
+  const acc = new MemoryAccumulator();
+  await c.pollOnce('nowhere', acc, T0, new AbortController().signal);
+  t.match(acc.gaps, [{ target: 'nowhere', reason: 'unreachable', cells: ['S3-1'] }]);
+  t.match(acc.errors[0]?.err.message, /^nowhere: cannot reach cellwatch-no-such-host\.invalid:161: .*ENOTFOUND/);
+  t.equal(c.status()[0]?.state, 'unreachable');
 });

@@ -8,7 +8,10 @@ import t from 'tap';
 import { PollSlots, linkedSignal } from '../collectors/snmp/slots.js';
 import { ObjectType, SnmpError, type SnmpVersion, type Varbind } from '../collectors/snmp/session.js';
 import { compareOids, getRows, walkColumns, type TableSession, type WalkTuning } from '../collectors/snmp/walk.js';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, parseConfig } from '../config/index.js';
+
+const fixtures = fileURLToPath(new URL('./fixtures/snmp-config/', import.meta.url));
 
 interface Entry {
   oid: string;
@@ -230,6 +233,10 @@ void t.test('config: SNMP targets and profiles', async (t) => {
     { env: {} },
   );
   t.equal(ok.snmp.defaults.interval, 30_000);
+  const secrets = parseConfig({ snmp: { targets: [{ name: 's', host: 'h', version: 3, user: 'u', authProtocol: 'sha', authKey: '${AUTH}', privProtocol: 'aes', privKeyFile: 'priv.key' }] } }, { env: { AUTH: 'from-the-env' }, baseDir: fixtures });
+  t.equal(secrets.snmp.targets[0]!.authKey?.reveal(), 'from-the-env', 'a key from the environment');
+  t.equal(secrets.snmp.targets[0]!.privKey?.reveal(), 'from-a-file-123', 'a key from a file');
+  t.equal(JSON.stringify(secrets.snmp.targets[0]), JSON.stringify(secrets.snmp.targets[0]).replace(/from-/g, 'XX'), 'neither ever prints');
   t.same(ok.snmp.targets[1]!.indexes, [1, '2.5']);
   const problems = (raw: unknown): string[] => {
     try {
