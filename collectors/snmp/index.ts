@@ -10,9 +10,12 @@
  *   `counter-reset` gap for the rows concerned and no volume or rate for that interval.
  *
  * Isolation: every target is its own scheduler job (a tick whose previous poll still runs is skipped,
- * counted and raised as a gap), polls share a bounded set of slots (one slot = one poll = one UDP
- * socket), targets whose last poll failed wait in a separate, smaller lane so dead devices never
- * hold up live ones, and every poll has a deadline inside its interval.
+ * counted and raised as a gap); polls take a slot in one of two lanes of `snmp.concurrency` slots
+ * (one slot = one poll = one UDP socket, so at most 2 × concurrency sockets): answering targets in
+ * one, targets whose last poll failed in the other, where they get a single try. A target that
+ * answered before gets a quick first try (4 × its slowest round trip, ≥ 250 ms); silent, it moves to
+ * the other lane for its full-timeout retry, so a device that just died holds a live slot ~250 ms.
+ * Every poll ends by 0.8 × its interval (its deadline), counted from the tick.
  *
  * Intervals are clock time (the demo's clock runs 60× faster); network timeouts are real time.
  */
