@@ -363,8 +363,8 @@ export class SnmpCollector implements ServiceCollector {
       return;
     }
     this.busy(lane);
-    // A target silent on its first try gives its live slot back and retries from the suspect lane:
-    // a device that just died holds up the live lane for one timeout at most.
+    // A target silent on its first try gives its live slot back and retries from the suspect lane: a
+    // device that just died holds a live slot for its quick first try only (see QUICK_TRY_FLOOR_MS).
     const beforeRetry = async () => {
       if (lane !== this.slots || this.suspectSlots === this.slots) return;
       release();
