@@ -258,7 +258,7 @@ const simSchema = z.strictObject({
   /** First UDP port of the per-site agents; 0 picks free ports. */
   basePort: z.number().int().min(0).max(65000).default(0),
   community: secret.prefault('public'),
-});
+}).refine((sim) => sim.sites >= sim.regions, { path: ['sites'], message: 'need at least one site per region (lower sim.regions or raise sim.sites)' });
 
 const logSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),

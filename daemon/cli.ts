@@ -128,7 +128,11 @@ program
       failConfig(err);
     }
     cfg.sim.enabled = true;
-    if (opts.sites !== undefined) cfg.sim.sites = opts.sites;
+    if (opts.sites !== undefined) {
+      cfg.sim.sites = opts.sites;
+      // `demo --sites 2` should just work: fewer regions rather than an error about a flag not given.
+      cfg.sim.regions = Math.min(cfg.sim.regions, opts.sites);
+    }
     if (opts.rate !== undefined) cfg.sim.rate = opts.rate;
     if (opts.seed !== undefined) cfg.sim.seed = opts.seed;
     if (opts.listen) cfg.http.listen = opts.listen;

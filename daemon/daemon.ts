@@ -37,6 +37,8 @@ export class Daemon {
   readonly registry: Registry;
   private state: State = 'new';
   private starting?: Promise<void>;
+  /** The bare start sequence: stop() waits for it (never for `starting`, which may be waiting for stop). */
+  private startRun?: Promise<void>;
   private stopping?: Promise<void>;
   private stores?: Stores;
   private http?: FastifyInstance;
@@ -77,11 +79,16 @@ export class Daemon {
   }
 
   start(): Promise<void> {
-    this.starting ??= this.doStart().catch(async (err: unknown) => {
-      this.log.error({ err }, 'start failed; stopping what was started');
-      await this.stop();
-      throw err;
-    });
+    this.starting ??= (async () => {
+      this.startRun = this.doStart();
+      try {
+        await this.startRun;
+      } catch (err) {
+        this.log.error({ err }, 'start failed; stopping what was started');
+        await this.stop();
+        throw err;
+      }
+    })();
     return this.starting;
   }
 
@@ -106,7 +113,8 @@ export class Daemon {
       result.inventory = this.inventory.size;
     }
     this.cfg = { ...this.cfg, snmp: next.snmp, inventory: next.inventory, experience: next.experience, target: next.target, alerts: next.alerts };
-    if (this.snmp) result.snmp = await this.snmp.reload(this.snmpConfig());
+    // The inventory goes along so that rows of id-less vendor tables are re-mapped too.
+    if (this.snmp) result.snmp = await this.snmp.reload(this.snmpConfig(), this.inventory);
     this.log.info(result, 'config reloaded');
     return result;
   }
@@ -184,7 +192,7 @@ export class Daemon {
   }
 
   private async doStop(): Promise<void> {
-    if (this.starting) await this.starting.catch(() => undefined);
+    if (this.startRun) await this.startRun.catch(() => undefined);
     if (this.state === 'stopped') return;
     this.state = 'stopping';
     this.metrics.ready.set(0);

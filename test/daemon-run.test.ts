@@ -3,6 +3,7 @@
  * first), talking HTTP on a free loopback port, polling the simulator's real SNMP agents.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -132,4 +133,20 @@ void t.test('check-config: exit 0 for a good file, 2 with every problem as path:
   const invRes = spawnSync(process.execPath, [CLI, 'check-config', withInv], { encoding: 'utf8' });
   t.equal(invRes.status, 2, 'a bad inventory row fails check-config');
   t.match(invRes.stderr, /inv\.csv:2: lat: expected a latitude/);
+});
+
+void t.test('a start that fails (port taken) exits 1 promptly and says why', async (t) => {
+  const dir = await makeTempDir('cellwatch-fail-');
+  const port = await freePort('tcp');
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+  t.teardown(() => void blocker.close());
+  const file = join(dir, 'c.yaml');
+  writeFileSync(file, `http: { listen: "127.0.0.1:${port}" }\ndataDir: ${join(dir, 'data')}\nlog: { format: json }\n`);
+  const started = Date.now();
+  const res = spawnSync(process.execPath, [CLI, 'run', '--config', file], { encoding: 'utf8', timeout: 15_000 });
+  t.equal(res.status, 1, 'exit 1');
+  t.ok(Date.now() - started < 5_000, `promptly (${Date.now() - started} ms), not after the stop deadline`);
+  t.match(res.stdout, /EADDRINUSE/, 'the log names the cause');
+  t.match(res.stdout, /cellwatch stopped/, 'what had started was stopped in order');
 });

@@ -1,0 +1,91 @@
+/**
+ * Reload without restart, as an operator does it: edit the file, then SIGHUP or the admin API.
+ * The daemon runs from the compiled CLI with the simulator on, plus one real snmpd added and removed.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { stringify } from 'yaml';
+import { packageRoot } from '../daemon/paths.js';
+import { SNMPD_INSTALL_HINT, startSnmpd } from './helpers/snmpd.js';
+import { freePort, makeTempDir, requireService, waitFor } from './helpers/service.js';
+
+const CLI = join(packageRoot, 'dist/daemon/cli.js');
+const ADMIN = 'admin-token-for-reload-test';
+const VIEWER = 'viewer-token-for-reload-test';
+
+interface Target {
+  target: string;
+  state: string;
+  lastSuccess?: number;
+  rows?: number;
+}
+
+void t.test('SIGHUP and POST /admin/reload apply a changed target list; a broken file changes nothing', async (t) => {
+  if (!requireService(t, 'snmpd', SNMPD_INSTALL_HINT)) return;
+  const snmpd = await startSnmpd();
+  t.teardown(() => snmpd.stop());
+  const dir = await makeTempDir('cellwatch-reload-');
+  const port = await freePort('tcp');
+  const file = join(dir, 'cellwatch.yaml');
+  const base = {
+    http: { listen: `127.0.0.1:${port}` },
+    auth: { tokens: [{ name: 'ops', role: 'admin', token: ADMIN }, { name: 'wall', role: 'viewer', token: VIEWER }] },
+    dataDir: join(dir, 'data'),
+    sim: { enabled: true, regions: 1, sites: 2, rate: 600, seed: 3 },
+    log: { format: 'json' },
+  };
+  const realTarget = { name: 'bh-real', host: snmpd.host, port: snmpd.port, version: '2c', community: snmpd.community, profile: 'if-mib', site: 'S0001' };
+  writeFileSync(file, stringify(base));
+
+  const child = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => void child.kill('SIGKILL'));
+  const url = `http://127.0.0.1:${port}`;
+  const get = async (path: string) => fetch(`${url}${path}`, { headers: { authorization: `Bearer ${VIEWER}` } });
+  const targets = async () => ((await (await get('/api/v1/targets')).json()) as { targets: Target[] }).targets;
+  const byName = async () => new Map((await targets()).map((x) => [x.target, x]));
+
+  await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, 20_000, `daemon ready (${out.slice(-1500)})`);
+  await waitFor(async () => (await targets()).every((x) => x.state === 'ok'), 10_000, 'simulated targets polled');
+  const before = await byName();
+  t.strictSame([...before.keys()].sort(), ['bh-S0001', 'bh-S0002', 'cells-S0001', 'cells-S0002'], 'starts with the simulator’s targets');
+
+  // 1. SIGHUP after adding a target: it starts polling, the others keep going.
+  writeFileSync(file, stringify({ ...base, snmp: { targets: [realTarget] } }));
+  child.kill('SIGHUP');
+  await waitFor(async () => (await byName()).get('bh-real')?.state === 'ok', 10_000, `bh-real polled after SIGHUP (${out.slice(-1500)})`);
+  const added = await byName();
+  t.ok((added.get('bh-real')?.rows ?? 0) >= 1, 'the real snmpd’s interfaces were read');
+  t.ok(added.get('cells-S0001')!.lastSuccess! > before.get('cells-S0001')!.lastSuccess!, 'kept targets kept polling');
+  const links = (await (await get('/api/v1/cells/S0001-1')).json()) as { collection: Target[] };
+  t.ok(links.collection.some((c) => c.target === 'bh-real'), 'the new target shows in its site’s collection state');
+
+  // 2. A broken file: SIGHUP and the API both refuse it, and the running targets stay.
+  writeFileSync(file, stringify({ ...base, snmp: { targets: [{ ...realTarget, community: undefined }] } }));
+  child.kill('SIGHUP');
+  await waitFor(() => /reload failed; keeping the running configuration/.test(out), 10_000, 'reload failure logged');
+  const refused = await fetch(`${url}/api/v1/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
+  t.equal(refused.status, 422, 'the API answers 422 to a broken file');
+  t.strictSame(((await refused.json()) as { problems: string[] }).problems, ['snmp.targets.0.community: required for SNMPv2c'], 'with every problem as path: message');
+  t.ok((await byName()).has('bh-real'), 'the running target list is unchanged');
+  t.notOk(out.includes(snmpd.community), 'the community string never reached the log');
+
+  // 3. The admin API after removing the target.
+  writeFileSync(file, stringify(base));
+  const viewerTry = await fetch(`${url}/api/v1/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${VIEWER}` } });
+  t.equal(viewerTry.status, 403, 'a viewer may not reload');
+  const res = await fetch(`${url}/api/v1/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
+  t.equal(res.status, 200);
+  const body = (await res.json()) as { reloaded: { snmp: { removed: string[]; kept: string[] } } };
+  t.strictSame(body.reloaded.snmp.removed, ['bh-real'], 'reports the removed target');
+  t.equal(body.reloaded.snmp.kept.length, 4, 'and the kept ones');
+  t.notOk((await byName()).has('bh-real'), 'the removed target is gone');
+
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'clean exit');
+});
