@@ -11,7 +11,7 @@ import type { StoreEvent } from './open.js';
 import { DiskSpool, SpoolFullError, type SpoolRecord } from './spool.js';
 
 /*
- * The one write pipeline, in front of every backend (docs/decisions-store.md explains the choices).
+ * The one write pipeline, in front of every backend (docs/decisions.md, "Storage", explains the choices).
  *
  *  export(points) ──> validate ──bad──> dead-letter file
  *                        │good
