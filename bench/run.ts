@@ -1,8 +1,11 @@
 /**
  * `npm run bench [-- --quick] [-- --only <substring>] [-- --no-write]`: runs every case in
  * bench/cases/, prints one table, and writes it to docs/benchmarks.md with the machine it ran on.
+ *
+ * Each case runs in its own child process: a case's agents, worker threads, sockets and heap would
+ * otherwise weigh on the cases after it (measured: the encoder lost ~15% running after the SNMP sweep).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,7 +15,13 @@ import { packageRoot } from '../daemon/paths.js';
 import { type BenchCase, type BenchRow, ratio } from './index.js';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'no-write': { type: 'boolean', default: false } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
+    /** Internal: run exactly this case in this process and print its rows as JSON on the last line. */
+    'child-case': { type: 'string' },
+  },
 });
 
 function hasBinary(bin: string): boolean {
@@ -55,7 +64,36 @@ async function loadCases(): Promise<BenchCase[]> {
   return cases;
 }
 
+/** Runs one case in a fresh Node process; its progress goes to our stderr, its rows come back as JSON. */
+function runInChild(name: string): Promise<BenchRow[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child-case', name, ...(args.quick ? ['--quick'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      try {
+        if (code !== 0) throw new Error(`exit ${code}`);
+        resolve(JSON.parse(last) as BenchRow[]);
+      } catch (err) {
+        reject(new Error(`case process failed (${(err as Error).message}): ${out.slice(-500)}`));
+      }
+    });
+  });
+}
+
+async function runChildCase(name: string): Promise<void> {
+  const c = (await loadCases()).find((x) => x.name === name);
+  if (!c) throw new Error(`no bench case named "${name}"`);
+  const rows = await c.run({ quick: args.quick ?? false, log: (m) => process.stderr.write(`  ${m}\n`) });
+  process.stdout.write(`\n${JSON.stringify(rows)}\n`);
+  // The measured code may leave sockets or timers behind; the rows are what matters.
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
+  if (args['child-case']) return runChildCase(args['child-case']);
   const all = await loadCases();
   const chosen = all.filter((c) => !args.only || c.name.includes(args.only));
   const rows: BenchRow[] = [];
@@ -69,12 +107,11 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: ${c.name}…\n`);
     const started = Date.now();
     try {
-      const got = await c.run({ quick: args.quick ?? false, log: (m) => process.stderr.write(`  ${m}\n`) });
-      rows.push(...got);
+      rows.push(...(await runInChild(c.name)));
       process.stderr.write(`bench: ${c.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     } catch (err) {
       notes.push(`${c.name}: failed: ${(err as Error).message}`);
-      process.stderr.write(`bench: ${c.name} FAILED: ${(err as Error).stack ?? String(err)}\n`);
+      process.stderr.write(`bench: ${c.name} FAILED: ${(err as Error).message}\n`);
     }
   }
   const table = renderTable(rows);
