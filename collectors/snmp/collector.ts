@@ -32,6 +32,22 @@ const MAX_ROWS = 200_000;
 const QUICK_TRY_FACTOR = 4;
 const QUICK_TRY_FLOOR_MS = 250;
 
+/**
+ * When a sysUpTime value was read: the agent read it somewhere between our request's send and its
+ * answer's receipt, by the injected clock and by the real one. Both ends are kept because under load
+ * (and 60× amplified on the demo's clock) that window is seconds wide, and a reboot verdict must only
+ * count the time that *surely* passed.
+ */
+interface ReadWindow {
+  sentClock: EpochMs;
+  sentReal: number;
+  receivedClock: EpochMs;
+  receivedReal: number;
+}
+interface UptimeReading extends ReadWindow {
+  ticks: number;
+}
+
 interface ResolvedTarget {
   name: string;
   host: string;
@@ -64,7 +80,7 @@ interface TargetRuntime {
   lastDurationMs?: number;
   rows?: number;
   /** sysUpTime at the last successful poll, with the clock and real times it was read at. */
-  uptime?: { ticks: number; clockAt: EpochMs; realAt: number };
+  uptime?: UptimeReading;
   counters: CounterState;
   /** Cells (or links) reported by the last successful poll: what a gap blinds. */
   lastIds: string[];
@@ -398,10 +414,10 @@ export class SnmpCollector implements ServiceCollector {
         beforeRetry,
       });
       session = s;
-      const uptimeAt = { clockAt: clock.now(), realAt: performance.now() };
+      const uptimeAt: ReadWindow = { sentClock: clock.now(), sentReal: performance.now(), receivedClock: 0, receivedReal: 0 };
       const onScalars = () => {
-        uptimeAt.clockAt = clock.now();
-        uptimeAt.realAt = performance.now();
+        uptimeAt.receivedClock = clock.now();
+        uptimeAt.receivedReal = performance.now();
         s.retries = t.retries;
       };
       const table: TableData = t.indexes
@@ -413,6 +429,11 @@ export class SnmpCollector implements ServiceCollector {
             onScalars,
             ...(rt.rows !== undefined ? { expectedRows: rt.rows } : {}),
           });
+      if (uptimeAt.receivedReal === 0) {
+        // No callback for the scalars: the walk's end is a later, so safe, bound for the read.
+        uptimeAt.receivedClock = clock.now();
+        uptimeAt.receivedReal = performance.now();
+      }
       this.metrics.varbinds.inc({ target: t.name }, table.varbinds);
       rt.rttMs = s.maxRttMs;
       this.succeeded(rt, acc, tick, table, uptimeAt, performance.now() - started);
@@ -447,16 +468,20 @@ export class SnmpCollector implements ServiceCollector {
     }
   }
 
-  private succeeded(rt: TargetRuntime, acc: Accumulator, tick: EpochMs, table: TableData, uptimeAt: { clockAt: EpochMs; realAt: number }, durationMs: number): void {
+  private succeeded(rt: TargetRuntime, acc: Accumulator, tick: EpochMs, table: TableData, uptimeAt: ReadWindow, durationMs: number): void {
     const { t } = rt;
     const profile = t.profile!;
     const ticks = numeric(table.scalars[0]);
     const uptime = ticks !== undefined ? { ticks, ...uptimeAt } : undefined;
     let verdict = 'first';
     if (uptime && rt.uptime) {
-      const byClock = uptime.clockAt - rt.uptime.clockAt;
-      const byReal = (uptime.realAt - rt.uptime.realAt) * this.deps.scheduler.clock.rate;
-      verdict = uptimeVerdict(rt.uptime.ticks, uptime.ticks, { minMs: Math.min(byClock, byReal), maxMs: Math.max(byClock, byReal) });
+      const prev = rt.uptime;
+      const rate = this.deps.scheduler.clock.rate;
+      // Surely passed: from the previous answer's receipt to this request's send; at most: from the
+      // previous send to this receipt. Each by both clocks, so the verdict holds for either.
+      const minMs = Math.min(uptime.sentClock - prev.receivedClock, (uptime.sentReal - prev.receivedReal) * rate);
+      const maxMs = Math.max(uptime.receivedClock - prev.sentClock, (uptime.receivedReal - prev.sentReal) * rate);
+      verdict = uptimeVerdict(prev.ticks, uptime.ticks, { minMs, maxMs });
     }
     const reboot = verdict === 'reboot';
     const elapsedS = rt.lastSuccess !== undefined && tick > rt.lastSuccess ? (tick - rt.lastSuccess) / 1000 : undefined;
