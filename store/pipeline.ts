@@ -286,9 +286,7 @@ export class WritePipeline implements SeriesWriter {
     try {
       await this.deadLetters.append(points, reason);
     } catch (err) {
-      this.metrics.dropped.inc(this.labels, points.length);
-      this.deps.log.error({ err, points: points.length, reason }, 'could not write the dead-letter file; refused points are lost');
-      this.event({ kind: 'dropped', points: points.length, reason: `dead-letter file not writable: ${(err as Error).message}`, at: this.deps.clock.now() });
+      this.drop(points.length, `refused by the store (${reason}) and the dead-letter file is not writable: ${(err as Error).message}`);
       return;
     }
     this.metrics.deadLettered.inc(this.labels, points.length);
@@ -357,12 +355,16 @@ export class WritePipeline implements SeriesWriter {
   private fail(batch: Batch, err: Error, reason: string): void {
     if (batch.settled) return;
     batch.settled = true;
-    const n = batch.points.length;
-    this.metrics.dropped.inc(this.labels, n);
-    this.deps.log.error({ points: n, reason, err: err.message }, 'points dropped: they could not be stored or spooled');
-    this.event({ kind: 'dropped', points: n, reason, at: this.deps.clock.now() });
+    this.drop(batch.points.length, `${reason}: ${err.message}`);
     batch.reject(err);
     this.trimSettled();
+  }
+
+  /** The one place points are lost: counted, logged and raised, never silent. */
+  private drop(points: number, reason: string): void {
+    this.metrics.dropped.inc(this.labels, points);
+    this.deps.log.error({ points, reason }, 'points dropped: they could not be stored or spooled');
+    this.event({ kind: 'dropped', points, reason, at: this.deps.clock.now() });
   }
 
   private trimSettled(): void {
@@ -433,7 +435,13 @@ export class WritePipeline implements SeriesWriter {
       }
       const head = window[0];
       if (!head) {
-        await this.appendIdle; // records appended meanwhile become visible once the append is done
+        const appending = this.appendIdle;
+        await appending; // records appended meanwhile become visible once the append is done
+        if (this.appendIdle === appending && !spool.isEmpty() && (await spool.peek(1, last)).length === 0) {
+          // Pending by count, invisible on disk, no append under way: never spin on it (a loop of
+          // resolved awaits starves the event loop, SIGTERM included). Count it as the loss it is.
+          this.drop(spool.forgetUnreadable(), 'spool counted records it could not read back');
+        }
         continue;
       }
       const outcome = await head.delivery;

@@ -289,6 +289,15 @@ export class DiskSpool {
     const cursorFile = join(this.dir, 'cursor.json');
     writeFileSync(`${cursorFile}.tmp`, JSON.stringify(this.cursor));
     renameSync(`${cursorFile}.tmp`, cursorFile);
+    // Deleting a finished segment closes and unlinks a file an append may be writing at this very
+    // moment (the spool catching up while collectors still spool): run it in the append chain, so it
+    // sees the segment as it is after that append, record counted and all.
+    const cleanup = this.appending.then(() => this.dropFinishedSegments());
+    this.appending = cleanup.catch(() => undefined);
+    await cleanup;
+  }
+
+  private async dropFinishedSegments(): Promise<void> {
     for (const s of [...this.segments]) {
       const done = s.id < this.cursor.segment || (this.isEmpty() && s.id === this.cursor.segment && this.cursor.offset >= s.size);
       if (!done) continue;
@@ -301,6 +310,18 @@ export class DiskSpool {
       await unlink(join(this.dir, segName(s.id))).catch(() => undefined);
       this.segments = this.segments.filter((x) => x !== s);
     }
+  }
+
+  /**
+   * Records counted as pending that no peek can find: an inconsistency (it once came from a segment
+   * deleted under an append). Forgets them and returns their points, for the caller to count and
+   * raise as dropped, so a replayer never waits for data that is not there.
+   */
+  forgetUnreadable(): number {
+    const points = this.unackedPoints;
+    this.unackedRecords = 0;
+    this.unackedPoints = 0;
+    return points;
   }
 
   async close(): Promise<void> {
