@@ -14,7 +14,7 @@ import type { z } from 'zod';
 import { configSchema, crossCheck, type Config } from './schema.js';
 
 export * from './schema.js';
-export { Secret } from './secret.js';
+export { Secret, fingerprint } from './secret.js';
 export { parseDuration } from './units.js';
 
 export class ConfigError extends Error {

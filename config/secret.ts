@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 
 /**
@@ -22,4 +23,19 @@ export class Secret {
   [inspect.custom](): string {
     return '[redacted]';
   }
+}
+
+/**
+ * A digest of a config value that *does* see secrets (as hashes, never in clear): two configs that
+ * differ only by a rotated token or key get different fingerprints. JSON.stringify cannot do this —
+ * it prints every Secret as "[redacted]", so a rotation would look like no change at all.
+ */
+export function fingerprint(value: unknown): string {
+  const canonical = (v: unknown): unknown => {
+    if (v instanceof Secret) return { secret: createHash('sha256').update(v.reveal()).digest('hex') };
+    if (Array.isArray(v)) return v.map(canonical);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+    return v;
+  };
+  return createHash('sha256').update(JSON.stringify(canonical(value)) ?? 'undefined').digest('hex');
 }

@@ -29,9 +29,14 @@ export interface Principal {
 export type AuthDecision = { ok: true; principal?: Principal } | { ok: false; status: 401 | 403; error: string };
 
 export class Authenticator {
-  private readonly tokens: { digest: Buffer; principal: Principal }[];
+  private tokens: { digest: Buffer; principal: Principal }[] = [];
 
   constructor(cfg: Config['auth']) {
+    this.update(cfg);
+  }
+
+  /** Replaces the token list (a reload after a rotation): the old tokens stop working at once. */
+  update(cfg: Config['auth']): void {
     this.tokens = cfg.tokens.map((t) => ({ digest: digest(t.token.reveal()), principal: { name: t.name, role: t.role } }));
   }
 

@@ -4,12 +4,13 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Scheduler } from '../clock/index.js';
 import { SnmpCollector } from '../collectors/snmp/index.js';
-import { Secret, type Config, type SnmpConfig, type SnmpTargetConfig } from '../config/index.js';
+import { Secret, fingerprint, type Config, type SnmpConfig, type SnmpTargetConfig } from '../config/index.js';
 import { loadInventoryFile } from '../config/inventory.js';
 import type { Cell } from '../model/index.js';
 import { SimAgents, SimNetwork } from '../sim/index.js';
 import { openStores, type StoreEvent, type Stores } from '../store/open.js';
 import { registerApi } from './api/index.js';
+import { Authenticator, isLoopback } from './auth.js';
 import { createHttpServer, planListen } from './http.js';
 import { Ingest } from './ingest.js';
 import { IngestMetrics, createRegistry } from './metrics.js';
@@ -20,6 +21,15 @@ export interface DaemonDeps {
   registry?: Registry;
   /** Where SIGHUP and the admin API get the new config from (the CLI re-reads the file). */
   reloadConfig?: () => Config;
+}
+
+export interface ReloadResult {
+  /** Sections that changed but keep their running values until a restart. */
+  restartNeeded: string[];
+  snmp?: unknown;
+  inventory?: number;
+  /** API tokens now in force, when the reload changed them. */
+  tokens?: number;
 }
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -48,6 +58,7 @@ export class Daemon {
   private inventory: ReadonlyMap<string, Cell> = new Map();
   private listening?: { host: string; port: number };
   private readonly metrics: IngestMetrics;
+  private readonly auth: Authenticator;
   private readonly log: Logger;
 
   constructor(
@@ -56,6 +67,7 @@ export class Daemon {
   ) {
     this.registry = deps.registry ?? createRegistry();
     this.metrics = new IngestMetrics(this.registry);
+    this.auth = new Authenticator(cfg.auth);
     this.log = deps.log;
   }
 
@@ -102,17 +114,29 @@ export class Daemon {
    * one. Without an argument the config is fetched from `deps.reloadConfig` (a bad file throws its
    * ConfigError and the running config stays).
    */
-  async reload(next: Config = this.deps.reloadConfig?.() ?? this.cfg): Promise<{ snmp?: unknown; inventory?: number; restartNeeded: string[] }> {
-    const restartNeeded = (['http', 'auth', 'store', 'dataDir', 'sim', 'timezone'] as const).filter(
-      (k) => JSON.stringify(this.cfg[k]) !== JSON.stringify(next[k]),
-    );
+  async reload(next: Config = this.deps.reloadConfig?.() ?? this.cfg): Promise<ReloadResult> {
+    // Compared by fingerprint, which sees rotated secrets (JSON would print them all as "[redacted]").
+    const changed = (k: keyof Config) => fingerprint(this.cfg[k]) !== fingerprint(next[k]);
+    const restartNeeded: string[] = (['http', 'store', 'dataDir', 'sim', 'timezone'] as const).filter(changed);
+    const result: ReloadResult = { restartNeeded };
+    let auth = this.cfg.auth;
+    if (changed('auth')) {
+      // Tokens rotate live: a leaked token must stop working without a restart. Dropping every token
+      // is the one change that waits for a restart when we listen beyond loopback (it would open the API).
+      if (next.auth.tokens.length === 0 && this.listening && !isLoopback(this.listening.host)) {
+        restartNeeded.push('auth');
+      } else {
+        this.auth.update(next.auth);
+        auth = next.auth;
+        result.tokens = next.auth.tokens.length;
+      }
+    }
     if (restartNeeded.length > 0) this.log.warn({ sections: restartNeeded }, 'config sections changed that need a restart; kept the running values');
-    const result: { snmp?: unknown; inventory?: number; restartNeeded: string[] } = { restartNeeded };
     if (!this.sim && next.inventory) {
       this.inventory = this.loadInventory(next.inventory);
       result.inventory = this.inventory.size;
     }
-    this.cfg = { ...this.cfg, snmp: next.snmp, inventory: next.inventory, experience: next.experience, target: next.target, alerts: next.alerts };
+    this.cfg = { ...this.cfg, auth, snmp: next.snmp, inventory: next.inventory, experience: next.experience, target: next.target, alerts: next.alerts };
     // The inventory goes along so that rows of id-less vendor tables are re-mapped too.
     if (this.snmp) result.snmp = await this.snmp.reload(this.snmpConfig(), this.inventory);
     this.log.info(result, 'config reloaded');
@@ -177,7 +201,7 @@ export class Daemon {
   private async startHttp(): Promise<void> {
     const plan = planListen(this.cfg.http, this.cfg.auth);
     if (plan.warning) this.log.warn(plan.warning);
-    const app = createHttpServer({ cfg: this.cfg.http, auth: this.cfg.auth, log: this.log, registry: this.registry, isReady: () => this.ready });
+    const app = createHttpServer({ cfg: this.cfg.http, auth: this.auth, log: this.log, registry: this.registry, isReady: () => this.ready });
     registerApi(app, {
       clock: this.deps.scheduler.clock,
       inventory: () => this.inventory,

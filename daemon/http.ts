@@ -17,7 +17,8 @@ declare module 'fastify' {
 
 export interface HttpOptions {
   cfg: Config['http'];
-  auth: Config['auth'];
+  /** Shared with the daemon, which updates it when a reload rotates tokens. */
+  auth: Authenticator;
   log: Logger;
   registry: Registry;
   isReady: () => boolean;
@@ -47,7 +48,7 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
   const logger: FastifyBaseLogger = opts.log.child({ component: 'http' });
   // Per-request log lines would drown the NOC's logs (the board polls every 2 s); failures are logged below.
   const app = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 32 * 1024 * 1024 });
-  const auth = new Authenticator(opts.auth);
+  const { auth } = opts;
 
   app.addHook('onRequest', async (req, reply) => {
     const needs = req.routeOptions.config.permission;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import t from 'tap';
-import { ConfigError, Secret, loadConfigFile, parseConfig } from '../config/index.js';
+import { ConfigError, Secret, fingerprint, loadConfigFile, parseConfig } from '../config/index.js';
 import { parseInventory } from '../config/inventory.js';
 import { packageRoot } from '../daemon/paths.js';
 
@@ -140,4 +140,14 @@ void t.test('inventory: a bad row is reported with its line and field; the other
     'inv.csv:7: snmpIndex: expected a non-negative integer, got "x"',
   ]);
   t.strictSame(parseInventory('id,site\nS1,S1\n', 'inv.csv').problems, ['inv.csv: missing column(s) region, lat, lon']);
+});
+
+void t.test('fingerprint sees rotated secrets that JSON cannot', async (t) => {
+  const a = { tokens: [{ name: 'noc', token: new Secret('old-token-0123456789') }] };
+  const b = { tokens: [{ name: 'noc', token: new Secret('new-token-0123456789') }] };
+  const a2 = { tokens: [{ token: new Secret('old-token-0123456789'), name: 'noc' }] };
+  t.equal(JSON.stringify(a), JSON.stringify(b), 'JSON prints both as [redacted] (why fingerprint exists)');
+  t.not(fingerprint(a), fingerprint(b), 'a rotated secret changes the fingerprint');
+  t.equal(fingerprint(a), fingerprint(a2), 'key order does not');
+  t.notMatch(fingerprint(a), /old-token/, 'the secret itself is not in it');
 });

@@ -5,6 +5,7 @@ import { ManualClock } from '../clock/index.js';
 import { parseConfig } from '../config/index.js';
 import { registerApi, type ApiContext } from '../daemon/api/index.js';
 import { cellStatus } from '../daemon/api/cells.js';
+import { Authenticator } from '../daemon/auth.js';
 import { createHttpServer, planListen } from '../daemon/http.js';
 import type { Cell, Sample } from '../model/index.js';
 import type { SeriesReader } from '../store/index.js';
@@ -40,7 +41,7 @@ const reader: SeriesReader = {
 async function server(tokens: boolean) {
   const cfg = parseConfig(tokens ? { auth: { tokens: Object.entries(TOKENS).map(([role, token]) => ({ name: role, role, token })) } } : {});
   let reloads = 0;
-  const app = createHttpServer({ cfg: cfg.http, auth: cfg.auth, log: pino({ level: 'silent' }), registry: new Registry(), isReady: () => true });
+  const app = createHttpServer({ cfg: cfg.http, auth: new Authenticator(cfg.auth), log: pino({ level: 'silent' }), registry: new Registry(), isReady: () => true });
   const ctx: ApiContext = {
     clock: new ManualClock(NOW),
     inventory: () => new Map(cells.map((c) => [c.id, c])),

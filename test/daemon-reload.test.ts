@@ -86,6 +86,14 @@ void t.test('SIGHUP and POST /admin/reload apply a changed target list; a broken
   t.equal(body.reloaded.snmp.kept.length, 4, 'and the kept ones');
   t.notOk((await byName()).has('bh-real'), 'the removed target is gone');
 
+  // 4. A leaked viewer token is rotated: the old one stops working at once, no restart.
+  const ROTATED = 'viewer-token-rotated-0123456789';
+  writeFileSync(file, stringify({ ...base, auth: { tokens: [base.auth.tokens[0], { name: 'wall', role: 'viewer', token: ROTATED }] } }));
+  const rotated = await fetch(`${url}/api/v1/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
+  t.equal(((await rotated.json()) as { reloaded: { tokens: number; restartNeeded: string[] } }).reloaded.tokens, 2, 'the new token list is in force');
+  t.equal((await get('/api/v1/cells')).status, 401, 'the rotated-out token is refused');
+  t.equal((await fetch(`${url}/api/v1/cells`, { headers: { authorization: `Bearer ${ROTATED}` } })).status, 200, 'the new token works');
+
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'clean exit');
 });
