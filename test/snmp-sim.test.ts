@@ -164,3 +164,19 @@ void t.test('on the demo’s accelerated clock, late answers are not mistaken fo
   const withVolume = acc.samples.filter((x) => x.dlVolumeMB !== undefined).length;
   t.ok(withVolume >= acc.samples.length - 2 * network.cells.length, `volumes on every poll after the first (${withVolume}/${acc.samples.length})`);
 });
+
+void t.test('a target is never polled twice at once (pollOnce meeting a tick, a reload replacing its job)', async (t) => {
+  const { agents, collector, acc, network } = await setup(t, 2, { timeout: '1s', retries: 0 });
+  const site = network.sites[0]!.id;
+  await agents.blackhole(site); // its polls run until their timeout
+  const target = `cells-${site}`;
+  const first = collector.pollOnce(target, acc, T0 + MIN, new AbortController().signal);
+  const started = performance.now();
+  await collector.pollOnce(target, acc, T0 + 2 * MIN, new AbortController().signal);
+  t.ok(performance.now() - started < 200, 'the second poll does not start a second request stream');
+  t.match(acc.gaps, [{ target, ts: T0 + 2 * MIN, reason: 'skipped-overlap' }], 'it is reported as a skipped overlap');
+  await first;
+  t.match(acc.gaps.map((g) => g.reason), ['skipped-overlap', 'timeout'], 'the first poll ends in its own timeout gap');
+  await collector.pollOnce(target, acc, T0 + 3 * MIN, new AbortController().signal);
+  t.equal(acc.gaps.filter((g) => g.reason === 'skipped-overlap').length, 1, 'once it is done, the target polls again');
+});

@@ -74,6 +74,8 @@ interface TargetRuntime {
   job?: Job;
   /** Aborts this target's polls (removal, change). */
   abort: AbortController;
+  /** The poll in flight, if any (one per target at a time). */
+  polling?: Promise<void>;
   state: TargetState;
   lastSuccess?: EpochMs;
   lastError?: string;
@@ -263,7 +265,7 @@ export class SnmpCollector implements ServiceCollector {
   async pollOnce(target: string, acc: Accumulator, tick: EpochMs, signal: AbortSignal): Promise<void> {
     const rt = this.targets.get(target);
     if (!rt) throw new Error(`unknown SNMP target "${target}"`);
-    await this.track(this.poll(rt, acc, tick, signal));
+    await this.pollTarget(rt, acc, tick, signal);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -320,10 +322,27 @@ export class SnmpCollector implements ServiceCollector {
       this.deps.log.error({ target: rt.t.name }, `SNMP target not polled: ${rt.t.profileError}`);
       return;
     }
-    rt.job = this.deps.scheduler.every(`snmp:${rt.t.name}`, rt.t.intervalMs, (tick, signal) => this.track(this.poll(rt, this.acc!, tick, signal)), {
+    rt.job = this.deps.scheduler.every(`snmp:${rt.t.name}`, rt.t.intervalMs, (tick, signal) => this.pollTarget(rt, this.acc!, tick, signal), {
       onSkip: (tick) => this.skipped(rt, tick),
       onError: (err, tick) => this.deps.log.error({ target: rt.t.name, tick, err }, 'SNMP poll crashed'),
     });
+  }
+
+  /**
+   * One poll of a target, never two at once: the scheduler guarantees that per job, but a reload that
+   * changes only timing replaces the job while its poll may still run, and pollOnce can meet a tick.
+   * Two polls of one target would race on its counters and uptime (false resets, rates off).
+   */
+  private pollTarget(rt: TargetRuntime, acc: Accumulator, tick: EpochMs, signal: AbortSignal): Promise<void> {
+    if (rt.polling) {
+      this.skipped(rt, tick, acc);
+      return Promise.resolve();
+    }
+    const p = this.track(this.poll(rt, acc, tick, signal)).finally(() => {
+      if (rt.polling === p) rt.polling = undefined;
+    });
+    rt.polling = p;
+    return p;
   }
 
   private track(p: Promise<void>): Promise<void> {
@@ -332,10 +351,10 @@ export class SnmpCollector implements ServiceCollector {
     return p;
   }
 
-  private skipped(rt: TargetRuntime, tick: EpochMs): void {
+  private skipped(rt: TargetRuntime, tick: EpochMs, acc: Accumulator | undefined = this.acc): void {
     this.metrics.skipped.inc({ target: rt.t.name });
     this.deps.log.warn({ target: rt.t.name, host: rt.t.host, tick }, `slow SNMP target ${rt.t.name}: tick skipped, the previous poll is still running`);
-    this.acc?.addGap({ target: rt.t.name, cells: this.blinded(rt), ts: tick, reason: 'skipped-overlap', detail: 'previous poll still running' });
+    acc?.addGap({ target: rt.t.name, cells: this.blinded(rt), ts: tick, reason: 'skipped-overlap', detail: 'previous poll still running' });
   }
 
   /** What a failed poll leaves unseen: the ids the target last reported, else its site's inventory cells. */
