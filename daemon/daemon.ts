@@ -227,13 +227,32 @@ export class Daemon {
         this.log.error({ err, step: name }, 'error while stopping; continuing');
       }
     };
-    await step('http', () => this.http?.close());
+    await step('http', () => this.closeHttp());
     await step('snmp', () => this.snmp?.stop());
     await step('ingest', () => this.ingest?.drain());
     await step('sim', () => this.sim?.agents.stop());
     await step('stores', () => this.stores?.close());
     this.state = 'stopped';
     this.log.info('cellwatch stopped');
+  }
+
+  /**
+   * Stops accepting, lets requests in flight finish for `http.shutdownGrace`, then cuts the
+   * connections still open (a slow client must not hold the whole stop past its deadline).
+   */
+  private async closeHttp(): Promise<void> {
+    const app = this.http;
+    if (!app) return;
+    const closed = app.close();
+    const timer = setTimeout(() => {
+      this.log.warn({ graceMs: this.cfg.http.shutdownGrace }, 'HTTP requests still open after the shutdown grace; closing their connections');
+      app.server.closeAllConnections();
+    }, this.cfg.http.shutdownGrace);
+    try {
+      await closed;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private snmpConfig(): SnmpConfig {

@@ -3,7 +3,7 @@
  * first), talking HTTP on a free loopback port, polling the simulator's real SNMP agents.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -149,4 +149,25 @@ void t.test('a start that fails (port taken) exits 1 promptly and says why', asy
   t.ok(Date.now() - started < 5_000, `promptly (${Date.now() - started} ms), not after the stop deadline`);
   t.match(res.stdout, /EADDRINUSE/, 'the log names the cause');
   t.match(res.stdout, /cellwatch stopped/, 'what had started was stopped in order');
+});
+
+void t.test('SIGTERM with a request still open: connections cut after http.shutdownGrace, exit 0', async (t) => {
+  const dir = await makeTempDir('cellwatch-grace-');
+  const port = await freePort('tcp');
+  const file = join(dir, 'c.yaml');
+  writeFileSync(file, `http: { listen: "127.0.0.1:${port}", shutdownGrace: 1s }\ndataDir: ${join(dir, 'data')}\nlog: { format: json }\n`);
+  const child = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, 15_000, 'ready');
+  // A client that started a request and never finished its headers.
+  const sock = connect(port, '127.0.0.1');
+  t.teardown(() => void sock.destroy());
+  await new Promise<void>((resolve) => sock.on('connect', () => sock.write('GET /api/v1/cells HTTP/1.1\r\nHost: x\r\n', () => resolve())));
+  await sleep(200);
+  const stopAt = Date.now();
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'exit 0');
+  const ms = Date.now() - stopAt;
+  t.ok(ms >= 900 && ms < 5000, `waited for the 1 s grace, not the 9 s stop deadline (${ms} ms)`);
 });
