@@ -8,11 +8,13 @@ import { Secret, fingerprint, type Config, type SnmpConfig, type SnmpTargetConfi
 import { loadInventoryFile } from '../config/inventory.js';
 import type { Cell } from '../model/index.js';
 import { SimAgents, SimNetwork } from '../sim/index.js';
+import type { SeriesReader } from '../store/index.js';
 import { openStores, type StoreEvent, type Stores } from '../store/open.js';
 import { registerApi } from './api/index.js';
 import { Authenticator, isLoopback } from './auth.js';
 import { createHttpServer, planListen } from './http.js';
 import { Ingest } from './ingest.js';
+import { LatestSamples } from './latest.js';
 import { IngestMetrics, createRegistry } from './metrics.js';
 
 export interface DaemonDeps {
@@ -59,6 +61,7 @@ export class Daemon {
   private listening?: { host: string; port: number };
   private readonly metrics: IngestMetrics;
   private readonly auth: Authenticator;
+  private readonly latest = new LatestSamples();
   private readonly log: Logger;
 
   constructor(
@@ -158,6 +161,7 @@ export class Daemon {
       onEvent: (e) => this.onStoreEvent(e),
     });
     const stores = this.stores;
+    await this.latest.seed(stores.reader);
 
     await this.startHttp();
 
@@ -184,6 +188,7 @@ export class Daemon {
       inventory: () => this.inventory,
       metrics: this.metrics,
       log: this.log.child({ component: 'ingest' }),
+      onSamples: (samples) => this.latest.update(samples),
     });
     this.snmp = new SnmpCollector(this.snmpConfig(), {
       scheduler,
@@ -205,7 +210,7 @@ export class Daemon {
     registerApi(app, {
       clock: this.deps.scheduler.clock,
       inventory: () => this.inventory,
-      reader: this.stores!.reader,
+      reader: this.apiReader(this.stores!.reader),
       targets: () => this.snmp?.status() ?? [],
       reload: () => this.reload(),
     });
@@ -234,6 +239,16 @@ export class Daemon {
     await step('stores', () => this.stores?.close());
     this.state = 'stopped';
     this.log.info('cellwatch stopped');
+  }
+
+  /** The store's reader, with `latest` answered from memory (see LatestSamples). */
+  private apiReader(store: SeriesReader): SeriesReader {
+    return {
+      latest: async (cells) => this.latest.latest(cells),
+      latestLinks: () => store.latestLinks(),
+      series: (cell, from, to, resolutionMs) => store.series(cell, from, to, resolutionMs),
+      hourly: (from, to, cells) => store.hourly(from, to, cells),
+    };
   }
 
   /**

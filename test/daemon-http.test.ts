@@ -7,6 +7,7 @@ import { registerApi, type ApiContext } from '../daemon/api/index.js';
 import { cellStatus } from '../daemon/api/cells.js';
 import { Authenticator } from '../daemon/auth.js';
 import { createHttpServer, planListen } from '../daemon/http.js';
+import { LatestSamples } from '../daemon/latest.js';
 import type { Cell, Sample } from '../model/index.js';
 import type { SeriesReader } from '../store/index.js';
 
@@ -132,4 +133,18 @@ void t.test('cellStatus', async (t) => {
     const sample: Sample | undefined = c.s ? { cell: 'c', source: 'snmp', ts: NOW - c.age, ...c.s } : undefined;
     t.equal(cellStatus(sample, NOW), c.want, c.spec);
   }
+});
+
+void t.test('LatestSamples: seeded from the store, newest wins, late data does not go back in time', async (t) => {
+  const latest = new LatestSamples();
+  await latest.seed(reader);
+  t.strictSame(latest.latest().map((s) => s.cell), ['S1-1', 'S1-2', 'S2-1', 'X9-9'], 'seeded, sorted by cell');
+  latest.update([
+    { cell: 'S1-1', ts: NOW, source: 'snmp', dlMbps: 3 },
+    { cell: 'S2-1', ts: NOW - 3_600_000, source: 'snmp', dlMbps: 99 }, // a late replay, older than what is known
+    { cell: 'N1-1', ts: NOW, source: 'probe', dlMbps: 7 },
+  ]);
+  t.equal(latest.latest(['S1-1'])[0]?.dlMbps, 3, 'a newer sample replaces the known one');
+  t.equal(latest.latest(['S2-1'])[0]?.dlMbps, 30, 'an older one does not');
+  t.strictSame(latest.latest(['N1-1', 'nope']).map((s) => s.cell), ['N1-1'], 'new cells appear; unknown ids are left out');
 });

@@ -1,0 +1,29 @@
+import type { Sample } from '../model/index.js';
+import type { SeriesReader } from '../store/index.js';
+
+/**
+ * The newest sample of every cell, in memory. The board asks for it every 2 s per viewer; asking the
+ * store each time means an unbounded "last per series" query on InfluxDB (every shard of the
+ * retention). The daemon writes every sample itself, so it keeps the answer: seeded once from the
+ * store at start (what earlier runs wrote), then updated as samples are accepted.
+ */
+export class LatestSamples {
+  private readonly byCell = new Map<string, Sample>();
+
+  async seed(reader: SeriesReader): Promise<void> {
+    this.update(await reader.latest());
+  }
+
+  /** Keeps a sample if it is newer than what is known for its cell (late or replayed data is older). */
+  update(samples: readonly Sample[]): void {
+    for (const s of samples) {
+      const known = this.byCell.get(s.cell);
+      if (!known || s.ts >= known.ts) this.byCell.set(s.cell, s);
+    }
+  }
+
+  latest(cells?: readonly string[]): Sample[] {
+    if (cells) return cells.map((c) => this.byCell.get(c)).filter((s): s is Sample => s !== undefined);
+    return [...this.byCell.values()].sort((a, b) => (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0));
+  }
+}
