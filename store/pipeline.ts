@@ -398,6 +398,10 @@ export class WritePipeline implements SeriesWriter {
     let attempt = 0;
     let window: { record: SpoolRecord; delivery: Promise<Delivery> }[] = [];
     let last: SpoolRecord | undefined;
+    // Records of an abandoned window that were in fact delivered (their refused points already
+    // dead-lettered): not sent again, or those points would be dead-lettered, counted and raised twice.
+    const delivered = new Set<string>();
+    const key = (r: SpoolRecord) => `${r.segment}:${r.offset}`;
     while (!this.closing) {
       if (window.length === 0 && spool.isEmpty()) {
         await this.appendIdle;
@@ -431,7 +435,8 @@ export class WritePipeline implements SeriesWriter {
         const [record] = await spool.peek(1, last);
         if (!record) break;
         last = record;
-        window.push({ record, delivery: this.deliver(record.points) });
+        const done: Delivery = { ok: true };
+        window.push({ record, delivery: delivered.has(key(record)) ? Promise.resolve(done) : this.deliver(record.points) });
       }
       const head = window[0];
       if (!head) {
@@ -448,6 +453,7 @@ export class WritePipeline implements SeriesWriter {
       if (this.closing) return; // not acknowledged in the spool: sent again at the next start (idempotent)
       if (outcome.ok) {
         window.shift();
+        delivered.delete(key(head.record));
         if (this.down) this.markUp();
         await spool.ack(head.record);
         this.replayed += head.record.points.length;
@@ -456,7 +462,10 @@ export class WritePipeline implements SeriesWriter {
         continue;
       }
       this.metrics.batchesRetried.inc(this.labels, window.length);
-      await Promise.all(window.map((w) => w.delivery));
+      const outcomes = await Promise.all(window.map((w) => w.delivery));
+      window.forEach((w, i) => {
+        if (outcomes[i]!.ok) delivered.add(key(w.record));
+      });
       window = [];
       last = undefined;
       this.markDown(outcome.reason);

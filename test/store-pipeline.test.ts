@@ -284,3 +284,24 @@ void t.test('spool: acknowledging the last record while another append is being 
     t.ok(ok && again?.points[0]?.ts === 2, `ack after ${turns} event-loop turns: the appended record is counted, readable and durable`);
   }
 });
+
+void t.test('replay: a window abandoned after a retryable failure does not dead-letter the same points twice', async (t) => {
+  const { backend, pipeline, metric, events } = await setup(t, { cfg: { batchSize: 100, maxInFlight: 2, maxRetryDelay: 30 } });
+  const BAD = T0 + 150; // in the second spooled record
+  let phase: 'down' | 'flaky' | 'up' = 'down';
+  let headFailures = 0;
+  backend.delayMs = 5; // both records of the window in flight together
+  backend.answer = (points) => {
+    if (phase === 'down') return { ok: false, retryable: true, reason: 'HTTP 503' };
+    if (points.some((p) => p.ts === BAD)) return { ok: false, retryable: false, status: 400, reason: 'field type conflict' };
+    if (phase === 'flaky' && points[0]!.ts === T0 && headFailures++ === 0) return { ok: false, retryable: true, reason: 'HTTP 503 once' };
+    return { ok: true };
+  };
+  await pipeline.export(pts(200)); // two records of 100 in the spool
+  phase = 'flaky';
+  await waitUntil(() => !pipeline.spooling, 5000);
+  t.equal(headFailures, 2, 'the head record failed once, then landed');
+  t.equal(backend.stored.size, 199, 'every good point stored');
+  t.equal(await metric('cellwatch_store_points_dead_lettered_total'), 1, 'the refused point dead-lettered once');
+  t.equal(events.filter((e) => e.kind === 'dead-lettered').length, 1, 'and raised once');
+});
