@@ -98,9 +98,13 @@ export class ComplaintBook {
     this.userCdf = Float64Array.from(topo.models, (m) => (acc += m.peakUsers));
   }
 
-  /** Incidents changed: everything measured from the KPI model may differ now. */
+  /**
+   * Incidents changed: everything measured from the KPI model may differ now — incident impacts, and
+   * the background complaints' ground truth (`badAtIssue` reads the site's state at issue time).
+   */
   invalidate(): void {
     this.impacts.clear();
+    this.hours.clear();
   }
 
   /** What the incident did (over its whole duration) and the complaints it caused. Memoised. */

@@ -489,3 +489,20 @@ void t.test('golden: a small network is byte-for-byte what it was (UPDATE_GOLDEN
   }
   for (const [name, body] of Object.entries(files)) t.equal(body, readFileSync(join(fixtures, name), 'utf8'), name);
 });
+
+void t.test('ground truth stays a pure function of the incidents, whatever was asked before addIncident', async (t) => {
+  const opts = { seed: 23, regions: 1, sites: 40, start: START, timezone: 'UTC', incidents: 'none' as const };
+  const from = START + 2 * DAY;
+  const to = from + DAY;
+  const asked = SimNetwork.create(opts);
+  const noise = asked.groundTruth(from, to).complaints.find((c) => c.cause === null && !c.badAtIssue);
+  if (!noise) return t.fail('the seed must give a background complaint on a healthy cell');
+  const cell = asked.cells.find((c) => c.id === noise.cell)!;
+  const outage = { kind: 'outage' as const, site: cell.site, cells: [cell.id], start: noise.issueAt - 10 * MIN, end: noise.issueAt + 10 * MIN, severity: 1 };
+  asked.addIncident({ ...outage, id: 'T1' });
+  const fresh = SimNetwork.create(opts);
+  fresh.addIncident({ ...outage, id: 'T1' });
+  const truth = (n: SimNetwork) => n.groundTruth(from, to).complaints.map((c) => [c.id, c.badAtIssue]);
+  t.strictSame(truth(asked), truth(fresh), 'same truth as a network that had the incident from the start');
+  t.equal(asked.groundTruth(from, to).complaints.find((c) => c.id === noise.id)?.badAtIssue, true, 'the complaint now falls in the outage');
+});
