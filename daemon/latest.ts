@@ -1,5 +1,6 @@
 import type { Sample } from '../model/index.js';
 import type { SeriesReader } from '../store/index.js';
+import { byCell } from '../store/reading.js';
 
 /**
  * The newest sample of every cell, in memory. The board asks for it every 2 s per viewer; asking the
@@ -24,6 +25,6 @@ export class LatestSamples {
 
   latest(cells?: readonly string[]): Sample[] {
     if (cells) return cells.map((c) => this.byCell.get(c)).filter((s): s is Sample => s !== undefined);
-    return [...this.byCell.values()].sort((a, b) => (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0));
+    return [...this.byCell.values()].sort(byCell);
   }
 }

@@ -7,10 +7,11 @@ import type { Clock } from '../clock/index.js';
 import type { EpochMs, LinkSample, Sample } from '../model/index.js';
 import type { Point, SeriesBackend, SeriesBucket, SeriesReader, WriteResult } from './index.js';
 import type { Migration } from './migrations.js';
+import { HOUR_MS, byCell } from './reading.js';
 import { openDatabase } from './records.js';
 import { CELL_FIELDS, CELL_MEASUREMENT, LINK_FIELDS, LINK_MEASUREMENT, pointLink, pointSample, schemaProblem } from './schema.js';
 
-export const HOUR_MS = 3_600_000;
+
 
 /*
  * The embedded series store: SQLite at `${dataDir}/series.db`, separate from the record store so
@@ -491,7 +492,7 @@ class EmbeddedReader implements SeriesReader {
       const r = this.s.latestOne.get(cell);
       if (r) out.push(rowSample(r));
     }
-    return Promise.resolve(out.sort((a, b) => (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0)));
+    return Promise.resolve(out.sort(byCell));
   }
 
   latestLinks(): Promise<LinkSample[]> {

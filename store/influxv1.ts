@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.js';
 import type { EpochMs, LinkSample, Sample } from '../model/index.js';
-import { HOUR_MS } from './embedded.js';
 import { InfluxHttp, classifyWrite, gzipBody } from './http.js';
 import type { Point, SeriesBackend, SeriesBucket, SeriesReader, WriteResult } from './index.js';
 import { encodeLines } from './lineprotocol.js';
+import { CELLS_PER_QUERY, HOUR_MS, byCell, byCellThenTime, byLink, chunked, rowPoint } from './reading.js';
 import { CELL_FIELDS, CELL_HOURLY_MEASUREMENT, CELL_MEASUREMENT, LINK_FIELDS, LINK_MEASUREMENT, pointLink, pointSample } from './schema.js';
 
 /*
@@ -65,7 +65,6 @@ const hoursDuration = (ms: number) => `${Math.max(1, Math.ceil(ms / HOUR_MS))}h`
 const CQ_RESAMPLE_FOR_MS = 2 * HOUR_MS;
 const BACKFILL_DEBOUNCE_MS = 5_000;
 /** Cells per query when a reader filters by cell (keeps the query string modest). */
-const CELLS_PER_QUERY = 200;
 
 export class InfluxV1Backend implements SeriesBackend {
   readonly kind = 'influxdb-v1' as const;
@@ -289,9 +288,7 @@ function rows(series: QuerySeries): Row[] {
 
 function cellChunks(cells?: readonly string[]): (string | undefined)[] {
   if (!cells) return [undefined];
-  const out: string[] = [];
-  for (let i = 0; i < cells.length; i += CELLS_PER_QUERY) out.push(`(${cells.slice(i, i + CELLS_PER_QUERY).map((c) => `"cell" = ${literal(c)}`).join(' OR ')})`);
-  return out;
+  return chunked(cells, CELLS_PER_QUERY).map((chunk) => `(${chunk.map((c) => `"cell" = ${literal(c)}`).join(' OR ')})`);
 }
 
 /** Accumulates means weighted by counts, so buckets from several series (sources, sites) merge exactly. */
@@ -345,17 +342,17 @@ export class InfluxV1Reader implements SeriesReader {
         `SELECT * FROM ${this.from(CELL_MEASUREMENT)}${filter ? ` WHERE ${filter}` : ''} GROUP BY "cell" ORDER BY time DESC LIMIT 1`,
       );
       for (const s of series) {
-        for (const r of rows(s)) out.push(pointSample(rowPoint(r, CELL_MEASUREMENT, CELL_FIELDS)));
+        for (const r of rows(s)) out.push(pointSample(rowPoint(r, CELL_MEASUREMENT, CELL_FIELDS, r.time as number)));
       }
     }
-    return out.sort((a, b) => (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0));
+    return out.sort(byCell);
   }
 
   async latestLinks(): Promise<LinkSample[]> {
     const [series = []] = await this.backend.query(`SELECT * FROM ${this.from(LINK_MEASUREMENT)} GROUP BY "link" ORDER BY time DESC LIMIT 1`);
     return series
-      .flatMap((s) => rows(s).map((r) => pointLink(rowPoint(r, LINK_MEASUREMENT, LINK_FIELDS))))
-      .sort((a, b) => (a.link < b.link ? -1 : a.link > b.link ? 1 : 0));
+      .flatMap((s) => rows(s).map((r) => pointLink(rowPoint(r, LINK_MEASUREMENT, LINK_FIELDS, r.time as number))))
+      .sort(byLink);
   }
 
   async series(cell: string, from: EpochMs, to: EpochMs, resolutionMs: number): Promise<SeriesBucket[]> {
@@ -417,13 +414,7 @@ export class InfluxV1Reader implements SeriesReader {
     return [...buckets.values()]
       .filter((b) => b.n > 0)
       .map((b) => b.bucket())
-      .sort((x, y) => (x.cell < y.cell ? -1 : x.cell > y.cell ? 1 : x.ts - y.ts));
+      .sort(byCellThenTime);
   }
 }
 
-function rowPoint(r: Row, measurement: string, fields: readonly string[]): Point {
-  const p: Point = { measurement, tags: {}, fields: {}, ts: r.time as number };
-  for (const k of ['cell', 'link', 'site', 'region', 'source']) if (typeof r[k] === 'string' && r[k] !== '') p.tags[k] = r[k];
-  for (const f of fields) if (typeof r[f] === 'number') p.fields[f] = r[f];
-  return p;
-}

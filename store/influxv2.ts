@@ -3,11 +3,11 @@ import { Agent as HttpsAgent } from 'node:https';
 import { HttpError, InfluxDB, flux, fluxDateTime, fluxExpression, fluxString, setLogger, type QueryApi } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import type { EpochMs, LinkSample, Sample } from '../model/index.js';
-import { HOUR_MS } from './embedded.js';
 import { classifyWrite } from './http.js';
 import type { Point, SeriesBackend, SeriesBucket, SeriesReader, WriteResult } from './index.js';
 import { BucketSum } from './influxv1.js';
 import { encodeLine } from './lineprotocol.js';
+import { HOUR_MS, byCell, byCellThenTime, byLink, chunked, rowPoint } from './reading.js';
 import { CELL_FIELDS, CELL_MEASUREMENT, LINK_FIELDS, LINK_MEASUREMENT, pointLink, pointSample } from './schema.js';
 
 /*
@@ -145,17 +145,17 @@ export class InfluxV2Reader implements SeriesReader {
 
   async latest(cells?: readonly string[]): Promise<Sample[]> {
     const out: Sample[] = [];
-    const chunks = cells ? Array.from({ length: Math.ceil(cells.length / 200) }, (_, i) => cells.slice(i * 200, i * 200 + 200)) : [undefined];
+    const chunks = cells ? chunked(cells) : [undefined];
     for (const chunk of chunks) {
       if (chunk && chunk.length === 0) continue;
-      for (const r of await this.newest(CELL_MEASUREMENT, 'cell', chunk ? cellPredicate(chunk) : undefined)) out.push(pointSample(rowPoint(r, CELL_MEASUREMENT, CELL_FIELDS)));
+      for (const r of await this.newest(CELL_MEASUREMENT, 'cell', chunk ? cellPredicate(chunk) : undefined)) out.push(pointSample(rowPoint(r, CELL_MEASUREMENT, CELL_FIELDS, Date.parse(String(r._time)))));
     }
-    return out.sort((a, b) => (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0));
+    return out.sort(byCell);
   }
 
   async latestLinks(): Promise<LinkSample[]> {
     const rows = await this.newest(LINK_MEASUREMENT, 'link');
-    return rows.map((r) => pointLink(rowPoint(r, LINK_MEASUREMENT, LINK_FIELDS))).sort((a, b) => (a.link < b.link ? -1 : a.link > b.link ? 1 : 0));
+    return rows.map((r) => pointLink(rowPoint(r, LINK_MEASUREMENT, LINK_FIELDS, Date.parse(String(r._time))))).sort(byLink);
   }
 
   /** Means and counts per window, field and source, merged into buckets per cell and window start. */
@@ -188,7 +188,7 @@ export class InfluxV2Reader implements SeriesReader {
     return [...buckets.values()]
       .filter((b) => b.n > 0)
       .map((b) => b.bucket())
-      .sort((x, y) => (x.cell < y.cell ? -1 : x.cell > y.cell ? 1 : x.ts - y.ts));
+      .sort(byCellThenTime);
   }
 
   series(cell: string, from: EpochMs, to: EpochMs, resolutionMs: number): Promise<SeriesBucket[]> {
@@ -201,14 +201,8 @@ export class InfluxV2Reader implements SeriesReader {
     if (to <= start) return [];
     if (!cells) return this.windows(start, to, HOUR_MS, 'true', true);
     const out: SeriesBucket[] = [];
-    for (let i = 0; i < cells.length; i += 200) out.push(...(await this.windows(start, to, HOUR_MS, cellPredicate(cells.slice(i, i + 200)), true)));
-    return out.sort((x, y) => (x.cell < y.cell ? -1 : x.cell > y.cell ? 1 : x.ts - y.ts));
+    for (const chunk of chunked(cells)) out.push(...(await this.windows(start, to, HOUR_MS, cellPredicate(chunk), true)));
+    return out.sort(byCellThenTime);
   }
 }
 
-function rowPoint(r: FluxRow, measurement: string, fields: readonly string[]): Point {
-  const p: Point = { measurement, tags: {}, fields: {}, ts: Date.parse(String(r._time)) };
-  for (const k of ['cell', 'link', 'site', 'region', 'source']) if (typeof r[k] === 'string' && r[k] !== '') p.tags[k] = r[k];
-  for (const f of fields) if (typeof r[f] === 'number') p.fields[f] = r[f];
-  return p;
-}

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import type { Point } from '../../store/index.js';
 
 export const silent = pino({ level: 'silent' });
-export const HOUR_MS = 3_600_000;
+export { HOUR_MS } from '../../store/reading.js';
 
 /**
  * `n` cell_kpi points over `series` cells with six float fields, one round of all cells per minute,
