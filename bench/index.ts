@@ -43,3 +43,9 @@ export function ratio(row: BenchRow): number | undefined {
   if (row.baselineValue === undefined || row.baselineValue === 0) return undefined;
   return row.ours / row.baselineValue;
 }
+
+/** The middle value (upper middle for even counts): what the cases report for repeated timings. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new Error('median of nothing');
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+}

@@ -5,13 +5,14 @@
  * Each case runs in its own child process: a case's agents, worker threads, sockets and heap would
  * otherwise weigh on the cases after it (measured: the encoder lost ~15% running after the SNMP sweep).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../daemon/paths.js';
+import { hasBinary } from '../test/helpers/service.js';
 import { type BenchCase, type BenchRow, ratio } from './index.js';
 
 const { values: args } = parseArgs({
@@ -23,15 +24,6 @@ const { values: args } = parseArgs({
     'child-case': { type: 'string' },
   },
 });
-
-function hasBinary(bin: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const fmt = (n: number | undefined): string => {
   if (n === undefined || !Number.isFinite(n)) return '–';

@@ -11,7 +11,7 @@ import { MemoryAccumulator } from '../../collectors/index.js';
 import { SnmpCollector } from '../../collectors/snmp/index.js';
 import { parseConfig } from '../../config/index.js';
 import { CELL_TABLE_OID, SimAgents, SimNetwork } from '../../sim/index.js';
-import type { BenchCase, BenchRow } from '../index.js';
+import { median, type BenchCase, type BenchRow } from '../index.js';
 
 const run = promisify(execFile);
 const T0 = Date.UTC(2026, 10, 30, 19, 0, 0);
@@ -25,7 +25,6 @@ async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise
   }));
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export const cases: BenchCase[] = [
   {

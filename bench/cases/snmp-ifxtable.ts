@@ -11,14 +11,13 @@ import { SnmpSession, type SnmpCredentials } from '../../collectors/snmp/session
 import { walkColumns } from '../../collectors/snmp/walk.js';
 import { canCreateNamespaces, createVethNamespace, NETNS_HINT } from '../../test/helpers/netns.js';
 import { startSnmpd, type SnmpdServer } from '../../test/helpers/snmpd.js';
-import type { BenchCase, BenchContext, BenchRow } from '../index.js';
+import { median, type BenchCase, type BenchContext, type BenchRow } from '../index.js';
 
 const run = promisify(execFile);
 const IFX_TABLE = '1.3.6.1.2.1.31.1.1';
 const IFX_COLUMNS = Array.from({ length: 19 }, (_, i) => `${IFX_TABLE}.1.${i + 1}`);
 const MAX_REPETITIONS = 50;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Measure {
   wallMs: number;

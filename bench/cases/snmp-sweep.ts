@@ -18,7 +18,7 @@ import { SnmpCollector } from '../../collectors/snmp/index.js';
 import { parseConfig, type SnmpConfig } from '../../config/index.js';
 import type { CollectionGap, LinkSample, Sample } from '../../model/index.js';
 import { SimNetwork } from '../../sim/index.js';
-import type { BenchCase, BenchContext, BenchRow } from '../index.js';
+import { median, type BenchCase, type BenchContext, type BenchRow } from '../index.js';
 import { AgentsWorker } from './snmp-agents-worker.js';
 
 const MIN = 60_000;
@@ -27,7 +27,6 @@ const SEED = 7;
 const REGIONS = 4;
 const COMMUNITY = 'bench';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** A full GC before each reading, so the figures show what is retained rather than where the sawtooth is. */
 function collectGarbage(): () => void {
