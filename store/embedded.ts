@@ -107,6 +107,7 @@ export class EmbeddedBackend implements SeriesBackend {
   private lastRollupFlush = performance.now();
   private pruning?: Promise<void>;
   private closed = false;
+  private closing = false;
 
   constructor(private readonly opts: EmbeddedOptions) {
     this.reader = new EmbeddedReader(() => this.open(), () => this.flushDerived());
@@ -386,7 +387,7 @@ export class EmbeddedBackend implements SeriesBackend {
     const delLinkLatest = db.prepare('DELETE FROM link_latest WHERE link = ? AND ts < ?');
     const CHUNK = 200;
     for (let i = 0; i < cells.length; i += CHUNK) {
-      if (this.closed) return removed;
+      if (this.closing) return removed; // the rest waits for the next prune
       db.transaction(() => {
         for (const cell of cells.slice(i, i + CHUNK)) {
           removed.samples += delSample.run(cell, rawCutoff).changes;
@@ -398,7 +399,7 @@ export class EmbeddedBackend implements SeriesBackend {
       await yieldToLoop();
     }
     for (let i = 0; i < links.length; i += CHUNK) {
-      if (this.closed) return removed;
+      if (this.closing) return removed; // the rest waits for the next prune
       db.transaction(() => {
         for (const link of links.slice(i, i + CHUNK)) {
           removed.links += delLink.run(link, rawCutoff).changes;
@@ -413,6 +414,7 @@ export class EmbeddedBackend implements SeriesBackend {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closing = true; // a prune in progress stops at its next chunk instead of finishing the pass
     await this.pruning;
     try {
       this.flushDerived();

@@ -159,7 +159,7 @@ export class InfluxV2Reader implements SeriesReader {
   }
 
   /** Means and counts per window, field and source, merged into buckets per cell and window start. */
-  private async windows(from: EpochMs, to: EpochMs, everyMs: number, filter: string, groupByCell: boolean): Promise<SeriesBucket[]> {
+  private async windows(from: EpochMs, to: EpochMs, everyMs: number, filter: string): Promise<SeriesBucket[]> {
     const base = (fn: string) => flux`from(bucket: ${this.opts.bucket})
   |> range(start: ${fluxDateTime(iso(from))}, stop: ${fluxDateTime(iso(to))})
   |> filter(fn: (r) => r._measurement == ${CELL_MEASUREMENT} and (${fluxExpression(filter)}))
@@ -171,7 +171,7 @@ export class InfluxV2Reader implements SeriesReader {
       const time = Date.parse(String(r._time));
       const cell = typeof r.cell === 'string' ? r.cell : '';
       const source = typeof r.source === 'string' ? r.source : '';
-      const key = `${groupByCell ? cell : ''}\n${source}\n${time}`;
+      const key = `${cell}\n${source}\n${time}`;
       let row = rows.get(key);
       if (!row) rows.set(key, (row = { cell, time }));
       if (typeof r._value === 'number') row[`${prefix}_${String(r._field)}`] = r._value;
@@ -193,15 +193,15 @@ export class InfluxV2Reader implements SeriesReader {
 
   series(cell: string, from: EpochMs, to: EpochMs, resolutionMs: number): Promise<SeriesBucket[]> {
     if (!(resolutionMs >= 1)) return Promise.reject(new RangeError(`resolution must be ≥ 1 ms, got ${resolutionMs}`));
-    return this.windows(from, to, resolutionMs, cellPredicate([cell]), true);
+    return this.windows(from, to, resolutionMs, cellPredicate([cell]));
   }
 
   async hourly(from: EpochMs, to: EpochMs, cells?: readonly string[]): Promise<SeriesBucket[]> {
     const start = Math.ceil(from / HOUR_MS) * HOUR_MS;
     if (to <= start) return [];
-    if (!cells) return this.windows(start, to, HOUR_MS, 'true', true);
+    if (!cells) return this.windows(start, to, HOUR_MS, 'true');
     const out: SeriesBucket[] = [];
-    for (const chunk of chunked(cells)) out.push(...(await this.windows(start, to, HOUR_MS, cellPredicate(chunk), true)));
+    for (const chunk of chunked(cells)) out.push(...(await this.windows(start, to, HOUR_MS, cellPredicate(chunk))));
     return out.sort(byCellThenTime);
   }
 }

@@ -478,12 +478,12 @@ export class SnmpCollector implements ServiceCollector {
     this.metrics.slotsBusy.set({ lane: lane === this.slots ? 'live' : 'suspect' }, lane.inUse);
   }
 
-  private finish(rt: TargetRuntime, durationMs: number, pdus?: number): void {
+  private finish(rt: TargetRuntime, durationMs: number): void {
     rt.lastDurationMs = Math.round(durationMs * 10) / 10;
     this.metrics.duration.set({ target: rt.t.name }, durationMs / 1000);
     const realIntervalMs = rt.t.intervalMs / this.deps.scheduler.clock.rate;
     if (durationMs > realIntervalMs * SLOW_SHARE) {
-      this.deps.log.warn({ target: rt.t.name, host: rt.t.host, durationMs: rt.lastDurationMs, intervalMs: rt.t.intervalMs, pdus }, `slow SNMP target ${rt.t.name}: poll took ${Math.round(durationMs)} ms`);
+      this.deps.log.warn({ target: rt.t.name, host: rt.t.host, durationMs: rt.lastDurationMs, intervalMs: rt.t.intervalMs }, `slow SNMP target ${rt.t.name}: poll took ${Math.round(durationMs)} ms`);
     }
   }
 
