@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { reuseMetric } from '../store/metrics.js';
 
 /** The daemon's own Prometheus registry: process metrics plus what each stage registers on it. */
 export function createRegistry(): Registry {
@@ -16,11 +17,13 @@ export class IngestMetrics {
   readonly exportFailures: Counter;
   readonly ready: Gauge;
   constructor(registry: Registry) {
-    this.samples = new Counter({ name: 'cellwatch_samples_total', help: 'Cell samples accepted from collectors', labelNames: ['source'], registers: [registry] });
-    this.links = new Counter({ name: 'cellwatch_link_samples_total', help: 'Transport link samples accepted from collectors', registers: [registry] });
-    this.gaps = new Counter({ name: 'cellwatch_collection_gaps_total', help: 'Polls that yielded no data, by reason', labelNames: ['reason'], registers: [registry] });
-    this.collectorErrors = new Counter({ name: 'cellwatch_collector_errors_total', help: 'Errors reported by collectors', registers: [registry] });
-    this.exportFailures = new Counter({ name: 'cellwatch_export_failures_total', help: 'Batches the store pipeline refused (see logs)', registers: [registry] });
-    this.ready = new Gauge({ name: 'cellwatch_ready', help: '1 when the daemon is started and serving', registers: [registry] });
+    const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
+      reuseMetric(registry, name, () => new Counter<L>({ name, help, labelNames, registers: [registry] }));
+    this.samples = counter('cellwatch_samples_total', 'Cell samples accepted from collectors', ['source']);
+    this.links = counter('cellwatch_link_samples_total', 'Transport link samples accepted from collectors');
+    this.gaps = counter('cellwatch_collection_gaps_total', 'Polls that yielded no data, by reason', ['reason']);
+    this.collectorErrors = counter('cellwatch_collector_errors_total', 'Errors reported by collectors');
+    this.exportFailures = counter('cellwatch_export_failures_total', 'Batches the store pipeline refused (see logs)');
+    this.ready = reuseMetric(registry, 'cellwatch_ready', () => new Gauge({ name: 'cellwatch_ready', help: '1 when the daemon is started and serving', registers: [registry] }));
   }
 }

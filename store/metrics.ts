@@ -1,5 +1,13 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+/**
+ * The metric of that name already on the registry, or a new one: re-opening a component on the same
+ * registry (a restart inside one process, tests) must not throw "already registered".
+ */
+export function reuseMetric<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make();
+}
+
 /** The write pipeline's self-metrics, on the daemon's `/metrics`. */
 export class StoreMetrics {
   readonly queuePoints: Gauge;
@@ -13,8 +21,7 @@ export class StoreMetrics {
   readonly backendUp: Gauge;
 
   constructor(registry: Registry, backend: string) {
-    // Re-opening the stores on the same registry (a restart inside one process, tests) reuses them.
-    const reuse = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+    const reuse = <T>(name: string, make: () => T): T => reuseMetric(registry, name, make);
     const labels = { backend };
     const gauge = (name: string, help: string) => reuse(name, () => new Gauge({ name, help, labelNames: ['backend'], registers: [registry] }));
     const counter = (name: string, help: string) => reuse(name, () => new Counter({ name, help, labelNames: ['backend'], registers: [registry] }));

@@ -8,6 +8,7 @@ import { cellStatus } from '../daemon/api/cells.js';
 import { Authenticator } from '../daemon/auth.js';
 import { createHttpServer, planListen } from '../daemon/http.js';
 import { LatestSamples } from '../daemon/latest.js';
+import { IngestMetrics } from '../daemon/metrics.js';
 import type { Cell, Sample } from '../model/index.js';
 import type { SeriesReader } from '../store/index.js';
 
@@ -147,4 +148,13 @@ void t.test('LatestSamples: seeded from the store, newest wins, late data does n
   t.equal(latest.latest(['S1-1'])[0]?.dlMbps, 3, 'a newer sample replaces the known one');
   t.equal(latest.latest(['S2-1'])[0]?.dlMbps, 30, 'an older one does not');
   t.strictSame(latest.latest(['N1-1', 'nope']).map((s) => s.cell), ['N1-1'], 'new cells appear; unknown ids are left out');
+});
+
+void t.test('ingest metrics can be built twice on one registry (a restart inside one process)', async (t) => {
+  const registry = new Registry();
+  const a = new IngestMetrics(registry);
+  const b = new IngestMetrics(registry);
+  a.samples.inc({ source: 'snmp' }, 2);
+  b.samples.inc({ source: 'snmp' }, 3);
+  t.match(await registry.metrics(), /cellwatch_samples_total\{source="snmp"\} 5/, 'both count into the one series');
 });
