@@ -10,7 +10,7 @@ import { isGood } from './index.js';
 import type { SiteState } from './kpi.js';
 import { MINUTE_MS } from './kpi.js';
 import type { LocalTime } from './load.js';
-import { STREAM, hashString, normal, poisson, unit } from './seeded.js';
+import { STREAM, hashString, normal, pickWeighted, poisson, unit } from './seeded.js';
 import type { Topology } from './topology.js';
 
 const HOUR_MS = 3_600_000;
@@ -59,16 +59,6 @@ function normalise(xs: number[]): number[] {
   return xs.map((x) => x / mean);
 }
 
-function pickWeighted<K>(items: [K, number][], u: number): K {
-  let total = 0;
-  for (const [, w] of items) total += w;
-  let x = u * total;
-  for (const [k, w] of items) {
-    x -= w;
-    if (x < 0) return k;
-  }
-  return items[items.length - 1]![0];
-}
 
 interface Generated {
   complaint: SimComplaint;
@@ -148,7 +138,7 @@ export class ComplaintBook {
       const [t, j] = keys[at]!;
       const issue = Math.max(inc.start, t - MINUTE_MS) + Math.floor(u(1) * MINUTE_MS);
       const cellIdx = siteCells[slots[j]!]!;
-      complaints.push(this.make(`SIM-${inc.id}-${k + 1}`, inc.id, 'network', cellIdx, issue, pickWeighted(TEXT_CHOICES(inc.kind), u(2)), (f) => unit(this.seed, STREAM.complaint, h, k, 10 + f), (f) => normal(this.seed, STREAM.complaint, h, k, 10 + f)));
+      complaints.push(this.make(`SIM-${inc.id}-${k + 1}`, inc.id, 'network', cellIdx, issue, TEXT[inc.kind][Math.floor(u(2) * TEXT[inc.kind].length)]!, (f) => unit(this.seed, STREAM.complaint, h, k, 10 + f), (f) => normal(this.seed, STREAM.complaint, h, k, 10 + f)));
     }
     impact = {
       truth: { affectedCells: [...affected].sort((a, b) => a - b).map((j) => inc.cells[j]!), affectedUserMinutes: Math.round(userMinutes * 100) / 100, badCellMinutes, complaints: complaints.length },
@@ -251,7 +241,6 @@ export class ComplaintBook {
   }
 }
 
-const TEXT_CHOICES = (kind: IncidentKind): [string, number][] => TEXT[kind].map((s) => [s, 1]);
 
 /**
  * Heavy-tailed delay: log-normal around 3 h. The few draws outside [1 min, 48 h] are redrawn

@@ -7,7 +7,7 @@ import type { EpochMs } from '../model/index.js';
 import type { Incident, IncidentKind } from './index.js';
 import type { LocalTime } from './load.js';
 import { MINUTE_MS } from './kpi.js';
-import { STREAM, poisson, unit } from './seeded.js';
+import { STREAM, pickWeighted, poisson, unit } from './seeded.js';
 import type { Topology } from './topology.js';
 
 const DAY_MS = 86_400_000;
@@ -62,13 +62,7 @@ export class IncidentBook {
     const site = this.topo.sites[siteIdx]!;
     const cellIdx = this.topo.siteCells[siteIdx]!;
     const models = cellIdx.map((i) => this.topo.models[i]!);
-    let x = u(0);
-    let kind: IncidentKind = 'outage';
-    for (const [kd, w] of KINDS) {
-      kind = kd;
-      x -= w;
-      if (x < 0) break;
-    }
+    const kind = pickWeighted(KINDS, u(0));
     const dayStart = this.start + d * DAY_MS;
     let start = dayStart + Math.floor(u(1) * 1440) * MINUTE_MS;
     if (kind === 'congestion') {

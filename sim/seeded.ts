@@ -96,16 +96,20 @@ export class Sequence {
   }
   /** Picks a key by weight. */
   weighted<K extends string>(weights: Readonly<Record<K, number>>): K {
-    const entries = Object.entries(weights) as [K, number][];
-    let total = 0;
-    for (const [, w] of entries) total += w;
-    let x = this.next() * total;
-    for (const [k, w] of entries) {
-      x -= w;
-      if (x < 0) return k;
-    }
-    return entries[entries.length - 1]![0];
+    return pickWeighted(Object.entries(weights) as [K, number][], this.next());
   }
+}
+
+/** Picks an item by weight with the uniform draw `u` in [0, 1) (weights need not sum to 1). */
+export function pickWeighted<K>(items: readonly (readonly [K, number])[], u: number): K {
+  let total = 0;
+  for (const [, w] of items) total += w;
+  let x = u * total;
+  for (const [k, w] of items) {
+    x -= w;
+    if (x < 0) return k;
+  }
+  return items[items.length - 1]![0];
 }
 
 /** Streams: one per purpose, so that draws for different things never correlate. */
