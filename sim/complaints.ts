@@ -11,7 +11,7 @@ import type { SiteState } from './kpi.js';
 import { MINUTE_MS } from './kpi.js';
 import type { LocalTime } from './load.js';
 import { STREAM, hashString, normal, pickWeighted, poisson, unit } from './seeded.js';
-import type { Topology } from './topology.js';
+import { shiftKm, type Topology } from './topology.js';
 
 const HOUR_MS = 3_600_000;
 /** Complaint delays: from a minute to two days. */
@@ -216,8 +216,9 @@ export class ComplaintBook {
       const bearing = ((m.azimuthDeg + (u(7) - 0.5) * 80) * Math.PI) / 180;
       const dy = km * Math.cos(bearing) + 0.15 * z(2);
       const dx = km * Math.sin(bearing) + 0.15 * z(3);
-      c.lat = Math.round((m.cell.lat + dy / 110.574) * 1e5) / 1e5;
-      c.lon = Math.round((m.cell.lon + dx / (111.32 * Math.cos((m.cell.lat * Math.PI) / 180))) * 1e5) / 1e5;
+      const [lat, lon] = shiftKm(m.cell.lat, m.cell.lon, dy, dx);
+      c.lat = Math.round(lat * 1e5) / 1e5;
+      c.lon = Math.round(lon * 1e5) / 1e5;
       if (category !== 'network' && where < 0.7) delete c.cell;
     }
     c.text = text;

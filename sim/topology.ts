@@ -85,9 +85,14 @@ function bearingDeg(aLat: number, aLon: number, bLat: number, bLon: number): num
   return ((Math.atan2(dx, dy) * 180) / Math.PI + 360) % 360;
 }
 
+/** The point `northKm` north and `eastKm` east of (lat, lon), on the flat-earth approximation used throughout. */
+export function shiftKm(lat: number, lon: number, northKm: number, eastKm: number): [number, number] {
+  return [lat + northKm / KM_PER_DEG_LAT, lon + eastKm / kmPerDegLon(lat)];
+}
+
 function offset(lat: number, lon: number, km: number, bearing: number): [number, number] {
   const rad = (bearing * Math.PI) / 180;
-  return [lat + (km * Math.cos(rad)) / KM_PER_DEG_LAT, lon + (km * Math.sin(rad)) / kmPerDegLon(lat)];
+  return shiftKm(lat, lon, km * Math.cos(rad), km * Math.sin(rad));
 }
 
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
