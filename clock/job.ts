@@ -1,6 +1,6 @@
 import cron from 'node-cron';
 import type { EpochMs } from '../model/index.js';
-import type { CronOptions, EveryOptions, Job, Task } from './index.js';
+import type { CronOptions, EveryOptions, Job, Scheduler, Task } from './index.js';
 
 /** First tick strictly after `t` on the grid `offset + k·every`. */
 export function nextTick(t: EpochMs, everyMs: number, offsetMs = 0): EpochMs {
@@ -75,4 +75,15 @@ export function cronMatcher(expression: string, opts: CronOptions): (t: EpochMs)
   // createTask parses and holds the expression without scheduling anything on the wall clock.
   const parsed = cron.createTask(expression, () => undefined, opts.timezone ? { timezone: opts.timezone } : {});
   return (t) => parsed.match(new Date(t));
+}
+
+/**
+ * A cron job as a minute job on the scheduler's own clock that runs `task` when the expression
+ * matches: both schedulers implement `cron` this way, so cron follows accelerated and manual clocks.
+ */
+export function scheduleCron(scheduler: Pick<Scheduler, 'every'>, name: string, expression: string, task: Task, opts: CronOptions): Job {
+  const matches = cronMatcher(expression, opts);
+  return scheduler.every(name, MINUTE_MS, (tick, signal) => (matches(tick) ? task(tick, signal) : undefined), {
+    ...(opts.onError ? { onError: opts.onError } : {}),
+  });
 }

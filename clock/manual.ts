@@ -1,6 +1,6 @@
 import type { EpochMs } from '../model/index.js';
 import type { Clock, CronOptions, EveryOptions, Job, Scheduler, Task } from './index.js';
-import { JobRun, MINUTE_MS, cronMatcher, nextTick } from './job.js';
+import { JobRun, nextTick, scheduleCron } from './job.js';
 
 /** A clock that moves only when told to. */
 export class ManualClock implements Clock {
@@ -50,10 +50,7 @@ export class ManualScheduler implements Scheduler {
   }
 
   cron(name: string, expression: string, task: Task, opts: CronOptions = {}): Job {
-    const matches = cronMatcher(expression, opts);
-    return this.every(name, MINUTE_MS, (tick, signal) => (matches(tick) ? task(tick, signal) : undefined), {
-      ...(opts.onError ? { onError: opts.onError } : {}),
-    });
+    return scheduleCron(this, name, expression, task, opts);
   }
 
   /** Advances the clock to `t`, running every tick due on the way, earliest first. */

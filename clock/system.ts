@@ -1,6 +1,6 @@
 import type { EpochMs } from '../model/index.js';
 import type { Clock, CronOptions, EveryOptions, Job, Scheduler, Task } from './index.js';
-import { JobRun, MINUTE_MS, cronMatcher, nextTick } from './job.js';
+import { JobRun, nextTick, scheduleCron } from './job.js';
 
 export class SystemClock implements Clock {
   readonly rate = 1;
@@ -76,10 +76,7 @@ export class TimerScheduler implements Scheduler {
   }
 
   cron(name: string, expression: string, task: Task, opts: CronOptions = {}): Job {
-    const matches = cronMatcher(expression, opts);
-    return this.every(name, MINUTE_MS, (tick, signal) => (matches(tick) ? task(tick, signal) : undefined), {
-      ...(opts.onError ? { onError: opts.onError } : {}),
-    });
+    return scheduleCron(this, name, expression, task, opts);
   }
 
   async stop(opts: { abort?: boolean } = {}): Promise<void> {
