@@ -251,8 +251,8 @@ const simSchema = z.strictObject({
   sites: z.number().int().min(1).max(5000).default(80),
   /** Simulated seconds per real second. */
   rate: z.number().positive().max(3600).default(60),
-  /** Simulated start time (ISO 8601); default: now. */
-  start: z.iso.datetime({ offset: true }).optional(),
+  /** Simulated start time (ISO 8601 in the file, epoch ms once parsed); default: now. */
+  start: z.iso.datetime({ offset: true }).transform((iso) => Date.parse(iso)).optional(),
   /** Loopback address the per-site SNMP agents listen on. */
   host: z.string().default('127.0.0.1'),
   /** First UDP port of the per-site agents; 0 picks free ports. */

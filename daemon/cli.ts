@@ -39,7 +39,7 @@ async function portIsFree(host: string, port: number): Promise<boolean> {
 
 async function runDaemon(cfg: Config, configFile: string | undefined, banner?: (d: Daemon) => string): Promise<void> {
   const log = createLogger(cfg.log);
-  const clock = cfg.sim.enabled ? new AcceleratedClock(cfg.sim.start ? Date.parse(cfg.sim.start) : Date.now(), cfg.sim.rate) : new SystemClock();
+  const clock = cfg.sim.enabled ? new AcceleratedClock(cfg.sim.start ?? Date.now(), cfg.sim.rate) : new SystemClock();
   const scheduler = new TimerScheduler(clock, (err, job, tick) => log.error({ err, job, tick }, 'scheduled job failed'));
   const daemon = new Daemon(cfg, { scheduler, log, ...(configFile ? { reloadConfig: () => loadConfigFile(configFile) } : {}) });
 

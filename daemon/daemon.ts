@@ -74,10 +74,6 @@ export class Daemon {
     this.log = deps.log;
   }
 
-  get address(): { host: string; port: number } | undefined {
-    return this.listening;
-  }
-
   get url(): string | undefined {
     if (!this.listening) return undefined;
     const host = this.listening.host.includes(':') ? `[${this.listening.host}]` : this.listening.host;
@@ -113,8 +109,9 @@ export class Daemon {
   }
 
   /**
-   * Applies a changed config without a restart: SNMP targets and the inventory. Other sections need
-   * one. Without an argument the config is fetched from `deps.reloadConfig` (a bad file throws its
+   * Applies a changed config without a restart: SNMP targets, the inventory and the API tokens.
+   * Other sections (listen address, store, data dir, simulator, time zone) need one and are reported
+   * in `restartNeeded`. Without an argument the config is fetched from `deps.reloadConfig` (a bad file throws its
    * ConfigError and the running config stays).
    */
   async reload(next: Config = this.deps.reloadConfig?.() ?? this.cfg): Promise<ReloadResult> {
@@ -170,7 +167,7 @@ export class Daemon {
         seed: cfg.sim.seed,
         regions: cfg.sim.regions,
         sites: cfg.sim.sites,
-        start: cfg.sim.start ? Date.parse(cfg.sim.start) : scheduler.clock.now(),
+        start: cfg.sim.start ?? scheduler.clock.now(),
         timezone: cfg.timezone,
       });
       const agents = new SimAgents(network, scheduler, { host: cfg.sim.host, basePort: cfg.sim.basePort, community: cfg.sim.community.reveal() });
