@@ -12,6 +12,7 @@ import { SnmpCollector } from '../collectors/snmp/index.js';
 import { parseConfig, type SnmpConfig } from '../config/index.js';
 import type { Sample } from '../model/index.js';
 import { SimAgents, SimNetwork } from '../sim/index.js';
+import { waitFor } from './helpers/service.js';
 
 const MIN = 60_000;
 // A Tuesday evening in Shanghai: busy hour, every counter moves.
@@ -154,7 +155,8 @@ void t.test('on the demo’s accelerated clock, late answers are not mistaken fo
   const collector = new SnmpCollector(cfg, { scheduler, log: pino({ level: 'silent' }), registry: new Registry(), inventory: new Map(network.cells.map((c) => [c.id, c])) });
   const acc = new MemoryAccumulator();
   await collector.start(acc);
-  await new Promise((resolve) => setTimeout(resolve, 6000)); // ~12 polls of each of 60 targets
+  // ~12 polls of each of 60 targets in 6 s; a loaded box gets longer to do 8.
+  await waitFor(() => acc.samples.length >= 8 * network.cells.length, 30_000, '8 sweeps').catch(() => undefined);
   await collector.stop();
   await agents.stop();
   await scheduler.stop();

@@ -306,8 +306,9 @@ void t.test('isolation: a target that never answers delays no other, and stops a
   );
   t.equal(acc.samples.length, 1, 'the live target delivered');
   // The two live-lane slots go to dead-0 and dead-1 first (nobody knows yet that they are dead); after
-  // their first timeout they retry from the suspect lane, so the live target waits one timeout at most.
-  t.ok(finished.live! < 800, `live target done after ${Math.round(finished.live!)} ms`);
+  // their first timeout they retry from the suspect lane, so the live target waits one timeout at most
+  // (held behind them it would wait for their three tries: 1,500 ms). The slack is for a loaded CI box.
+  t.ok(finished.live! < 1000, `live target done after ${Math.round(finished.live!)} ms`);
   t.ok(Object.values(finished).every((ms) => ms < 1600 + 400), 'every poll ended by its deadline (0.8 × 2 s)');
   t.equal(acc.gaps.filter((g) => g.reason === 'timeout').length, 3);
   t.same(acc.gaps[0]!.cells, ['S7-1', 'S7-2'], 'a target that never answered blinds the inventory cells of its site');
@@ -325,8 +326,8 @@ void t.test('isolation: a target that never answers delays no other, and stops a
   const liveMs = await live;
   await deads;
   const deadMs = performance.now() - t1;
-  t.ok(liveMs < 300, `live target unaffected by three dead ones: ${Math.round(liveMs)} ms`);
-  t.ok(deadMs < 1200, `suspects get one try (500 ms each, 2 at a time): ${Math.round(deadMs)} ms`);
+  t.ok(liveMs < 400, `live target unaffected by three dead ones: ${Math.round(liveMs)} ms`);
+  t.ok(deadMs < 1400, `suspects get one try (500 ms each, 2 at a time): ${Math.round(deadMs)} ms`);
   t.equal(await metric(registry, 'cellwatch_snmp_timeouts_total', 'dead-0'), 4);
   t.equal(await metric(registry, 'cellwatch_snmp_up', 'dead-0'), 0);
   t.equal(await metric(registry, 'cellwatch_snmp_up', 'live'), 1);
