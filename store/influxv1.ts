@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.js';
 import type { EpochMs, LinkSample, Sample } from '../model/index.js';
@@ -17,7 +18,8 @@ import { CELL_FIELDS, CELL_HOURLY_MEASUREMENT, CELL_MEASUREMENT, LINK_FIELDS, LI
  * - at init, hours after the newest rollup (the daemon was down, or this is the first start) are
  *   backfilled with a one-off `SELECT … INTO`;
  * - points older than the CQ's resample window (a spool replay after an outage, an import) mark their
- *   hours, which are backfilled shortly after the writes stop;
+ *   hours, which are backfilled shortly after the writes stop (and at the next start, if the process
+ *   died first: the marks are kept in a file until their backfill succeeds);
  * - the reader computes from raw data any hour in its range for which no rollup exists yet (the
  *   current hour, always).
  */
@@ -39,6 +41,11 @@ export interface InfluxV1Options {
    * retention: lateness of a point is judged by it, not by the (possibly accelerated) event clock.
    */
   serverNow?: () => EpochMs;
+  /**
+   * Where the hours awaiting a backfill are remembered, so a crash inside the debounce does not leave
+   * an hour's rollup computed from part of its points (the CQ ran before a spool replay filled it in).
+   */
+  pendingHoursFile?: string;
   log: Logger;
 }
 
@@ -146,6 +153,11 @@ export class InfluxV1Backend implements SeriesBackend {
       await admin('backfill hourly rollups', () => this.backfillSinceNewestRollup());
     }
     this.needsInit = false;
+    if (this.opts.rollups) {
+      // Late hours a previous run noted and did not get to (killed inside the debounce, or InfluxDB failed).
+      for (const hour of this.readPendingHours()) this.lateHours.add(hour);
+      if (this.lateHours.size > 0) await this.flushLateHours();
+    }
     return { ok: true };
   }
 
@@ -227,6 +239,7 @@ export class InfluxV1Backend implements SeriesBackend {
       }
     }
     if (!added) return;
+    this.writePendingHours();
     clearTimeout(this.backfillTimer);
     this.backfillTimer = setTimeout(() => void this.flushLateHours(), BACKFILL_DEBOUNCE_MS);
     this.backfillTimer.unref();
@@ -255,12 +268,42 @@ export class InfluxV1Backend implements SeriesBackend {
         try {
           await this.backfill(from, to);
         } catch (err) {
-          this.opts.log.warn({ err: (err as Error).message, from, to }, 'hourly rollup backfill failed; readers compute those hours from raw data until a rollup exists');
+          // Kept for the next start: a reader computes an hour with no rollup from raw data, but not one
+          // whose rollup the CQ made from part of its points.
+          for (let h = from; h < to; h += HOUR_MS) this.lateHours.add(h);
+          this.opts.log.warn({ err: (err as Error).message, from, to }, 'hourly rollup backfill failed; retried with the next late hours or at the next start');
         }
       }
+      // What is left: hours that failed, and hours noted while this ran (their own timer is set).
+      this.writePendingHours();
     })();
     await this.backfilling;
     this.backfilling = undefined;
+  }
+
+  private readPendingHours(): number[] {
+    const file = this.opts.pendingHoursFile;
+    if (!file || !existsSync(file)) return [];
+    try {
+      const hours = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+      if (Array.isArray(hours) && hours.every((h) => Number.isInteger(h))) return hours as number[];
+    } catch {
+      // fall through: a torn write of a hint file
+    }
+    this.opts.log.warn({ file }, 'unreadable list of hours awaiting a rollup backfill; those hours keep their current rollups');
+    return [];
+  }
+
+  /** The current late hours (possibly none) replace the file's list; written whole, it is a few hundred bytes. */
+  private writePendingHours(): void {
+    const file = this.opts.pendingHoursFile;
+    if (!file) return;
+    try {
+      if (this.lateHours.size === 0) rmSync(file, { force: true });
+      else writeFileSync(file, JSON.stringify([...this.lateHours].sort((a, b) => a - b)));
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message, file }, 'could not remember the hours awaiting a rollup backfill');
+    }
   }
 
   async close(): Promise<void> {

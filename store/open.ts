@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock/index.js';
@@ -58,6 +59,7 @@ export async function openStores(cfg: StoreConfig, deps: StoreDeps): Promise<Sto
           timeoutMs: cfg.pipeline.timeout,
           maxInFlight: cfg.pipeline.maxInFlight,
           clock: deps.clock,
+          pendingHoursFile: join(deps.dataDir, 'rollup-pending.json'),
           log: deps.log,
         });
         break;

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import t, { type Test } from 'tap';
@@ -134,4 +136,42 @@ void t.test('influxdb-v1: gzip bodies, a dropped database is re-created, an unre
   t.match(await down.init(), { ok: false, retryable: true, reason: /unreachable/ });
   t.match(await down.write(pts), { ok: false, retryable: true, reason: /unreachable: .*ECONNREFUSED/ });
   await down.close();
+});
+
+void t.test('influxdb-v1: late hours awaiting a rollup backfill survive a crash; the next start rolls them up', async (t) => {
+  if (!requireService(t, 'influxd', INFLUXD_INSTALL_HINT)) return;
+  const influx = await startInfluxDB();
+  t.teardown(() => influx.stop());
+  const dir = await makeTempDir('cellwatch-late-hours');
+  const pendingHoursFile = join(dir, 'rollup-pending.json');
+  const clock = new ManualClock(T0 + 3 * HOUR_MS);
+  const open = () => new InfluxV1Backend({ url: influx.url, database: 'late', retentionPolicy: 'cellwatch', retentionMs: 35 * 24 * HOUR_MS, rollups: true, gzip: false, timeoutMs: 2000, maxInFlight: 1, clock, pendingHoursFile, log });
+  const rollups = async () => {
+    const r = await influx.query('SELECT "count_dlMbps" FROM "cellwatch_rollup"."cell_kpi_1h"', 'late');
+    return ((r.results[0].series?.[0]?.values ?? []) as [string, number][]).map(([time, n]) => [Date.parse(time) - T0, n]);
+  };
+
+  const first = open();
+  t.same(await first.init(), { ok: true });
+  // Points hours behind InfluxDB's clock, as a spool replay delivers them: the CQ will not revisit them.
+  const late = [0, 1, 2].flatMap((h) => [samplePoint({ cell: 'C1', ts: T0 + h * HOUR_MS + MIN, source: 'snmp', dlMbps: 1 }), samplePoint({ cell: 'C1', ts: T0 + h * HOUR_MS + 2 * MIN, source: 'snmp', dlMbps: 2 })]);
+  t.same(await first.write(late.filter((p) => p.ts < T0 + 2 * HOUR_MS)), { ok: true });
+  t.same(await first.write(late.filter((p) => p.ts >= T0 + 2 * HOUR_MS)), { ok: true });
+  t.same(JSON.parse(readFileSync(pendingHoursFile, 'utf8')), [T0, T0 + HOUR_MS, T0 + 2 * HOUR_MS], 'the late hours are on disk before the debounced backfill');
+  const leftByACrash = readFileSync(pendingHoursFile);
+  await first.close();
+  t.same(await rollups(), [[0, 2], [HOUR_MS, 2], [2 * HOUR_MS, 2]], 'a clean stop backfills them');
+  t.notOk(existsSync(pendingHoursFile), 'and forgets them');
+
+  // A process killed inside the debounce leaves the list, and the first hour's rollup made by the CQ
+  // from part of its points. Start-up's own backfill covers only hours from the newest rollup on.
+  const partial = await fetch(`${influx.url}/write?db=late&rp=cellwatch_rollup&precision=ms`, { method: 'POST', body: `cell_kpi_1h,cell=C1,source=snmp count_dlMbps=1i,mean_dlMbps=1 ${T0}` });
+  t.equal(partial.status, 204);
+  t.same(await rollups(), [[0, 1], [HOUR_MS, 2], [2 * HOUR_MS, 2]], 'the first hour rolled up from half its points');
+  writeFileSync(pendingHoursFile, leftByACrash);
+  const second = open();
+  t.teardown(() => second.close());
+  t.same(await second.init(), { ok: true });
+  t.same(await rollups(), [[0, 2], [HOUR_MS, 2], [2 * HOUR_MS, 2]], 'the next start backfills every remembered hour in full');
+  t.notOk(existsSync(pendingHoursFile), 'and forgets them');
 });
