@@ -87,6 +87,8 @@ const pipelineSchema = z.strictObject({
   timeout: duration('10s').prefault('10s'),
   /** Disk spool used while the backend is unreachable; reaching the cap is counted and alerted. */
   spoolMaxBytes: size.prefault('1GiB'),
+  /** Dead-letter day files older than this are deleted (the points they hold would be past retention too). */
+  deadLetterRetention: duration('35d').prefault('35d'),
 });
 
 const rollupSchema = z.boolean().default(true);

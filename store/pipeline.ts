@@ -109,7 +109,7 @@ export class WritePipeline implements SeriesWriter {
   ) {
     this.metrics = new StoreMetrics(deps.registry, backend.kind);
     this.labels = { backend: backend.kind };
-    this.deadLetters = new DeadLetterFile(join(deps.dataDir, 'dead-letter'), deps.clock);
+    this.deadLetters = new DeadLetterFile(join(deps.dataDir, 'dead-letter'), deps.clock, cfg.deadLetterRetention);
     this.random = deps.random ?? Math.random;
   }
 

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -7,6 +7,7 @@ import { ManualClock } from '../clock/index.js';
 import type { PipelineConfig } from '../config/index.js';
 import type { Point, SeriesBackend, WriteResult } from '../store/index.js';
 import type { StoreEvent } from '../store/open.js';
+import { DeadLetterFile } from '../store/deadletter.js';
 import { WritePipeline, type PipelineDeps } from '../store/pipeline.js';
 import { DiskSpool, SpoolFullError } from '../store/spool.js';
 import { makeTempDir } from './helpers/service.js';
@@ -22,6 +23,7 @@ const cfg = (over: Partial<PipelineConfig> = {}): PipelineConfig => ({
   maxRetryDelay: 40,
   timeout: 1000,
   spoolMaxBytes: 64 * 1024 * 1024,
+  deadLetterRetention: 35 * 86_400_000,
   ...over,
 });
 
@@ -124,6 +126,25 @@ void t.test('bad data: invalid points dead-lettered up front, refused points fou
   t.match(byTs.get(T0 + 4321)?.reason, /field dlMbps is NaN/);
   t.equal(await metric('cellwatch_store_points_dead_lettered_total'), 2);
   t.same(events.map((e) => e.kind).sort(), ['dead-lettered', 'dead-lettered']);
+});
+
+void t.test('dead-letter day files past their retention are deleted when a new day starts', async (t) => {
+  const DAY = 86_400_000;
+  const dir = await makeTempDir('cellwatch-deadletter');
+  const clock = new ManualClock(Date.UTC(2026, 0, 10, 23, 59));
+  const file = new DeadLetterFile(dir, clock, 2 * DAY);
+  for (const day of ['2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09', 'notes']) writeFileSync(join(dir, `${day}.jsonl`), '{}\n');
+  writeFileSync(join(dir, 'README'), 'kept: not a day file');
+  await file.append([pt(1)], 'first of the day');
+  // Retention 2 days on 01-10: the 07th ended 2 days + 23:59 ago (gone); the 08th ended 1 day + 23:59 ago (kept).
+  t.same(readdirSync(dir).sort(), ['2026-01-08.jsonl', '2026-01-09.jsonl', '2026-01-10.jsonl', 'README', 'notes.jsonl'], 'older days deleted, the rest untouched');
+  writeFileSync(join(dir, '2026-01-05.jsonl'), '{}\n');
+  await file.append([pt(2)], 'same day');
+  t.ok(readdirSync(dir).includes('2026-01-05.jsonl'), 'pruning runs once per new day, not per append');
+  clock.advance(60_000);
+  await file.append([pt(3)], 'next day');
+  t.same(readdirSync(dir).sort(), ['2026-01-09.jsonl', '2026-01-10.jsonl', '2026-01-11.jsonl', 'README', 'notes.jsonl'], 'a new day prunes again');
+  t.equal(readFileSync(join(dir, '2026-01-10.jsonl'), 'utf8').trim().split('\n').length, 2, 'both appends of the 10th are kept');
 });
 
 void t.test('outage: spooled while down (export resolves when fsynced), replayed in order on recovery', async (t) => {
