@@ -175,7 +175,7 @@ void t.test('a target is never polled twice at once (pollOnce meeting a tick, a 
   const first = collector.pollOnce(target, acc, T0 + MIN, new AbortController().signal);
   const started = performance.now();
   await collector.pollOnce(target, acc, T0 + 2 * MIN, new AbortController().signal);
-  t.ok(performance.now() - started < 200, 'the second poll does not start a second request stream');
+  t.ok(performance.now() - started < 600, 'the second poll does not wait for the first one’s 1 s timeout');
   t.match(acc.gaps, [{ target, ts: T0 + 2 * MIN, reason: 'skipped-overlap' }], 'it is reported as a skipped overlap');
   await first;
   t.match(acc.gaps.map((g) => g.reason), ['skipped-overlap', 'timeout'], 'the first poll ends in its own timeout gap');

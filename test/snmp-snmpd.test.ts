@@ -406,7 +406,7 @@ void t.test('lifecycle: start, reload keeps counters of kept targets, skipped ti
   const t0 = performance.now();
   await c.stop();
   await inflight;
-  t.ok(performance.now() - t0 < 500, 'stop does not wait for a 5 s timeout');
+  t.ok(performance.now() - t0 < 2000, 'stop does not wait for a 5 s timeout');
   t.equal(acc.gaps.length, gapsBefore, 'an aborted poll is not a gap: the collector stopped, the network did not');
   await c.stop();
   await manual.advance(600_000);
