@@ -79,6 +79,8 @@ export class InfluxV1Backend implements SeriesBackend {
   private readonly http: InfluxHttp;
   private readonly writePath: string;
   private readonly lateHours = new Set<number>();
+  /** Hours a running backfill is rolling up: still on disk until it is done. */
+  private backfillingHours: readonly number[] = [];
   private backfillTimer?: NodeJS.Timeout;
   private backfilling?: Promise<void>;
   private closed = false;
@@ -252,6 +254,7 @@ export class InfluxV1Backend implements SeriesBackend {
     const hours = [...this.lateHours].sort((a, b) => a - b);
     this.lateHours.clear();
     if (hours.length === 0 || this.closed) return;
+    this.backfillingHours = hours;
     this.backfilling = (async () => {
       let start = hours[0]!;
       let prev = start;
@@ -275,6 +278,7 @@ export class InfluxV1Backend implements SeriesBackend {
         }
       }
       // What is left: hours that failed, and hours noted while this ran (their own timer is set).
+      this.backfillingHours = [];
       this.writePendingHours();
     })();
     await this.backfilling;
@@ -294,13 +298,14 @@ export class InfluxV1Backend implements SeriesBackend {
     return [];
   }
 
-  /** The current late hours (possibly none) replace the file's list; written whole, it is a few hundred bytes. */
+  /** The hours not yet rolled up (possibly none) replace the file's list; written whole, it is a few hundred bytes. */
   private writePendingHours(): void {
     const file = this.opts.pendingHoursFile;
     if (!file) return;
+    const hours = new Set([...this.lateHours, ...this.backfillingHours]);
     try {
-      if (this.lateHours.size === 0) rmSync(file, { force: true });
-      else writeFileSync(file, JSON.stringify([...this.lateHours].sort((a, b) => a - b)));
+      if (hours.size === 0) rmSync(file, { force: true });
+      else writeFileSync(file, JSON.stringify([...hours].sort((a, b) => a - b)));
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message, file }, 'could not remember the hours awaiting a rollup backfill');
     }
