@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import { packageRoot } from '../daemon/paths.js';
 import type { Sample } from '../model/index.js';
-import { freePort, makeTempDir, waitFor } from './helpers/service.js';
+import { eventually, freePort, makeTempDir, waitFor } from './helpers/service.js';
 
 const CLI = join(packageRoot, 'dist/daemon/cli.js');
 
@@ -49,10 +49,10 @@ void t.test('demo: simulated cells flow to the API, change over time, and SIGTER
   t.match(d.output(), new RegExp(`board: +${d.url}/`), 'prints the board URL');
 
   // Sites are polled spread over the interval: wait for a whole round rather than the first site's answer.
-  await waitFor(async () => {
+  await eventually(async () => {
     const all = await cells(d.url);
     return all.filter((c) => c.latest).length >= all.length * 0.9;
-  }, 15_000, 'first full round of samples').catch(() => undefined);
+  }, 15_000);
   const first = await cells(d.url);
   t.ok(first.length >= 18, `lists the simulated cells (${first.length})`);
   const withData = first.filter((c) => c.latest);
@@ -64,7 +64,7 @@ void t.test('demo: simulated cells flow to the API, change over time, and SIGTER
   const before = new Map(first.map((c) => [c.id, c.latest]));
   const movedOn = async () => (await cells(d.url)).filter((c) => c.latest && before.get(c.id) && c.latest.ts > before.get(c.id)!.ts);
   await sleep(1500); // ~15 simulated minutes at 600×
-  await waitFor(async () => (await movedOn()).length >= withData.length * 0.9, 15_000, 'a newer round').catch(() => undefined);
+  await eventually(async () => (await movedOn()).length >= withData.length * 0.9, 15_000);
   const moved = await movedOn();
   t.ok(moved.length >= withData.length * 0.9, `newer samples arrived (${moved.length})`);
   t.ok(moved.some((c) => c.latest!.dlMbps !== before.get(c.id)!.dlMbps), 'KPIs change over time');

@@ -12,7 +12,7 @@ import { SnmpCollector } from '../collectors/snmp/index.js';
 import { parseConfig, type SnmpConfig } from '../config/index.js';
 import type { Sample } from '../model/index.js';
 import { SimAgents, SimNetwork } from '../sim/index.js';
-import { waitFor } from './helpers/service.js';
+import { eventually } from './helpers/service.js';
 
 const MIN = 60_000;
 // A Tuesday evening in Shanghai: busy hour, every counter moves.
@@ -156,7 +156,7 @@ void t.test('on the demo’s accelerated clock, late answers are not mistaken fo
   const acc = new MemoryAccumulator();
   await collector.start(acc);
   // ~12 polls of each of 60 targets in 6 s; a loaded box gets longer to do 8.
-  await waitFor(() => acc.samples.length >= 8 * network.cells.length, 30_000, '8 sweeps').catch(() => undefined);
+  await eventually(() => acc.samples.length >= 8 * network.cells.length, 30_000);
   await collector.stop();
   await agents.stop();
   await scheduler.stop();

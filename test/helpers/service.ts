@@ -133,6 +133,18 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
   }
 }
 
+/**
+ * Whether `check` comes true within `timeoutMs`. For a test that asserts on a condition which, on a
+ * loaded box, takes a while to arrive: wait for it (bounded), then assert — the assertion still fails
+ * when it never comes.
+ */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
+  return waitFor(check, timeoutMs, 'a condition').then(
+    () => true,
+    () => false,
+  );
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Child processes that die with the test process.
 
