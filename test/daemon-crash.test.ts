@@ -4,19 +4,17 @@
  * After a restart every spooled point — each one acknowledged to the collectors' ingest — is replayed.
  * (store-influx-faults.test.ts proves the same of the write pipeline alone, point by point.)
  */
-import { spawn } from 'node:child_process';
 import { cpSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import t from 'tap';
 import { stringify } from 'yaml';
-import { packageRoot } from '../daemon/paths.js';
 import type { Point } from '../store/index.js';
 import { DiskSpool } from '../store/spool.js';
+import { spawnCellwatch, waitReady } from './helpers/cellwatch.js';
 import { INFLUXD_INSTALL_HINT, startInfluxDB, type InfluxServer } from './helpers/influxdb.js';
 import { eventually, freePort, makeTempDir, requireService, waitFor } from './helpers/service.js';
 
-const CLI = join(packageRoot, 'dist/daemon/cli.js');
 const DB = 'daemoncrash';
 
 /** A point's identity in InfluxDB: measurement, series tags, timestamp. */
@@ -47,15 +45,6 @@ async function spooledPoints(dir: string, copy: string): Promise<Point[]> {
   return points;
 }
 
-function runDaemon(file: string) {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return { child, exited, output: () => out };
-}
-
 const metric = async (url: string, name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? NaN);
 
 void t.test('daemon SIGKILLed while InfluxDB is down, then restarted: every spooled point is replayed into InfluxDB', async (t) => {
@@ -77,9 +66,8 @@ void t.test('daemon SIGKILLed while InfluxDB is down, then restarted: every spoo
   writeFileSync(file, stringify(config(true)));
 
   // 1. Polling into InfluxDB.
-  const first = runDaemon(file);
-  t.teardown(() => void first.child.kill('SIGKILL'));
-  await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, 20_000, `daemon ready (${first.output().slice(-1500)})`);
+  const first = spawnCellwatch(t, ['run', '--config', file]);
+  await waitReady(url, first);
   await waitFor(async () => (await metric(url, 'cellwatch_store_points_written_total')) >= 100, 20_000, 'points written to InfluxDB');
 
   // 2. InfluxDB goes away: the daemon keeps polling and spools what it accepts.
@@ -96,8 +84,7 @@ void t.test('daemon SIGKILLed while InfluxDB is down, then restarted: every spoo
   // 4. InfluxDB back, the daemon restarted (simulator off, so nothing new muddies the count).
   await influx.restart();
   writeFileSync(file, stringify(config(false)));
-  const second = runDaemon(file);
-  t.teardown(() => void second.child.kill('SIGKILL'));
+  const second = spawnCellwatch(t, ['run', '--config', file]);
   await waitFor(() => readdirSync(join(dataDir, 'spool')).every((f) => !f.endsWith('.spool')), 30_000, `spool replayed (${second.output().slice(-1500)})`);
   // The log line follows the last segment's deletion and still has to come through the pipe.
   await eventually(() => /spool drained/.test(second.output()), 10_000);

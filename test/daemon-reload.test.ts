@@ -2,16 +2,14 @@
  * Reload without restart, as an operator does it: edit the file, then SIGHUP or the admin API.
  * The daemon runs from the compiled CLI with the simulator on, plus one real snmpd added and removed.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { stringify } from 'yaml';
-import { packageRoot } from '../daemon/paths.js';
+import { spawnCellwatch, waitReady } from './helpers/cellwatch.js';
 import { SNMPD_INSTALL_HINT, startSnmpd } from './helpers/snmpd.js';
 import { eventually, freePort, makeTempDir, requireService, waitFor } from './helpers/service.js';
 
-const CLI = join(packageRoot, 'dist/daemon/cli.js');
 const ADMIN = 'admin-token-for-reload-test';
 const VIEWER = 'viewer-token-for-reload-test';
 
@@ -39,18 +37,14 @@ void t.test('SIGHUP and POST /admin/reload apply a changed target list; a broken
   const realTarget = { name: 'bh-real', host: snmpd.host, port: snmpd.port, version: '2c', community: snmpd.community, profile: 'if-mib', site: 'S0001' };
   writeFileSync(file, stringify(base));
 
-  const child = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.teardown(() => void child.kill('SIGKILL'));
+  const daemon = spawnCellwatch(t, ['run', '--config', file]);
+  const child = daemon.child;
   const url = `http://127.0.0.1:${port}`;
   const get = async (path: string) => fetch(`${url}${path}`, { headers: { authorization: `Bearer ${VIEWER}` } });
   const targets = async () => ((await (await get('/api/v1/targets')).json()) as { targets: Target[] }).targets;
   const byName = async () => new Map((await targets()).map((x) => [x.target, x]));
 
-  await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, 20_000, `daemon ready (${out.slice(-1500)})`);
+  await waitReady(url, daemon);
   await waitFor(async () => (await targets()).every((x) => x.state === 'ok'), 10_000, 'simulated targets polled');
   const before = await byName();
   t.strictSame([...before.keys()].sort(), ['bh-S0001', 'bh-S0002', 'cells-S0001', 'cells-S0002'], 'starts with the simulator’s targets');
@@ -58,7 +52,7 @@ void t.test('SIGHUP and POST /admin/reload apply a changed target list; a broken
   // 1. SIGHUP after adding a target: it starts polling, the others keep going.
   writeFileSync(file, stringify({ ...base, snmp: { targets: [realTarget] } }));
   child.kill('SIGHUP');
-  await waitFor(async () => (await byName()).get('bh-real')?.state === 'ok', 10_000, `bh-real polled after SIGHUP (${out.slice(-1500)})`);
+  await waitFor(async () => (await byName()).get('bh-real')?.state === 'ok', 10_000, `bh-real polled after SIGHUP (${daemon.output().slice(-1500)})`);
   const added = await byName();
   t.ok((added.get('bh-real')?.rows ?? 0) >= 1, 'the real snmpd’s interfaces were read');
   // The new target can answer before a kept one's next tick comes round (a loaded CI box): wait for that tick.
@@ -70,12 +64,12 @@ void t.test('SIGHUP and POST /admin/reload apply a changed target list; a broken
   // 2. A broken file: SIGHUP and the API both refuse it, and the running targets stay.
   writeFileSync(file, stringify({ ...base, snmp: { targets: [{ ...realTarget, community: undefined }] } }));
   child.kill('SIGHUP');
-  await waitFor(() => /reload failed; keeping the running configuration/.test(out), 10_000, 'reload failure logged');
+  await waitFor(() => /reload failed; keeping the running configuration/.test(daemon.output()), 10_000, 'reload failure logged');
   const refused = await fetch(`${url}/api/v1/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
   t.equal(refused.status, 422, 'the API answers 422 to a broken file');
   t.strictSame(((await refused.json()) as { problems: string[] }).problems, ['snmp.targets.0.community: required for SNMPv2c'], 'with every problem as path: message');
   t.ok((await byName()).has('bh-real'), 'the running target list is unchanged');
-  t.notOk(out.includes(snmpd.community), 'the community string never reached the log');
+  t.notOk(daemon.output().includes(snmpd.community), 'the community string never reached the log');
 
   // 3. The admin API after removing the target.
   writeFileSync(file, stringify(base));
@@ -97,5 +91,5 @@ void t.test('SIGHUP and POST /admin/reload apply a changed target list; a broken
   t.equal((await fetch(`${url}/api/v1/cells`, { headers: { authorization: `Bearer ${ROTATED}` } })).status, 200, 'the new token works');
 
   child.kill('SIGTERM');
-  t.equal(await exited, 0, 'clean exit');
+  t.equal((await daemon.exited).code, 0, 'clean exit');
 });

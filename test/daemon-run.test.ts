@@ -2,39 +2,24 @@
  * The daemon as an operator runs it: the compiled CLI in a child process (`npm test` builds dist/
  * first), talking HTTP on a free loopback port, polling the simulator's real SNMP agents.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { packageRoot } from '../daemon/paths.js';
 import type { Sample } from '../model/index.js';
+import { CLI, spawnCellwatch, waitReady, type CellwatchProcess } from './helpers/cellwatch.js';
 import { eventually, freePort, makeTempDir, waitFor } from './helpers/service.js';
 
-const CLI = join(packageRoot, 'dist/daemon/cli.js');
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-async function startDemo(dataDir: string, extra: string[] = []): Promise<Running> {
+async function startDemo(t: Test, dataDir: string): Promise<CellwatchProcess & { url: string }> {
   const port = await freePort('tcp');
-  const child = spawn(process.execPath, [CLI, 'demo', '--sites', '6', '--rate', '600', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...extra], {
-    env: { ...process.env, NODE_ENV: 'test' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const demo = spawnCellwatch(t, ['demo', '--sites', '6', '--rate', '600', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], { ...process.env, NODE_ENV: 'test' });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, 20_000, `demo ready at ${url} (output: ${out.slice(-2000)})`);
-  return { child, url, output: () => out, exited };
+  await waitReady(url, demo);
+  return { ...demo, url };
 }
 
 async function cells(url: string): Promise<{ id: string; status: string; latest: Sample | null }[]> {
@@ -44,8 +29,7 @@ async function cells(url: string): Promise<{ id: string; status: string; latest:
 
 void t.test('demo: simulated cells flow to the API, change over time, and SIGTERM stops cleanly', async (t) => {
   const dataDir = await makeTempDir('cellwatch-demo-');
-  const d = await startDemo(dataDir);
-  t.teardown(() => void d.child.kill('SIGKILL'));
+  const d = await startDemo(t, dataDir);
   t.match(d.output(), new RegExp(`board: +${d.url}/`), 'prints the board URL');
 
   // Sites are polled spread over the interval: wait for a whole round rather than the first site's answer.
@@ -99,12 +83,11 @@ void t.test('demo: simulated cells flow to the API, change over time, and SIGTER
 
 void t.test('a second start on the same data dir sees the samples of the first', async (t) => {
   const dataDir = await makeTempDir('cellwatch-restart-');
-  const a = await startDemo(dataDir);
+  const a = await startDemo(t, dataDir);
   await waitFor(async () => (await cells(a.url)).some((c) => c.latest), 15_000, 'first samples');
   a.child.kill('SIGTERM');
   t.equal((await a.exited).code, 0);
-  const b = await startDemo(dataDir);
-  t.teardown(() => void b.child.kill('SIGKILL'));
+  const b = await startDemo(t, dataDir);
   const right = await cells(b.url);
   t.ok(right.some((c) => c.latest), 'latest KPIs survive a restart');
   b.child.kill('SIGTERM');
@@ -161,18 +144,16 @@ void t.test('SIGTERM with a request still open: connections cut after http.shutd
   const port = await freePort('tcp');
   const file = join(dir, 'c.yaml');
   writeFileSync(file, `http: { listen: "127.0.0.1:${port}", shutdownGrace: 1s }\ndataDir: ${join(dir, 'data')}\nlog: { format: json }\n`);
-  const child = spawn(process.execPath, [CLI, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => void child.kill('SIGKILL'));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, 15_000, 'ready');
+  const daemon = spawnCellwatch(t, ['run', '--config', file]);
+  await waitReady(`http://127.0.0.1:${port}`, daemon, 15_000);
   // A client that started a request and never finished its headers.
   const sock = connect(port, '127.0.0.1');
   t.teardown(() => void sock.destroy());
   await new Promise<void>((resolve) => sock.on('connect', () => sock.write('GET /api/v1/cells HTTP/1.1\r\nHost: x\r\n', () => resolve())));
   await sleep(200);
   const stopAt = Date.now();
-  child.kill('SIGTERM');
-  t.equal(await exited, 0, 'exit 0');
+  daemon.child.kill('SIGTERM');
+  t.equal((await daemon.exited).code, 0, 'exit 0');
   const ms = Date.now() - stopAt;
   t.ok(ms >= 900 && ms < 5000, `waited for the 1 s grace, not the 9 s stop deadline (${ms} ms)`);
 });

@@ -10,7 +10,7 @@ import type { StoreEvent } from '../store/open.js';
 import { DeadLetterFile } from '../store/deadletter.js';
 import { WritePipeline, type PipelineDeps } from '../store/pipeline.js';
 import { DiskSpool, SpoolFullError } from '../store/spool.js';
-import { makeTempDir } from './helpers/service.js';
+import { makeTempDir, waitFor } from './helpers/service.js';
 
 const log = pino({ level: 'silent' });
 const T0 = Date.UTC(2026, 0, 5, 10);
@@ -167,7 +167,7 @@ void t.test('outage: spooled while down (export resolves when fsynced), replayed
   t.ok((await metric('cellwatch_store_batches_retried_total')) >= 1);
   backend.requests = [];
   up = true;
-  await waitUntil(() => !pipeline.spooling, 5000);
+  await waitFor(() => !pipeline.spooling, 5000, 'the spool to drain');
   t.equal(backend.stored.size, 500, 'everything replayed');
   // With two requests in flight, a later record can land while an earlier one fails (the outage ends
   // between them); the replayer then sends it again after the earlier one. So the order that counts
@@ -193,7 +193,7 @@ void t.test('restart: what the spool holds is replayed at start-up, and a torn t
   const seg = readdirSync(join(dir, 'spool')).filter((f) => f.endsWith('.spool')).sort().at(-1)!;
   appendFileSync(join(dir, 'spool', seg), Buffer.from([200, 0, 0, 0, 5, 0, 0, 0, 1, 2, 3, 4, 91, 123]));
   const second = await setup(t, { dir });
-  await waitUntil(() => second.backend.stored.size === 300 && !second.pipeline.spooling, 5000);
+  await waitFor(() => second.backend.stored.size === 300 && !second.pipeline.spooling, 5000, 'the restarted pipeline to replay everything');
   t.equal(second.backend.stored.size, 300, 'all 300 spooled points replayed after the restart');
   t.same(second.backend.requests.flat().map((p) => p.ts), pts(300).map((p) => p.ts), 'in order');
 });
@@ -221,7 +221,7 @@ void t.test('Retry-After is honoured; backoff grows exponentially with jitter up
     return times.length === 1 ? { ok: false, retryable: true, reason: 'HTTP 429', retryAfterMs: 400 } : { ok: true };
   };
   await pipeline.export(pts(5));
-  await waitUntil(() => backend.stored.size === 5, 5000);
+  await waitFor(() => backend.stored.size === 5, 5000, 'the retried batch to land');
   // Not 400: timers run off the event loop's cached clock, a few ms behind the time taken at the send.
   t.ok(times[1]! - times[0]! >= 300, `retried after ${(times[1]! - times[0]!).toFixed(0)} ms (Retry-After 400 ms)`);
 });
@@ -248,7 +248,7 @@ void t.test('spool cap: drops counted, raised and refused loudly; the writer sta
   t.equal(dropped.reduce((a, e) => a + (e.kind === 'dropped' ? e.points : 0), 0), refused, 'every drop raised as an event');
   t.match(dropped[0], { reason: 'disk spool full' });
   up = true;
-  await waitUntil(() => !pipeline.spooling, 5000);
+  await waitFor(() => !pipeline.spooling, 5000, 'the spool to drain');
   t.equal(backend.stored.size, accepted, 'everything accepted was stored, nothing more');
   await pipeline.export(pts(10, 10_000));
   await pipeline.forceFlush();
@@ -284,14 +284,6 @@ void t.test('shutdown: a hanging request is spooled after the grace time', async
   await spool.close();
   t.ok(existsSync(join(dir, 'spool')));
 });
-
-async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 void t.test('spool: acknowledging the last record while another append is being written loses nothing', async (t) => {
   // The spool catching up (ack of its last record deletes the finished segment) while collectors
@@ -330,7 +322,7 @@ void t.test('replay: a window abandoned after a retryable failure does not dead-
   };
   await pipeline.export(pts(200)); // two records of 100 in the spool
   phase = 'flaky';
-  await waitUntil(() => !pipeline.spooling, 5000);
+  await waitFor(() => !pipeline.spooling, 5000, 'the spool to drain');
   t.equal(headFailures, 2, 'the head record failed once, then landed');
   t.equal(backend.stored.size, 199, 'every good point stored');
   t.equal(await metric('cellwatch_store_points_dead_lettered_total'), 1, 'the refused point dead-lettered once');
