@@ -153,13 +153,11 @@ export class InfluxV1Backend implements SeriesBackend {
     if (this.opts.rollups) {
       await admin('create the hourly rollup continuous query', () => this.ensureContinuousQuery());
       await admin('backfill hourly rollups', () => this.backfillSinceNewestRollup());
-    }
-    this.needsInit = false;
-    if (this.opts.rollups) {
       // Late hours a previous run noted and did not get to (killed inside the debounce, or InfluxDB failed).
       for (const hour of this.readPendingHours()) this.lateHours.add(hour);
       if (this.lateHours.size > 0) await this.flushLateHours();
     }
+    this.needsInit = false;
     return { ok: true };
   }
 
