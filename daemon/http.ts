@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ZodError } from 'zod';
 import { Authenticator, isLoopback, type Permission } from './auth.js';
-import type { Config } from '../config/index.js';
+import { ConfigError, type Config } from '../config/index.js';
 import { packageRoot } from './paths.js';
 
 declare module 'fastify' {
@@ -65,6 +65,8 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     if (err instanceof ZodError) {
       return reply.code(400).send({ error: 'invalid request', problems: err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`) });
     }
+    // A reload whose file does not validate: nothing was applied.
+    if (err instanceof ConfigError) return reply.code(422).send({ error: 'invalid configuration; the running one is kept', problems: err.problems });
     const status = typeof (err as { statusCode?: unknown }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 500;
     if (status >= 500) req.log.error({ err, url: req.url }, 'request failed');
     return reply.code(status).send({ error: status >= 500 ? 'internal error' : (err as Error).message });
