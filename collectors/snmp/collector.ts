@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Job } from '../../clock/index.js';
-import type { SnmpConfig, SnmpTargetConfig } from '../../config/index.js';
+import { fingerprint, type SnmpConfig, type SnmpTargetConfig } from '../../config/index.js';
 import type { Cell, EpochMs } from '../../model/index.js';
 import type { Accumulator, ServiceCollector } from '../index.js';
 import { uptimeVerdict } from './counters.js';
@@ -95,10 +94,6 @@ interface TargetRuntime {
   loggedUnmapped?: string;
 }
 
-function sha(parts: unknown): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
-}
-
 function resolveTarget(t: SnmpTargetConfig, cfg: SnmpConfig): ResolvedTarget {
   const d = cfg.defaults;
   let profile: Profile | undefined;
@@ -110,9 +105,10 @@ function resolveTarget(t: SnmpTargetConfig, cfg: SnmpConfig): ResolvedTarget {
   }
   const port = t.port ?? d.port;
   const indexes = t.indexes?.map(String);
-  const secrets = [t.community?.reveal(), t.user, t.authProtocol, t.authKey?.reveal(), t.privProtocol, t.privKey?.reveal()];
+  // Another device, table or credential (a rotated key counts: fingerprint hashes secrets) starts afresh.
+  const access = [t.community, t.user, t.authProtocol, t.authKey, t.privProtocol, t.privKey];
   const profileDef = cfg.profiles[t.profile] ?? null;
-  const identity = sha([t.host, port, t.version, secrets, t.profile, profileDef, t.site ?? null, indexes ?? null]);
+  const identity = fingerprint([t.host, port, t.version, access, t.profile, profileDef, t.site ?? null, indexes ?? null]);
   const intervalMs = t.interval ?? d.interval;
   const timeoutMs = t.timeout ?? d.timeout;
   const retries = t.retries ?? d.retries;
@@ -133,7 +129,7 @@ function resolveTarget(t: SnmpTargetConfig, cfg: SnmpConfig): ResolvedTarget {
     maxRepetitions,
     ...(indexes ? { indexes } : {}),
     identity,
-    settings: sha([intervalMs, timeoutMs, retries, maxRepetitions]),
+    settings: fingerprint([intervalMs, timeoutMs, retries, maxRepetitions]),
   };
 }
 
