@@ -208,10 +208,9 @@ export class SnmpCollector implements ServiceCollector {
     const resize = cfg.concurrency !== this.cfg.concurrency;
     this.cfg = cfg;
     if (resize) this.sizeSlots();
-    const stopped: Promise<void>[] = [];
     for (const [name, rt] of this.targets) {
       if (next.has(name)) continue;
-      stopped.push(this.removeTarget(rt));
+      this.removeTarget(rt);
       result.removed.push(name);
     }
     for (const [name, t] of next) {
@@ -221,7 +220,7 @@ export class SnmpCollector implements ServiceCollector {
         if (this.started) this.schedule(fresh);
         result.added.push(name);
       } else if (rt.t.identity !== t.identity) {
-        stopped.push(this.removeTarget(rt, false));
+        this.removeTarget(rt, false);
         const fresh = this.addTarget(t);
         if (this.started) this.schedule(fresh);
         result.changed.push(name);
@@ -237,7 +236,6 @@ export class SnmpCollector implements ServiceCollector {
         result.kept.push(name);
       }
     }
-    await Promise.all(stopped);
     this.deps.log.info({ added: result.added, removed: result.removed, changed: result.changed, kept: result.kept.length }, 'SNMP targets reloaded');
     return result;
   }
@@ -305,7 +303,8 @@ export class SnmpCollector implements ServiceCollector {
     return rt;
   }
 
-  private async removeTarget(rt: TargetRuntime, forgetMetrics = true): Promise<void> {
+  /** Cancels its job and aborts a poll in flight; the aborted poll ends on its own and records no gap. */
+  private removeTarget(rt: TargetRuntime, forgetMetrics = true): void {
     rt.job?.cancel();
     rt.job = undefined;
     rt.abort.abort(new Error(`target ${rt.t.name} removed`));
