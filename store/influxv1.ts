@@ -37,11 +37,6 @@ export interface InfluxV1Options {
   maxInFlight: number;
   clock: Clock;
   /**
-   * The InfluxDB server's clock, on which its continuous queries run and against which it enforces
-   * retention: lateness of a point is judged by it, not by the (possibly accelerated) event clock.
-   */
-  serverNow?: () => EpochMs;
-  /**
    * Where the hours awaiting a backfill are remembered, so a crash inside the debounce does not leave
    * an hour's rollup computed from part of its points (the CQ ran before a spool replay filled it in).
    */
@@ -71,7 +66,6 @@ const hoursDuration = (ms: number) => `${Math.max(1, Math.ceil(ms / HOUR_MS))}h`
 /** The CQ recomputes this far back at every run; older writes need a backfill. */
 const CQ_RESAMPLE_FOR_MS = 2 * HOUR_MS;
 const BACKFILL_DEBOUNCE_MS = 5_000;
-/** Cells per query when a reader filters by cell (keeps the query string modest). */
 
 export class InfluxV1Backend implements SeriesBackend {
   readonly kind = 'influxdb-v1' as const;
@@ -94,8 +88,12 @@ export class InfluxV1Backend implements SeriesBackend {
     this.reader = new InfluxV1Reader(this, opts);
   }
 
+  /**
+   * The InfluxDB server's clock, on which its continuous queries run and against which it enforces
+   * retention: lateness of a point is judged by it, not by the (possibly accelerated) event clock.
+   */
   private serverNow(): EpochMs {
-    return (this.opts.serverNow ?? Date.now)();
+    return Date.now();
   }
 
   get rollupRetentionPolicy(): string {

@@ -32,9 +32,10 @@ export interface InfluxV2Options {
   timeoutMs: number;
   maxInFlight: number;
   log: Logger;
-  /** How far back `latest()` looks. */
-  latestLookbackMs?: number;
 }
+
+/** How far back `latest()` looks: the default retention of the other backends. */
+const LATEST_LOOKBACK_MS = 35 * 24 * HOUR_MS;
 
 let clientLoggerSet = false;
 
@@ -129,7 +130,7 @@ export class InfluxV2Reader implements SeriesReader {
   ) {}
 
   private get lookback() {
-    return fluxDuration(this.opts.latestLookbackMs ?? 35 * 24 * HOUR_MS);
+    return fluxDuration(LATEST_LOOKBACK_MS);
   }
 
   private async newest(measurement: string, key: 'cell' | 'link', filter?: string): Promise<FluxRow[]> {

@@ -51,7 +51,6 @@ interface ResolvedTarget {
   name: string;
   host: string;
   port: number;
-  version: '1' | '2c' | '3';
   cfg: SnmpTargetConfig;
   profileName: string;
   profile?: Profile;
@@ -117,7 +116,6 @@ function resolveTarget(t: SnmpTargetConfig, cfg: SnmpConfig): ResolvedTarget {
     name: t.name,
     host: t.host,
     port,
-    version: t.version,
     cfg: t,
     profileName: t.profile,
     ...(profile ? { profile } : {}),

@@ -88,33 +88,26 @@ export function uptimeVerdict(prevTicks: number | undefined, curTicks: number, e
 export interface RateOptions {
   /** Link speed, Mbit/s (ifHighSpeed); 0 or absent means unknown, and then there is no cap. */
   speedMbps?: number;
-  /**
-   * Headroom over the nominal speed before a rate is impossible: tick stamps are aligned, real reads
-   * jitter by up to a request's latency, so a saturated link can look a few percent faster than itself.
-   * Rates inside the headroom are clamped to the speed.
-   */
-  headroom?: number;
   discontinuity?: boolean;
 }
 
 export type RateVerdict = { ok: true; mbps: number; wrapped: boolean; clamped: boolean } | { ok: false; reason: 'first' | 'discontinuity' | 'reset' | 'over-cap' | 'no-time' };
 
-export const DEFAULT_RATE_HEADROOM = 0.05;
+/**
+ * Headroom over the nominal speed before a rate is impossible: tick stamps are aligned, real reads
+ * jitter by up to a request's latency, so a saturated link can look a few percent faster than itself.
+ * Rates inside the headroom are clamped to the speed.
+ */
+const RATE_HEADROOM = 0.05;
 
 /** Octet counter readings → Mbit/s over `elapsedS`, capped at the link speed. */
 export function octetRate(prev: bigint | undefined, cur: bigint, kind: CounterKind, elapsedS: number, opts: RateOptions = {}): RateVerdict {
   if (prev !== undefined && !(elapsedS > 0)) return { ok: false, reason: 'no-time' };
-  const headroom = opts.headroom ?? DEFAULT_RATE_HEADROOM;
   const speed = opts.speedMbps !== undefined && opts.speedMbps > 0 ? opts.speedMbps : undefined;
-  const maxDelta = speed === undefined ? undefined : BigInt(Math.ceil((speed * 1e6 * elapsedS * (1 + headroom)) / 8));
+  const maxDelta = speed === undefined ? undefined : BigInt(Math.ceil((speed * 1e6 * elapsedS * (1 + RATE_HEADROOM)) / 8));
   const d = counterDelta(prev, cur, kind, { ...(opts.discontinuity ? { discontinuity: true } : {}), ...(maxDelta !== undefined ? { maxDelta } : {}) });
   if (!d.ok) return d;
   const mbps = (Number(d.delta) * 8) / elapsedS / 1e6;
   if (speed !== undefined && mbps > speed) return { ok: true, mbps: speed, wrapped: d.wrapped, clamped: true };
   return { ok: true, mbps, wrapped: d.wrapped, clamped: false };
-}
-
-/** A counter value from the wire (number for Counter32, bigint for Counter64) as bigint. */
-export function toBigInt(v: number | bigint): bigint {
-  return typeof v === 'bigint' ? v : BigInt(Math.trunc(v));
 }

@@ -14,10 +14,6 @@ export class PollSlots {
     return this.used;
   }
 
-  get waiting(): number {
-    return this.queue.length;
-  }
-
   /** Resolves with a release function; rejects when `signal` aborts before a slot is free. */
   acquire(signal: AbortSignal): Promise<() => void> {
     if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
