@@ -56,6 +56,17 @@ interface QuerySeries {
   values?: (number | string | boolean | null)[][];
 }
 
+/** Ascending hour starts as contiguous `[from, to)` ranges: one query per run of hours, not per hour. */
+function hourRanges(hours: readonly number[]): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (const h of hours) {
+    const last = ranges.at(-1);
+    if (last && last[1] === h) last[1] = h + HOUR_MS;
+    else ranges.push([h, h + HOUR_MS]);
+  }
+  return ranges;
+}
+
 /** An InfluxQL identifier, always double-quoted. */
 export const ident = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 /** An InfluxQL string literal. */
@@ -252,18 +263,7 @@ export class InfluxV1Backend implements SeriesBackend {
     if (hours.length === 0 || this.closed) return;
     this.backfillingHours = hours;
     this.backfilling = (async () => {
-      let start = hours[0]!;
-      let prev = start;
-      const ranges: [number, number][] = [];
-      for (const h of hours.slice(1)) {
-        if (h !== prev + HOUR_MS) {
-          ranges.push([start, prev + HOUR_MS]);
-          start = h;
-        }
-        prev = h;
-      }
-      ranges.push([start, prev + HOUR_MS]);
-      for (const [from, to] of ranges) {
+      for (const [from, to] of hourRanges(hours)) {
         try {
           await this.backfill(from, to);
         } catch (err) {
@@ -440,14 +440,9 @@ export class InfluxV1Reader implements SeriesReader {
       }
     }
     // Hours no rollup covers yet (the current one, or ones the CQ has not reached): from raw data.
-    const missing: [number, number][] = [];
-    for (let h = start; h < to; h += HOUR_MS) {
-      if (rolled.has(h)) continue;
-      const last = missing[missing.length - 1];
-      if (last && last[1] === h) last[1] = h + HOUR_MS;
-      else missing.push([h, h + HOUR_MS]);
-    }
-    for (const [a, b] of missing) {
+    const unrolled: number[] = [];
+    for (let h = start; h < to; h += HOUR_MS) if (!rolled.has(h)) unrolled.push(h);
+    for (const [a, b] of hourRanges(unrolled)) {
       for (const filter of cellChunks(cells)) {
         const [series = []] = await this.backend.query(
           `SELECT mean(*), count(*) FROM ${this.from(CELL_MEASUREMENT)} WHERE ${timeRange(a, Math.min(b, to))}${filter ? ` AND ${filter}` : ''} GROUP BY time(1h), "cell", "source" fill(none)`,
