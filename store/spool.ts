@@ -291,16 +291,23 @@ export class DiskSpool {
     renameSync(`${cursorFile}.tmp`, cursorFile);
     // Deleting a finished segment closes and unlinks a file an append may be writing at this very
     // moment (the spool catching up while collectors still spool): run it in the append chain, so it
-    // sees the segment as it is after that append, record counted and all.
+    // sees the segment as it is after that append, record counted and all. An append only adds to a
+    // segment or starts a newer one, so when nothing is finished now nothing will be after it: most
+    // acks then need not wait for the appends (and their fsync) at all.
+    if (!this.segments.some((s) => this.finished(s))) return;
     const cleanup = this.appending.then(() => this.dropFinishedSegments());
     this.appending = cleanup.catch(() => undefined);
     await cleanup;
   }
 
+  /** Behind the cursor, or the cursor's own segment read to its end with nothing left to replay. */
+  private finished(s: Segment): boolean {
+    return s.id < this.cursor.segment || (this.isEmpty() && s.id === this.cursor.segment && this.cursor.offset >= s.size);
+  }
+
   private async dropFinishedSegments(): Promise<void> {
     for (const s of [...this.segments]) {
-      const done = s.id < this.cursor.segment || (this.isEmpty() && s.id === this.cursor.segment && this.cursor.offset >= s.size);
-      if (!done) continue;
+      if (!this.finished(s)) continue;
       if (this.writer?.id === s.id) {
         await this.writer.fh.close();
         this.writer = undefined;
