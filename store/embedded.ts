@@ -7,7 +7,7 @@ import type { Clock } from '../clock/index.js';
 import type { EpochMs, LinkSample, Sample } from '../model/index.js';
 import type { Point, SeriesBackend, SeriesBucket, SeriesReader, WriteResult } from './index.js';
 import type { Migration } from './migrations.js';
-import { HOUR_MS, byCell } from './reading.js';
+import { HOUR_MS, bucket, byCell, rowPoint } from './reading.js';
 import { openDatabase } from './records.js';
 import { CELL_FIELDS, CELL_MEASUREMENT, LINK_FIELDS, LINK_MEASUREMENT, pointLink, pointSample, schemaProblem } from './schema.js';
 
@@ -428,30 +428,10 @@ export class EmbeddedBackend implements SeriesBackend {
   }
 }
 
-function rowSample(r: Row): Sample {
-  const p: Point = { measurement: CELL_MEASUREMENT, tags: { cell: r.cell as string, source: r.source as string }, fields: {}, ts: r.ts as number };
-  for (const f of CELL_FIELDS) if (typeof r[f] === 'number') p.fields[f] = r[f];
-  return pointSample(p);
-}
-
-function rowLink(r: Row): LinkSample {
-  const p: Point = { measurement: LINK_MEASUREMENT, tags: { link: r.link as string, site: (r.site as string | null) ?? '', source: r.source as string }, fields: {}, ts: r.ts as number };
-  for (const f of LINK_FIELDS) if (typeof r[f] === 'number') p.fields[f] = r[f];
-  return pointLink(p);
-}
+const rowSample = (r: Row): Sample => pointSample(rowPoint(r, CELL_MEASUREMENT, CELL_FIELDS, r.ts as number));
+const rowLink = (r: Row): LinkSample => pointLink(rowPoint(r, LINK_MEASUREMENT, LINK_FIELDS, r.ts as number));
 
 /** Bucket means as a SeriesBucket: `available` becomes `availability`, absent fields stay absent. */
-function bucket(cell: string, ts: EpochMs, count: number, mean: (f: (typeof CELL_FIELDS)[number]) => number | null): SeriesBucket {
-  const b: SeriesBucket = { cell, ts, count };
-  for (const f of CELL_FIELDS) {
-    const v = mean(f);
-    if (v === null || !Number.isFinite(v)) continue;
-    if (f === 'available') b.availability = v;
-    else b[f] = v;
-  }
-  return b;
-}
-
 class EmbeddedReader implements SeriesReader {
   private stmts?: {
     latestAll: Statement<[], Row>;

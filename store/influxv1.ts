@@ -5,7 +5,7 @@ import type { EpochMs, LinkSample, Sample } from '../model/index.js';
 import { InfluxHttp, classifyWrite, gzipBody } from './http.js';
 import type { Point, SeriesBackend, SeriesBucket, SeriesReader, WriteResult } from './index.js';
 import { encodeLines } from './lineprotocol.js';
-import { CELLS_PER_QUERY, HOUR_MS, byCell, byCellThenTime, byLink, chunked, rowPoint } from './reading.js';
+import { BucketSum, CELLS_PER_QUERY, HOUR_MS, byCell, byCellThenTime, byLink, chunked, rowPoint } from './reading.js';
 import { CELL_FIELDS, CELL_HOURLY_MEASUREMENT, CELL_MEASUREMENT, LINK_FIELDS, LINK_MEASUREMENT, pointLink, pointSample } from './schema.js';
 
 /*
@@ -336,39 +336,6 @@ function cellChunks(cells?: readonly string[]): (string | undefined)[] {
 }
 
 /** Accumulates means weighted by counts, so buckets from several series (sources, sites) merge exactly. */
-export class BucketSum {
-  readonly sums = new Map<string, number>();
-  readonly counts = new Map<string, number>();
-  n = 0;
-  constructor(
-    readonly cell: string,
-    readonly ts: EpochMs,
-  ) {}
-  add(r: Row): void {
-    let n = 0;
-    for (const f of CELL_FIELDS) {
-      const mean = r[`mean_${f}`];
-      const count = r[`count_${f}`];
-      if (typeof mean !== 'number' || typeof count !== 'number' || count <= 0) continue;
-      this.sums.set(f, (this.sums.get(f) ?? 0) + mean * count);
-      this.counts.set(f, (this.counts.get(f) ?? 0) + count);
-      n = Math.max(n, count);
-    }
-    // Rows are per source, and a source's samples carry the same fields (SNMP: the profile's columns,
-    // probes: their measurements), so the largest field count is the row's sample count.
-    this.n += n;
-  }
-  bucket(): SeriesBucket {
-    const b: SeriesBucket = { cell: this.cell, ts: this.ts, count: this.n };
-    for (const [f, sum] of this.sums) {
-      const mean = sum / this.counts.get(f)!;
-      if (f === 'available') b.availability = mean;
-      else (b as unknown as Record<string, number>)[f] = mean;
-    }
-    return b;
-  }
-}
-
 export class InfluxV1Reader implements SeriesReader {
   constructor(
     private readonly backend: InfluxV1Backend,

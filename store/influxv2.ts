@@ -5,9 +5,8 @@ import type { Logger } from 'pino';
 import type { EpochMs, LinkSample, Sample } from '../model/index.js';
 import { classifyWrite } from './http.js';
 import type { Point, SeriesBackend, SeriesBucket, SeriesReader, WriteResult } from './index.js';
-import { BucketSum } from './influxv1.js';
 import { encodeLine } from './lineprotocol.js';
-import { HOUR_MS, byCell, byCellThenTime, byLink, chunked, rowPoint } from './reading.js';
+import { BucketSum, HOUR_MS, byCell, byCellThenTime, byLink, chunked, rowPoint } from './reading.js';
 import { CELL_FIELDS, CELL_MEASUREMENT, LINK_FIELDS, LINK_MEASUREMENT, pointLink, pointSample } from './schema.js';
 
 /*
