@@ -137,8 +137,9 @@ export class Daemon {
       result.inventory = this.inventory.size;
     }
     this.cfg = { ...this.cfg, auth, snmp: next.snmp, inventory: next.inventory, experience: next.experience, target: next.target, alerts: next.alerts };
-    // The inventory goes along so that rows of id-less vendor tables are re-mapped too.
-    if (this.snmp) result.snmp = await this.snmp.reload(this.snmpConfig(), this.inventory);
+    // A re-read inventory goes along so that rows of id-less vendor tables are re-mapped too; otherwise
+    // the collector keeps the index it has.
+    if (this.snmp) result.snmp = await this.snmp.reload(this.snmpConfig(), result.inventory !== undefined ? this.inventory : undefined);
     this.log.info(result, 'config reloaded');
     return result;
   }
