@@ -385,6 +385,7 @@ export class InfluxV1Reader implements SeriesReader {
 
   async hourly(from: EpochMs, to: EpochMs, cells?: readonly string[]): Promise<SeriesBucket[]> {
     const start = Math.ceil(from / HOUR_MS) * HOUR_MS;
+    const filters = cellChunks(cells);
     const buckets = new Map<string, BucketSum>();
     const add = (cell: string, ts: number, r: Row) => {
       const key = `${cell}\n${ts}`;
@@ -394,7 +395,7 @@ export class InfluxV1Reader implements SeriesReader {
     };
     const rolled = new Set<number>();
     if (this.opts.rollups) {
-      for (const filter of cellChunks(cells)) {
+      for (const filter of filters) {
         const [series = []] = await this.backend.query(
           `SELECT * FROM ${this.from(CELL_HOURLY_MEASUREMENT, this.backend.rollupRetentionPolicy)} WHERE ${timeRange(start, to)}${filter ? ` AND ${filter}` : ''} GROUP BY "cell"`,
         );
@@ -410,7 +411,7 @@ export class InfluxV1Reader implements SeriesReader {
     const unrolled: number[] = [];
     for (let h = start; h < to; h += HOUR_MS) if (!rolled.has(h)) unrolled.push(h);
     for (const [a, b] of hourRanges(unrolled)) {
-      for (const filter of cellChunks(cells)) {
+      for (const filter of filters) {
         const [series = []] = await this.backend.query(
           `SELECT mean(*), count(*) FROM ${this.from(CELL_MEASUREMENT)} WHERE ${timeRange(a, Math.min(b, to))}${filter ? ` AND ${filter}` : ''} GROUP BY time(1h), "cell", "source" fill(none)`,
         );
