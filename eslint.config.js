@@ -22,7 +22,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       // async without await is idiomatic for fastify handlers and tap subtests.
       '@typescript-eslint/require-await': 'off',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true, allowNullish: true },
+      ],
     },
   },
 );

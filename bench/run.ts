@@ -38,7 +38,16 @@ export function renderTable(rows: BenchRow[]): string {
   const header = ['case', 'metric', 'cellwatch', 'baseline', 'baseline value', 'ratio', 'target', 'met'];
   const lines = rows.map((r) => {
     const q = ratio(r);
-    return [r.case, r.metric, fmt(r.ours), r.baseline ?? '–', fmt(r.baselineValue), q === undefined ? '–' : `${q.toFixed(2)}×`, r.target ?? '–', r.met === undefined ? '–' : r.met ? 'yes' : 'NO'];
+    return [
+      r.case,
+      r.metric,
+      fmt(r.ours),
+      r.baseline ?? '–',
+      fmt(r.baselineValue),
+      q === undefined ? '–' : `${q.toFixed(2)}×`,
+      r.target ?? '–',
+      r.met === undefined ? '–' : r.met ? 'yes' : 'NO',
+    ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
@@ -47,7 +56,9 @@ export function renderTable(rows: BenchRow[]): string {
 
 async function loadCases(): Promise<BenchCase[]> {
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'cases');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.js'))
+    .sort();
   const cases: BenchCase[] = [];
   for (const f of files) {
     const mod = (await import(pathToFileURL(join(dir, f)).href)) as { cases?: BenchCase[] };
@@ -59,7 +70,11 @@ async function loadCases(): Promise<BenchCase[]> {
 /** Runs one case in a fresh Node process; its progress goes to our stderr, its rows come back as JSON. */
 function runInChild(name: string): Promise<BenchRow[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child-case', name, ...(args.quick ? ['--quick'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(import.meta.url), '--child-case', name, ...(args.quick ? ['--quick'] : [])],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);

@@ -81,7 +81,13 @@ export function cronMatcher(expression: string, opts: CronOptions): (t: EpochMs)
  * A cron job as a minute job on the scheduler's own clock that runs `task` when the expression
  * matches: both schedulers implement `cron` this way, so cron follows accelerated and manual clocks.
  */
-export function scheduleCron(scheduler: Pick<Scheduler, 'every'>, name: string, expression: string, task: Task, opts: CronOptions): Job {
+export function scheduleCron(
+  scheduler: Pick<Scheduler, 'every'>,
+  name: string,
+  expression: string,
+  task: Task,
+  opts: CronOptions,
+): Job {
   const matches = cronMatcher(expression, opts);
   return scheduler.every(name, MINUTE_MS, (tick, signal) => (matches(tick) ? task(tick, signal) : undefined), {
     ...(opts.onError ? { onError: opts.onError } : {}),

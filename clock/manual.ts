@@ -37,7 +37,12 @@ export class ManualScheduler implements Scheduler {
   every(name: string, everyMs: number, task: Task, opts: EveryOptions = {}): Job {
     if (!(everyMs > 0)) throw new Error(`job ${name}: interval must be > 0`);
     const offsetMs = opts.offsetMs ?? 0;
-    const entry: ManualEntry = { run: new JobRun(name, task, opts), everyMs, offsetMs, next: nextTick(this.clock.now(), everyMs, offsetMs) };
+    const entry: ManualEntry = {
+      run: new JobRun(name, task, opts),
+      everyMs,
+      offsetMs,
+      next: nextTick(this.clock.now(), everyMs, offsetMs),
+    };
     this.entries.add(entry);
     return {
       name,

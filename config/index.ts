@@ -81,7 +81,9 @@ function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       // Report the branch the input was evidently aiming at (the one that failed deeper than its root),
       // so `peak: { from: "25:00" }` says what is wrong with `from`, not just "Invalid input".
-      const aimed = issue.errors.filter((errs) => errs.some((e) => e.path.length > 0 || (e.code !== 'invalid_type' && e.code !== 'invalid_value')));
+      const aimed = issue.errors.filter((errs) =>
+        errs.some((e) => e.path.length > 0 || (e.code !== 'invalid_type' && e.code !== 'invalid_value')),
+      );
       if (aimed.length === 1) return formatIssues(aimed[0]!.map((e) => ({ ...e, path: [...issue.path, ...e.path] })));
       const expected = issue.errors.map((errs) => errs[0]?.message.replace(/^Invalid input: /, '')).join('; or ');
       return [`${formatPath(issue.path)}: ${expected}`];
@@ -91,7 +93,13 @@ function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
 }
 
 /** Replaces `${VAR}` in strings and turns `xFile` keys of secrets into `x`, collecting problems. */
-function substitute(value: unknown, path: PropertyKey[], env: NodeJS.ProcessEnv, baseDir: string, problems: string[]): unknown {
+function substitute(
+  value: unknown,
+  path: PropertyKey[],
+  env: NodeJS.ProcessEnv,
+  baseDir: string,
+  problems: string[],
+): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (match, name: string | undefined) => {
       if (match === '$$') return '$';
@@ -122,7 +130,9 @@ function substitute(value: unknown, path: PropertyKey[], env: NodeJS.ProcessEnv,
       try {
         out[secretKey] = readFileSync(resolveFrom(baseDir, file), 'utf8').trim();
       } catch (err) {
-        problems.push(`${formatPath(here)}: cannot read secret file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        problems.push(
+          `${formatPath(here)}: cannot read secret file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        );
         out[secretKey] = `(unreadable ${key})`; // a stand-in, so the schema does not add a second error here
       }
       continue;

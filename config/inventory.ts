@@ -45,9 +45,12 @@ export function parseInventory(text: string, source = 'inventory'): InventoryLoa
     if (seen.has(id)) return bad('id', `duplicate cell id "${id}"`);
     if (!row.site) return bad('site', 'empty');
     if (!row.region) return bad('region', 'empty');
-    if (!Number.isFinite(lat) || lat < -90 || lat > 90) return bad('lat', `expected a latitude in [-90, 90], got "${row.lat}"`);
-    if (!Number.isFinite(lon) || lon < -180 || lon > 180) return bad('lon', `expected a longitude in [-180, 180], got "${row.lon}"`);
-    if (snmpIndex !== undefined && !(Number.isInteger(snmpIndex) && snmpIndex >= 0)) return bad('snmpIndex', `expected a non-negative integer, got "${row.snmpIndex}"`);
+    if (!Number.isFinite(lat) || lat < -90 || lat > 90)
+      return bad('lat', `expected a latitude in [-90, 90], got "${row.lat}"`);
+    if (!Number.isFinite(lon) || lon < -180 || lon > 180)
+      return bad('lon', `expected a longitude in [-180, 180], got "${row.lon}"`);
+    if (snmpIndex !== undefined && !(Number.isInteger(snmpIndex) && snmpIndex >= 0))
+      return bad('snmpIndex', `expected a non-negative integer, got "${row.snmpIndex}"`);
     seen.add(id);
     const cell: Cell = {
       id,
@@ -55,7 +58,10 @@ export function parseInventory(text: string, source = 'inventory'): InventoryLoa
       region: row.region,
       lat,
       lon,
-      neighbours: (row.neighbours ?? '').split(';').map((n) => n.trim()).filter(Boolean),
+      neighbours: (row.neighbours ?? '')
+        .split(';')
+        .map((n) => n.trim())
+        .filter(Boolean),
     };
     if (row.tech) cell.tech = row.tech;
     if (snmpIndex !== undefined) cell.snmpIndex = snmpIndex;
@@ -69,7 +75,10 @@ export function loadInventoryFile(file: string): InventoryLoad {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    return { cells: [], problems: [`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
+    return {
+      cells: [],
+      problems: [`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`],
+    };
   }
   return parseInventory(text, file);
 }

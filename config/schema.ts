@@ -13,7 +13,10 @@ const duration = (example: string) =>
   z.string().transform((text, ctx) => {
     const ms = parseDuration(text);
     if (ms === undefined || ms <= 0) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration like "${example}" (units ms, s, m, h, d, w), got "${text}"` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration like "${example}" (units ms, s, m, h, d, w), got "${text}"`,
+      });
       return z.NEVER;
     }
     return ms;
@@ -22,7 +25,10 @@ const duration = (example: string) =>
 const size = z.string().transform((text, ctx) => {
   const bytes = parseSize(text);
   if (bytes === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected a size like "512MiB" (units B, KB, MB, GB, KiB, MiB, GiB), got "${text}"` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a size like "512MiB" (units B, KB, MB, GB, KiB, MiB, GiB), got "${text}"`,
+    });
     return z.NEVER;
   }
   return bytes;
@@ -37,7 +43,10 @@ const clockTime = z.string().transform((text, ctx) => {
   return minutes;
 });
 
-const secret = z.string().min(1, 'must not be empty').transform((s) => new Secret(s));
+const secret = z
+  .string()
+  .min(1, 'must not be empty')
+  .transform((s) => new Secret(s));
 
 const url = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
 
@@ -169,7 +178,12 @@ const snmpTargetSchema = z
      * Poll only these row indexes (e.g. the two uplinks of a big router), with GETs of many OIDs
      * each instead of walking the whole table. An index is a number or a dotted OID suffix.
      */
-    indexes: z.array(z.union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)*$/, 'expected a row index like 3 or "1.2"')])).min(1).optional(),
+    indexes: z
+      .array(
+        z.union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)*$/, 'expected a row index like 3 or "1.2"')]),
+      )
+      .min(1)
+      .optional(),
   })
   .superRefine((t, ctx) => {
     const need = (cond: boolean, path: string, message: string) => {
@@ -177,8 +191,16 @@ const snmpTargetSchema = z
     };
     if (t.version === '3') {
       need(!t.user, 'user', 'required for SNMPv3');
-      need(!!t.authProtocol !== !!t.authKey, t.authProtocol ? 'authKey' : 'authProtocol', 'authProtocol and authKey go together');
-      need(!!t.privProtocol !== !!t.privKey, t.privProtocol ? 'privKey' : 'privProtocol', 'privProtocol and privKey go together');
+      need(
+        !!t.authProtocol !== !!t.authKey,
+        t.authProtocol ? 'authKey' : 'authProtocol',
+        'authProtocol and authKey go together',
+      );
+      need(
+        !!t.privProtocol !== !!t.privKey,
+        t.privProtocol ? 'privKey' : 'privProtocol',
+        'privProtocol and privKey go together',
+      );
       need(!!t.privProtocol && !t.authProtocol, 'privProtocol', 'privacy needs authentication (authPriv)');
       need(!!t.authKey && t.authKey.reveal().length < 8, 'authKey', 'must be at least 8 characters (RFC 3414)');
       need(!!t.privKey && t.privKey.reveal().length < 8, 'privKey', 'must be at least 8 characters (RFC 3414)');
@@ -242,25 +264,37 @@ const trapSinkSchema = z.strictObject({
   community: secret.optional(),
 });
 const alertsSchema = z.strictObject({
-  sinks: z.array(z.discriminatedUnion('kind', [webhookSinkSchema, trapSinkSchema, z.strictObject({ kind: z.literal('log') })])).default([]),
+  sinks: z
+    .array(
+      z.discriminatedUnion('kind', [webhookSinkSchema, trapSinkSchema, z.strictObject({ kind: z.literal('log') })]),
+    )
+    .default([]),
 });
 
-const simSchema = z.strictObject({
-  /** Run the built-in simulated network (what `cellwatch demo` turns on). */
-  enabled: z.boolean().default(false),
-  seed: z.number().int().default(1),
-  regions: z.number().int().min(1).max(50).default(4),
-  sites: z.number().int().min(1).max(5000).default(80),
-  /** Simulated seconds per real second. */
-  rate: z.number().positive().max(3600).default(60),
-  /** Simulated start time (ISO 8601 in the file, epoch ms once parsed); default: now. */
-  start: z.iso.datetime({ offset: true }).transform((iso) => Date.parse(iso)).optional(),
-  /** Loopback address the per-site SNMP agents listen on. */
-  host: z.string().default('127.0.0.1'),
-  /** First UDP port of the per-site agents; 0 picks free ports. */
-  basePort: z.number().int().min(0).max(65000).default(0),
-  community: secret.prefault('public'),
-}).refine((sim) => sim.sites >= sim.regions, { path: ['sites'], message: 'need at least one site per region (lower sim.regions or raise sim.sites)' });
+const simSchema = z
+  .strictObject({
+    /** Run the built-in simulated network (what `cellwatch demo` turns on). */
+    enabled: z.boolean().default(false),
+    seed: z.number().int().default(1),
+    regions: z.number().int().min(1).max(50).default(4),
+    sites: z.number().int().min(1).max(5000).default(80),
+    /** Simulated seconds per real second. */
+    rate: z.number().positive().max(3600).default(60),
+    /** Simulated start time (ISO 8601 in the file, epoch ms once parsed); default: now. */
+    start: z.iso
+      .datetime({ offset: true })
+      .transform((iso) => Date.parse(iso))
+      .optional(),
+    /** Loopback address the per-site SNMP agents listen on. */
+    host: z.string().default('127.0.0.1'),
+    /** First UDP port of the per-site agents; 0 picks free ports. */
+    basePort: z.number().int().min(0).max(65000).default(0),
+    community: secret.prefault('public'),
+  })
+  .refine((sim) => sim.sites >= sim.regions, {
+    path: ['sites'],
+    message: 'need at least one site per region (lower sim.regions or raise sim.sites)',
+  });
 
 const logSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
@@ -268,26 +302,25 @@ const logSchema = z.strictObject({
   format: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 
-export const configSchema = z
-  .strictObject({
-    timezone: z
-      .string()
-      .default(() => Intl.DateTimeFormat().resolvedOptions().timeZone)
-      .refine(isValidTimeZone, 'unknown IANA time zone'),
-    http: httpSchema.prefault({}),
-    auth: authSchema.prefault({}),
-    store: storeSchema.prefault({ kind: 'embedded' }),
-    dataDir: z.string().min(1).default('./data'),
-    /** Cells CSV: id, site, region, lat, lon, neighbours (";"-separated), snmpIndex (optional). */
-    inventory: z.string().min(1).optional(),
-    snmp: snmpSchema.prefault({}),
-    probes: z.array(z.unknown()).default([]),
-    experience: experienceSchema.prefault({}),
-    target: targetSchema.prefault({}),
-    alerts: alertsSchema.prefault({}),
-    sim: simSchema.prefault({}),
-    log: logSchema.prefault({}),
-  });
+export const configSchema = z.strictObject({
+  timezone: z
+    .string()
+    .default(() => Intl.DateTimeFormat().resolvedOptions().timeZone)
+    .refine(isValidTimeZone, 'unknown IANA time zone'),
+  http: httpSchema.prefault({}),
+  auth: authSchema.prefault({}),
+  store: storeSchema.prefault({ kind: 'embedded' }),
+  dataDir: z.string().min(1).default('./data'),
+  /** Cells CSV: id, site, region, lat, lon, neighbours (";"-separated), snmpIndex (optional). */
+  inventory: z.string().min(1).optional(),
+  snmp: snmpSchema.prefault({}),
+  probes: z.array(z.unknown()).default([]),
+  experience: experienceSchema.prefault({}),
+  target: targetSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
+  sim: simSchema.prefault({}),
+  log: logSchema.prefault({}),
+});
 
 /**
  * Checks across sections. They read the raw (substituted) input rather than the parsed config so that
@@ -295,30 +328,52 @@ export const configSchema = z
  */
 export function crossCheck(raw: unknown): string[] {
   const problems: string[] = [];
-  const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const obj = (v: unknown): Record<string, unknown> =>
+    v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
   const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
   const snmp = obj(obj(raw).snmp);
   const profiles = Object.keys(obj(snmp.profiles));
   const names = new Map<unknown, number>();
-  if (profiles.includes('if-mib')) problems.push('snmp.profiles.if-mib: "if-mib" is the built-in transport-link profile and cannot be redefined; choose another name');
+  if (profiles.includes('if-mib'))
+    problems.push(
+      'snmp.profiles.if-mib: "if-mib" is the built-in transport-link profile and cannot be redefined; choose another name',
+    );
   list(snmp.targets).forEach((t, i) => {
     const { name, profile = 'cell-table', site } = obj(t);
-    if (typeof profile === 'string' && profile !== 'cell-table' && profile !== 'if-mib' && !profiles.includes(profile)) {
-      problems.push(`snmp.targets.${i}.profile: unknown profile "${profile}" (built-in: cell-table, if-mib; defined: ${profiles.join(', ') || 'none'})`);
+    if (
+      typeof profile === 'string' &&
+      profile !== 'cell-table' &&
+      profile !== 'if-mib' &&
+      !profiles.includes(profile)
+    ) {
+      problems.push(
+        `snmp.targets.${i}.profile: unknown profile "${profile}" (built-in: cell-table, if-mib; defined: ${profiles.join(', ') || 'none'})`,
+      );
     }
     // A table without a cell-id column is mapped through the inventory: site + row index → cell.
     const def = typeof profile === 'string' ? obj(obj(snmp.profiles)[profile]) : {};
-    if (typeof profile === 'string' && profiles.includes(profile) && def.cellIdColumn === undefined && site === undefined) {
-      problems.push(`snmp.targets.${i}.site: required because profile "${profile}" has no cellIdColumn (rows are mapped to cells by site and snmpIndex)`);
+    if (
+      typeof profile === 'string' &&
+      profiles.includes(profile) &&
+      def.cellIdColumn === undefined &&
+      site === undefined
+    ) {
+      problems.push(
+        `snmp.targets.${i}.site: required because profile "${profile}" has no cellIdColumn (rows are mapped to cells by site and snmpIndex)`,
+      );
     }
     const first = names.get(name);
-    if (name !== undefined && first !== undefined) problems.push(`snmp.targets.${i}.name: duplicate target name ${JSON.stringify(name)} (also at snmp.targets.${first})`);
+    if (name !== undefined && first !== undefined)
+      problems.push(
+        `snmp.targets.${i}.name: duplicate target name ${JSON.stringify(name)} (also at snmp.targets.${first})`,
+      );
     else names.set(name, i);
   });
   const tokens = new Map<unknown, number>();
   list(obj(obj(raw).auth).tokens).forEach((t, i) => {
     const { token } = obj(t);
-    if (token !== undefined && tokens.has(token)) problems.push(`auth.tokens.${i}.token: the same token is configured at auth.tokens.${tokens.get(token)}`);
+    if (token !== undefined && tokens.has(token))
+      problems.push(`auth.tokens.${i}.token: the same token is configured at auth.tokens.${tokens.get(token)}`);
     else tokens.set(token, i);
   });
   return problems;

@@ -37,7 +37,10 @@ export class Authenticator {
 
   /** Replaces the token list (a reload after a rotation): the old tokens stop working at once. */
   update(cfg: Config['auth']): void {
-    this.tokens = cfg.tokens.map((t) => ({ digest: digest(t.token.reveal()), principal: { name: t.name, role: t.role } }));
+    this.tokens = cfg.tokens.map((t) => ({
+      digest: digest(t.token.reveal()),
+      principal: { name: t.name, role: t.role },
+    }));
   }
 
   get enabled(): boolean {
@@ -53,7 +56,8 @@ export class Authenticator {
     let principal: Principal | undefined;
     for (const t of this.tokens) if (timingSafeEqual(t.digest, presented)) principal = t.principal;
     if (!principal) return { ok: false, status: 401, error: 'unknown token' };
-    if (!GRANTS[principal.role].includes(needs)) return { ok: false, status: 403, error: `role ${principal.role} may not ${needs}` };
+    if (!GRANTS[principal.role].includes(needs))
+      return { ok: false, status: 403, error: `role ${principal.role} may not ${needs}` };
     return { ok: true, principal };
   }
 }

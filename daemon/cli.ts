@@ -40,8 +40,14 @@ async function portIsFree(host: string, port: number): Promise<boolean> {
 async function runDaemon(cfg: Config, configFile: string | undefined, banner?: (d: Daemon) => string): Promise<void> {
   const log = createLogger(cfg.log);
   const clock = cfg.sim.enabled ? new AcceleratedClock(cfg.sim.start ?? Date.now(), cfg.sim.rate) : new SystemClock();
-  const scheduler = new TimerScheduler(clock, (err, job, tick) => log.error({ err, job, tick }, 'scheduled job failed'));
-  const daemon = new Daemon(cfg, { scheduler, log, ...(configFile ? { reloadConfig: () => loadConfigFile(configFile) } : {}) });
+  const scheduler = new TimerScheduler(clock, (err, job, tick) =>
+    log.error({ err, job, tick }, 'scheduled job failed'),
+  );
+  const daemon = new Daemon(cfg, {
+    scheduler,
+    log,
+    ...(configFile ? { reloadConfig: () => loadConfigFile(configFile) } : {}),
+  });
 
   let signals = 0;
   const shutdown = (signal: string) => {
@@ -67,7 +73,14 @@ async function runDaemon(cfg: Config, configFile: string | undefined, banner?: (
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', () => {
     log.info('SIGHUP: reloading configuration');
-    daemon.reload().catch((err: unknown) => log.error({ err: err instanceof ConfigError ? err.problems : err }, 'reload failed; keeping the running configuration'));
+    daemon
+      .reload()
+      .catch((err: unknown) =>
+        log.error(
+          { err: err instanceof ConfigError ? err.problems : err },
+          'reload failed; keeping the running configuration',
+        ),
+      );
   });
 
   try {
@@ -98,13 +111,15 @@ program
     await runDaemon(cfg, opts.config);
   });
 
-const numberIn = (name: string, min: number, max: number, integer = true) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-    throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`);
-  }
-  return n;
-};
+const numberIn =
+  (name: string, min: number, max: number, integer = true) =>
+  (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`);
+    }
+    return n;
+  };
 const listenAddress = (v: string) => {
   const parsed = parseListen(v);
   if (!parsed) throw new InvalidArgumentError('expected host:port or [v6]:port');
@@ -115,44 +130,57 @@ program
   .command('demo')
   .description('run the daemon on a built-in simulated network (embedded store, board on localhost)')
   .option('-c, --config <file>', 'config file to start from (the simulator is switched on)')
-  .option('--listen <host:port>', 'HTTP listen address (default 127.0.0.1:8080, or a free port if taken)', listenAddress)
+  .option(
+    '--listen <host:port>',
+    'HTTP listen address (default 127.0.0.1:8080, or a free port if taken)',
+    listenAddress,
+  )
   .option('--sites <n>', 'simulated sites (3–6 cells each)', numberIn('sites', 1, 5000))
   .option('--rate <x>', 'simulated seconds per real second', numberIn('rate', 0.001, 3600, false))
   .option('--seed <n>', 'simulation seed', numberIn('seed', -(2 ** 31), 2 ** 31 - 1))
   .option('--data-dir <dir>', 'data directory')
-  .action(async (opts: { config?: string; listen?: { host: string; port: number }; sites?: number; rate?: number; seed?: number; dataDir?: string }) => {
-    let cfg: Config;
-    try {
-      cfg = readConfig(opts.config);
-    } catch (err) {
-      failConfig(err);
-    }
-    cfg.sim.enabled = true;
-    if (opts.sites !== undefined) {
-      cfg.sim.sites = opts.sites;
-      // `demo --sites 2` should just work: fewer regions rather than an error about a flag not given.
-      cfg.sim.regions = Math.min(cfg.sim.regions, opts.sites);
-    }
-    if (opts.rate !== undefined) cfg.sim.rate = opts.rate;
-    if (opts.seed !== undefined) cfg.sim.seed = opts.seed;
-    if (opts.listen) cfg.http.listen = opts.listen;
-    if (opts.dataDir) cfg.dataDir = resolve(opts.dataDir);
-    if (!opts.listen && !(await portIsFree(cfg.http.listen.host, cfg.http.listen.port))) {
-      process.stderr.write(`port ${cfg.http.listen.port} is taken; using a free port\n`);
-      cfg.http.listen.port = 0;
-    }
-    await runDaemon(cfg, opts.config, (d) => {
-      const sim = d.simulation;
-      return [
-        '',
-        `  cellwatch demo — ${sim?.network.sites.length ?? 0} simulated sites, ${sim?.network.cells.length ?? 0} cells, clock ${cfg.sim.rate}× real time`,
-        `  board:  ${d.url}/`,
-        `  cells:  curl ${d.url}/api/v1/cells`,
-        `  stop:   Ctrl-C`,
-        '',
-      ].join('\n');
-    });
-  });
+  .action(
+    async (opts: {
+      config?: string;
+      listen?: { host: string; port: number };
+      sites?: number;
+      rate?: number;
+      seed?: number;
+      dataDir?: string;
+    }) => {
+      let cfg: Config;
+      try {
+        cfg = readConfig(opts.config);
+      } catch (err) {
+        failConfig(err);
+      }
+      cfg.sim.enabled = true;
+      if (opts.sites !== undefined) {
+        cfg.sim.sites = opts.sites;
+        // `demo --sites 2` should just work: fewer regions rather than an error about a flag not given.
+        cfg.sim.regions = Math.min(cfg.sim.regions, opts.sites);
+      }
+      if (opts.rate !== undefined) cfg.sim.rate = opts.rate;
+      if (opts.seed !== undefined) cfg.sim.seed = opts.seed;
+      if (opts.listen) cfg.http.listen = opts.listen;
+      if (opts.dataDir) cfg.dataDir = resolve(opts.dataDir);
+      if (!opts.listen && !(await portIsFree(cfg.http.listen.host, cfg.http.listen.port))) {
+        process.stderr.write(`port ${cfg.http.listen.port} is taken; using a free port\n`);
+        cfg.http.listen.port = 0;
+      }
+      await runDaemon(cfg, opts.config, (d) => {
+        const sim = d.simulation;
+        return [
+          '',
+          `  cellwatch demo — ${sim?.network.sites.length ?? 0} simulated sites, ${sim?.network.cells.length ?? 0} cells, clock ${cfg.sim.rate}× real time`,
+          `  board:  ${d.url}/`,
+          `  cells:  curl ${d.url}/api/v1/cells`,
+          `  stop:   Ctrl-C`,
+          '',
+        ].join('\n');
+      });
+    },
+  );
 
 program
   .command('check-config')

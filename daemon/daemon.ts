@@ -131,15 +131,31 @@ export class Daemon {
         result.tokens = next.auth.tokens.length;
       }
     }
-    if (restartNeeded.length > 0) this.log.warn({ sections: restartNeeded }, 'config sections changed that need a restart; kept the running values');
+    if (restartNeeded.length > 0)
+      this.log.warn(
+        { sections: restartNeeded },
+        'config sections changed that need a restart; kept the running values',
+      );
     if (!this.sim && next.inventory) {
       this.inventory = this.loadInventory(next.inventory);
       result.inventory = this.inventory.size;
     }
-    this.cfg = { ...this.cfg, auth, snmp: next.snmp, inventory: next.inventory, experience: next.experience, target: next.target, alerts: next.alerts };
+    this.cfg = {
+      ...this.cfg,
+      auth,
+      snmp: next.snmp,
+      inventory: next.inventory,
+      experience: next.experience,
+      target: next.target,
+      alerts: next.alerts,
+    };
     // A re-read inventory goes along so that rows of id-less vendor tables are re-mapped too; otherwise
     // the collector keeps the index it has.
-    if (this.snmp) result.snmp = await this.snmp.reload(this.snmpConfig(), result.inventory !== undefined ? this.inventory : undefined);
+    if (this.snmp)
+      result.snmp = await this.snmp.reload(
+        this.snmpConfig(),
+        result.inventory !== undefined ? this.inventory : undefined,
+      );
     this.log.info(result, 'config reloaded');
     return result;
   }
@@ -171,11 +187,18 @@ export class Daemon {
         start: cfg.sim.start ?? scheduler.clock.now(),
         timezone: cfg.timezone,
       });
-      const agents = new SimAgents(network, scheduler, { host: cfg.sim.host, basePort: cfg.sim.basePort, community: cfg.sim.community.reveal() });
+      const agents = new SimAgents(network, scheduler, {
+        host: cfg.sim.host,
+        basePort: cfg.sim.basePort,
+        community: cfg.sim.community.reveal(),
+      });
       this.sim = { network, agents };
       await agents.start();
       this.inventory = new Map(network.cells.map((c) => [c.id, c]));
-      this.log.info({ sites: network.sites.length, cells: network.cells.length, agents: agents.endpoints.length }, 'simulated network started');
+      this.log.info(
+        { sites: network.sites.length, cells: network.cells.length, agents: agents.endpoints.length },
+        'simulated network started',
+      );
     } else if (cfg.inventory) {
       this.inventory = this.loadInventory(cfg.inventory);
     }
@@ -198,13 +221,22 @@ export class Daemon {
 
     this.state = 'running';
     this.metrics.ready.set(1);
-    this.log.info({ url: this.url, targets: this.snmp.status().length, cells: this.inventory.size, store: cfg.store.kind }, 'cellwatch running');
+    this.log.info(
+      { url: this.url, targets: this.snmp.status().length, cells: this.inventory.size, store: cfg.store.kind },
+      'cellwatch running',
+    );
   }
 
   private async startHttp(): Promise<void> {
     const plan = planListen(this.cfg.http, this.cfg.auth);
     if (plan.warning) this.log.warn(plan.warning);
-    const app = createHttpServer({ cfg: this.cfg.http, auth: this.auth, log: this.log, registry: this.registry, isReady: () => this.ready });
+    const app = createHttpServer({
+      cfg: this.cfg.http,
+      auth: this.auth,
+      log: this.log,
+      registry: this.registry,
+      isReady: () => this.ready,
+    });
     registerApi(app, {
       clock: this.deps.scheduler.clock,
       inventory: () => this.inventory,
@@ -215,7 +247,8 @@ export class Daemon {
     await app.listen({ host: plan.host, port: plan.port });
     this.http = app;
     const addr = app.server.address();
-    this.listening = addr && typeof addr === 'object' ? { host: addr.address, port: addr.port } : { host: plan.host, port: plan.port };
+    this.listening =
+      addr && typeof addr === 'object' ? { host: addr.address, port: addr.port } : { host: plan.host, port: plan.port };
   }
 
   private async doStop(): Promise<void> {
@@ -258,7 +291,10 @@ export class Daemon {
     if (!app) return;
     const closed = app.close();
     const timer = setTimeout(() => {
-      this.log.warn({ graceMs: this.cfg.http.shutdownGrace }, 'HTTP requests still open after the shutdown grace; closing their connections');
+      this.log.warn(
+        { graceMs: this.cfg.http.shutdownGrace },
+        'HTTP requests still open after the shutdown grace; closing their connections',
+      );
       app.server.closeAllConnections();
     }, this.cfg.http.shutdownGrace);
     try {

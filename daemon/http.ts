@@ -34,7 +34,11 @@ export interface ListenPlan {
 export function planListen(http: Config['http'], auth: Config['auth']): ListenPlan {
   const { host, port } = http.listen;
   if (auth.tokens.length === 0 && !isLoopback(host)) {
-    return { host: '127.0.0.1', port, warning: `no auth.tokens configured: listening on 127.0.0.1 instead of ${host} (configure tokens to serve the network)` };
+    return {
+      host: '127.0.0.1',
+      port,
+      warning: `no auth.tokens configured: listening on 127.0.0.1 instead of ${host} (configure tokens to serve the network)`,
+    };
   }
   return { host, port };
 }
@@ -47,7 +51,11 @@ export function planListen(http: Config['http'], auth: Config['auth']): ListenPl
 export function createHttpServer(opts: HttpOptions): FastifyInstance {
   const logger: FastifyBaseLogger = opts.log.child({ component: 'http' });
   // Per-request log lines would drown the NOC's logs (the board polls every 2 s); failures are logged below.
-  const app = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 32 * 1024 * 1024 });
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 32 * 1024 * 1024,
+  });
   const { auth } = opts;
 
   app.addHook('onRequest', async (req, reply) => {
@@ -63,26 +71,41 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof ZodError) {
-      return reply.code(400).send({ error: 'invalid request', problems: err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`) });
+      return reply
+        .code(400)
+        .send({
+          error: 'invalid request',
+          problems: err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+        });
     }
     // A reload whose file does not validate: nothing was applied.
-    if (err instanceof ConfigError) return reply.code(422).send({ error: 'invalid configuration; the running one is kept', problems: err.problems });
-    const status = typeof (err as { statusCode?: unknown }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 500;
+    if (err instanceof ConfigError)
+      return reply.code(422).send({ error: 'invalid configuration; the running one is kept', problems: err.problems });
+    const status =
+      typeof (err as { statusCode?: unknown }).statusCode === 'number'
+        ? (err as { statusCode: number }).statusCode
+        : 500;
     if (status >= 500) req.log.error({ err, url: req.url }, 'request failed');
     return reply.code(status).send({ error: status >= 500 ? 'internal error' : (err as Error).message });
   });
 
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }),
+  );
 
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => (opts.isReady() ? { ready: true } : reply.code(503).send({ ready: false })));
+  app.get('/readyz', async (_req, reply) =>
+    opts.isReady() ? { ready: true } : reply.code(503).send({ ready: false }),
+  );
   app.get('/metrics', { config: { permission: 'read' } }, async (_req, reply) =>
     reply.type(opts.registry.contentType).send(await opts.registry.metrics()),
   );
 
   if (opts.cfg.board) {
     const board = readFileSync(join(packageRoot, 'daemon/board/index.html'), 'utf8');
-    app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(board));
+    app.get('/', async (_req, reply) =>
+      reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(board),
+    );
   }
   return app;
 }

@@ -15,8 +15,20 @@ export function createLogger(cfg: Config['log'], stream: NodeJS.WritableStream =
     // "level":"warn" rather than 40: readable in a terminal and in any log search.
     formatters: { level: (label: string) => ({ level: label }) },
     // Belt and braces: secrets are Secret objects that print "[redacted]" anyway.
-    redact: { paths: ['*.token', '*.password', '*.community', '*.authKey', '*.privKey', 'req.headers.authorization'], censor: '[redacted]' },
+    redact: {
+      paths: ['*.token', '*.password', '*.community', '*.authKey', '*.privKey', 'req.headers.authorization'],
+      censor: '[redacted]',
+    },
   };
   if (!usePretty) return pino(options, stream);
-  return pino(options, pretty({ destination: stream, colorize: isTty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true }));
+  return pino(
+    options,
+    pretty({
+      destination: stream,
+      colorize: isTty,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname,service',
+      sync: true,
+    }),
+  );
 }

@@ -24,6 +24,11 @@ export class IngestMetrics {
     this.gaps = counter('cellwatch_collection_gaps_total', 'Polls that yielded no data, by reason', ['reason']);
     this.collectorErrors = counter('cellwatch_collector_errors_total', 'Errors reported by collectors');
     this.exportFailures = counter('cellwatch_export_failures_total', 'Batches the store pipeline refused (see logs)');
-    this.ready = reuseMetric(registry, 'cellwatch_ready', () => new Gauge({ name: 'cellwatch_ready', help: '1 when the daemon is started and serving', registers: [registry] }));
+    this.ready = reuseMetric(
+      registry,
+      'cellwatch_ready',
+      () =>
+        new Gauge({ name: 'cellwatch_ready', help: '1 when the daemon is started and serving', registers: [registry] }),
+    );
   }
 }

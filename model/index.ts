@@ -7,7 +7,6 @@
  */
 export type EpochMs = number;
 
-
 /** A radio cell as the inventory knows it. */
 export interface Cell {
   id: string;

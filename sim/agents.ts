@@ -116,9 +116,12 @@ export class SimAgents {
     private readonly opts: SimAgentsOptions,
   ) {
     this.stepMs = opts.stepMs ?? 60_000;
-    if (!(this.stepMs >= MINUTE_MS) || this.stepMs % MINUTE_MS !== 0) throw new RangeError(`SimAgents stepMs: must be a multiple of 60000, got ${this.stepMs}`);
+    if (!(this.stepMs >= MINUTE_MS) || this.stepMs % MINUTE_MS !== 0)
+      throw new RangeError(`SimAgents stepMs: must be a multiple of 60000, got ${this.stepMs}`);
     if (!Number.isInteger(opts.basePort) || opts.basePort < 0 || opts.basePort + network.sites.length - 1 > 65535) {
-      throw new RangeError(`SimAgents basePort: must be 0 or leave room for ${network.sites.length} ports below 65536, got ${opts.basePort}`);
+      throw new RangeError(
+        `SimAgents basePort: must be 0 or leave room for ${network.sites.length} ports below 65536, got ${opts.basePort}`,
+      );
     }
     this.agents = network.sites.map((s, i) => ({
       site: s.id,
@@ -179,8 +182,24 @@ export class SimAgents {
   /** Two targets per site, both served by the site's agent: the cell table and the backhaul link. */
   targets(): SimTarget[] {
     return this.endpoints.flatMap((e) => [
-      { name: `cells-${e.site}`, host: e.host, port: e.port, version: '2c' as const, community: this.opts.community, profile: 'cell-table' as const, site: e.site },
-      { name: `bh-${e.site}`, host: e.host, port: e.port, version: '2c' as const, community: this.opts.community, profile: 'if-mib' as const, site: e.site },
+      {
+        name: `cells-${e.site}`,
+        host: e.host,
+        port: e.port,
+        version: '2c' as const,
+        community: this.opts.community,
+        profile: 'cell-table' as const,
+        site: e.site,
+      },
+      {
+        name: `bh-${e.site}`,
+        host: e.host,
+        port: e.port,
+        version: '2c' as const,
+        community: this.opts.community,
+        profile: 'if-mib' as const,
+        site: e.site,
+      },
     ]);
   }
 
@@ -218,9 +237,23 @@ export class SimAgents {
   }
 
   /** The counters an agent serves right now (for tests and diagnostics). */
-  counters(site: string): { dlOctets: bigint[]; ulOctets: bigint[]; inOctets: bigint; outOctets: bigint; inErrors: number; outErrors: number } {
+  counters(site: string): {
+    dlOctets: bigint[];
+    ulOctets: bigint[];
+    inOctets: bigint;
+    outOctets: bigint;
+    inErrors: number;
+    outErrors: number;
+  } {
     const a = this.agentFor(site);
-    return { dlOctets: [...a.dlOctets], ulOctets: [...a.ulOctets], inOctets: a.inOctets, outOctets: a.outOctets, inErrors: a.inErrors, outErrors: a.outErrors };
+    return {
+      dlOctets: [...a.dlOctets],
+      ulOctets: [...a.ulOctets],
+      inOctets: a.inOctets,
+      outOctets: a.outOctets,
+      inErrors: a.inErrors,
+      outErrors: a.outErrors,
+    };
   }
 
   private agentFor(site: string): SiteAgent {
@@ -320,21 +353,27 @@ export class SimAgents {
     a.state = 'stopped';
     if (agent) {
       const sockets = Object.values(agent.listener.sockets ?? {});
-      await Promise.all(sockets.map((s) => new Promise<void>((resolve) => {
-        try {
-          s.close(() => resolve());
-        } catch {
-          resolve(); // never bound, or already closed
-        }
-      })));
+      await Promise.all(
+        sockets.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              try {
+                s.close(() => resolve());
+              } catch {
+                resolve(); // never bound, or already closed
+              }
+            }),
+        ),
+      );
     }
-    if (hole) await new Promise<void>((resolve) => {
-      try {
-        hole.close(() => resolve());
-      } catch {
-        resolve();
-      }
-    });
+    if (hole)
+      await new Promise<void>((resolve) => {
+        try {
+          hole.close(() => resolve());
+        } catch {
+          resolve();
+        }
+      });
   }
 
   /**
@@ -356,7 +395,9 @@ export class SimAgents {
       }
     }
     const e = lastErr as Error;
-    throw new Error(`SimAgents: cannot bind UDP ${this.opts.host}:${port || '(free port)'}: ${e.message}`, { cause: e });
+    throw new Error(`SimAgents: cannot bind UDP ${this.opts.host}:${port || '(free port)'}: ${e.message}`, {
+      cause: e,
+    });
   }
 
   private freePort(): Promise<number> {
@@ -373,11 +414,14 @@ export class SimAgents {
   private createAgent(port: number): Promise<{ agent: SnmpAgent; port: number }> {
     return new Promise((resolve, reject) => {
       let settled = false;
-      const agent: SnmpAgent = snmp.createAgent({ port, address: this.opts.host, transport: this.family(), disableAuthorization: false }, (err: unknown) => {
-        if (!settled) return;
-        // After start-up the callback reports rejected requests; a simulator counts them.
-        if (err) this.rejectedRequests++;
-      });
+      const agent: SnmpAgent = snmp.createAgent(
+        { port, address: this.opts.host, transport: this.family(), disableAuthorization: false },
+        (err: unknown) => {
+          if (!settled) return;
+          // After start-up the callback reports rejected requests; a simulator counts them.
+          if (err) this.rejectedRequests++;
+        },
+      );
       const socket = Object.values(agent.listener.sockets ?? {})[0]!;
       socket.once('listening', () => {
         settled = true;
@@ -412,7 +456,13 @@ export class SimAgents {
     const site = this.network.sites[a.siteIdx]!;
     const ro = snmp.MaxAccess['read-only'];
     const T = snmp.ObjectType;
-    mib.registerProvider({ name: 'sysDescr', type: snmp.MibProviderType.Scalar, oid: SYS_DESCR, scalarType: T.OctetString, maxAccess: ro });
+    mib.registerProvider({
+      name: 'sysDescr',
+      type: snmp.MibProviderType.Scalar,
+      oid: SYS_DESCR,
+      scalarType: T.OctetString,
+      maxAccess: ro,
+    });
     mib.setScalarValue('sysDescr', `cellwatch simulated base station ${site.id} (${site.cells.length} cells)`);
     mib.registerProvider({
       name: 'sysUpTime',
@@ -427,7 +477,13 @@ export class SimAgents {
       },
     });
     mib.setScalarValue('sysUpTime', 0);
-    mib.registerProvider({ name: 'sysName', type: snmp.MibProviderType.Scalar, oid: SYS_NAME, scalarType: T.OctetString, maxAccess: ro });
+    mib.registerProvider({
+      name: 'sysName',
+      type: snmp.MibProviderType.Scalar,
+      oid: SYS_NAME,
+      scalarType: T.OctetString,
+      maxAccess: ro,
+    });
     mib.setScalarValue('sysName', site.id);
 
     const col = (number: number, name: string, type: number, maxAccess = ro) => ({ number, name, type, maxAccess });
@@ -459,7 +515,18 @@ export class SimAgents {
       const ul = counter64(0n);
       mib.addTableRow('cwCellTable', [idx, id, 1, dl, ul, 0, 0, 0, 0, 0, 0, 0]);
       const node = (column: number): MibNode => mib.lookup(`${CELL_ENTRY_OID}.${column}.${idx}`)!;
-      cells.push({ available: node(3), dl, ul, users: node(6), thpDl: node(7), thpUl: node(8), rsrp: node(9), sinr: node(10), rsrq: node(11), prb: node(12) });
+      cells.push({
+        available: node(3),
+        dl,
+        ul,
+        users: node(6),
+        thpDl: node(7),
+        thpUl: node(8),
+        rsrp: node(9),
+        sinr: node(10),
+        rsrq: node(11),
+        prb: node(12),
+      });
     });
 
     mib.registerProvider({
@@ -467,7 +534,13 @@ export class SimAgents {
       type: snmp.MibProviderType.Table,
       oid: IF_ENTRY,
       maxAccess: snmp.MaxAccess['not-accessible'],
-      tableColumns: [col(1, 'ifIndex', T.Integer), col(2, 'ifDescr', T.OctetString), col(8, 'ifOperStatus', T.Integer), col(14, 'ifInErrors', T.Counter), col(20, 'ifOutErrors', T.Counter)],
+      tableColumns: [
+        col(1, 'ifIndex', T.Integer),
+        col(2, 'ifDescr', T.OctetString),
+        col(8, 'ifOperStatus', T.Integer),
+        col(14, 'ifInErrors', T.Counter),
+        col(20, 'ifOutErrors', T.Counter),
+      ],
       tableIndex: [{ columnName: 'ifIndex' }],
     });
     const descr = `${site.linkKind} backhaul ${site.id}`;
@@ -477,7 +550,13 @@ export class SimAgents {
       type: snmp.MibProviderType.Table,
       oid: IFX_ENTRY,
       maxAccess: snmp.MaxAccess['not-accessible'],
-      tableColumns: [col(1, 'ifName', T.OctetString), col(6, 'ifHCInOctets', T.Counter64), col(10, 'ifHCOutOctets', T.Counter64), col(15, 'ifHighSpeed', T.Gauge), col(19, 'ifCounterDiscontinuityTime', T.TimeTicks)],
+      tableColumns: [
+        col(1, 'ifName', T.OctetString),
+        col(6, 'ifHCInOctets', T.Counter64),
+        col(10, 'ifHCOutOctets', T.Counter64),
+        col(15, 'ifHighSpeed', T.Gauge),
+        col(19, 'ifCounterDiscontinuityTime', T.TimeTicks),
+      ],
       tableAugments: 'ifTable',
     });
     const inOctets = counter64(0n);

@@ -24,12 +24,21 @@ export const MAX_DELAY_MS = 48 * HOUR_MS;
  */
 const COMPLAINTS_PER_BAD_USER_MINUTE = 0.0015;
 /** An outright outage annoys more than a slow connection. */
-const KIND_WEIGHT: Record<IncidentKind, number> = { outage: 1.5, backhaul: 1.2, coverage: 1, interference: 1, congestion: 0.5 };
+const KIND_WEIGHT: Record<IncidentKind, number> = {
+  outage: 1.5,
+  backhaul: 1.2,
+  coverage: 1,
+  interference: 1,
+  congestion: 0.5,
+};
 /** Background rates per site and day: network complaints with no incident, and other categories. */
 const NOISE_NETWORK_PER_SITE_DAY = 0.065;
 const OTHER_PER_SITE_DAY = 0.12;
 /** When people get in touch, by local hour (mean 1). */
-const CONTACT_HOURS = normalise([0.2, 0.1, 0.05, 0.05, 0.05, 0.1, 0.3, 0.8, 1.3, 1.6, 1.7, 1.6, 1.4, 1.5, 1.5, 1.5, 1.4, 1.3, 1.3, 1.3, 1.3, 1.1, 0.8, 0.4]);
+const CONTACT_HOURS = normalise([
+  0.2, 0.1, 0.05, 0.05, 0.05, 0.1, 0.3, 0.8, 1.3, 1.6, 1.7, 1.6, 1.4, 1.5, 1.5, 1.5, 1.4, 1.3, 1.3, 1.3, 1.3, 1.1, 0.8,
+  0.4,
+]);
 
 const CHANNELS: [ComplaintChannel, number][] = [
   ['hotline', 0.4],
@@ -45,8 +54,16 @@ const OTHER_CATEGORIES: [ComplaintCategory, number][] = [
 const TEXT: Record<IncidentKind | 'noise' | Exclude<ComplaintCategory, 'network'>, string[]> = {
   outage: ['No signal at all since this morning', 'No service, phone shows no bars', 'Cannot make calls or use data'],
   backhaul: ['Data extremely slow, pages time out', 'Full signal but nothing loads', 'Apps keep saying no connection'],
-  coverage: ['Weak signal indoors, calls drop', 'Signal keeps disappearing at home', 'One bar only where it used to be fine'],
-  interference: ['Full bars but data barely works', 'Calls break up and data stalls', 'Signal looks fine but nothing works'],
+  coverage: [
+    'Weak signal indoors, calls drop',
+    'Signal keeps disappearing at home',
+    'One bar only where it used to be fine',
+  ],
+  interference: [
+    'Full bars but data barely works',
+    'Calls break up and data stalls',
+    'Signal looks fine but nothing works',
+  ],
   congestion: ['Internet very slow in the evening', 'Videos keep buffering', 'Mobile data crawls at busy times'],
   noise: ['Mobile data slow', 'Poor network quality in my area', 'Calls sometimes drop'],
   billing: ['Charged twice for my data pack', 'Bill higher than my plan', 'Refund not received'],
@@ -58,7 +75,6 @@ function normalise(xs: number[]): number[] {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   return xs.map((x) => x / mean);
 }
-
 
 interface Generated {
   complaint: SimComplaint;
@@ -138,10 +154,26 @@ export class ComplaintBook {
       const [t, j] = keys[at]!;
       const issue = Math.max(inc.start, t - MINUTE_MS) + Math.floor(u(1) * MINUTE_MS);
       const cellIdx = siteCells[slots[j]!]!;
-      complaints.push(this.make(`SIM-${inc.id}-${k + 1}`, inc.id, 'network', cellIdx, issue, TEXT[inc.kind][Math.floor(u(2) * TEXT[inc.kind].length)]!, (f) => unit(this.seed, STREAM.complaint, h, k, 10 + f), (f) => normal(this.seed, STREAM.complaint, h, k, 10 + f)));
+      complaints.push(
+        this.make(
+          `SIM-${inc.id}-${k + 1}`,
+          inc.id,
+          'network',
+          cellIdx,
+          issue,
+          TEXT[inc.kind][Math.floor(u(2) * TEXT[inc.kind].length)]!,
+          (f) => unit(this.seed, STREAM.complaint, h, k, 10 + f),
+          (f) => normal(this.seed, STREAM.complaint, h, k, 10 + f),
+        ),
+      );
     }
     impact = {
-      truth: { affectedCells: [...affected].sort((a, b) => a - b).map((j) => inc.cells[j]!), affectedUserMinutes: Math.round(userMinutes * 100) / 100, badCellMinutes, complaints: complaints.length },
+      truth: {
+        affectedCells: [...affected].sort((a, b) => a - b).map((j) => inc.cells[j]!),
+        affectedUserMinutes: Math.round(userMinutes * 100) / 100,
+        badCellMinutes,
+        complaints: complaints.length,
+      },
       complaints,
     };
     this.impacts.set(inc.id, impact);
@@ -157,7 +189,10 @@ export class ComplaintBook {
     if (t0 >= this.start) {
       const w = CONTACT_HOURS[this.local.hour(t0)]!;
       const sites = this.topo.sites.length;
-      const nNet = poisson((NOISE_NETWORK_PER_SITE_DAY * sites * w) / 24, unit(this.seed, STREAM.noiseCount, hourIdx, 0));
+      const nNet = poisson(
+        (NOISE_NETWORK_PER_SITE_DAY * sites * w) / 24,
+        unit(this.seed, STREAM.noiseCount, hourIdx, 0),
+      );
       const nOther = poisson((OTHER_PER_SITE_DAY * sites * w) / 24, unit(this.seed, STREAM.noiseCount, hourIdx, 1));
       const total = this.userCdf[this.userCdf.length - 1]!;
       for (let k = 0; k < nNet + nOther; k++) {
@@ -169,9 +204,23 @@ export class ComplaintBook {
         const texts = category === 'network' ? TEXT.noise : TEXT[category];
         const text = texts[Math.floor(u(3) * texts.length)]!;
         const issue = receivedAt - delayMs(z(5), u(4));
-        list.push(this.make(`SIM-H${hourIdx}-${k + 1}`, null, category, cellIdx, issue, text, (f) => u(10 + f), (f) => z(10 + f), receivedAt));
+        list.push(
+          this.make(
+            `SIM-H${hourIdx}-${k + 1}`,
+            null,
+            category,
+            cellIdx,
+            issue,
+            text,
+            (f) => u(10 + f),
+            (f) => z(10 + f),
+            receivedAt,
+          ),
+        );
       }
-      list.sort((a, b) => a.complaint.receivedAt - b.complaint.receivedAt || (a.complaint.id < b.complaint.id ? -1 : 1));
+      list.sort(
+        (a, b) => a.complaint.receivedAt - b.complaint.receivedAt || (a.complaint.id < b.complaint.id ? -1 : 1),
+      );
     }
     if (this.hours.size > 20_000) this.hours.clear();
     this.hours.set(hourIdx, list);
@@ -195,7 +244,11 @@ export class ComplaintBook {
       // Most people who notice at night get in touch in the morning.
       const h = this.local.hour(receivedAt);
       if (h < 7 && u(1) < 0.7) {
-        const moved = receivedAt + (7 - h) * HOUR_MS + Math.floor(u(2) * 3 * 3600) * 1000 - (this.local.minuteOfWeek(receivedAt) % 60) * MINUTE_MS;
+        const moved =
+          receivedAt +
+          (7 - h) * HOUR_MS +
+          Math.floor(u(2) * 3 * 3600) * 1000 -
+          (this.local.minuteOfWeek(receivedAt) % 60) * MINUTE_MS;
         if (moved - issue <= MAX_DELAY_MS) receivedAt = moved;
       }
       receivedAt = Math.floor(receivedAt / 1000) * 1000;
@@ -235,13 +288,18 @@ export class ComplaintBook {
   collect(from: EpochMs, to: EpochMs, overlapping: (from: EpochMs, to: EpochMs) => Incident[]): Generated[] {
     const out: Generated[] = [];
     for (const inc of overlapping(from - MAX_DELAY_MS, to)) {
-      for (const g of this.impact(inc).complaints) if (g.complaint.receivedAt >= from && g.complaint.receivedAt < to) out.push(g);
+      for (const g of this.impact(inc).complaints)
+        if (g.complaint.receivedAt >= from && g.complaint.receivedAt < to) out.push(g);
     }
-    for (let h = Math.floor(from / HOUR_MS); h * HOUR_MS < to; h++) for (const g of this.hour(h)) if (g.complaint.receivedAt >= from && g.complaint.receivedAt < to) out.push(g);
-    return out.sort((a, b) => a.complaint.receivedAt - b.complaint.receivedAt || (a.complaint.id < b.complaint.id ? -1 : a.complaint.id > b.complaint.id ? 1 : 0));
+    for (let h = Math.floor(from / HOUR_MS); h * HOUR_MS < to; h++)
+      for (const g of this.hour(h)) if (g.complaint.receivedAt >= from && g.complaint.receivedAt < to) out.push(g);
+    return out.sort(
+      (a, b) =>
+        a.complaint.receivedAt - b.complaint.receivedAt ||
+        (a.complaint.id < b.complaint.id ? -1 : a.complaint.id > b.complaint.id ? 1 : 0),
+    );
   }
 }
-
 
 /**
  * Heavy-tailed delay: log-normal around 3 h. The few draws outside [1 min, 48 h] are redrawn

@@ -97,7 +97,8 @@ export class IncidentBook {
       case 'interference': {
         const first = pickCell();
         // An external interferer often hits two sectors of the same band.
-        const second = u(5) < 0.35 ? models.find((m) => m.tech === first.tech && m.sector === (first.sector + 1) % 3) : undefined;
+        const second =
+          u(5) < 0.35 ? models.find((m) => m.tech === first.tech && m.sector === (first.sector + 1) % 3) : undefined;
         cells = second ? [first.cell.id, second.cell.id] : [first.cell.id];
         break;
       }
@@ -106,7 +107,15 @@ export class IncidentBook {
         linkDown = u(5) < 0.25;
         break;
     }
-    const inc: Incident = { id: `INC-${site.id}-${String(d).padStart(4, '0')}-${k + 1}`, kind, site: site.id, cells, start, end: start + minutes * MINUTE_MS, severity };
+    const inc: Incident = {
+      id: `INC-${site.id}-${String(d).padStart(4, '0')}-${k + 1}`,
+      kind,
+      site: site.id,
+      cells,
+      start,
+      end: start + minutes * MINUTE_MS,
+      severity,
+    };
     if (linkDown !== undefined) inc.linkDown = linkDown;
     return inc;
   }
@@ -116,9 +125,14 @@ export class IncidentBook {
     const where = `incident${i.id ? ` ${i.id}` : ''}`;
     if (siteIdx < 0) throw new Error(`${where}: unknown site "${i.site}"`);
     const site = this.topo.sites[siteIdx]!;
-    if (!KINDS.some(([k]) => k === i.kind)) throw new Error(`${where}: unknown kind "${String(i.kind)}" (outage, coverage, interference, congestion, backhaul)`);
-    if (!Number.isFinite(i.start) || !Number.isFinite(i.end) || !(i.end > i.start)) throw new Error(`${where}: needs finite start < end, got ${i.start}..${i.end}`);
-    if (!(i.severity >= 0 && i.severity <= 1)) throw new Error(`${where}: severity must be within 0..1, got ${i.severity}`);
+    if (!KINDS.some(([k]) => k === i.kind))
+      throw new Error(
+        `${where}: unknown kind "${String(i.kind)}" (outage, coverage, interference, congestion, backhaul)`,
+      );
+    if (!Number.isFinite(i.start) || !Number.isFinite(i.end) || !(i.end > i.start))
+      throw new Error(`${where}: needs finite start < end, got ${i.start}..${i.end}`);
+    if (!(i.severity >= 0 && i.severity <= 1))
+      throw new Error(`${where}: severity must be within 0..1, got ${i.severity}`);
     const cells = i.cells.length > 0 ? [...i.cells] : site.cells.slice();
     const stranger = cells.find((c) => !site.cells.includes(c));
     if (stranger) throw new Error(`${where}: cell "${stranger}" is not on site ${site.id}`);
@@ -149,7 +163,9 @@ export class IncidentBook {
 
   /** Every incident overlapping [from, to), by start then id. */
   overlapping(from: EpochMs, to: EpochMs): Incident[] {
-    return this.startingIn(from - Math.max(MAX_AUTO_DURATION_MS, this.longestManualMs), to).filter((i) => i.end > from && i.start < to);
+    return this.startingIn(from - Math.max(MAX_AUTO_DURATION_MS, this.longestManualMs), to).filter(
+      (i) => i.end > from && i.start < to,
+    );
   }
 
   /** Every incident starting in [from, to), by start then id. */
@@ -159,7 +175,8 @@ export class IncidentBook {
       const d0 = Math.max(0, Math.floor((from - this.start) / DAY_MS));
       const d1 = Math.floor((to - 1 - this.start) / DAY_MS);
       for (let d = d0; d <= d1; d++) {
-        for (let s = 0; s < this.topo.sites.length; s++) for (const inc of this.autoForSiteDay(s, d)) if (inc.start >= from && inc.start < to) out.push(inc);
+        for (let s = 0; s < this.topo.sites.length; s++)
+          for (const inc of this.autoForSiteDay(s, d)) if (inc.start >= from && inc.start < to) out.push(inc);
       }
     }
     for (const list of this.manual) for (const inc of list) if (inc.start >= from && inc.start < to) out.push(inc);

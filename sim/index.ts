@@ -143,7 +143,12 @@ export const GOOD_EXPERIENCE = { dlMbps: 5, ulMbps: 1, latencyMs: 100 } as const
 
 /** True when a cell interval gives its users a good experience by DESIGN.md's default thresholds. */
 export function isGood(s: CellState): boolean {
-  return s.available && s.dlMbps >= GOOD_EXPERIENCE.dlMbps && s.ulMbps >= GOOD_EXPERIENCE.ulMbps && s.latencyMs <= GOOD_EXPERIENCE.latencyMs;
+  return (
+    s.available &&
+    s.dlMbps >= GOOD_EXPERIENCE.dlMbps &&
+    s.ulMbps >= GOOD_EXPERIENCE.ulMbps &&
+    s.latencyMs <= GOOD_EXPERIENCE.latencyMs
+  );
 }
 
 export interface SimAgentsOptions {

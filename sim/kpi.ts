@@ -45,7 +45,19 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 /** Octets carried in one minute at `mbps`. */
 export const minuteOctets = (mbps: number) => Math.round((mbps * 1e6 * 60) / 8);
 
-const DOWN: CellState = { available: false, activeUsers: 0, dlMbps: 0, ulMbps: 0, latencyMs: 0, rsrpDbm: 0, rsrqDb: 0, sinrDb: 0, prbUtilPct: 0, dlVolumeMB: 0, ulVolumeMB: 0 };
+const DOWN: CellState = {
+  available: false,
+  activeUsers: 0,
+  dlMbps: 0,
+  ulMbps: 0,
+  latencyMs: 0,
+  rsrpDbm: 0,
+  rsrqDb: 0,
+  sinrDb: 0,
+  prbUtilPct: 0,
+  dlVolumeMB: 0,
+  ulVolumeMB: 0,
+};
 
 export class KpiModel {
   /** Neighbour utilisation without incidents, per minute (a few minutes kept: agents and ground truth interleave). */
@@ -75,8 +87,13 @@ export class KpiModel {
     const mid = t - MINUTE_MS / 2;
     const day = this.local.localDay(mid);
     const diurnal = DIURNAL[m.area][this.local.minuteOfWeek(mid)]!;
-    const dayFactor = Math.exp(0.06 * normal(this.seed, STREAM.loadDay, m.idx, day) + 0.04 * normal(this.seed, STREAM.regionDay, m.regionIdx, day));
-    const noise = Math.exp(0.12 * this.smooth(STREAM.loadSmooth, m.idx, minute) + 0.05 * normal(this.seed, STREAM.loadJitter, m.idx, minute));
+    const dayFactor = Math.exp(
+      0.06 * normal(this.seed, STREAM.loadDay, m.idx, day) +
+        0.04 * normal(this.seed, STREAM.regionDay, m.regionIdx, day),
+    );
+    const noise = Math.exp(
+      0.12 * this.smooth(STREAM.loadSmooth, m.idx, minute) + 0.05 * normal(this.seed, STREAM.loadJitter, m.idx, minute),
+    );
     return m.peakUsers * diurnal * dayFactor * noise;
   }
 
@@ -137,7 +154,11 @@ export class KpiModel {
       for (const j of m.interferers) interf += this.rhoOf(rhoCache, j, t);
       if (m.interferers.length > 0) interf /= m.interferers.length;
       let r = m.rsrp0 + 1.2 * this.smooth(STREAM.radioJitter, m.idx * 2, minute);
-      let s = m.sinr0 - m.interfDb * interf + 0.8 * this.smooth(STREAM.radioJitter, m.idx * 2 + 1, minute) + 0.3 * normal(this.seed, STREAM.radioJitter, m.idx, minute, 7);
+      let s =
+        m.sinr0 -
+        m.interfDb * interf +
+        0.8 * this.smooth(STREAM.radioJitter, m.idx * 2 + 1, minute) +
+        0.3 * normal(this.seed, STREAM.radioJitter, m.idx, minute, 7);
       let congestion: Incident | undefined;
       for (const inc of active) {
         if (!inc.cells.includes(m.cell.id)) continue;
@@ -187,7 +208,8 @@ export class KpiModel {
     const left = Math.max(0.01 * speed, speed * (0.985 - cross) - 0.3) / 1.03;
     if (cross > 0 && offered > left) {
       const scale = left / offered;
-      for (let i = 0; i < n; i++) effDl[i] = Math.min(capDl[i]!, (Math.min(demandDl[i]!, 0.98 * capDl[i]!) * scale) / 0.98);
+      for (let i = 0; i < n; i++)
+        effDl[i] = Math.min(capDl[i]!, (Math.min(demandDl[i]!, 0.98 * capDl[i]!) * scale) / 0.98);
     }
 
     const cells = new Array<CellState>(n);
@@ -210,8 +232,15 @@ export class KpiModel {
       const dl = UE_SHARE * effDl[i]! * Math.max(1 - rhoDl, perUserShare);
       const ul = UE_SHARE * capUl[i]! * Math.max(1 - rhoUl, perUserShare);
       const q = Math.min(rhoDl, RHO_CAP);
-      const latency = m.latency0 + (6 * q) / (1 - q) + Math.max(0, 3 - sinr[i]!) * 2.5 + 1.5 * normal(this.seed, STREAM.radioJitter, m.idx, minute, 9);
-      const prb = Math.min(100, 3 + 97 * (carriedDl / capDl[i]!) + 1.5 * normal(this.seed, STREAM.radioJitter, m.idx, minute, 10));
+      const latency =
+        m.latency0 +
+        (6 * q) / (1 - q) +
+        Math.max(0, 3 - sinr[i]!) * 2.5 +
+        1.5 * normal(this.seed, STREAM.radioJitter, m.idx, minute, 9);
+      const prb = Math.min(
+        100,
+        3 + 97 * (carriedDl / capDl[i]!) + 1.5 * normal(this.seed, STREAM.radioJitter, m.idx, minute, 10),
+      );
       const alpha = 0.17 + 0.83 * (prb / 100);
       const rsrq = Math.max(-19.5, Math.min(-3, -10 * Math.log10(12 * (alpha + 1 / 10 ** (sinr[i]! / 10)))));
       dlOctets[i] = minuteOctets(carriedDl);
@@ -240,8 +269,24 @@ export class KpiModel {
     };
     const inMbps = linkDown ? 0 : r3(Math.min(speed, 1.03 * sumDl + 0.3 + cross * speed));
     const outMbps = linkDown ? 0 : r3(Math.min(speed, 1.03 * sumUl + 0.15 + 0.1 * cross * speed));
-    const link: LinkState = { operUp: !linkDown, speedMbps: speed, inMbps, outMbps, inErrors: linkDown ? 0 : errors(0), outErrors: linkDown ? 0 : errors(1) };
-    return { t, cells, baselineUsers, link, dlOctets, ulOctets, linkInOctets: minuteOctets(inMbps), linkOutOctets: minuteOctets(outMbps) };
+    const link: LinkState = {
+      operUp: !linkDown,
+      speedMbps: speed,
+      inMbps,
+      outMbps,
+      inErrors: linkDown ? 0 : errors(0),
+      outErrors: linkDown ? 0 : errors(1),
+    };
+    return {
+      t,
+      cells,
+      baselineUsers,
+      link,
+      dlOctets,
+      ulOctets,
+      linkInOctets: minuteOctets(inMbps),
+      linkOutOctets: minuteOctets(outMbps),
+    };
   }
 }
 

@@ -67,16 +67,51 @@ export class LocalTime {
 // Hourly knots, 00:00 … 23:00, relative to the cell's busiest hour of a typical weekday (1.0).
 // Residential: night trough ~04:00, morning ramp, evening peak 20–21 h. Business: office hours,
 // lunch peak, quiet evenings and weekends.
-const RESIDENTIAL_WEEKDAY = [0.42, 0.28, 0.18, 0.12, 0.09, 0.1, 0.16, 0.3, 0.45, 0.5, 0.52, 0.55, 0.62, 0.6, 0.56, 0.56, 0.6, 0.68, 0.78, 0.88, 0.97, 1.0, 0.9, 0.68];
-const RESIDENTIAL_FRIDAY = [0.42, 0.28, 0.18, 0.12, 0.09, 0.1, 0.16, 0.3, 0.45, 0.5, 0.52, 0.55, 0.62, 0.6, 0.56, 0.58, 0.63, 0.72, 0.82, 0.92, 1.0, 1.03, 0.97, 0.8];
-const RESIDENTIAL_SATURDAY = [0.55, 0.4, 0.27, 0.17, 0.11, 0.09, 0.11, 0.18, 0.3, 0.45, 0.58, 0.66, 0.72, 0.72, 0.7, 0.7, 0.72, 0.76, 0.82, 0.9, 0.98, 1.02, 0.96, 0.78];
-const RESIDENTIAL_SUNDAY = [0.55, 0.4, 0.27, 0.17, 0.11, 0.09, 0.1, 0.16, 0.28, 0.42, 0.56, 0.64, 0.7, 0.7, 0.68, 0.68, 0.7, 0.74, 0.8, 0.88, 0.95, 0.96, 0.84, 0.6];
-const BUSINESS_WEEKDAY = [0.16, 0.1, 0.07, 0.05, 0.05, 0.06, 0.1, 0.28, 0.62, 0.86, 0.95, 0.97, 1.0, 0.96, 0.95, 0.93, 0.88, 0.8, 0.66, 0.55, 0.52, 0.5, 0.4, 0.26];
-const BUSINESS_WEEKEND = [0.2, 0.14, 0.1, 0.07, 0.06, 0.06, 0.08, 0.12, 0.2, 0.3, 0.38, 0.42, 0.45, 0.45, 0.44, 0.43, 0.42, 0.4, 0.38, 0.36, 0.35, 0.34, 0.3, 0.24];
+const RESIDENTIAL_WEEKDAY = [
+  0.42, 0.28, 0.18, 0.12, 0.09, 0.1, 0.16, 0.3, 0.45, 0.5, 0.52, 0.55, 0.62, 0.6, 0.56, 0.56, 0.6, 0.68, 0.78, 0.88,
+  0.97, 1.0, 0.9, 0.68,
+];
+const RESIDENTIAL_FRIDAY = [
+  0.42, 0.28, 0.18, 0.12, 0.09, 0.1, 0.16, 0.3, 0.45, 0.5, 0.52, 0.55, 0.62, 0.6, 0.56, 0.58, 0.63, 0.72, 0.82, 0.92,
+  1.0, 1.03, 0.97, 0.8,
+];
+const RESIDENTIAL_SATURDAY = [
+  0.55, 0.4, 0.27, 0.17, 0.11, 0.09, 0.11, 0.18, 0.3, 0.45, 0.58, 0.66, 0.72, 0.72, 0.7, 0.7, 0.72, 0.76, 0.82, 0.9,
+  0.98, 1.02, 0.96, 0.78,
+];
+const RESIDENTIAL_SUNDAY = [
+  0.55, 0.4, 0.27, 0.17, 0.11, 0.09, 0.1, 0.16, 0.28, 0.42, 0.56, 0.64, 0.7, 0.7, 0.68, 0.68, 0.7, 0.74, 0.8, 0.88,
+  0.95, 0.96, 0.84, 0.6,
+];
+const BUSINESS_WEEKDAY = [
+  0.16, 0.1, 0.07, 0.05, 0.05, 0.06, 0.1, 0.28, 0.62, 0.86, 0.95, 0.97, 1.0, 0.96, 0.95, 0.93, 0.88, 0.8, 0.66, 0.55,
+  0.52, 0.5, 0.4, 0.26,
+];
+const BUSINESS_WEEKEND = [
+  0.2, 0.14, 0.1, 0.07, 0.06, 0.06, 0.08, 0.12, 0.2, 0.3, 0.38, 0.42, 0.45, 0.45, 0.44, 0.43, 0.42, 0.4, 0.38, 0.36,
+  0.35, 0.34, 0.3, 0.24,
+];
 
 function weekKnots(area: 'business' | 'residential'): number[] {
-  if (area === 'residential') return [...RESIDENTIAL_WEEKDAY, ...RESIDENTIAL_WEEKDAY, ...RESIDENTIAL_WEEKDAY, ...RESIDENTIAL_WEEKDAY, ...RESIDENTIAL_FRIDAY, ...RESIDENTIAL_SATURDAY, ...RESIDENTIAL_SUNDAY];
-  return [...BUSINESS_WEEKDAY, ...BUSINESS_WEEKDAY, ...BUSINESS_WEEKDAY, ...BUSINESS_WEEKDAY, ...BUSINESS_WEEKDAY, ...BUSINESS_WEEKEND, ...BUSINESS_WEEKEND];
+  if (area === 'residential')
+    return [
+      ...RESIDENTIAL_WEEKDAY,
+      ...RESIDENTIAL_WEEKDAY,
+      ...RESIDENTIAL_WEEKDAY,
+      ...RESIDENTIAL_WEEKDAY,
+      ...RESIDENTIAL_FRIDAY,
+      ...RESIDENTIAL_SATURDAY,
+      ...RESIDENTIAL_SUNDAY,
+    ];
+  return [
+    ...BUSINESS_WEEKDAY,
+    ...BUSINESS_WEEKDAY,
+    ...BUSINESS_WEEKDAY,
+    ...BUSINESS_WEEKDAY,
+    ...BUSINESS_WEEKDAY,
+    ...BUSINESS_WEEKEND,
+    ...BUSINESS_WEEKEND,
+  ];
 }
 
 /** Cosine interpolation between hourly knots (wrapping over the week): smooth, no overshoot. */

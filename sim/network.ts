@@ -1,7 +1,17 @@
 import type { Cell, EpochMs, LinkSample, Sample } from '../model/index.js';
 import { ComplaintBook } from './complaints.js';
 import { DEFAULT_INCIDENT_RATE, IncidentBook } from './incidents.js';
-import type { CellState, GroundTruth, Incident, IncidentTruth, LinkState, SimComplaint, SimOptions, SimRegion, SimSite } from './index.js';
+import type {
+  CellState,
+  GroundTruth,
+  Incident,
+  IncidentTruth,
+  LinkState,
+  SimComplaint,
+  SimOptions,
+  SimRegion,
+  SimSite,
+} from './index.js';
 import { KpiModel, MINUTE_MS, type SiteState } from './kpi.js';
 import { LocalTime } from './load.js';
 import { buildTopology, type Topology } from './topology.js';
@@ -33,13 +43,15 @@ export class SimNetwork {
     const problems: string[] = [];
     const int = (name: keyof SimOptions, lo: number, hi: number) => {
       const v = opts[name];
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) problems.push(`${name}: must be an integer within ${lo}..${hi}, got ${String(v)}`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+        problems.push(`${name}: must be an integer within ${lo}..${hi}, got ${String(v)}`);
     };
     int('seed', -(2 ** 31), 2 ** 32 - 1);
     int('regions', 1, 50);
     int('sites', 1, 8000);
     if (!Number.isFinite(opts.start)) problems.push(`start: must be epoch milliseconds, got ${String(opts.start)}`);
-    if (opts.incidents !== undefined && opts.incidents !== 'auto' && opts.incidents !== 'none') problems.push(`incidents: must be 'auto' or 'none', got ${String(opts.incidents)}`);
+    if (opts.incidents !== undefined && opts.incidents !== 'auto' && opts.incidents !== 'none')
+      problems.push(`incidents: must be 'auto' or 'none', got ${String(opts.incidents)}`);
     const rate = opts.incidentRatePerSiteDay ?? DEFAULT_INCIDENT_RATE;
     if (!(rate >= 0 && rate <= 50)) problems.push(`incidentRatePerSiteDay: must be within 0..50, got ${String(rate)}`);
     let local: LocalTime | undefined;
@@ -48,10 +60,19 @@ export class SimNetwork {
     } catch (err) {
       problems.push((err as Error).message);
     }
-    if (opts.sites < opts.regions) problems.push(`sites: need at least one site per region (${opts.regions} regions, ${opts.sites} sites)`);
+    if (opts.sites < opts.regions)
+      problems.push(`sites: need at least one site per region (${opts.regions} regions, ${opts.sites} sites)`);
     if (problems.length > 0 || !local) throw new RangeError(`invalid simulator options: ${problems.join('; ')}`);
 
-    this.options = { seed: opts.seed, regions: opts.regions, sites: opts.sites, start: opts.start, timezone: opts.timezone, incidents: opts.incidents ?? 'auto', incidentRatePerSiteDay: rate };
+    this.options = {
+      seed: opts.seed,
+      regions: opts.regions,
+      sites: opts.sites,
+      start: opts.start,
+      timezone: opts.timezone,
+      incidents: opts.incidents ?? 'auto',
+      incidentRatePerSiteDay: rate,
+    };
     this.topo = buildTopology(opts.seed, opts.regions, opts.sites, opts.timezone);
     this.cells = this.topo.cells;
     this.sites = this.topo.sites;
@@ -61,7 +82,9 @@ export class SimNetwork {
     this.siteCache = new Array<SiteState | undefined>(this.sites.length);
     this.kpi = new KpiModel(opts.seed, this.topo, local);
     this.book = new IncidentBook(opts.seed, opts.start, rate, this.options.incidents === 'auto', this.topo, local);
-    this.complaintBook = new ComplaintBook(opts.seed, opts.start, this.topo, local, this.siteIndex, (s, t) => this.siteState(s, t));
+    this.complaintBook = new ComplaintBook(opts.seed, opts.start, this.topo, local, this.siteIndex, (s, t) =>
+      this.siteState(s, t),
+    );
   }
 
   /** The KPIs of the 60-s interval that ends at t (rounded down to the minute). */
@@ -153,14 +176,21 @@ export class SimNetwork {
   }
 
   groundTruth(from: EpochMs, to: EpochMs): GroundTruth {
-    const incidents: IncidentTruth[] = this.book.overlapping(from, to).map((inc) => ({ ...copyIncident(inc), ...this.complaintBook.impact(inc).truth }));
-    const complaints = this.complaintBook.collect(from, to, (a, b) => this.book.overlapping(a, b)).map((g) => ({ ...g.truth }));
+    const incidents: IncidentTruth[] = this.book
+      .overlapping(from, to)
+      .map((inc) => ({ ...copyIncident(inc), ...this.complaintBook.impact(inc).truth }));
+    const complaints = this.complaintBook
+      .collect(from, to, (a, b) => this.book.overlapping(a, b))
+      .map((g) => ({ ...g.truth }));
     return { from, to, incidents, complaints };
   }
 
   inventoryCsv(): string {
     const lines = ['id,site,region,lat,lon,neighbours,tech,snmpIndex'];
-    for (const c of this.cells) lines.push([c.id, c.site, c.region, c.lat, c.lon, c.neighbours.join(';'), c.tech ?? '', c.snmpIndex ?? ''].join(','));
+    for (const c of this.cells)
+      lines.push(
+        [c.id, c.site, c.region, c.lat, c.lon, c.neighbours.join(';'), c.tech ?? '', c.snmpIndex ?? ''].join(','),
+      );
     return lines.join('\n') + '\n';
   }
 }

@@ -10,11 +10,50 @@ import { Sequence, STREAM } from './seeded.js';
 export type Tech = 'LTE1800' | 'LTE2600' | 'NR3500';
 
 /** Carrier properties: capacity = bandwidth × dlShare × mimo × spectral efficiency(SINR). */
-export const TECH: Record<Tech, { bwMHz: number; dlShare: number; ulShare: number; mimoDl: number; mimoUl: number; rsrpOffsetDb: number; sinrOffsetDb: number; usersFactor: number }> = {
-  LTE1800: { bwMHz: 20, dlShare: 1, ulShare: 1, mimoDl: 1.5, mimoUl: 0.35, rsrpOffsetDb: 0, sinrOffsetDb: 0, usersFactor: 1 },
-  LTE2600: { bwMHz: 20, dlShare: 1, ulShare: 1, mimoDl: 1.5, mimoUl: 0.35, rsrpOffsetDb: -3, sinrOffsetDb: -0.5, usersFactor: 0.85 },
+export const TECH: Record<
+  Tech,
+  {
+    bwMHz: number;
+    dlShare: number;
+    ulShare: number;
+    mimoDl: number;
+    mimoUl: number;
+    rsrpOffsetDb: number;
+    sinrOffsetDb: number;
+    usersFactor: number;
+  }
+> = {
+  LTE1800: {
+    bwMHz: 20,
+    dlShare: 1,
+    ulShare: 1,
+    mimoDl: 1.5,
+    mimoUl: 0.35,
+    rsrpOffsetDb: 0,
+    sinrOffsetDb: 0,
+    usersFactor: 1,
+  },
+  LTE2600: {
+    bwMHz: 20,
+    dlShare: 1,
+    ulShare: 1,
+    mimoDl: 1.5,
+    mimoUl: 0.35,
+    rsrpOffsetDb: -3,
+    sinrOffsetDb: -0.5,
+    usersFactor: 0.85,
+  },
   // TDD: ~74% of slots downlink, ~22% uplink; 4×4 MIMO.
-  NR3500: { bwMHz: 100, dlShare: 0.74, ulShare: 0.22, mimoDl: 3, mimoUl: 1, rsrpOffsetDb: -6, sinrOffsetDb: -1, usersFactor: 2.2 },
+  NR3500: {
+    bwMHz: 100,
+    dlShare: 0.74,
+    ulShare: 0.22,
+    mimoDl: 3,
+    mimoUl: 1,
+    rsrpOffsetDb: -6,
+    sinrOffsetDb: -1,
+    usersFactor: 2.2,
+  },
 };
 
 /** Everything the KPI model needs about a cell, fixed for the network's life. */
@@ -67,7 +106,28 @@ const CENTRES: Record<string, [number, number]> = {
   UTC: [51.51, -0.13],
 };
 
-const REGION_NAMES = ['Harbourside', 'Northgate', 'Riverbend', 'Eastfield', 'Westmoor', 'Lakeview', 'Hillcrest', 'Southport', 'Oakridge', 'Stonebridge', 'Fairhaven', 'Brookdale', 'Ironwood', 'Silverton', 'Maplewood', 'Clearwater', 'Redcliff', 'Ashford', 'Pinecrest', 'Goldcoast'];
+const REGION_NAMES = [
+  'Harbourside',
+  'Northgate',
+  'Riverbend',
+  'Eastfield',
+  'Westmoor',
+  'Lakeview',
+  'Hillcrest',
+  'Southport',
+  'Oakridge',
+  'Stonebridge',
+  'Fairhaven',
+  'Brookdale',
+  'Ironwood',
+  'Silverton',
+  'Maplewood',
+  'Clearwater',
+  'Redcliff',
+  'Ashford',
+  'Pinecrest',
+  'Goldcoast',
+];
 
 const KM_PER_DEG_LAT = 110.574;
 const kmPerDegLon = (lat: number) => 111.32 * Math.cos((lat * Math.PI) / 180);
@@ -106,7 +166,8 @@ export function buildTopology(seed: number, regionCount: number, siteCount: numb
   const weights = regions.map((_, i) => (i === 0 ? 1.4 : 1) * rnd.range(0.75, 1.25));
   const totalW = weights.reduce((a, b) => a + b, 0);
   const counts = weights.map((w) => Math.floor((w / totalW) * siteCount));
-  for (let i = 0, left = siteCount - counts.reduce((a, b) => a + b, 0); left > 0; i = (i + 1) % counts.length, left--) counts[i]!++;
+  for (let i = 0, left = siteCount - counts.reduce((a, b) => a + b, 0); left > 0; i = (i + 1) % counts.length, left--)
+    counts[i]!++;
 
   const sites: SimSite[] = [];
   const models: CellModel[] = [];
@@ -163,19 +224,49 @@ function placeRegions(rnd: Sequence, n: number, centre: [number, number]): SimRe
         if (regions.every((r) => distanceKm(lat, lon, r.lat, r.lon) >= 60)) break;
       }
     }
-    const name = REGION_NAMES[i % REGION_NAMES.length]! + (i >= REGION_NAMES.length ? ` ${Math.floor(i / REGION_NAMES.length) + 1}` : '');
+    const name =
+      REGION_NAMES[i % REGION_NAMES.length]! +
+      (i >= REGION_NAMES.length ? ` ${Math.floor(i / REGION_NAMES.length) + 1}` : '');
     regions.push({ id: `R${i + 1}`, name, lat: round6(lat), lon: round6(lon) });
   }
   return regions;
 }
 
-function makeSite(rnd: Sequence, siteIdx: number, regionIdx: number, region: string, lat: number, lon: number, ring: Ring, models: CellModel[], cells: Cell[]): SimSite {
+function makeSite(
+  rnd: Sequence,
+  siteIdx: number,
+  regionIdx: number,
+  region: string,
+  lat: number,
+  lon: number,
+  ring: Ring,
+  models: CellModel[],
+  cells: Cell[],
+): SimSite {
   const id = `S${String(siteIdx + 1).padStart(4, '0')}`;
   const area = rnd.weighted<AreaType>(
-    ring === 'downtown' ? { business: 0.55, mixed: 0.3, residential: 0.15 } : ring === 'suburban' ? { business: 0.1, mixed: 0.3, residential: 0.6 } : { business: 0, mixed: 0.2, residential: 0.8 },
+    ring === 'downtown'
+      ? { business: 0.55, mixed: 0.3, residential: 0.15 }
+      : ring === 'suburban'
+        ? { business: 0.1, mixed: 0.3, residential: 0.6 }
+        : { business: 0, mixed: 0.2, residential: 0.8 },
   );
-  const extra = ring === 'downtown' ? rnd.pick([1, 2, 3, 3]) : ring === 'suburban' ? rnd.pick([0, 0, 1, 1, 2]) : rnd.pick([0, 0, 0, 1]);
-  const extraTech: Tech = ring === 'downtown' ? (rnd.next() < 0.7 ? 'NR3500' : 'LTE2600') : ring === 'suburban' ? (rnd.next() < 0.2 ? 'NR3500' : 'LTE2600') : 'LTE2600';
+  const extra =
+    ring === 'downtown'
+      ? rnd.pick([1, 2, 3, 3])
+      : ring === 'suburban'
+        ? rnd.pick([0, 0, 1, 1, 2])
+        : rnd.pick([0, 0, 0, 1]);
+  const extraTech: Tech =
+    ring === 'downtown'
+      ? rnd.next() < 0.7
+        ? 'NR3500'
+        : 'LTE2600'
+      : ring === 'suburban'
+        ? rnd.next() < 0.2
+          ? 'NR3500'
+          : 'LTE2600'
+        : 'LTE2600';
   const az0 = rnd.range(0, 120);
   const baseUsers = ring === 'downtown' ? 16 : ring === 'suburban' ? 12.5 : 8;
   const rsrpRange: [number, number] = ring === 'downtown' ? [-88, -75] : ring === 'suburban' ? [-96, -83] : [-104, -91];
@@ -188,7 +279,8 @@ function makeSite(rnd: Sequence, siteIdx: number, regionIdx: number, region: str
   plan.forEach(({ tech, sector }, i) => {
     const t = TECH[tech];
     const offloaded = tech === 'LTE1800' && sector < extra ? 0.8 : 1;
-    const peakUsers = baseUsers * (area === 'business' ? 1.15 : 1) * t.usersFactor * offloaded * Math.exp(0.36 * rnd.normal());
+    const peakUsers =
+      baseUsers * (area === 'business' ? 1.15 : 1) * t.usersFactor * offloaded * Math.exp(0.36 * rnd.normal());
     const cellId = `${id}-${i + 1}`;
     ids.push(cellId);
     const cell: Cell = { id: cellId, site: id, region, lat, lon, neighbours: [], tech, snmpIndex: i + 1 };
@@ -216,7 +308,17 @@ function makeSite(rnd: Sequence, siteIdx: number, regionIdx: number, region: str
   // saturate its own backhaul (that would be a degradation with no incident behind it).
   const fibreShare = ring === 'downtown' ? 0.85 : ring === 'suburban' ? 0.6 : 0.3;
   const microwave = rnd.next() >= fibreShare ? [300, 400, 500].find((s) => s >= 2 * peakDemandMbps) : undefined;
-  return { id, region, lat, lon, cells: ids, linkSpeedMbps: microwave ?? 1000, linkKind: microwave ? 'microwave' : 'fibre', area, ring };
+  return {
+    id,
+    region,
+    lat,
+    lon,
+    cells: ids,
+    linkSpeedMbps: microwave ?? 1000,
+    linkKind: microwave ? 'microwave' : 'fibre',
+    area,
+    ring,
+  };
 }
 
 /**

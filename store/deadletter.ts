@@ -25,7 +25,8 @@ export class DeadLetterFile {
 
   append(points: readonly Point[], reason: string): Promise<void> {
     const at = this.clock.now();
-    const text = points.map((point) => JSON.stringify({ at: new Date(at).toISOString(), reason, point })).join('\n') + '\n';
+    const text =
+      points.map((point) => JSON.stringify({ at: new Date(at).toISOString(), reason, point })).join('\n') + '\n';
     const day = dayOf(at);
     const run = this.chain.then(async () => {
       mkdirSync(this.dir, { recursive: true });

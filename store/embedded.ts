@@ -9,9 +9,15 @@ import type { Point, SeriesBackend, SeriesBucket, SeriesReader, WriteResult } fr
 import type { Migration } from './migrations.js';
 import { HOUR_MS, bucket, byCell, rowPoint } from './reading.js';
 import { openDatabase } from './records.js';
-import { CELL_FIELDS, CELL_MEASUREMENT, LINK_FIELDS, LINK_MEASUREMENT, pointLink, pointSample, schemaProblem } from './schema.js';
-
-
+import {
+  CELL_FIELDS,
+  CELL_MEASUREMENT,
+  LINK_FIELDS,
+  LINK_MEASUREMENT,
+  pointLink,
+  pointSample,
+  schemaProblem,
+} from './schema.js';
 
 /*
  * The embedded series store: SQLite at `${dataDir}/series.db`, separate from the record store so
@@ -110,7 +116,10 @@ export class EmbeddedBackend implements SeriesBackend {
   private closing = false;
 
   constructor(private readonly opts: EmbeddedOptions) {
-    this.reader = new EmbeddedReader(() => this.open(), () => this.flushDerived());
+    this.reader = new EmbeddedReader(
+      () => this.open(),
+      () => this.flushDerived(),
+    );
   }
 
   /** The open database, opened on first use (readers may come before `init`). */
@@ -119,7 +128,9 @@ export class EmbeddedBackend implements SeriesBackend {
     if (!this.db) {
       mkdirSync(this.opts.dataDir, { recursive: true });
       // FULL: a batch the pipeline reports as durable is fsynced, the same promise the spool makes.
-      this.db = openDatabase(join(this.opts.dataDir, 'series.db'), seriesMigrations, this.opts.log, { synchronous: 'FULL' });
+      this.db = openDatabase(join(this.opts.dataDir, 'series.db'), seriesMigrations, this.opts.log, {
+        synchronous: 'FULL',
+      });
       // The (cell, ts) index is written at random positions: keep its hot pages in memory (64 MiB).
       this.db.pragma('cache_size = -65536');
       // Checkpoint the WAL every 64 MiB rather than every 4: a checkpoint fsyncs the database file, and
@@ -137,7 +148,9 @@ export class EmbeddedBackend implements SeriesBackend {
     const linkParams = LINK_FIELDS.map(() => '?').join(', ');
     const merge = (cols: string[]) => cols.map((c) => `${c} = coalesce(excluded.${c}, ${c})`).join(', ');
     return {
-      insertSample: db.prepare(`INSERT OR IGNORE INTO sample (cell, ts, source, site, region, ${cellCols.join(', ')}) VALUES (?, ?, ?, ?, ?, ${cellParams})`),
+      insertSample: db.prepare(
+        `INSERT OR IGNORE INTO sample (cell, ts, source, site, region, ${cellCols.join(', ')}) VALUES (?, ?, ?, ?, ?, ${cellParams})`,
+      ),
       insertSamples: db.prepare(
         `INSERT OR IGNORE INTO sample (cell, ts, source, site, region, ${cellCols.join(', ')}) VALUES ${Array.from({ length: ROWS_PER_INSERT }, () => `(?, ?, ?, ?, ?, ${cellParams})`).join(', ')}`,
       ),
@@ -177,7 +190,11 @@ export class EmbeddedBackend implements SeriesBackend {
       this.maybePrune();
       return Promise.resolve({ ok: true });
     } catch (err) {
-      return Promise.resolve({ ok: false, retryable: false, reason: `cannot open the embedded series store: ${(err as Error).message}` });
+      return Promise.resolve({
+        ok: false,
+        retryable: false,
+        reason: `cannot open the embedded series store: ${(err as Error).message}`,
+      });
     }
   }
 
@@ -191,7 +208,8 @@ export class EmbeddedBackend implements SeriesBackend {
     try {
       const { db, stmts } = this.open();
       db.transaction(() => this.insert(points, stmts))();
-      if (this.pendingHours.size >= MAX_PENDING_HOURS || performance.now() - this.lastRollupFlush >= ROLLUP_FLUSH_MS) this.flushDerived();
+      if (this.pendingHours.size >= MAX_PENDING_HOURS || performance.now() - this.lastRollupFlush >= ROLLUP_FLUSH_MS)
+        this.flushDerived();
     } catch (err) {
       // Disk full, I/O error, a locked file: the data is fine, the store is not — retry later.
       return Promise.resolve({ ok: false, retryable: true, reason: `embedded store: ${(err as Error).message}` });
@@ -226,7 +244,10 @@ export class EmbeddedBackend implements SeriesBackend {
         const row = chunk.slice(r * width, (r + 1) * width);
         if (rows === ROWS_PER_INSERT || stmts.insertSample.run(row).changes === 0) {
           stmts.mergeSample.run(row);
-          recompute.set(chunkKeys[3 * r] as string, { cell: chunkKeys[3 * r + 1] as string, hour: chunkKeys[3 * r + 2] as number });
+          recompute.set(chunkKeys[3 * r] as string, {
+            cell: chunkKeys[3 * r + 1] as string,
+            hour: chunkKeys[3 * r + 2] as number,
+          });
         }
       }
       chunk.length = 0;
@@ -275,7 +296,8 @@ export class EmbeddedBackend implements SeriesBackend {
         linkValues[2] = source;
         linkValues[3] = t.site ?? null;
         linkValues[4] = t.region ?? null;
-        for (let i = 0; i < LINK_FIELDS.length; i++) linkValues[5 + i] = (f[LINK_FIELDS[i]!] as number | undefined) ?? null;
+        for (let i = 0; i < LINK_FIELDS.length; i++)
+          linkValues[5 + i] = (f[LINK_FIELDS[i]!] as number | undefined) ?? null;
         stmts.insertLink.run(linkValues);
         const newest = newestLink.get(link);
         if (!newest || p.ts >= newest.ts) newestLink.set(link, { ts: p.ts, source });
@@ -344,7 +366,9 @@ export class EmbeddedBackend implements SeriesBackend {
     const hours = db.prepare<[], number>('SELECT hour FROM rollup_pending ORDER BY hour').pluck().all();
     if (hours.length === 0) return;
     const cells = db.prepare<[], string>('SELECT cell FROM sample_latest').pluck().all();
-    const newest = db.prepare<[string], { ts: number; source: string }>('SELECT ts, source FROM sample WHERE cell = ? ORDER BY ts DESC LIMIT 1');
+    const newest = db.prepare<[string], { ts: number; source: string }>(
+      'SELECT ts, source FROM sample WHERE cell = ? ORDER BY ts DESC LIMIT 1',
+    );
     db.transaction(() => {
       for (const hour of hours) for (const cell of cells) stmts.recomputeHourly.run({ cell, hour });
       for (const cell of cells) {
@@ -353,7 +377,10 @@ export class EmbeddedBackend implements SeriesBackend {
       }
       stmts.clearMarks.run();
     })();
-    this.opts.log.warn({ hours: hours.length, cells: cells.length }, 'rebuilt hourly rollups and latest samples left incomplete by an unclean shutdown');
+    this.opts.log.warn(
+      { hours: hours.length, cells: cells.length },
+      'rebuilt hourly rollups and latest samples left incomplete by an unclean shutdown',
+    );
   }
 
   /** Starts a prune when an hour of clock time has passed since the last one. */
@@ -378,8 +405,14 @@ export class EmbeddedBackend implements SeriesBackend {
     const removed = { samples: 0, hourly: 0, links: 0 };
     this.flushDerived();
     const { db } = this.open();
-    const cells = db.prepare<[], { cell: string }>('SELECT cell FROM sample_latest').all().map((r) => r.cell);
-    const links = db.prepare<[], { link: string }>('SELECT link FROM link_latest').all().map((r) => r.link);
+    const cells = db
+      .prepare<[], { cell: string }>('SELECT cell FROM sample_latest')
+      .all()
+      .map((r) => r.cell);
+    const links = db
+      .prepare<[], { link: string }>('SELECT link FROM link_latest')
+      .all()
+      .map((r) => r.link);
     const delSample = db.prepare('DELETE FROM sample WHERE cell = ? AND ts < ?');
     const delHourly = db.prepare('DELETE FROM sample_hourly WHERE cell = ? AND hour < ?');
     const delLatest = db.prepare('DELETE FROM sample_latest WHERE cell = ? AND ts < ?');
@@ -408,7 +441,8 @@ export class EmbeddedBackend implements SeriesBackend {
       })();
       await yieldToLoop();
     }
-    if (removed.samples + removed.hourly + removed.links > 0) this.opts.log.info({ ...removed, rawCutoff }, 'embedded series store pruned');
+    if (removed.samples + removed.hourly + removed.links > 0)
+      this.opts.log.info({ ...removed, rawCutoff }, 'embedded series store pruned');
     return removed;
   }
 
@@ -420,7 +454,10 @@ export class EmbeddedBackend implements SeriesBackend {
       this.flushDerived();
     } catch (err) {
       // The marks on disk make the next start rebuild this state from the raw rows; nothing is lost.
-      this.opts.log.error({ err }, 'could not flush hourly rollups and latest samples on close; they are rebuilt at the next start');
+      this.opts.log.error(
+        { err },
+        'could not flush hourly rollups and latest samples on close; they are rebuilt at the next start',
+      );
     }
     this.closed = true;
     this.db?.close();
@@ -454,7 +491,9 @@ class EmbeddedReader implements SeriesReader {
       this.stmts = {
         latestAll: db.prepare(`${latest} ORDER BY l.cell`),
         latestOne: db.prepare(`${latest} WHERE l.cell = ?`),
-        latestLinks: db.prepare(`SELECT k.* FROM link_latest l JOIN link k ON k.link = l.link AND k.ts = l.ts AND k.source = l.source ORDER BY l.link`),
+        latestLinks: db.prepare(
+          `SELECT k.* FROM link_latest l JOIN link k ON k.link = l.link AND k.ts = l.ts AND k.source = l.source ORDER BY l.link`,
+        ),
         series: db.prepare(
           `SELECT ts - (ts % @res) AS bucket, count(*) AS n, ${cellCols.map((c) => `avg(${c}) AS ${c}`).join(', ')}
            FROM sample WHERE cell = @cell AND ts >= @from AND ts < @to GROUP BY bucket ORDER BY bucket`,
@@ -485,7 +524,9 @@ class EmbeddedReader implements SeriesReader {
   series(cell: string, from: EpochMs, to: EpochMs, resolutionMs: number): Promise<SeriesBucket[]> {
     if (!(resolutionMs >= 1)) return Promise.reject(new RangeError(`resolution must be ≥ 1 ms, got ${resolutionMs}`));
     const rows = this.s.series.all({ res: Math.round(resolutionMs), cell, from, to });
-    return Promise.resolve(rows.map((r) => bucket(cell, r.bucket as number, r.n as number, (f) => r[f] as number | null)));
+    return Promise.resolve(
+      rows.map((r) => bucket(cell, r.bucket as number, r.n as number, (f) => r[f] as number | null)),
+    );
   }
 
   hourly(from: EpochMs, to: EpochMs, cells?: readonly string[]): Promise<SeriesBucket[]> {

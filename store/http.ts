@@ -27,12 +27,19 @@ export class InfluxHttp {
   ) {
     this.base = new URL(url.endsWith('/') ? url : `${url}/`);
     const https = this.base.protocol === 'https:';
-    this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: opts.maxSockets }) : new HttpAgent({ keepAlive: true, maxSockets: opts.maxSockets });
+    this.agent = https
+      ? new HttpsAgent({ keepAlive: true, maxSockets: opts.maxSockets })
+      : new HttpAgent({ keepAlive: true, maxSockets: opts.maxSockets });
     this.request = https ? httpsRequest : httpRequest;
   }
 
   /** Sends one request; rejects only on network errors and timeouts (an HTTP error is an answer). */
-  async send(method: 'GET' | 'POST', path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  async send(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: string | Buffer,
+    headers: Record<string, string> = {},
+  ): Promise<HttpAnswer> {
     const url = new URL(path.replace(/^\//, ''), this.base);
     // One UTF-8 conversion, reused for the length and the socket write.
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
@@ -42,13 +49,23 @@ export class InfluxHttp {
         {
           method,
           agent: this.agent,
-          headers: { ...this.opts.headers, ...headers, ...(bytes !== undefined ? { 'content-length': String(bytes.length) } : {}) },
+          headers: {
+            ...this.opts.headers,
+            ...headers,
+            ...(bytes !== undefined ? { 'content-length': String(bytes.length) } : {}),
+          },
           timeout: this.opts.timeoutMs,
         },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
           res.on('error', reject);
         },
       );
@@ -96,11 +113,14 @@ export function classifyWrite(a: HttpAnswer, now: number, what: string): WriteRe
   if (a.status >= 200 && a.status < 300) return { ok: true };
   const text = errorText(a.body).trim().slice(0, 500);
   const reason = `${what} answered ${a.status}${text ? `: ${text}` : ''}`;
-  if (a.status === 401 || a.status === 403) return { ok: false, retryable: true, reason: `${reason} (check the credentials)` };
+  if (a.status === 401 || a.status === 403)
+    return { ok: false, retryable: true, reason: `${reason} (check the credentials)` };
   if (a.status === 404) return { ok: false, retryable: true, reason };
   if (a.status === 408 || a.status === 429 || a.status >= 500) {
     const after = retryAfterMs(a.headers['retry-after'], now);
-    return after === undefined ? { ok: false, retryable: true, reason } : { ok: false, retryable: true, reason, retryAfterMs: after };
+    return after === undefined
+      ? { ok: false, retryable: true, reason }
+      : { ok: false, retryable: true, reason, retryAfterMs: after };
   }
   return { ok: false, retryable: false, reason, status: a.status };
 }

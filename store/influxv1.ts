@@ -6,7 +6,15 @@ import { InfluxHttp, classifyWrite, gzipBody } from './http.js';
 import type { Point, SeriesBackend, SeriesBucket, SeriesReader, WriteResult } from './index.js';
 import { encodeLines } from './lineprotocol.js';
 import { BucketSum, CELLS_PER_QUERY, HOUR_MS, byCell, byCellThenTime, byLink, chunked, rowPoint } from './reading.js';
-import { CELL_FIELDS, CELL_HOURLY_MEASUREMENT, CELL_MEASUREMENT, LINK_FIELDS, LINK_MEASUREMENT, pointLink, pointSample } from './schema.js';
+import {
+  CELL_FIELDS,
+  CELL_HOURLY_MEASUREMENT,
+  CELL_MEASUREMENT,
+  LINK_FIELDS,
+  LINK_MEASUREMENT,
+  pointLink,
+  pointSample,
+} from './schema.js';
 
 /*
  * InfluxDB 1.x (and InfluxDB 3's v1-compatible API): `/write?db=&rp=&precision=ms` with our own
@@ -93,8 +101,15 @@ export class InfluxV1Backend implements SeriesBackend {
   private needsInit = false;
 
   constructor(private readonly opts: InfluxV1Options) {
-    const auth = opts.username !== undefined ? { authorization: `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}` } : undefined;
-    this.http = new InfluxHttp(opts.url, { timeoutMs: opts.timeoutMs, maxSockets: opts.maxInFlight + 2, headers: auth });
+    const auth =
+      opts.username !== undefined
+        ? { authorization: `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}` }
+        : undefined;
+    this.http = new InfluxHttp(opts.url, {
+      timeoutMs: opts.timeoutMs,
+      maxSockets: opts.maxInFlight + 2,
+      headers: auth,
+    });
     this.writePath = `write?${new URLSearchParams({ db: opts.database, rp: opts.retentionPolicy, precision: 'ms' }).toString()}`;
     this.reader = new InfluxV1Reader(this, opts);
   }
@@ -115,7 +130,9 @@ export class InfluxV1Backend implements SeriesBackend {
   async query(q: string, opts: { post?: boolean } = {}): Promise<QuerySeries[][]> {
     const params = new URLSearchParams({ db: this.opts.database, epoch: 'ms', q });
     const a = opts.post
-      ? await this.http.send('POST', 'query', params.toString(), { 'content-type': 'application/x-www-form-urlencoded' })
+      ? await this.http.send('POST', 'query', params.toString(), {
+          'content-type': 'application/x-www-form-urlencoded',
+        })
       : await this.http.send('GET', `query?${params.toString()}`);
     let body: QueryResult;
     try {
@@ -123,7 +140,8 @@ export class InfluxV1Backend implements SeriesBackend {
     } catch {
       throw new Error(`InfluxDB /query answered ${a.status}: ${a.body.slice(0, 300)}`);
     }
-    if (a.status >= 300 || body.error) throw new Error(`InfluxDB /query answered ${a.status}: ${body.error ?? a.body.slice(0, 300)}`);
+    if (a.status >= 300 || body.error)
+      throw new Error(`InfluxDB /query answered ${a.status}: ${body.error ?? a.body.slice(0, 300)}`);
     const failed = body.results?.find((r) => r.error);
     if (failed) throw new Error(`InfluxQL ${q.slice(0, 120)}…: ${failed.error}`);
     return (body.results ?? []).map((r) => r.series ?? []);
@@ -138,14 +156,21 @@ export class InfluxV1Backend implements SeriesBackend {
     try {
       await this.http.send('GET', 'ping');
     } catch (err) {
-      return { ok: false, retryable: true, reason: `InfluxDB at ${this.opts.url} unreachable: ${(err as Error).message}` };
+      return {
+        ok: false,
+        retryable: true,
+        reason: `InfluxDB at ${this.opts.url} unreachable: ${(err as Error).message}`,
+      };
     }
     const db = ident(this.opts.database);
     const admin = async (what: string, fn: () => Promise<void>) => {
       try {
         await fn();
       } catch (err) {
-        this.opts.log.warn({ err: (err as Error).message }, `InfluxDB: could not ${what}; continuing (writes will tell whether it matters)`);
+        this.opts.log.warn(
+          { err: (err as Error).message },
+          `InfluxDB: could not ${what}; continuing (writes will tell whether it matters)`,
+        );
       }
     };
     await admin('create the database', async () => void (await this.query(`CREATE DATABASE ${db}`, { post: true })));
@@ -154,7 +179,10 @@ export class InfluxV1Backend implements SeriesBackend {
       const existing = new Map((series?.[0]?.values ?? []).map((v) => [String(v[0]), String(v[1])]));
       const ensure = async (name: string, ms: number) => {
         const verb = existing.has(name) ? 'ALTER' : 'CREATE';
-        await this.query(`${verb} RETENTION POLICY ${ident(name)} ON ${db} DURATION ${hoursDuration(ms)} REPLICATION 1`, { post: true });
+        await this.query(
+          `${verb} RETENTION POLICY ${ident(name)} ON ${db} DURATION ${hoursDuration(ms)} REPLICATION 1`,
+          { post: true },
+        );
       };
       await ensure(this.opts.retentionPolicy, this.opts.retentionMs);
       if (this.opts.rollups) await ensure(this.rollupRetentionPolicy, 2 * this.opts.retentionMs);
@@ -209,7 +237,10 @@ export class InfluxV1Backend implements SeriesBackend {
   async backfill(from: EpochMs, to: EpochMs): Promise<void> {
     if (to <= from) return;
     const [result] = await this.query(this.rollupSelect(timeRange(from, to)), { post: true });
-    this.opts.log.debug({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), written: result?.[0]?.values?.[0]?.[1] }, 'hourly rollups backfilled');
+    this.opts.log.debug(
+      { from: new Date(from).toISOString(), to: new Date(to).toISOString(), written: result?.[0]?.values?.[0]?.[1] },
+      'hourly rollups backfilled',
+    );
   }
 
   async write(points: readonly Point[]): Promise<WriteResult> {
@@ -222,10 +253,17 @@ export class InfluxV1Backend implements SeriesBackend {
     let answer;
     try {
       answer = this.opts.gzip
-        ? await this.http.send('POST', this.writePath, await gzipBody(body), { 'content-encoding': 'gzip', 'content-type': 'text/plain; charset=utf-8' })
+        ? await this.http.send('POST', this.writePath, await gzipBody(body), {
+            'content-encoding': 'gzip',
+            'content-type': 'text/plain; charset=utf-8',
+          })
         : await this.http.send('POST', this.writePath, body, { 'content-type': 'text/plain; charset=utf-8' });
     } catch (err) {
-      return { ok: false, retryable: true, reason: `InfluxDB at ${this.opts.url} unreachable: ${(err as Error).message}` };
+      return {
+        ok: false,
+        retryable: true,
+        reason: `InfluxDB at ${this.opts.url} unreachable: ${(err as Error).message}`,
+      };
     }
     // Retry-After may be an HTTP date: compare it with the wall clock, which the server also uses.
     const result = classifyWrite(answer, Date.now(), 'InfluxDB /write');
@@ -270,7 +308,10 @@ export class InfluxV1Backend implements SeriesBackend {
           // Kept for the next start: a reader computes an hour with no rollup from raw data, but not one
           // whose rollup the CQ made from part of its points.
           for (let h = from; h < to; h += HOUR_MS) this.lateHours.add(h);
-          this.opts.log.warn({ err: (err as Error).message, from, to }, 'hourly rollup backfill failed; retried with the next late hours or at the next start');
+          this.opts.log.warn(
+            { err: (err as Error).message, from, to },
+            'hourly rollup backfill failed; retried with the next late hours or at the next start',
+          );
         }
       }
       // What is left: hours that failed, and hours noted while this ran (their own timer is set).
@@ -290,7 +331,10 @@ export class InfluxV1Backend implements SeriesBackend {
     } catch {
       // fall through: a torn write of a hint file
     }
-    this.opts.log.warn({ file }, 'unreadable list of hours awaiting a rollup backfill; those hours keep their current rollups');
+    this.opts.log.warn(
+      { file },
+      'unreadable list of hours awaiting a rollup backfill; those hours keep their current rollups',
+    );
     return [];
   }
 
@@ -303,7 +347,10 @@ export class InfluxV1Backend implements SeriesBackend {
       if (hours.size === 0) rmSync(file, { force: true });
       else writeFileSync(file, JSON.stringify([...hours].sort((a, b) => a - b)));
     } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message, file }, 'could not remember the hours awaiting a rollup backfill');
+      this.opts.log.warn(
+        { err: (err as Error).message, file },
+        'could not remember the hours awaiting a rollup backfill',
+      );
     }
   }
 
@@ -360,7 +407,9 @@ export class InfluxV1Reader implements SeriesReader {
   }
 
   async latestLinks(): Promise<LinkSample[]> {
-    const [series = []] = await this.backend.query(`SELECT * FROM ${this.from(LINK_MEASUREMENT)} GROUP BY "link" ORDER BY time DESC LIMIT 1`);
+    const [series = []] = await this.backend.query(
+      `SELECT * FROM ${this.from(LINK_MEASUREMENT)} GROUP BY "link" ORDER BY time DESC LIMIT 1`,
+    );
     return series
       .flatMap((s) => rows(s).map((r) => pointLink(rowPoint(r, LINK_MEASUREMENT, LINK_FIELDS, r.time as number))))
       .sort(byLink);
@@ -380,7 +429,10 @@ export class InfluxV1Reader implements SeriesReader {
         b.add(r);
       }
     }
-    return [...buckets.values()].filter((b) => b.n > 0).sort((x, y) => x.ts - y.ts).map((b) => b.bucket());
+    return [...buckets.values()]
+      .filter((b) => b.n > 0)
+      .sort((x, y) => x.ts - y.ts)
+      .map((b) => b.bucket());
   }
 
   async hourly(from: EpochMs, to: EpochMs, cells?: readonly string[]): Promise<SeriesBucket[]> {
@@ -424,4 +476,3 @@ export class InfluxV1Reader implements SeriesReader {
       .sort(byCellThenTime);
   }
 }
-

@@ -1,6 +1,15 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { HttpError, InfluxDB, flux, fluxDateTime, fluxExpression, fluxString, setLogger, type QueryApi } from '@influxdata/influxdb-client';
+import {
+  HttpError,
+  InfluxDB,
+  flux,
+  fluxDateTime,
+  fluxExpression,
+  fluxString,
+  setLogger,
+  type QueryApi,
+} from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import type { EpochMs, LinkSample, Sample } from '../model/index.js';
 import { classifyWrite } from './http.js';
@@ -47,14 +56,24 @@ export class InfluxV2Backend implements SeriesBackend {
 
   constructor(private readonly opts: InfluxV2Options) {
     const https = opts.url.startsWith('https:');
-    this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: opts.maxInFlight + 2 }) : new HttpAgent({ keepAlive: true, maxSockets: opts.maxInFlight + 2 });
-    this.influx = new InfluxDB({ url: opts.url, token: opts.token, timeout: opts.timeoutMs, transportOptions: { agent: this.agent } });
+    this.agent = https
+      ? new HttpsAgent({ keepAlive: true, maxSockets: opts.maxInFlight + 2 })
+      : new HttpAgent({ keepAlive: true, maxSockets: opts.maxInFlight + 2 });
+    this.influx = new InfluxDB({
+      url: opts.url,
+      token: opts.token,
+      timeout: opts.timeoutMs,
+      transportOptions: { agent: this.agent },
+    });
     if (!clientLoggerSet) {
       // The client logs failed writes to the console; the pipeline already reports them (counted,
       // logged once, raised), so its own lines go to debug. The client's logger is process-wide.
       clientLoggerSet = true;
       const log = opts.log;
-      setLogger({ error: (message, err) => log.debug({ err: String(err) }, `influxdb-client: ${message}`), warn: (message, err) => log.debug({ err: String(err) }, `influxdb-client: ${message}`) });
+      setLogger({
+        error: (message, err) => log.debug({ err: String(err) }, `influxdb-client: ${message}`),
+        warn: (message, err) => log.debug({ err: String(err) }, `influxdb-client: ${message}`),
+      });
     }
     this.reader = new InfluxV2Reader(this.influx.getQueryApi(opts.org), opts);
   }
@@ -96,11 +115,20 @@ export class InfluxV2Backend implements SeriesBackend {
     if (err instanceof HttpError) {
       const headers = (err.headers ?? {}) as Record<string, string | string[] | undefined>;
       const header = headers['retry-after'];
-      const retryAfter = (Array.isArray(header) ? header[0] : header) ?? (err.retryAfter() > 0 ? String(err.retryAfter()) : undefined);
+      const retryAfter =
+        (Array.isArray(header) ? header[0] : header) ?? (err.retryAfter() > 0 ? String(err.retryAfter()) : undefined);
       // Retry-After may be an HTTP date: compared with the wall clock, which the server also uses.
-      return classifyWrite({ status: err.statusCode, headers: { 'retry-after': retryAfter }, body: err.body ?? err.message }, Date.now(), 'InfluxDB v2 /api/v2/write');
+      return classifyWrite(
+        { status: err.statusCode, headers: { 'retry-after': retryAfter }, body: err.body ?? err.message },
+        Date.now(),
+        'InfluxDB v2 /api/v2/write',
+      );
     }
-    return { ok: false, retryable: true, reason: `InfluxDB v2 at ${this.opts.url} unreachable: ${(err as Error).message}` };
+    return {
+      ok: false,
+      retryable: true,
+      reason: `InfluxDB v2 at ${this.opts.url} unreachable: ${(err as Error).message}`,
+    };
   }
 
   close(): Promise<void> {
@@ -148,14 +176,17 @@ export class InfluxV2Reader implements SeriesReader {
     const chunks = cells ? chunked(cells) : [undefined];
     for (const chunk of chunks) {
       if (chunk && chunk.length === 0) continue;
-      for (const r of await this.newest(CELL_MEASUREMENT, 'cell', chunk ? cellPredicate(chunk) : undefined)) out.push(pointSample(rowPoint(r, CELL_MEASUREMENT, CELL_FIELDS, Date.parse(String(r._time)))));
+      for (const r of await this.newest(CELL_MEASUREMENT, 'cell', chunk ? cellPredicate(chunk) : undefined))
+        out.push(pointSample(rowPoint(r, CELL_MEASUREMENT, CELL_FIELDS, Date.parse(String(r._time)))));
     }
     return out.sort(byCell);
   }
 
   async latestLinks(): Promise<LinkSample[]> {
     const rows = await this.newest(LINK_MEASUREMENT, 'link');
-    return rows.map((r) => pointLink(rowPoint(r, LINK_MEASUREMENT, LINK_FIELDS, Date.parse(String(r._time))))).sort(byLink);
+    return rows
+      .map((r) => pointLink(rowPoint(r, LINK_MEASUREMENT, LINK_FIELDS, Date.parse(String(r._time)))))
+      .sort(byLink);
   }
 
   /** Means and counts per window, field and source, merged into buckets per cell and window start. */
@@ -165,7 +196,10 @@ export class InfluxV2Reader implements SeriesReader {
   |> filter(fn: (r) => r._measurement == ${CELL_MEASUREMENT} and (${fluxExpression(filter)}))
   |> group(columns: ["cell", "source", "_field"])
   |> aggregateWindow(every: ${fluxDuration(everyMs)}, fn: ${fluxExpression(fn)}, createEmpty: false, timeSrc: "_start")`;
-    const [means, counts] = await Promise.all([this.query.collectRows<FluxRow>(base('mean')), this.query.collectRows<FluxRow>(base('count'))]);
+    const [means, counts] = await Promise.all([
+      this.query.collectRows<FluxRow>(base('mean')),
+      this.query.collectRows<FluxRow>(base('count')),
+    ]);
     const rows = new Map<string, Record<string, number | string> & { cell: string; time: number }>();
     const put = (r: FluxRow, prefix: 'mean' | 'count') => {
       const time = Date.parse(String(r._time));
@@ -205,4 +239,3 @@ export class InfluxV2Reader implements SeriesReader {
     return out.sort(byCellThenTime);
   }
 }
-

@@ -105,7 +105,8 @@ function nameProblem(what: string, s: string): string | undefined {
     const c = s.charCodeAt(i);
     if (c === 10 || c === 13) return `${what} ${JSON.stringify(s)} contains a line break`;
   }
-  if (s.charCodeAt(s.length - 1) === 92 /* \\ */) return `${what} ${JSON.stringify(s)} ends with a backslash, which line protocol cannot carry`;
+  if (s.charCodeAt(s.length - 1) === 92 /* \\ */)
+    return `${what} ${JSON.stringify(s)} ends with a backslash, which line protocol cannot carry`;
   return undefined;
 }
 
@@ -132,7 +133,9 @@ export function pointProblem(p: Point): string | undefined {
   const tags = p.tags;
   for (const k in tags) {
     const v = tags[k];
-    const problem = checkName('tag key', k) ?? (typeof v !== 'string' ? `tag ${k} is not a string` : v === '' ? undefined : nameProblem(`tag ${k}`, v));
+    const problem =
+      checkName('tag key', k) ??
+      (typeof v !== 'string' ? `tag ${k} is not a string` : v === '' ? undefined : nameProblem(`tag ${k}`, v));
     if (problem) return problem;
   }
   let n = 0;

@@ -23,16 +23,33 @@ export class StoreMetrics {
   constructor(registry: Registry, backend: string) {
     const reuse = <T>(name: string, make: () => T): T => reuseMetric(registry, name, make);
     const labels = { backend };
-    const gauge = (name: string, help: string) => reuse(name, () => new Gauge({ name, help, labelNames: ['backend'], registers: [registry] }));
-    const counter = (name: string, help: string) => reuse(name, () => new Counter({ name, help, labelNames: ['backend'], registers: [registry] }));
-    this.queuePoints = gauge('cellwatch_store_queue_points', 'Points accepted by the write pipeline and not yet durable (in memory)');
+    const gauge = (name: string, help: string) =>
+      reuse(name, () => new Gauge({ name, help, labelNames: ['backend'], registers: [registry] }));
+    const counter = (name: string, help: string) =>
+      reuse(name, () => new Counter({ name, help, labelNames: ['backend'], registers: [registry] }));
+    this.queuePoints = gauge(
+      'cellwatch_store_queue_points',
+      'Points accepted by the write pipeline and not yet durable (in memory)',
+    );
     this.spoolBytes = gauge('cellwatch_store_spool_bytes', 'Bytes in the disk spool (what spoolMaxBytes limits)');
     this.spoolPoints = gauge('cellwatch_store_spool_points', 'Points in the disk spool waiting to be replayed');
-    this.batchesRetried = counter('cellwatch_store_batches_retried_total', 'Batch sends that failed retryably and were retried (from memory or the spool)');
-    this.deadLettered = counter('cellwatch_store_points_dead_lettered_total', 'Points the backend refused for their content, written to the dead-letter file');
-    this.dropped = counter('cellwatch_store_points_dropped_total', 'Points refused because the disk spool was full (the export was rejected)');
+    this.batchesRetried = counter(
+      'cellwatch_store_batches_retried_total',
+      'Batch sends that failed retryably and were retried (from memory or the spool)',
+    );
+    this.deadLettered = counter(
+      'cellwatch_store_points_dead_lettered_total',
+      'Points the backend refused for their content, written to the dead-letter file',
+    );
+    this.dropped = counter(
+      'cellwatch_store_points_dropped_total',
+      'Points refused because the disk spool was full (the export was rejected)',
+    );
     this.written = counter('cellwatch_store_points_written_total', 'Points acknowledged by the backend');
-    this.backendUp = gauge('cellwatch_store_backend_up', '1 while the backend accepts writes, 0 while the pipeline spools');
+    this.backendUp = gauge(
+      'cellwatch_store_backend_up',
+      '1 while the backend accepts writes, 0 while the pipeline spools',
+    );
     this.writeSeconds = reuse(
       'cellwatch_store_write_seconds',
       () =>

@@ -29,7 +29,8 @@ export class SchemaTooNewError extends Error {
  */
 export function migrate(db: Database, migrations: readonly Migration[], log: Logger, file: string): number {
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration list out of order: "${m.name}" has version ${m.version}, expected ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new Error(`migration list out of order: "${m.name}" has version ${m.version}, expected ${i + 1}`);
   });
   const current = db.pragma('user_version', { simple: true }) as number;
   const known = migrations.length;

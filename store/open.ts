@@ -44,7 +44,12 @@ export async function openStores(cfg: StoreConfig, deps: StoreDeps): Promise<Sto
   try {
     switch (cfg.kind) {
       case 'embedded':
-        backend = new EmbeddedBackend({ dataDir: deps.dataDir, retentionMs: cfg.retention, clock: deps.clock, log: deps.log });
+        backend = new EmbeddedBackend({
+          dataDir: deps.dataDir,
+          retentionMs: cfg.retention,
+          clock: deps.clock,
+          log: deps.log,
+        });
         break;
       case 'influxdb-v1':
         backend = new InfluxV1Backend({

@@ -120,10 +120,16 @@ export class WritePipeline implements SeriesWriter {
    */
   async start(): Promise<void> {
     if (this.deps.spool) {
-      this.spool = DiskSpool.open(join(this.deps.dataDir, 'spool'), { maxBytes: this.cfg.spoolMaxBytes, log: this.deps.log });
+      this.spool = DiskSpool.open(join(this.deps.dataDir, 'spool'), {
+        maxBytes: this.cfg.spoolMaxBytes,
+        log: this.deps.log,
+      });
       this.updateSpoolMetrics();
       if (!this.spool.isEmpty()) {
-        this.deps.log.info({ points: this.spool.pendingPoints, bytes: this.spool.bytes }, 'spool holds points from a previous run; replaying them first');
+        this.deps.log.info(
+          { points: this.spool.pendingPoints, bytes: this.spool.bytes },
+          'spool holds points from a previous run; replaying them first',
+        );
         this.mode = 'spooling';
       }
     }
@@ -195,7 +201,10 @@ export class WritePipeline implements SeriesWriter {
       const queued = this.queue.reduce((a, b) => a + b.points.length, 0);
       const limit = this.deps.maxQueuedPoints ?? this.cfg.batchSize * this.cfg.maxInFlight * 4;
       if (queued > limit) {
-        this.deps.log.warn({ queued, limit }, 'store backend is slower than the collectors; spooling to disk until it catches up');
+        this.deps.log.warn(
+          { queued, limit },
+          'store backend is slower than the collectors; spooling to disk until it catches up',
+        );
         this.enterSpooling();
       }
     }
@@ -231,7 +240,11 @@ export class WritePipeline implements SeriesWriter {
         points = d.remaining;
         attempt++;
         if (!(await this.sleep(this.backoff(attempt, d.retryAfterMs)))) {
-          this.fail(batch, new Error(`store shut down while retrying: ${d.reason}`), 'shutdown while the backend was failing');
+          this.fail(
+            batch,
+            new Error(`store shut down while retrying: ${d.reason}`),
+            'shutdown while the backend was failing',
+          );
           return;
         }
       }
@@ -264,7 +277,10 @@ export class WritePipeline implements SeriesWriter {
     } catch (err) {
       r = { ok: false as const, retryable: true as const, reason: `backend threw: ${(err as Error).message}` };
     }
-    this.metrics.writeSeconds.observe({ ...this.labels, outcome: r.ok ? 'ok' : r.retryable ? 'retry' : 'refused' }, (performance.now() - started) / 1000);
+    this.metrics.writeSeconds.observe(
+      { ...this.labels, outcome: r.ok ? 'ok' : r.retryable ? 'retry' : 'refused' },
+      (performance.now() - started) / 1000,
+    );
     if (r.ok) {
       this.metrics.written.inc(this.labels, points.length);
       return { ok: true };
@@ -286,11 +302,17 @@ export class WritePipeline implements SeriesWriter {
     try {
       await this.deadLetters.append(points, reason);
     } catch (err) {
-      this.drop(points.length, `refused by the store (${reason}) and the dead-letter file is not writable: ${(err as Error).message}`);
+      this.drop(
+        points.length,
+        `refused by the store (${reason}) and the dead-letter file is not writable: ${(err as Error).message}`,
+      );
       return;
     }
     this.metrics.deadLettered.inc(this.labels, points.length);
-    this.deps.log.warn({ points: points.length, reason, file: this.deadLetters.dir }, 'points refused by the store went to the dead-letter file');
+    this.deps.log.warn(
+      { points: points.length, reason, file: this.deadLetters.dir },
+      'points refused by the store went to the dead-letter file',
+    );
     this.event({ kind: 'dead-lettered', points: points.length, reason, at: this.deps.clock.now() });
   }
 
@@ -335,7 +357,8 @@ export class WritePipeline implements SeriesWriter {
           else throw err;
           this.settle(b);
         } catch (e) {
-          const reason = e instanceof SpoolFullError ? 'disk spool full' : `disk spool not writable: ${(e as Error).message}`;
+          const reason =
+            e instanceof SpoolFullError ? 'disk spool full' : `disk spool not writable: ${(e as Error).message}`;
           this.fail(b, e as Error, reason);
         }
       }
@@ -436,7 +459,10 @@ export class WritePipeline implements SeriesWriter {
         if (!record) break;
         last = record;
         const done: Delivery = { ok: true };
-        window.push({ record, delivery: delivered.has(key(record)) ? Promise.resolve(done) : this.deliver(record.points) });
+        window.push({
+          record,
+          delivery: delivered.has(key(record)) ? Promise.resolve(done) : this.deliver(record.points),
+        });
       }
       const head = window[0];
       if (!head) {
@@ -510,7 +536,10 @@ export class WritePipeline implements SeriesWriter {
     this.down = false;
     this.metrics.backendUp.set(this.labels, 1);
     const spooledPoints = this.spool?.pendingPoints ?? 0;
-    this.deps.log.info({ backend: this.backend.kind, spooledPoints }, 'store backend accepts writes again; replaying the spool');
+    this.deps.log.info(
+      { backend: this.backend.kind, spooledPoints },
+      'store backend accepts writes again; replaying the spool',
+    );
     this.event({ kind: 'backend-up', at: this.deps.clock.now(), spooledPoints });
   }
 
@@ -576,7 +605,12 @@ export class WritePipeline implements SeriesWriter {
         await this.appendIdle;
         await pending();
       } else {
-        for (const b of [...this.unsettled]) this.fail(b, new Error('store shut down before the backend accepted these points'), 'shutdown while the backend was failing');
+        for (const b of [...this.unsettled])
+          this.fail(
+            b,
+            new Error('store shut down before the backend accepted these points'),
+            'shutdown while the backend was failing',
+          );
       }
     }
     await Promise.race([this.replaying, new Promise((resolve) => setTimeout(resolve, Math.min(grace, 2_000)))]);

@@ -22,7 +22,12 @@ export function chunked<T>(items: readonly T[], size = CELLS_PER_QUERY): T[][] {
 const TAGS = ['cell', 'link', 'site', 'region', 'source'] as const;
 
 /** A query result row (InfluxQL or Flux) as a Point: known tags that are set, numeric fields that are present. */
-export function rowPoint(row: Readonly<Record<string, unknown>>, measurement: string, fields: readonly string[], ts: number): Point {
+export function rowPoint(
+  row: Readonly<Record<string, unknown>>,
+  measurement: string,
+  fields: readonly string[],
+  ts: number,
+): Point {
   const p: Point = { measurement, tags: {}, fields: {}, ts };
   for (const k of TAGS) {
     const v = row[k];
@@ -38,7 +43,8 @@ export function rowPoint(row: Readonly<Record<string, unknown>>, measurement: st
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export const byCell = (a: { cell: string }, b: { cell: string }) => compare(a.cell, b.cell);
 export const byLink = (a: { link: string }, b: { link: string }) => compare(a.link, b.link);
-export const byCellThenTime = (a: { cell: string; ts: number }, b: { cell: string; ts: number }) => compare(a.cell, b.cell) || a.ts - b.ts;
+export const byCellThenTime = (a: { cell: string; ts: number }, b: { cell: string; ts: number }) =>
+  compare(a.cell, b.cell) || a.ts - b.ts;
 
 /** A bucket from per-field means; `available` becomes the share of time up. */
 export function bucket(cell: string, ts: EpochMs, count: number, mean: (f: CellField) => number | null): SeriesBucket {
@@ -77,6 +83,8 @@ export class BucketSum {
     this.n += n;
   }
   bucket(): SeriesBucket {
-    return bucket(this.cell, this.ts, this.n, (f) => (this.counts.has(f) ? this.sums.get(f)! / this.counts.get(f)! : null));
+    return bucket(this.cell, this.ts, this.n, (f) =>
+      this.counts.has(f) ? this.sums.get(f)! / this.counts.get(f)! : null,
+    );
   }
 }

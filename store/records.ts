@@ -6,7 +6,12 @@ import type { CollectionGap, EpochMs } from '../model/index.js';
 import { migrate, recordMigrations, type Migration } from './migrations.js';
 
 /** Opens (creating if needed) a SQLite file in WAL mode and migrates it. */
-export function openDatabase(file: string, migrations: readonly Migration[], log: Logger, opts: { synchronous: 'NORMAL' | 'FULL' }): Database {
+export function openDatabase(
+  file: string,
+  migrations: readonly Migration[],
+  log: Logger,
+  opts: { synchronous: 'NORMAL' | 'FULL' },
+): Database {
   const db = new BetterSqlite3(file);
   try {
     db.pragma('journal_mode = WAL');
@@ -43,8 +48,12 @@ export class RecordStore {
   private readonly selectTargetGaps;
 
   private constructor(readonly db: Database) {
-    this.insertGap = db.prepare('INSERT INTO collection_gap (target, ts, reason, cells, detail) VALUES (?, ?, ?, ?, ?)');
-    this.selectGaps = db.prepare<[number, number], GapRow>('SELECT target, ts, reason, cells, detail FROM collection_gap WHERE ts >= ? AND ts < ? ORDER BY ts, id');
+    this.insertGap = db.prepare(
+      'INSERT INTO collection_gap (target, ts, reason, cells, detail) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.selectGaps = db.prepare<[number, number], GapRow>(
+      'SELECT target, ts, reason, cells, detail FROM collection_gap WHERE ts >= ? AND ts < ? ORDER BY ts, id',
+    );
     this.selectTargetGaps = db.prepare<[string, number, number], GapRow>(
       'SELECT target, ts, reason, cells, detail FROM collection_gap WHERE target = ? AND ts >= ? AND ts < ? ORDER BY ts, id',
     );
@@ -66,7 +75,12 @@ export class RecordStore {
   gaps(from: EpochMs, to: EpochMs, target?: string): CollectionGap[] {
     const rows = target === undefined ? this.selectGaps.all(from, to) : this.selectTargetGaps.all(target, from, to);
     return rows.map((r) => {
-      const gap: CollectionGap = { target: r.target, ts: r.ts, reason: r.reason, cells: JSON.parse(r.cells) as string[] };
+      const gap: CollectionGap = {
+        target: r.target,
+        ts: r.ts,
+        reason: r.reason,
+        cells: JSON.parse(r.cells) as string[],
+      };
       if (r.detail !== null) gap.detail = r.detail;
       return gap;
     });

@@ -17,7 +17,15 @@ export const CELL_HOURLY_MEASUREMENT = 'cell_kpi_1h';
 export const CELL_FIELDS = ['intervalS', ...SAMPLE_NUMERIC_FIELDS, 'available'] as const;
 export type CellField = (typeof CELL_FIELDS)[number];
 
-const LINK_NUMERIC_FIELDS = ['intervalS', 'inMbps', 'outMbps', 'speedMbps', 'utilPct', 'inErrors', 'outErrors'] as const;
+const LINK_NUMERIC_FIELDS = [
+  'intervalS',
+  'inMbps',
+  'outMbps',
+  'speedMbps',
+  'utilPct',
+  'inErrors',
+  'outErrors',
+] as const;
 /** Float fields of `link`, in a stable order. */
 export const LINK_FIELDS = [...LINK_NUMERIC_FIELDS, 'operUp'] as const;
 export type LinkField = (typeof LINK_FIELDS)[number];

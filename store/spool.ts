@@ -1,5 +1,17 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -81,7 +93,8 @@ export class DiskSpool {
     readonly dir: string,
     private readonly opts: SpoolOptions,
   ) {
-    this.segmentBytes = opts.segmentBytes ?? Math.max(64 * 1024, Math.min(64 * 1024 * 1024, Math.floor(opts.maxBytes / 8)));
+    this.segmentBytes =
+      opts.segmentBytes ?? Math.max(64 * 1024, Math.min(64 * 1024 * 1024, Math.floor(opts.maxBytes / 8)));
   }
 
   /** Opens the spool, cutting off a torn tail and counting what is left to replay. */
@@ -126,7 +139,8 @@ export class DiskSpool {
     const first = this.segments[0];
     // Segment ids only grow (see nextSegmentId), so the cursor never points past the newest one; if
     // it does, files were moved by hand: replay everything there is (idempotent) rather than skip it.
-    if (first && (this.cursor.segment < first.id || this.cursor.segment > this.segments[this.segments.length - 1]!.id)) this.cursor = { segment: first.id, offset: 0 };
+    if (first && (this.cursor.segment < first.id || this.cursor.segment > this.segments[this.segments.length - 1]!.id))
+      this.cursor = { segment: first.id, offset: 0 };
     if (!first) return;
     // Count records from the cursor on; verify the last segment fully (a crash can only tear its tail).
     const last = this.segments[this.segments.length - 1]!;
@@ -149,11 +163,17 @@ export class DiskSpool {
           };
           if (!intact()) {
             if (seg === last) {
-              this.opts.log.warn({ segment: segName(seg.id), offset: off, size: seg.size }, 'spool: cutting off a torn record left by a crash during an append');
+              this.opts.log.warn(
+                { segment: segName(seg.id), offset: off, size: seg.size },
+                'spool: cutting off a torn record left by a crash during an append',
+              );
               truncateSync(file, off);
               seg.size = off;
             } else {
-              this.opts.log.error({ segment: segName(seg.id), offset: off }, 'spool: segment ends in a torn record; skipping the rest of it');
+              this.opts.log.error(
+                { segment: segName(seg.id), offset: off },
+                'spool: segment ends in a torn record; skipping the rest of it',
+              );
             }
             break;
           }
@@ -183,7 +203,10 @@ export class DiskSpool {
     let size = 0;
     let points = 0;
     for (const batch of batches) {
-      const payload = Buffer.from(JSON.stringify(batch.map((p): Packed => [p.measurement, p.tags, p.fields, p.ts])), 'utf8');
+      const payload = Buffer.from(
+        JSON.stringify(batch.map((p): Packed => [p.measurement, p.tags, p.fields, p.ts])),
+        'utf8',
+      );
       const header = Buffer.alloc(HEADER);
       header.writeUInt32LE(payload.length, 0);
       header.writeUInt32LE(batch.length, 4);
@@ -206,7 +229,10 @@ export class DiskSpool {
     try {
       let written = 0;
       while (written < size) {
-        const { bytesWritten } = await fh.writev(written === 0 ? buffers : [Buffer.concat(buffers).subarray(written)], start + written);
+        const { bytesWritten } = await fh.writev(
+          written === 0 ? buffers : [Buffer.concat(buffers).subarray(written)],
+          start + written,
+        );
         written += bytesWritten;
       }
       await fh.datasync();
@@ -267,7 +293,12 @@ export class DiskSpool {
         if (checksum(payload) !== header.readUInt32LE(8)) {
           this.opts.log.error({ segment: segName(seg.id), offset }, 'spool: record fails its checksum; skipped');
         } else {
-          points = (JSON.parse(payload.toString('utf8')) as Packed[]).map(([measurement, tags, fields, ts]) => ({ measurement, tags, fields, ts }));
+          points = (JSON.parse(payload.toString('utf8')) as Packed[]).map(([measurement, tags, fields, ts]) => ({
+            measurement,
+            tags,
+            fields,
+            ts,
+          }));
         }
         out.push({ segment: seg.id, offset, end, points });
         offset = end;
@@ -302,7 +333,9 @@ export class DiskSpool {
 
   /** Behind the cursor, or the cursor's own segment read to its end with nothing left to replay. */
   private finished(s: Segment): boolean {
-    return s.id < this.cursor.segment || (this.isEmpty() && s.id === this.cursor.segment && this.cursor.offset >= s.size);
+    return (
+      s.id < this.cursor.segment || (this.isEmpty() && s.id === this.cursor.segment && this.cursor.offset >= s.size)
+    );
   }
 
   private async dropFinishedSegments(): Promise<void> {

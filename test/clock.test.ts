@@ -11,7 +11,13 @@ void t.test('nextTick aligns to the interval grid', async (t) => {
     { spec: 'exactly on a tick goes to the next one', t: T0, every: 60_000, want: T0 + 60_000 },
     { spec: 'between ticks rounds up', t: T0 + 1, every: 60_000, want: T0 + 60_000 },
     { spec: 'offset shifts the grid', t: T0, every: 60_000, offset: 15_000, want: T0 + 15_000 },
-    { spec: 'offset past the tick goes to the following period', t: T0 + 20_000, every: 60_000, offset: 15_000, want: T0 + 75_000 },
+    {
+      spec: 'offset past the tick goes to the following period',
+      t: T0 + 20_000,
+      every: 60_000,
+      offset: 15_000,
+      want: T0 + 75_000,
+    },
   ];
   for (const c of cases) t.equal(nextTick(c.t, c.every, c.offset), c.want, c.spec);
 });
@@ -36,10 +42,15 @@ void t.test('a failing run is reported and the schedule goes on', async (t) => {
   const s = new ManualScheduler(clock);
   const errors: number[] = [];
   let runs = 0;
-  s.every('flaky', 1000, () => {
-    runs += 1;
-    if (runs === 1) throw new Error('boom');
-  }, { onError: (_err, tick) => errors.push(tick) });
+  s.every(
+    'flaky',
+    1000,
+    () => {
+      runs += 1;
+      if (runs === 1) throw new Error('boom');
+    },
+    { onError: (_err, tick) => errors.push(tick) },
+  );
   await s.advance(3000);
   t.equal(runs, 3);
   t.strictSame(errors, [T0 + 1000]);
@@ -77,7 +88,10 @@ void t.test('TimerScheduler on an accelerated clock skips a tick while the previ
   await s.stop({ abort: true });
   t.ok(ticks.length >= 2, `ran (${ticks.length} runs)`);
   t.ok(skipped.length >= 1, `skipped overlapping ticks (${skipped.length})`);
-  t.ok(ticks.every((tick) => (tick - T0) % 60_000 === 0), 'ticks are aligned to the minute');
+  t.ok(
+    ticks.every((tick) => (tick - T0) % 60_000 === 0),
+    'ticks are aligned to the minute',
+  );
   for (const tick of skipped) t.notOk(ticks.includes(tick), 'a skipped tick never also ran');
   t.ok(aborted, 'stop({abort}) fires the running task signal');
   const after = ticks.length;

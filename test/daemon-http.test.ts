@@ -41,9 +41,17 @@ const reader: SeriesReader = {
 };
 
 async function server(tokens: boolean) {
-  const cfg = parseConfig(tokens ? { auth: { tokens: Object.entries(TOKENS).map(([role, token]) => ({ name: role, role, token })) } } : {});
+  const cfg = parseConfig(
+    tokens ? { auth: { tokens: Object.entries(TOKENS).map(([role, token]) => ({ name: role, role, token })) } } : {},
+  );
   let reloads = 0;
-  const app = createHttpServer({ cfg: cfg.http, auth: new Authenticator(cfg.auth), log: pino({ level: 'silent' }), registry: new Registry(), isReady: () => true });
+  const app = createHttpServer({
+    cfg: cfg.http,
+    auth: new Authenticator(cfg.auth),
+    log: pino({ level: 'silent' }),
+    registry: new Registry(),
+    isReady: () => true,
+  });
   const ctx: ApiContext = {
     clock: new ManualClock(NOW),
     inventory: () => new Map(cells.map((c) => [c.id, c])),
@@ -59,7 +67,13 @@ async function server(tokens: boolean) {
 void t.test('roles decide who may do what', async (t) => {
   const app = await server(true);
   t.teardown(() => app.close());
-  const cases: { spec: string; method: 'GET' | 'POST'; url: string; token?: keyof typeof TOKENS | 'bogus'; status: number }[] = [
+  const cases: {
+    spec: string;
+    method: 'GET' | 'POST';
+    url: string;
+    token?: keyof typeof TOKENS | 'bogus';
+    status: number;
+  }[] = [
     { spec: 'health is public', method: 'GET', url: '/healthz', status: 200 },
     { spec: 'readiness is public', method: 'GET', url: '/readyz', status: 200 },
     { spec: 'no token → 401', method: 'GET', url: '/api/v1/cells', status: 401 },
@@ -73,7 +87,9 @@ void t.test('roles decide who may do what', async (t) => {
     { spec: 'unknown route is a JSON 404', method: 'GET', url: '/api/v1/nothing', token: 'admin', status: 404 },
   ];
   for (const c of cases) {
-    const headers: Record<string, string> = c.token ? { authorization: `Bearer ${c.token === 'bogus' ? 'x'.repeat(24) : TOKENS[c.token]}` } : {};
+    const headers: Record<string, string> = c.token
+      ? { authorization: `Bearer ${c.token === 'bogus' ? 'x'.repeat(24) : TOKENS[c.token]}` }
+      : {};
     const res = await app.inject({ method: c.method, url: c.url, headers });
     t.equal(res.statusCode, c.status, c.spec);
   }
@@ -90,7 +106,10 @@ void t.test('without tokens the API is open and the daemon listens on loopback o
     { spec: 'wildcard kept with tokens', listen: '0.0.0.0:8080', tokens: true, host: '0.0.0.0', warns: false },
   ];
   for (const p of plans) {
-    const cfg = parseConfig({ http: { listen: p.listen }, ...(p.tokens ? { auth: { tokens: [{ name: 'a', role: 'viewer', token: TOKENS.viewer }] } } : {}) });
+    const cfg = parseConfig({
+      http: { listen: p.listen },
+      ...(p.tokens ? { auth: { tokens: [{ name: 'a', role: 'viewer', token: TOKENS.viewer }] } } : {}),
+    });
     const plan = planListen(cfg.http, cfg.auth);
     t.equal(plan.host, p.host, p.spec);
     t.equal(Boolean(plan.warning), p.warns, `${p.spec}: warning`);
@@ -100,7 +119,10 @@ void t.test('without tokens the API is open and the daemon listens on loopback o
 void t.test('cells: status from the newest sample, filters, unknown ids', async (t) => {
   const app = await server(false);
   t.teardown(() => app.close());
-  const list = (await app.inject({ url: '/api/v1/cells' })).json<{ count: number; cells: { id: string; status: string; site?: string }[] }>();
+  const list = (await app.inject({ url: '/api/v1/cells' })).json<{
+    count: number;
+    cells: { id: string; status: string; site?: string }[];
+  }>();
   t.strictSame(
     list.cells.map((c) => [c.id, c.status]),
     [
@@ -112,9 +134,17 @@ void t.test('cells: status from the newest sample, filters, unknown ids', async 
     'inventory cells plus a reporting cell missing from the inventory',
   );
   const r1 = (await app.inject({ url: '/api/v1/cells?region=R1&status=up' })).json<{ cells: { id: string }[] }>();
-  t.strictSame(r1.cells.map((c) => c.id), ['S1-1'], 'filters combine');
+  t.strictSame(
+    r1.cells.map((c) => c.id),
+    ['S1-1'],
+    'filters combine',
+  );
   t.equal((await app.inject({ url: '/api/v1/cells?colour=red' })).statusCode, 400, 'unknown query parameter is a 400');
-  const one = (await app.inject({ url: '/api/v1/cells/S1-1' })).json<{ latest: Sample; collection: unknown[]; site: string }>();
+  const one = (await app.inject({ url: '/api/v1/cells/S1-1' })).json<{
+    latest: Sample;
+    collection: unknown[];
+    site: string;
+  }>();
   t.equal(one.latest.dlMbps, 22.5);
   t.equal(one.site, 'S1');
   t.equal(one.collection.length, 1, 'the site’s collection state comes with the cell');
@@ -139,7 +169,11 @@ void t.test('cellStatus', async (t) => {
 void t.test('LatestSamples: seeded from the store, newest wins, late data does not go back in time', async (t) => {
   const latest = new LatestSamples();
   await latest.seed(reader);
-  t.strictSame(latest.latest().map((s) => s.cell), ['S1-1', 'S1-2', 'S2-1', 'X9-9'], 'seeded, sorted by cell');
+  t.strictSame(
+    latest.latest().map((s) => s.cell),
+    ['S1-1', 'S1-2', 'S2-1', 'X9-9'],
+    'seeded, sorted by cell',
+  );
   latest.update([
     { cell: 'S1-1', ts: NOW, source: 'snmp', dlMbps: 3 },
     { cell: 'S2-1', ts: NOW - 3_600_000, source: 'snmp', dlMbps: 99 }, // a late replay, older than what is known
@@ -147,7 +181,11 @@ void t.test('LatestSamples: seeded from the store, newest wins, late data does n
   ]);
   t.equal(latest.latest(['S1-1'])[0]?.dlMbps, 3, 'a newer sample replaces the known one');
   t.equal(latest.latest(['S2-1'])[0]?.dlMbps, 30, 'an older one does not');
-  t.strictSame(latest.latest(['N1-1', 'nope']).map((s) => s.cell), ['N1-1'], 'new cells appear; unknown ids are left out');
+  t.strictSame(
+    latest.latest(['N1-1', 'nope']).map((s) => s.cell),
+    ['N1-1'],
+    'new cells appear; unknown ids are left out',
+  );
 });
 
 void t.test('ingest metrics can be built twice on one registry (a restart inside one process)', async (t) => {

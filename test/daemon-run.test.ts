@@ -16,14 +16,20 @@ import { eventually, freePort, makeTempDir, waitFor } from './helpers/service.js
 
 async function startDemo(t: Test, dataDir: string): Promise<CellwatchProcess & { url: string }> {
   const port = await freePort('tcp');
-  const demo = spawnCellwatch(t, ['demo', '--sites', '6', '--rate', '600', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], { ...process.env, NODE_ENV: 'test' });
+  const demo = spawnCellwatch(
+    t,
+    ['demo', '--sites', '6', '--rate', '600', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir],
+    { ...process.env, NODE_ENV: 'test' },
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url, demo);
   return { ...demo, url };
 }
 
 async function cells(url: string): Promise<{ id: string; status: string; latest: Sample | null }[]> {
-  const body = (await (await fetch(`${url}/api/v1/cells`)).json()) as { cells: { id: string; status: string; latest: Sample | null }[] };
+  const body = (await (await fetch(`${url}/api/v1/cells`)).json()) as {
+    cells: { id: string; status: string; latest: Sample | null }[];
+  };
   return body.cells;
 }
 
@@ -43,15 +49,20 @@ void t.test('demo: simulated cells flow to the API, change over time, and SIGTER
   t.ok(withData.length >= first.length * 0.9, `most cells have KPIs (${withData.length}/${first.length})`);
   const s = withData[0]!.latest!;
   t.equal(s.source, 'snmp', 'KPIs come from the SNMP poll');
-  for (const k of ['dlMbps', 'ulMbps', 'rsrpDbm', 'sinrDb', 'prbUtilPct', 'activeUsers'] as const) t.type(s[k], 'number', `${k} present`);
+  for (const k of ['dlMbps', 'ulMbps', 'rsrpDbm', 'sinrDb', 'prbUtilPct', 'activeUsers'] as const)
+    t.type(s[k], 'number', `${k} present`);
 
   const before = new Map(first.map((c) => [c.id, c.latest]));
-  const movedOn = async () => (await cells(d.url)).filter((c) => c.latest && before.get(c.id) && c.latest.ts > before.get(c.id)!.ts);
+  const movedOn = async () =>
+    (await cells(d.url)).filter((c) => c.latest && before.get(c.id) && c.latest.ts > before.get(c.id)!.ts);
   await sleep(1500); // ~15 simulated minutes at 600×
   await eventually(async () => (await movedOn()).length >= withData.length * 0.9, 15_000);
   const moved = await movedOn();
   t.ok(moved.length >= withData.length * 0.9, `newer samples arrived (${moved.length})`);
-  t.ok(moved.some((c) => c.latest!.dlMbps !== before.get(c.id)!.dlMbps), 'KPIs change over time');
+  t.ok(
+    moved.some((c) => c.latest!.dlMbps !== before.get(c.id)!.dlMbps),
+    'KPIs change over time',
+  );
 
   const page = await (await fetch(`${d.url}/`)).text();
   t.match(page, /<title>cellwatch<\/title>/, 'the board is served at /');
@@ -89,19 +100,35 @@ void t.test('a second start on the same data dir sees the samples of the first',
   t.equal((await a.exited).code, 0);
   const b = await startDemo(t, dataDir);
   const right = await cells(b.url);
-  t.ok(right.some((c) => c.latest), 'latest KPIs survive a restart');
+  t.ok(
+    right.some((c) => c.latest),
+    'latest KPIs survive a restart',
+  );
   b.child.kill('SIGTERM');
   t.equal((await b.exited).code, 0);
 });
 
 void t.test('check-config: exit 0 for a good file, 2 with every problem as path: message', async (t) => {
   const dir = await makeTempDir('cellwatch-cli-');
-  const good = spawnSync(process.execPath, [CLI, 'check-config', join(packageRoot, 'config/example.yaml')], { encoding: 'utf8' });
+  const good = spawnSync(process.execPath, [CLI, 'check-config', join(packageRoot, 'config/example.yaml')], {
+    encoding: 'utf8',
+  });
   t.equal(good.status, 0, 'example config is valid');
   t.match(good.stdout, /ok \(store embedded/);
 
   const bad = join(dir, 'bad.yaml');
-  writeFileSync(bad, ['http: { listen: "0.0.0.0" }', 'store: { kind: influxdb-v1, database: "" }', 'snmp:', '  targets:', '    - { name: a, host: h, version: 2c }', 'bogus: 1', ''].join('\n'));
+  writeFileSync(
+    bad,
+    [
+      'http: { listen: "0.0.0.0" }',
+      'store: { kind: influxdb-v1, database: "" }',
+      'snmp:',
+      '  targets:',
+      '    - { name: a, host: h, version: 2c }',
+      'bogus: 1',
+      '',
+    ].join('\n'),
+  );
   const res = spawnSync(process.execPath, [CLI, 'check-config', bad], { encoding: 'utf8' });
   t.equal(res.status, 2, 'exit 2');
   const lines = res.stderr.split('\n').filter((l) => l.startsWith('  '));
@@ -143,13 +170,18 @@ void t.test('SIGTERM with a request still open: connections cut after http.shutd
   const dir = await makeTempDir('cellwatch-grace-');
   const port = await freePort('tcp');
   const file = join(dir, 'c.yaml');
-  writeFileSync(file, `http: { listen: "127.0.0.1:${port}", shutdownGrace: 1s }\ndataDir: ${join(dir, 'data')}\nlog: { format: json }\n`);
+  writeFileSync(
+    file,
+    `http: { listen: "127.0.0.1:${port}", shutdownGrace: 1s }\ndataDir: ${join(dir, 'data')}\nlog: { format: json }\n`,
+  );
   const daemon = spawnCellwatch(t, ['run', '--config', file]);
   await waitReady(`http://127.0.0.1:${port}`, daemon, 15_000);
   // A client that started a request and never finished its headers.
   const sock = connect(port, '127.0.0.1');
   t.teardown(() => void sock.destroy());
-  await new Promise<void>((resolve) => sock.on('connect', () => sock.write('GET /api/v1/cells HTTP/1.1\r\nHost: x\r\n', () => resolve())));
+  await new Promise<void>((resolve) =>
+    sock.on('connect', () => sock.write('GET /api/v1/cells HTTP/1.1\r\nHost: x\r\n', () => resolve())),
+  );
   await sleep(200);
   const stopAt = Date.now();
   daemon.child.kill('SIGTERM');

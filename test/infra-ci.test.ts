@@ -21,8 +21,18 @@ function run(args: string[], env: NodeJS.ProcessEnv = process.env, cwd = root) {
 void t.test('--summarize turns tap\'s closing "# { total … }" line into the CI line', async (t) => {
   const cases = [
     { spec: 'all green', log: 'green.tap', line: '65 passed, 0 failed', status: 0 },
-    { spec: 'a failure, a todo and a skip: todo counts as skipped, exit 1', log: 'mixed.tap', line: '2 passed, 1 failed, 2 skipped', status: 1 },
-    { spec: 'colour codes around the line (FORCE_COLOR) are ignored', log: 'mixed-colour.tap', line: '2 passed, 1 failed, 2 skipped', status: 1 },
+    {
+      spec: 'a failure, a todo and a skip: todo counts as skipped, exit 1',
+      log: 'mixed.tap',
+      line: '2 passed, 1 failed, 2 skipped',
+      status: 1,
+    },
+    {
+      spec: 'colour codes around the line (FORCE_COLOR) are ignored',
+      log: 'mixed-colour.tap',
+      line: '2 passed, 1 failed, 2 skipped',
+      status: 1,
+    },
     { spec: 'skips only: still green', log: 'skips.tap', line: '1 passed, 0 failed, 1 skipped', status: 0 },
     { spec: 'cut-off log: no line, exit 2', log: 'cut-off.tap', line: '', status: 2 },
   ];
@@ -44,7 +54,14 @@ void t.test('--summarize turns tap\'s closing "# { total … }" line into the CI
  * A fake checkout: .ci/run copied into a temp dir, with npm, apt-get and dpkg-query replaced by
  * scripts that log their arguments and behave as the case says.
  */
-async function fakeCheckout(behaviour: { typecheck?: number; lint?: number; testLog: string; testExit: number; installed: boolean }) {
+async function fakeCheckout(behaviour: {
+  typecheck?: number;
+  lint?: number;
+  format?: number;
+  testLog: string;
+  testExit: number;
+  installed: boolean;
+}) {
   const dir = await makeTempDir('cellwatch-ci');
   mkdirSync(join(dir, '.ci'));
   copyFileSync(script, join(dir, '.ci', 'run'));
@@ -55,27 +72,70 @@ async function fakeCheckout(behaviour: { typecheck?: number; lint?: number; test
     writeFileSync(join(bin, name), `#!/bin/bash\necho "${name} $*" >> '${calls}'\n${body}\n`);
     chmodSync(join(bin, name), 0o755);
   };
-  tool('npm', `case "$*" in
+  tool(
+    'npm',
+    `case "$*" in
   "ci") exit 0 ;;
   "run typecheck") exit ${behaviour.typecheck ?? 0} ;;
   "run lint") exit ${behaviour.lint ?? 0} ;;
+  "run format:check") exit ${behaviour.format ?? 0} ;;
   "test") echo "CI=$CI" >> '${calls}'; cat '${join(fixtures, behaviour.testLog)}'; exit ${behaviour.testExit} ;;
 esac
-exit 99`);
-  tool('apt-get', `if [ -x "$CELLWATCH_POLICY_RC_D" ] && [ "$("$CELLWATCH_POLICY_RC_D")" = "" ]; then "$CELLWATCH_POLICY_RC_D"; echo "policy-rc.d says $?" >> '${calls}'; fi; exit 0`);
+exit 99`,
+  );
+  tool(
+    'apt-get',
+    `if [ -x "$CELLWATCH_POLICY_RC_D" ] && [ "$("$CELLWATCH_POLICY_RC_D")" = "" ]; then "$CELLWATCH_POLICY_RC_D"; echo "policy-rc.d says $?" >> '${calls}'; fi; exit 0`,
+  );
   tool('dpkg-query', behaviour.installed ? "echo 'install ok installed'" : 'exit 1');
   // The policy-rc.d guard goes to a temp path: the test must not touch the machine's real one.
-  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, CI: 'true', CELLWATCH_POLICY_RC_D: join(dir, 'policy-rc.d') };
+  const env = {
+    ...process.env,
+    PATH: `${bin}:${process.env.PATH ?? ''}`,
+    CI: 'true',
+    CELLWATCH_POLICY_RC_D: join(dir, 'policy-rc.d'),
+  };
   return { dir, env, calls: () => readFileSync(calls, 'utf8') };
 }
 
 void t.test('the full script: every step runs, the summary is the last line, the exit status tells', async (t) => {
   const cases = [
-    { spec: 'all green', behaviour: { testLog: 'green.tap', testExit: 0, installed: true }, last: '65 passed, 0 failed', ok: true },
-    { spec: 'lint fails, tests still run and are summarised', behaviour: { lint: 1, testLog: 'green.tap', testExit: 0, installed: true }, last: '65 passed, 0 failed', ok: false },
-    { spec: 'type-check fails', behaviour: { typecheck: 2, testLog: 'skips.tap', testExit: 0, installed: true }, last: '1 passed, 0 failed, 1 skipped', ok: false },
-    { spec: 'a test fails', behaviour: { testLog: 'mixed.tap', testExit: 1, installed: true }, last: '2 passed, 1 failed, 2 skipped', ok: false },
-    { spec: 'the build before the tests fails: no summary to print', behaviour: { testLog: 'cut-off.tap', testExit: 2, installed: true }, last: null, ok: false },
+    {
+      spec: 'all green',
+      behaviour: { testLog: 'green.tap', testExit: 0, installed: true },
+      last: '65 passed, 0 failed',
+      ok: true,
+    },
+    {
+      spec: 'lint fails, tests still run and are summarised',
+      behaviour: { lint: 1, testLog: 'green.tap', testExit: 0, installed: true },
+      last: '65 passed, 0 failed',
+      ok: false,
+    },
+    {
+      spec: 'the formatter finds unformatted files: a failed run, tests still summarised',
+      behaviour: { format: 1, testLog: 'green.tap', testExit: 0, installed: true },
+      last: '65 passed, 0 failed',
+      ok: false,
+    },
+    {
+      spec: 'type-check fails',
+      behaviour: { typecheck: 2, testLog: 'skips.tap', testExit: 0, installed: true },
+      last: '1 passed, 0 failed, 1 skipped',
+      ok: false,
+    },
+    {
+      spec: 'a test fails',
+      behaviour: { testLog: 'mixed.tap', testExit: 1, installed: true },
+      last: '2 passed, 1 failed, 2 skipped',
+      ok: false,
+    },
+    {
+      spec: 'the build before the tests fails: no summary to print',
+      behaviour: { testLog: 'cut-off.tap', testExit: 2, installed: true },
+      last: null,
+      ok: false,
+    },
   ];
   for (const c of cases) {
     const fake = await fakeCheckout(c.behaviour);
@@ -84,7 +144,11 @@ void t.test('the full script: every step runs, the summary is the last line, the
     else t.equal(res.last, c.last, `${c.spec}: last line`);
     t.equal(res.status === 0, c.ok, `${c.spec}: exit status ${res.status}`);
     const calls = fake.calls();
-    t.match(calls, /npm ci\nnpm run typecheck\nnpm run lint\nnpm test\nCI=true\n/, `${c.spec}: steps in order`);
+    t.match(
+      calls,
+      /npm ci\nnpm run typecheck\nnpm run lint\nnpm run format:check\nnpm test\nCI=true\n/,
+      `${c.spec}: steps in order`,
+    );
     t.notMatch(calls, /apt-get/, `${c.spec}: packages present, apt left alone`);
   }
 });
@@ -93,8 +157,14 @@ void t.test('missing packages: one apt-get update, then a non-interactive instal
   const fake = await fakeCheckout({ testLog: 'green.tap', testExit: 0, installed: false });
   const res = run([join(fake.dir, '.ci', 'run')], fake.env, fake.dir);
   t.equal(res.status, 0);
-  const aptCalls = fake.calls().split('\n').filter((l) => l.startsWith('apt-get'));
-  t.same(aptCalls, ['apt-get update', 'apt-get install -y --no-install-recommends influxdb influxdb-client snmpd snmp snmptrapd iproute2']);
+  const aptCalls = fake
+    .calls()
+    .split('\n')
+    .filter((l) => l.startsWith('apt-get'));
+  t.same(aptCalls, [
+    'apt-get update',
+    'apt-get install -y --no-install-recommends influxdb influxdb-client snmpd snmp snmptrapd iproute2 prometheus prometheus-alertmanager',
+  ]);
   t.match(fake.calls(), /apt-get install .*\npolicy-rc.d says 101\n/, 'daemon starts forbidden during the install');
   t.notOk(existsSync(join(fake.dir, 'policy-rc.d')), 'the policy-rc.d it added for the install is gone again');
 });

@@ -19,10 +19,19 @@ type Session = ReturnType<typeof snmp.createSession>;
 type Varbind = { oid: string; type: number; value: unknown };
 
 function v2cSession(server: SnmpdServer, community = server.community): Session {
-  return snmp.createSession(server.host, community, { port: server.port, version: snmp.Version2c, timeout: 1_000, retries: 0 });
+  return snmp.createSession(server.host, community, {
+    port: server.port,
+    version: snmp.Version2c,
+    timeout: 1_000,
+    retries: 0,
+  });
 }
 
-function v3Session(server: SnmpdServer, creds: SnmpdServer['v3'] | SnmpdServer['v3sha256'], override: { authKey?: string; privKey?: string } = {}): Session {
+function v3Session(
+  server: SnmpdServer,
+  creds: SnmpdServer['v3'] | SnmpdServer['v3sha256'],
+  override: { authKey?: string; privKey?: string } = {},
+): Session {
   const user = {
     name: creds.user,
     level: snmp.SecurityLevel.authPriv,
@@ -121,7 +130,9 @@ void t.test('service.ts basics', async (t) => {
   for (const ending of ['process.exit', 'SIGKILL'] as const) {
     await t.test(`a service dies with its test process (${ending})`, async (t) => {
       const child = fileURLToPath(new URL('./fixtures/service-child/child.ts', import.meta.url));
-      const proc = spawn(process.execPath, [...process.execArgv, child, ending === 'process.exit' ? 'exit' : 'wait'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const proc = spawn(process.execPath, [...process.execArgv, child, ending === 'process.exit' ? 'exit' : 'wait'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let out = '';
       proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
       await waitFor(() => /^\d+\n/.test(out), 20_000, 'the child to report its service pid');
@@ -170,9 +181,12 @@ void t.test('InfluxDB 1.6 helper', async (t) => {
     t.not(influx.rpcPort, 8088, 'not on the default RPC port');
 
     await influx.query('CREATE DATABASE cw');
-    const res = await fetch(`${influx.url}/write?db=cw&precision=s`, { method: 'POST', body: 'kpi,cell=C1 dlMbps=12.5,activeUsers=7i 1700000000' });
+    const res = await fetch(`${influx.url}/write?db=cw&precision=s`, {
+      method: 'POST',
+      body: 'kpi,cell=C1 dlMbps=12.5,activeUsers=7i 1700000000',
+    });
     t.equal(res.status, 204, '/write answers 204');
-    const select = 'SELECT dlMbps, activeUsers FROM kpi WHERE cell = \'C1\'';
+    const select = "SELECT dlMbps, activeUsers FROM kpi WHERE cell = 'C1'";
     const before = await influx.query(select, 'cw');
     t.same(before.results[0].series[0].values, [['2023-11-14T22:13:20Z', 12.5, 7]]);
 
@@ -188,7 +202,7 @@ void t.test('InfluxDB 1.6 helper', async (t) => {
     t.equal(count.results[0].series[0].values[0][1], 2);
 
     const bad = await rejection(influx.query('SELEKT nonsense', 'cw'));
-    t.match(bad.message, /error parsing query/, 'a bad statement throws with InfluxDB\'s message');
+    t.match(bad.message, /error parsing query/, "a bad statement throws with InfluxDB's message");
     const missingDb = await rejection(influx.write('kpi dlMbps=1', 'nosuchdb'));
     t.match(missingDb.message, /answered 404: .*database not found/);
 
@@ -211,7 +225,7 @@ void t.test('InfluxDB 1.6 helper', async (t) => {
     t.ok(existsSync(join(dir, 'meta')), 'a caller-owned dir is kept');
   });
 
-  await t.test('a start-up failure carries influxd\'s own words', async (t) => {
+  await t.test("a start-up failure carries influxd's own words", async (t) => {
     const dir = await makeTempDir('cellwatch-infra');
     await writeFile(join(dir, 'meta'), 'a file where a directory must be');
     const err = await rejection(startInfluxDB({ dir, startTimeoutMs: 10_000 }));
@@ -225,7 +239,9 @@ void t.test('snmpd helper', async (t) => {
   const passDir = await makeTempDir('cellwatch-infra');
   const helper = join(passDir, 'pass.sh');
   // A minimal pass_persist program: one Counter64 at the top of its range, to prove extraConfig is used.
-  await writeFile(helper, `#!/bin/sh
+  await writeFile(
+    helper,
+    `#!/bin/sh
 while read -r cmd; do
   case "$cmd" in
     PING) echo PONG ;;
@@ -235,7 +251,8 @@ while read -r cmd; do
     *) exit 0 ;;
   esac
 done
-`);
+`,
+  );
   await chmod(helper, 0o755);
 
   const agent = await startSnmpd({ extraConfig: `pass_persist .1.3.6.1.4.1.32473.9 ${helper}` });
@@ -247,7 +264,10 @@ done
     const names = rows.map((vb) => String(vb.value));
     t.ok(rows.length >= 1, `${rows.length} interfaces`);
     t.ok(names.includes('lo'), `ifName has lo: ${names.join(', ')}`);
-    t.ok(rows.every((vb) => vb.oid.startsWith(`${IF_NAME_OID}.`)), 'the walk stays in the column');
+    t.ok(
+      rows.every((vb) => vb.oid.startsWith(`${IF_NAME_OID}.`)),
+      'the walk stays in the column',
+    );
   });
 
   await t.test('extraConfig: a pass_persist Counter64 at 2^64-1 arrives as a Buffer (BER: 9 bytes)', async (t) => {
@@ -276,7 +296,9 @@ done
   });
 
   await t.test('a wrong v3 auth key is reported by the agent as a wrong digest', async (t) => {
-    const err = await rejection(withSession(v3Session(agent, agent.v3, { authKey: 'not-the-auth-key' }), (s) => get(s, SYS_UPTIME_OID)));
+    const err = await rejection(
+      withSession(v3Session(agent, agent.v3, { authKey: 'not-the-auth-key' }), (s) => get(s, SYS_UPTIME_OID)),
+    );
     t.equal(err.name, 'ResponseInvalidError');
     t.match(err.message, /Wrong Digest/);
     t.equal((err as Error & { code?: number }).code, snmp.ResponseInvalidCode.EAuthFailure);
@@ -285,7 +307,9 @@ done
   // snmpd decrypts AES with the wrong key into garbage it cannot parse and drops it silently (no
   // usmStatsDecryptionErrors report), so a wrong priv key looks exactly like an unreachable agent.
   await t.test('a wrong v3 priv key with the right auth key gets no answer: RequestTimedOutError', async (t) => {
-    const err = await rejection(withSession(v3Session(agent, agent.v3, { privKey: 'not-the-priv-key' }), (s) => get(s, SYS_UPTIME_OID)));
+    const err = await rejection(
+      withSession(v3Session(agent, agent.v3, { privKey: 'not-the-priv-key' }), (s) => get(s, SYS_UPTIME_OID)),
+    );
     t.equal(err.name, 'RequestTimedOutError');
   });
 
@@ -323,12 +347,16 @@ void t.test('namespace with veth pairs: a big real ifXTable over the uplink', as
   const rows = await withSession(v2cSession(agent), (s) => subtree(s, IF_NAME_OID));
   const names = new Set(rows.map((vb) => String(vb.value)));
   t.ok(rows.length >= 2 * pairs + 2, `ifXTable has ${rows.length} rows (>= ${2 * pairs + 2})`);
-  for (const want of ['lo', 'cwuplink', 'cwa0', 'cwb0', `cwa${pairs - 1}`, `cwb${pairs - 1}`]) t.ok(names.has(want), `has ${want}`);
+  for (const want of ['lo', 'cwuplink', 'cwa0', 'cwb0', `cwa${pairs - 1}`, `cwb${pairs - 1}`])
+    t.ok(names.has(want), `has ${want}`);
   t.notOk(names.has(ns.hostLink), 'the host end stays outside');
 
   await agent.stop();
   await ns.destroy();
   const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  t.notOk(left.split('\n').some((line) => line.split(' ')[0] === name), 'namespace gone');
+  t.notOk(
+    left.split('\n').some((line) => line.split(' ')[0] === name),
+    'namespace gone',
+  );
   t.throws(() => execFileSync('ip', ['link', 'show', ns.hostLink], { stdio: 'pipe' }), 'host end of the uplink gone');
 });

@@ -26,7 +26,12 @@ function session(port: number, timeout = 1000): Session {
 function walk(s: Session, oid: string): Promise<Varbind[]> {
   const out: Varbind[] = [];
   return new Promise((resolve, reject) => {
-    s.subtree(oid, 20, (vbs) => void out.push(...vbs), (err) => (err ? reject(err) : resolve(out)));
+    s.subtree(
+      oid,
+      20,
+      (vbs) => void out.push(...vbs),
+      (err) => (err ? reject(err) : resolve(out)),
+    );
   });
 }
 
@@ -60,10 +65,21 @@ function expectedRow(id: string, s: CellState): Record<number, [snmp.ObjectType,
 }
 
 async function setup(t: Test, opts: { sites?: number; v3?: boolean; basePort?: number } = {}) {
-  const network = SimNetwork.create({ seed: 11, regions: 1, sites: opts.sites ?? 3, start: T0 - 2 * 86_400_000, timezone: 'Asia/Shanghai' });
+  const network = SimNetwork.create({
+    seed: 11,
+    regions: 1,
+    sites: opts.sites ?? 3,
+    start: T0 - 2 * 86_400_000,
+    timezone: 'Asia/Shanghai',
+  });
   const clock = new ManualClock(T0);
   const scheduler = new ManualScheduler(clock);
-  const agents = new SimAgents(network, scheduler, { host: '127.0.0.1', basePort: opts.basePort ?? 0, community: COMMUNITY, ...(opts.v3 ? { v3: V3 } : {}) });
+  const agents = new SimAgents(network, scheduler, {
+    host: '127.0.0.1',
+    basePort: opts.basePort ?? 0,
+    community: COMMUNITY,
+    ...(opts.v3 ? { v3: V3 } : {}),
+  });
   await agents.start();
   t.teardown(async () => {
     await agents.stop();
@@ -81,7 +97,10 @@ void t.test('a v2c walk of the cell table sees every column of every row, equal 
   for (const e of agents.endpoints) {
     const mine = targets.filter((x) => x.site === e.site);
     t.strictSame(mine.map((x) => x.profile).sort(), ['cell-table', 'if-mib']);
-    t.ok(mine.every((x) => x.port === e.port && x.host === '127.0.0.1' && x.version === '2c' && x.community === COMMUNITY), `${e.site}: both targets on the site's agent`);
+    t.ok(
+      mine.every((x) => x.port === e.port && x.host === '127.0.0.1' && x.version === '2c' && x.community === COMMUNITY),
+      `${e.site}: both targets on the site's agent`,
+    );
   }
 
   for (const e of agents.endpoints) {
@@ -96,7 +115,8 @@ void t.test('a v2c walk of the cell table sees every column of every row, equal 
       const state = network.cellState(id, clock.now());
       for (const [col, [type, value]] of Object.entries(expectedRow(id, state))) {
         const vb = byOid.get(`${CELL_TABLE_OID}.1.${col}.${i + 1}`);
-        const got = vb && (Buffer.isBuffer(vb.value) && type === snmp.ObjectType.OctetString ? vb.value.toString() : vb.value);
+        const got =
+          vb && (Buffer.isBuffer(vb.value) && type === snmp.ObjectType.OctetString ? vb.value.toString() : vb.value);
         if (!vb || vb.type !== type || got !== value) {
           mismatches++;
           t.fail(`${id} column ${col}: got ${String(got)} (type ${vb?.type}), want ${String(value)} (type ${type})`);
@@ -110,7 +130,10 @@ void t.test('a v2c walk of the cell table sees every column of every row, equal 
         dl += octets(past.dlVolumeMB);
         ul += octets(past.ulVolumeMB);
       }
-      for (const [col, want] of [[4, dl], [5, ul]] as const) {
+      for (const [col, want] of [
+        [4, dl],
+        [5, ul],
+      ] as const) {
         const vb = byOid.get(`${CELL_TABLE_OID}.1.${col}.${i + 1}`);
         if (!vb || vb.type !== snmp.ObjectType.Counter64 || !Buffer.isBuffer(vb.value) || u64(vb.value) !== want) {
           mismatches++;
@@ -121,9 +144,18 @@ void t.test('a v2c walk of the cell table sees every column of every row, equal 
     t.equal(mismatches, 0, `${site.id}: every value matches the last step`);
 
     // A client reading the table by its table OID gets every row with every column.
-    const table = await new Promise<snmp.TableData>((resolve, reject) => s.table(CELL_TABLE_OID, 20, (err, rows) => (err ? reject(err) : resolve(rows ?? {}))));
-    t.strictSame(Object.keys(table).sort(), site.cells.map((_, i) => String(i + 1)).sort(), `${site.id}: table() sees every row`);
-    t.ok(Object.values(table).every((row) => Object.keys(row).length === 11), 'each with 11 columns');
+    const table = await new Promise<snmp.TableData>((resolve, reject) =>
+      s.table(CELL_TABLE_OID, 20, (err, rows) => (err ? reject(err) : resolve(rows ?? {}))),
+    );
+    t.strictSame(
+      Object.keys(table).sort(),
+      site.cells.map((_, i) => String(i + 1)).sort(),
+      `${site.id}: table() sees every row`,
+    );
+    t.ok(
+      Object.values(table).every((row) => Object.keys(row).length === 11),
+      'each with 11 columns',
+    );
   }
 });
 
@@ -151,7 +183,10 @@ void t.test('counters grow by exactly the intervals stepped over; IF-MIB answers
   const read = async () => {
     const cells = (await get(s, cellOids)).map((v) => u64(v.value));
     const ifv = await get(s, Object.values(IF));
-    return { cells, ifv: Object.fromEntries(Object.keys(IF).map((k, i) => [k, ifv[i]!])) as Record<keyof typeof IF, Varbind> };
+    return {
+      cells,
+      ifv: Object.fromEntries(Object.keys(IF).map((k, i) => [k, ifv[i]!])) as Record<keyof typeof IF, Varbind>,
+    };
   };
   const before = await read();
   await scheduler.advance(2 * MIN);
@@ -168,8 +203,15 @@ void t.test('counters grow by exactly the intervals stepped over; IF-MIB answers
     }
     want.push(dl, ul);
   });
-  t.strictSame(after.cells.map((v, i) => v - before.cells[i]!), want, 'each Counter64 grew by the two intervals’ volumes');
-  t.ok(want.every((x) => x > 0n), 'and every counter moved');
+  t.strictSame(
+    after.cells.map((v, i) => v - before.cells[i]!),
+    want,
+    'each Counter64 grew by the two intervals’ volumes',
+  );
+  t.ok(
+    want.every((x) => x > 0n),
+    'and every counter moved',
+  );
 
   const ifv = after.ifv;
   t.equal(ifv.sysUpTime.type, snmp.ObjectType.TimeTicks);
@@ -193,9 +235,17 @@ void t.test('counters grow by exactly the intervals stepped over; IF-MIB answers
     outOct += linkOctets(l.outMbps);
     inErr += l.inErrors;
   }
-  t.equal(u64(ifv.ifHCInOctets.value) - u64(before.ifv.ifHCInOctets.value), inOct, 'ifHCInOctets grew by the link’s two intervals');
+  t.equal(
+    u64(ifv.ifHCInOctets.value) - u64(before.ifv.ifHCInOctets.value),
+    inOct,
+    'ifHCInOctets grew by the link’s two intervals',
+  );
   t.equal(u64(ifv.ifHCOutOctets.value) - u64(before.ifv.ifHCOutOctets.value), outOct, 'ifHCOutOctets too');
-  t.equal((ifv.ifInErrors.value as number) - (before.ifv.ifInErrors.value as number), inErr, 'ifInErrors adds the per-interval increments');
+  t.equal(
+    (ifv.ifInErrors.value as number) - (before.ifv.ifInErrors.value as number),
+    inErr,
+    'ifInErrors adds the per-interval increments',
+  );
   t.strictSame(agents.counters(site.id).inOctets, u64(ifv.ifHCInOctets.value), 'counters() agrees with the wire');
 
   // IF-MIB walks stay within their tables.
@@ -239,7 +289,11 @@ void t.test('faults: stop, reboot, blackhole', async (t) => {
   const other = session(agents.endpoints[1]!.port, 400);
   t.teardown(() => other.close());
   await agents.blackhole(site.id);
-  await t.rejects(get(s, ['1.3.6.1.2.1.1.3.0']), { name: 'RequestTimedOutError' }, 'a hung agent lets requests time out');
+  await t.rejects(
+    get(s, ['1.3.6.1.2.1.1.3.0']),
+    { name: 'RequestTimedOutError' },
+    'a hung agent lets requests time out',
+  );
   t.ok((await get(other, ['1.3.6.1.2.1.1.3.0'])).length === 1, 'the other agents still answer');
   await scheduler.advance(MIN);
   await agents.startAgent(site.id);
@@ -251,15 +305,42 @@ void t.test('faults: stop, reboot, blackhole', async (t) => {
 void t.test('SNMPv3 authPriv (SHA + AES) works on every agent; wrong keys do not', async (t) => {
   const { agents } = await setup(t, { v3: true });
   for (const e of agents.endpoints) {
-    const v3 = snmp.createV3Session('127.0.0.1', { name: V3.user, level: snmp.SecurityLevel.authPriv, authProtocol: snmp.AuthProtocols.sha, authKey: V3.authKey, privProtocol: snmp.PrivProtocols.aes, privKey: V3.privKey }, { port: e.port, timeout: 1000, retries: 0 });
+    const v3 = snmp.createV3Session(
+      '127.0.0.1',
+      {
+        name: V3.user,
+        level: snmp.SecurityLevel.authPriv,
+        authProtocol: snmp.AuthProtocols.sha,
+        authKey: V3.authKey,
+        privProtocol: snmp.PrivProtocols.aes,
+        privKey: V3.privKey,
+      },
+      { port: e.port, timeout: 1000, retries: 0 },
+    );
     t.teardown(() => v3.close());
     const [vb] = await get(v3, [`${CELL_TABLE_OID}.1.2.1`]);
     t.equal(String(vb!.value), `${e.site}-1`, `${e.site}: v3 get`);
   }
-  const wrong = snmp.createV3Session('127.0.0.1', { name: V3.user, level: snmp.SecurityLevel.authPriv, authProtocol: snmp.AuthProtocols.sha, authKey: 'not-the-key', privProtocol: snmp.PrivProtocols.aes, privKey: V3.privKey }, { port: agents.endpoints[0]!.port, timeout: 400, retries: 0 });
+  const wrong = snmp.createV3Session(
+    '127.0.0.1',
+    {
+      name: V3.user,
+      level: snmp.SecurityLevel.authPriv,
+      authProtocol: snmp.AuthProtocols.sha,
+      authKey: 'not-the-key',
+      privProtocol: snmp.PrivProtocols.aes,
+      privKey: V3.privKey,
+    },
+    { port: agents.endpoints[0]!.port, timeout: 400, retries: 0 },
+  );
   t.teardown(() => wrong.close());
   await t.rejects(get(wrong, ['1.3.6.1.2.1.1.3.0']), 'a wrong auth key is refused');
-  const badCommunity = snmp.createSession('127.0.0.1', 'nope', { port: agents.endpoints[0]!.port, version: snmp.Version2c, timeout: 400, retries: 0 });
+  const badCommunity = snmp.createSession('127.0.0.1', 'nope', {
+    port: agents.endpoints[0]!.port,
+    version: snmp.Version2c,
+    timeout: 400,
+    retries: 0,
+  });
   t.teardown(() => badCommunity.close());
   await t.rejects(get(badCommunity, ['1.3.6.1.2.1.1.3.0']), 'an unknown community gets no answer');
   t.ok(agents.requestErrors >= 1, `rejected requests are counted (${agents.requestErrors})`);
@@ -268,7 +349,11 @@ void t.test('SNMPv3 authPriv (SHA + AES) works on every agent; wrong keys do not
 void t.test('lifecycle: start and stop are idempotent; fixed ports; bad options', async (t) => {
   const base = await freePort('udp');
   const { agents } = await setup(t, { sites: 1, basePort: base });
-  t.strictSame(agents.endpoints.map((e) => e.port), [base], 'site i listens on basePort + i');
+  t.strictSame(
+    agents.endpoints.map((e) => e.port),
+    [base],
+    'site i listens on basePort + i',
+  );
   await agents.start();
   t.equal(agents.endpoints.length, 1, 'a second start changes nothing');
   await agents.stop();
@@ -281,7 +366,10 @@ void t.test('lifecycle: start and stop are idempotent; fixed ports; bad options'
 
   const network = SimNetwork.create({ seed: 1, regions: 1, sites: 2, start: T0, timezone: 'UTC' });
   const sched = new ManualScheduler(new ManualClock(T0));
-  t.throws(() => new SimAgents(network, sched, { host: '127.0.0.1', basePort: 0, community: 'x', stepMs: 1000 }), /stepMs: must be a multiple of 60000/);
+  t.throws(
+    () => new SimAgents(network, sched, { host: '127.0.0.1', basePort: 0, community: 'x', stepMs: 1000 }),
+    /stepMs: must be a multiple of 60000/,
+  );
   t.throws(() => new SimAgents(network, sched, { host: '127.0.0.1', basePort: 65535, community: 'x' }), /basePort/);
   // A fixed port someone else holds: a clear error, and nothing left bound.
   const clash = new SimAgents(network, sched, { host: '127.0.0.1', basePort: base, community: 'x' });
@@ -289,7 +377,13 @@ void t.test('lifecycle: start and stop are idempotent; fixed ports; bad options'
 });
 
 void t.test('on real timers the agents update themselves', async (t) => {
-  const network = SimNetwork.create({ seed: 5, regions: 1, sites: 2, start: T0 - 86_400_000, timezone: 'Asia/Shanghai' });
+  const network = SimNetwork.create({
+    seed: 5,
+    regions: 1,
+    sites: 2,
+    start: T0 - 86_400_000,
+    timezone: 'Asia/Shanghai',
+  });
   // One clock minute per 50 real ms.
   const clock = new AcceleratedClock(T0, 1200);
   const scheduler = new TimerScheduler(clock);
@@ -301,27 +395,55 @@ void t.test('on real timers the agents update themselves', async (t) => {
   });
   const s = session(agents.endpoints[0]!.port);
   t.teardown(() => s.close());
-  await waitFor(async () => u64((await get(s, [`${CELL_TABLE_OID}.1.4.1`]))[0]!.value) > 0n, 5000, 'the first counter to move');
+  await waitFor(
+    async () => u64((await get(s, [`${CELL_TABLE_OID}.1.4.1`]))[0]!.value) > 0n,
+    5000,
+    'the first counter to move',
+  );
   t.pass('counters move on the accelerated clock');
 });
 
 void t.test("cellwatch's own SNMP collector reads the simulator as the model says", async (t) => {
   const { network, scheduler, agents } = await setup(t);
   const [outageSite, bhSite] = [network.sites[1]!, network.sites[2]!];
-  network.addIncident({ kind: 'outage', site: outageSite.id, cells: [outageSite.cells[0]!], start: T0 + MIN, end: T0 + 10 * MIN, severity: 1 });
-  network.addIncident({ kind: 'backhaul', site: bhSite.id, cells: [], start: T0 + MIN, end: T0 + 10 * MIN, severity: 1 });
+  network.addIncident({
+    kind: 'outage',
+    site: outageSite.id,
+    cells: [outageSite.cells[0]!],
+    start: T0 + MIN,
+    end: T0 + 10 * MIN,
+    severity: 1,
+  });
+  network.addIncident({
+    kind: 'backhaul',
+    site: bhSite.id,
+    cells: [],
+    start: T0 + MIN,
+    end: T0 + 10 * MIN,
+    severity: 1,
+  });
   const cfg = parseConfig({ snmp: { targets: agents.targets().map((x) => ({ ...x })) } });
-  const collector = new SnmpCollector(cfg.snmp, { scheduler, log: pino({ level: 'silent' }), registry: new Registry(), inventory: new Map(network.cells.map((c) => [c.id, c])) });
+  const collector = new SnmpCollector(cfg.snmp, {
+    scheduler,
+    log: pino({ level: 'silent' }),
+    registry: new Registry(),
+    inventory: new Map(network.cells.map((c) => [c.id, c])),
+  });
   const acc = new MemoryAccumulator();
   await collector.start(acc);
   t.teardown(() => collector.stop());
   await scheduler.advance(3 * MIN);
-  t.strictSame(acc.errors.map((e) => `${e.target}: ${e.err.message}`), [], 'no collection errors');
+  t.strictSame(
+    acc.errors.map((e) => `${e.target}: ${e.err.message}`),
+    [],
+    'no collection errors',
+  );
   const last = T0 + 3 * MIN;
   const samples = acc.samples.filter((s) => s.ts === last);
   t.equal(samples.length, network.cells.length, 'a sample per cell for the last tick');
   // SNMP carries integers (users, dBm) and kbit/s: compare at that precision.
-  const near = (a: number | undefined, b: number | undefined, tol: number) => a !== undefined && b !== undefined && Math.abs(a - b) <= tol;
+  const near = (a: number | undefined, b: number | undefined, tol: number) =>
+    a !== undefined && b !== undefined && Math.abs(a - b) <= tol;
   let mismatches = 0;
   for (const s of samples) {
     const want = network.sample(s.cell, last);
@@ -355,6 +477,11 @@ void t.test('500 sites start and one update step is measured', async (t) => {
     await scheduler.advance(MIN);
     costs.push(agents.stepCostMs);
   }
-  t.ok(costs.every((c) => c > 0 && Number.isFinite(c)), 'every step completes');
-  t.comment(`step cost for ${network.sites.length} sites / ${network.cells.length} cells: ${costs.map((c) => c.toFixed(1)).join(', ')} ms`);
+  t.ok(
+    costs.every((c) => c > 0 && Number.isFinite(c)),
+    'every step completes',
+  );
+  t.comment(
+    `step cost for ${network.sites.length} sites / ${network.cells.length} cells: ${costs.map((c) => c.toFixed(1)).join(', ')} ms`,
+  );
 });

@@ -45,16 +45,28 @@ void t.test('determinism: the same seed gives the same network, incidents, KPIs 
   t.strictSame(a.incidents(START, at(7, 0)), b.incidents(START, at(7, 0)), 'incidents over a week');
   // Sample KPIs in a different order on each network: values must not depend on history.
   const samples: [string, number][] = [];
-  for (let k = 0; k < 60; k++) samples.push([a.cells[(k * 37) % a.cells.length]!.id, at(k % 7, (k * 5) % 24, (k * 13) % 60)]);
+  for (let k = 0; k < 60; k++)
+    samples.push([a.cells[(k * 37) % a.cells.length]!.id, at(k % 7, (k * 5) % 24, (k * 13) % 60)]);
   const fromA = samples.map(([c, ts]) => a.cellState(c, ts));
-  const fromB = [...samples].reverse().map(([c, ts]) => b.cellState(c, ts)).reverse();
+  const fromB = [...samples]
+    .reverse()
+    .map(([c, ts]) => b.cellState(c, ts))
+    .reverse();
   t.strictSame(fromA, fromB, 'cellState at sampled (cell, minute) pairs, computed in opposite orders');
   t.strictSame(a.complaints(START, at(5, 0)), b.complaints(START, at(5, 0)), 'complaints');
   t.strictSame(a.groundTruth(START, at(5, 0)), b.groundTruth(START, at(5, 0)), 'ground truth');
 
   const c = make({ seed: 43 });
-  t.notSame(c.cells.map((x) => [x.lat, x.lon]), a.cells.map((x) => [x.lat, x.lon]), 'another seed places cells elsewhere');
-  t.notSame(c.incidents(START, at(7, 0)).map((i) => i.id), a.incidents(START, at(7, 0)).map((i) => i.id), 'another seed schedules other incidents');
+  t.notSame(
+    c.cells.map((x) => [x.lat, x.lon]),
+    a.cells.map((x) => [x.lat, x.lon]),
+    'another seed places cells elsewhere',
+  );
+  t.notSame(
+    c.incidents(START, at(7, 0)).map((i) => i.id),
+    a.incidents(START, at(7, 0)).map((i) => i.id),
+    'another seed schedules other incidents',
+  );
 });
 
 void t.test('purity: cellState is the same whether computed first or after other work', async (t) => {
@@ -67,7 +79,11 @@ void t.test('purity: cellState is the same whether computed first or after other
   busy.groundTruth(START, at(3, 0));
   busy.linkState('S0005', ts);
   t.strictSame(busy.cellState(cell, ts), first);
-  t.strictSame(busy.cellState(cell, ts + 25_000), first, 'a time inside the minute names the interval ending at the minute');
+  t.strictSame(
+    busy.cellState(cell, ts + 25_000),
+    first,
+    'a time inside the minute names the interval ending at the minute',
+  );
 });
 
 void t.test('topology', async (t) => {
@@ -75,13 +91,17 @@ void t.test('topology', async (t) => {
   const cellIds = new Set(net.cells.map((c) => c.id));
   t.equal(net.sites.length, 80);
   t.equal(net.regions.length, 4);
-  t.strictSame(net.regions.map((r) => r.id), ['R1', 'R2', 'R3', 'R4']);
+  t.strictSame(
+    net.regions.map((r) => r.id),
+    ['R1', 'R2', 'R3', 'R4'],
+  );
   t.equal(net.sites[0]!.id, 'S0001');
   for (const s of net.sites) {
     if (s.cells.length < 3 || s.cells.length > 6) t.fail(`${s.id} has ${s.cells.length} cells`);
     s.cells.forEach((id, i) => {
       const c = net.cells.find((x) => x.id === id)!;
-      if (c.snmpIndex !== i + 1 || c.site !== s.id || c.region !== s.region || id !== `${s.id}-${i + 1}`) t.fail(`${id}: wrong index/site/region`);
+      if (c.snmpIndex !== i + 1 || c.site !== s.id || c.region !== s.region || id !== `${s.id}-${i + 1}`)
+        t.fail(`${id}: wrong index/site/region`);
     });
     if (![1000, 300, 400, 500].includes(s.linkSpeedMbps)) t.fail(`${s.id}: link speed ${s.linkSpeedMbps}`);
   }
@@ -92,7 +112,10 @@ void t.test('topology', async (t) => {
     if (!c.neighbours.every((n) => cellIds.has(n) && n !== c.id)) t.fail(`${c.id}: unknown or self neighbour`);
     if (!['LTE1800', 'LTE2600', 'NR3500'].includes(c.tech!)) t.fail(`${c.id}: tech ${c.tech}`);
   }
-  t.ok(net.cells.filter((c) => c.neighbours.some((n) => !n.startsWith(c.site))).length > 0.9 * net.cells.length, 'most cells have neighbours on other sites');
+  t.ok(
+    net.cells.filter((c) => c.neighbours.some((n) => !n.startsWith(c.site))).length > 0.9 * net.cells.length,
+    'most cells have neighbours on other sites',
+  );
 
   // Regions 50–300 km from their nearest other region.
   for (const r of net.regions) {
@@ -104,11 +127,20 @@ void t.test('topology', async (t) => {
     median(
       net.sites
         .filter((s) => s.ring === ring)
-        .map((s) => Math.min(...net.sites.filter((x) => x !== s && x.region === s.region).map((x) => distanceKm(s.lat, s.lon, x.lat, x.lon)))),
+        .map((s) =>
+          Math.min(
+            ...net.sites
+              .filter((x) => x !== s && x.region === s.region)
+              .map((x) => distanceKm(s.lat, s.lon, x.lat, x.lon)),
+          ),
+        ),
     );
   const downtown = nearestSite('downtown');
   const edge = nearestSite('edge');
-  t.ok(downtown >= 0.2 && downtown <= 1.2, `downtown inter-site distance ~0.5 km (median nearest ${downtown.toFixed(2)} km)`);
+  t.ok(
+    downtown >= 0.2 && downtown <= 1.2,
+    `downtown inter-site distance ~0.5 km (median nearest ${downtown.toFixed(2)} km)`,
+  );
   t.ok(edge > 1.5 * downtown && edge <= 4, `edge sites sparser (median nearest ${edge.toFixed(2)} km)`);
 
   const inv = parseInventory(net.inventoryCsv(), 'sim');
@@ -128,7 +160,10 @@ void t.test('load follows local time', async (t) => {
   const net = make({ incidents: 'none' });
   const users = (day: number, hour: number, filter: (area: string) => boolean = () => true) => {
     let sum = 0;
-    for (const s of net.sites) if (filter(s.area)) for (const c of s.cells) for (let m = 0; m < 60; m += 10) sum += net.cellState(c, at(day, hour, m + 1)).activeUsers;
+    for (const s of net.sites)
+      if (filter(s.area))
+        for (const c of s.cells)
+          for (let m = 0; m < 60; m += 10) sum += net.cellState(c, at(day, hour, m + 1)).activeUsers;
     return sum;
   };
   const busiestHour = (day: number, area: string) => {
@@ -142,9 +177,21 @@ void t.test('load follows local time', async (t) => {
   };
   const cases: { spec: string; check: () => boolean | string }[] = [
     { spec: 'peak hour (20 h) carries > 4× the night (04 h)', check: () => users(1, 20) > 4 * users(1, 4) },
-    { spec: 'residential cells peak in the evening (19–22 h)', check: () => [19, 20, 21, 22].includes(busiestHour(1, 'residential')) || `busiest ${busiestHour(1, 'residential')} h` },
-    { spec: 'business cells peak in office hours (9–16 h)', check: () => busiestHour(1, 'business') >= 9 && busiestHour(1, 'business') <= 16 || `busiest ${busiestHour(1, 'business')} h` },
-    { spec: 'business cells are quieter on Sunday afternoon than on Tuesday afternoon', check: () => users(6, 14, (a) => a === 'business') < 0.7 * users(1, 14, (a) => a === 'business') },
+    {
+      spec: 'residential cells peak in the evening (19–22 h)',
+      check: () =>
+        [19, 20, 21, 22].includes(busiestHour(1, 'residential')) || `busiest ${busiestHour(1, 'residential')} h`,
+    },
+    {
+      spec: 'business cells peak in office hours (9–16 h)',
+      check: () =>
+        (busiestHour(1, 'business') >= 9 && busiestHour(1, 'business') <= 16) ||
+        `busiest ${busiestHour(1, 'business')} h`,
+    },
+    {
+      spec: 'business cells are quieter on Sunday afternoon than on Tuesday afternoon',
+      check: () => users(6, 14, (a) => a === 'business') < 0.7 * users(1, 14, (a) => a === 'business'),
+    },
     { spec: 'the night trough is around 04 h', check: () => users(1, 4) < users(1, 1) && users(1, 4) < users(1, 7) },
   ];
   for (const c of cases) {
@@ -167,7 +214,10 @@ void t.test('plausibility of a healthy network', async (t) => {
   for (const seed of [1, 2, 3, 42]) {
     const net = make({ seed, incidents: 'none' });
     const peak = experience(net, at(1, 20), at(1, 21));
-    t.ok(peak.share >= 0.93 && peak.share <= 0.995, `seed ${seed}: good-experience share over the 20–21 h peak is ${peak.share.toFixed(4)} (0.93..0.995)`);
+    t.ok(
+      peak.share >= 0.93 && peak.share <= 0.995,
+      `seed ${seed}: good-experience share over the 20–21 h peak is ${peak.share.toFixed(4)} (0.93..0.995)`,
+    );
     const night = experience(net, at(1, 3), at(1, 4), 5);
     t.ok(night.share > peak.share, `seed ${seed}: night (${night.share.toFixed(4)}) better than peak`);
   }
@@ -176,7 +226,10 @@ void t.test('plausibility of a healthy network', async (t) => {
   const dlAt = (ts: number) => median(lte.map((c) => net.cellState(c, ts).dlMbps));
   const peakDl = dlAt(at(1, 20, 30));
   const nightDl = dlAt(at(1, 4, 30));
-  t.ok(peakDl < nightDl, `LTE1800 median per-user DL lower at peak (${peakDl.toFixed(1)}) than at night (${nightDl.toFixed(1)})`);
+  t.ok(
+    peakDl < nightDl,
+    `LTE1800 median per-user DL lower at peak (${peakDl.toFixed(1)}) than at night (${nightDl.toFixed(1)})`,
+  );
   t.ok(peakDl > 10, `most cells at peak comfortably above 5 Mbit/s (median ${peakDl.toFixed(1)})`);
   const prbAt = (ts: number) => median(lte.map((c) => net.cellState(c, ts).prbUtilPct));
   t.ok(prbAt(at(1, 20, 30)) > 2 * prbAt(at(1, 4, 30)), 'PRB utilisation follows load');
@@ -193,7 +246,8 @@ void t.test('plausibility of a healthy network', async (t) => {
         s.latencyMs < 5 || s.latencyMs > 600 ? 'latency' : '',
         s.activeUsers < 0 ? 'users' : '',
       ].filter(Boolean);
-      if (bad.length > 0) t.fail(`${c.id} at ${new Date(ts).toISOString()}: ${bad.join(', ')} out of range`, { state: s });
+      if (bad.length > 0)
+        t.fail(`${c.id} at ${new Date(ts).toISOString()}: ${bad.join(', ')} out of range`, { state: s });
     }
   }
 
@@ -202,7 +256,8 @@ void t.test('plausibility of a healthy network', async (t) => {
     const ts = at(1, 20, 10);
     const cellMB = site.cells.reduce((sum, c) => sum + net.cellState(c, ts).dlVolumeMB, 0);
     const linkMB = (net.linkState(site.id, ts).inMbps * 60) / 8;
-    if (!(linkMB >= cellMB && linkMB <= cellMB * 1.05 + 5)) t.fail(`${site.id}: link carried ${linkMB.toFixed(1)} MB for ${cellMB.toFixed(1)} MB of cell traffic`);
+    if (!(linkMB >= cellMB && linkMB <= cellMB * 1.05 + 5))
+      t.fail(`${site.id}: link carried ${linkMB.toFixed(1)} MB for ${cellMB.toFixed(1)} MB of cell traffic`);
   }
   t.pass('volumes checked');
 });
@@ -235,7 +290,9 @@ void t.test('incident effects', async (t) => {
     {
       spec: 'congestion on an NR cell too',
       run: () => {
-        const nrSite = healthy.sites.find((s) => s.cells.some((c) => healthy.cells.find((x) => x.id === c)!.tech === 'NR3500'))!;
+        const nrSite = healthy.sites.find((s) =>
+          s.cells.some((c) => healthy.cells.find((x) => x.id === c)!.tech === 'NR3500'),
+        )!;
         const nr = nrSite.cells.find((c) => healthy.cells.find((x) => x.id === c)!.tech === 'NR3500')!;
         const s = after({ ...inc, kind: 'congestion', site: nrSite.id, cells: [nr], severity: 0.3 }).cellState(nr, ts);
         t.ok(s.prbUtilPct >= 90 && s.dlMbps < 5, `prb ${s.prbUtilPct}, dl ${s.dlMbps}`);
@@ -266,7 +323,10 @@ void t.test('incident effects', async (t) => {
     {
       spec: 'interference: SINR < 0 with RSRP unchanged',
       run: () => {
-        const s = after({ ...inc, kind: 'interference', site: site.id, cells: [lte], severity: 0.1 }).cellState(lte, ts);
+        const s = after({ ...inc, kind: 'interference', site: site.id, cells: [lte], severity: 0.1 }).cellState(
+          lte,
+          ts,
+        );
         t.ok(s.sinrDb < 0, `sinr ${s.sinrDb}`);
         t.equal(s.rsrpDbm, before(lte).rsrpDbm);
         t.ok(s.dlMbps < before(lte).dlMbps / 2, 'throughput collapses');
@@ -307,15 +367,35 @@ void t.test('incident effects', async (t) => {
 
   const bad: { spec: string; inc: Parameters<SimNetwork['addIncident']>[0]; err: RegExp }[] = [
     { spec: 'unknown site', inc: { ...inc, kind: 'outage', site: 'S9999', cells: [] }, err: /unknown site "S9999"/ },
-    { spec: 'cell of another site', inc: { ...inc, kind: 'outage', site: 'S0001', cells: ['S0002-1'] }, err: /cell "S0002-1" is not on site S0001/ },
-    { spec: 'severity above 1', inc: { ...inc, kind: 'outage', site: 'S0001', cells: [], severity: 2 }, err: /severity must be within 0..1/ },
-    { spec: 'end before start', inc: { ...inc, kind: 'outage', site: 'S0001', cells: [], end: inc.start }, err: /start < end/ },
-    { spec: 'unknown kind', inc: { ...inc, kind: 'flood' as 'outage', site: 'S0001', cells: [] }, err: /unknown kind "flood"/ },
+    {
+      spec: 'cell of another site',
+      inc: { ...inc, kind: 'outage', site: 'S0001', cells: ['S0002-1'] },
+      err: /cell "S0002-1" is not on site S0001/,
+    },
+    {
+      spec: 'severity above 1',
+      inc: { ...inc, kind: 'outage', site: 'S0001', cells: [], severity: 2 },
+      err: /severity must be within 0..1/,
+    },
+    {
+      spec: 'end before start',
+      inc: { ...inc, kind: 'outage', site: 'S0001', cells: [], end: inc.start },
+      err: /start < end/,
+    },
+    {
+      spec: 'unknown kind',
+      inc: { ...inc, kind: 'flood' as 'outage', site: 'S0001', cells: [] },
+      err: /unknown kind "flood"/,
+    },
   ];
   const n = make({ incidents: 'none' });
   for (const b of bad) t.throws(() => n.addIncident(b.inc), b.err, `rejects ${b.spec}`);
   n.addIncident({ ...inc, id: 'X1', kind: 'outage', site: 'S0001', cells: [] });
-  t.throws(() => n.addIncident({ ...inc, id: 'X1', kind: 'outage', site: 'S0001', cells: [] }), /already in use/, 'rejects a duplicate id');
+  t.throws(
+    () => n.addIncident({ ...inc, id: 'X1', kind: 'outage', site: 'S0001', cells: [] }),
+    /already in use/,
+    'rejects a duplicate id',
+  );
   t.equal(n.incidents(START, at(3, 0)).length, 1, 'and keeps the good one only');
 });
 
@@ -327,10 +407,28 @@ void t.test('model Samples and LinkSamples', async (t) => {
   t.match(s, { cell: site.cells[0], ts, source: 'sim', intervalS: 60, available: true });
   t.equal(s.dlMbps, net.cellState(site.cells[0]!, ts).dlMbps);
   const l = net.linkSample(site.id, ts);
-  t.match(l, { link: `bh-${site.id}:1`, site: site.id, ts, source: 'sim', speedMbps: site.linkSpeedMbps, operUp: true });
+  t.match(l, {
+    link: `bh-${site.id}:1`,
+    site: site.id,
+    ts,
+    source: 'sim',
+    speedMbps: site.linkSpeedMbps,
+    operUp: true,
+  });
   t.ok(l.utilPct! > 0 && l.utilPct! < 100);
-  net.addIncident({ kind: 'outage', site: site.id, cells: [site.cells[0]!], start: ts - 10 * MIN, end: ts + 10 * MIN, severity: 1 });
-  t.strictSame(net.sample(site.cells[0]!, ts), { cell: site.cells[0], ts, source: 'sim', intervalS: 60, available: false, activeUsers: 0 }, 'a down cell has no radio KPIs');
+  net.addIncident({
+    kind: 'outage',
+    site: site.id,
+    cells: [site.cells[0]!],
+    start: ts - 10 * MIN,
+    end: ts + 10 * MIN,
+    severity: 1,
+  });
+  t.strictSame(
+    net.sample(site.cells[0]!, ts),
+    { cell: site.cells[0], ts, source: 'sim', intervalS: 60, available: false, activeUsers: 0 },
+    'a down cell has no radio KPIs',
+  );
 });
 
 void t.test('the seeded incident schedule', async (t) => {
@@ -339,7 +437,11 @@ void t.test('the seeded incident schedule', async (t) => {
   const list = net.incidents(START, at(days, 0));
   const perDay = list.length / days;
   t.ok(perDay >= 2 && perDay <= 10, `a handful per day for 80 sites (${perDay.toFixed(1)})`);
-  t.strictSame(new Set(list.map((i) => i.kind)), new Set(['outage', 'coverage', 'interference', 'congestion', 'backhaul']), 'every kind occurs');
+  t.strictSame(
+    new Set(list.map((i) => i.kind)),
+    new Set(['outage', 'coverage', 'interference', 'congestion', 'backhaul']),
+    'every kind occurs',
+  );
   for (const i of list) {
     const site = net.sites.find((s) => s.id === i.site)!;
     const minutes = (i.end - i.start) / MIN;
@@ -377,18 +479,44 @@ void t.test('complaints and ground truth', async (t) => {
 
   t.equal(complaints.length, truth.complaints.length, 'ground truth covers every complaint');
   t.equal(new Set(complaints.map((c) => c.id)).size, complaints.length, 'ids are unique');
-  t.ok(complaints.every((c, i) => i === 0 || complaints[i - 1]!.receivedAt <= c.receivedAt), 'sorted by receivedAt');
-  t.ok(complaints.every((c) => c.receivedAt >= from && c.receivedAt < to), 'all received inside the window');
-  t.ok(complaints.every((c) => /^SIM-/.test(c.id)), 'ids look like SIM-…');
+  t.ok(
+    complaints.every((c, i) => i === 0 || complaints[i - 1]!.receivedAt <= c.receivedAt),
+    'sorted by receivedAt',
+  );
+  t.ok(
+    complaints.every((c) => c.receivedAt >= from && c.receivedAt < to),
+    'all received inside the window',
+  );
+  t.ok(
+    complaints.every((c) => /^SIM-/.test(c.id)),
+    'ids look like SIM-…',
+  );
 
   const network = complaints.filter((c) => c.category === 'network');
   const noise = network.filter((c) => c.cause === null);
   const noiseShare = noise.length / network.length;
-  t.ok(network.length / days >= 5, `enough network complaints to correlate (${(network.length / days).toFixed(1)} per day)`);
-  t.ok(noiseShare >= 0.1 && noiseShare <= 0.45, `noise share of network complaints ${noiseShare.toFixed(2)} (0.10..0.45)`);
-  t.strictSame(new Set(complaints.map((c) => c.category)), new Set(['network', 'billing', 'efficiency', 'attitude']), 'all categories');
-  t.strictSame(new Set(complaints.map((c) => c.channel)), new Set(['hotline', 'online', 'social', 'app']), 'all channels');
-  t.ok(complaints.filter((c) => c.category !== 'network').every((c) => c.cause === null), 'other categories have no network cause');
+  t.ok(
+    network.length / days >= 5,
+    `enough network complaints to correlate (${(network.length / days).toFixed(1)} per day)`,
+  );
+  t.ok(
+    noiseShare >= 0.1 && noiseShare <= 0.45,
+    `noise share of network complaints ${noiseShare.toFixed(2)} (0.10..0.45)`,
+  );
+  t.strictSame(
+    new Set(complaints.map((c) => c.category)),
+    new Set(['network', 'billing', 'efficiency', 'attitude']),
+    'all categories',
+  );
+  t.strictSame(
+    new Set(complaints.map((c) => c.channel)),
+    new Set(['hotline', 'online', 'social', 'app']),
+    'all channels',
+  );
+  t.ok(
+    complaints.filter((c) => c.category !== 'network').every((c) => c.cause === null),
+    'other categories have no network cause',
+  );
   const withIssue = network.filter((c) => c.issueAt !== undefined).length / network.length;
   t.ok(withIssue > 0.35 && withIssue < 0.65, `about half give issueAt (${withIssue.toFixed(2)})`);
 
@@ -411,13 +539,23 @@ void t.test('complaints and ground truth', async (t) => {
     }
   }
   t.equal(delayProblems, 0, 'every delay within [1 min, 48 h], issueAt never after receivedAt');
-  t.equal(causeProblems, 0, 'every cause names an incident on the cell (or a neighbour), before receipt, covering the issue time, when the cell was bad');
+  t.equal(
+    causeProblems,
+    0,
+    'every cause names an incident on the cell (or a neighbour), before receipt, covering the issue time, when the cell was bad',
+  );
   const noiseBad = truth.complaints.filter((c) => c.category === 'network' && c.cause === null && c.badAtIssue).length;
-  t.ok(noiseBad < noise.length / 2, `some noise falls on cells degraded by load alone, most does not (${noiseBad} of ${noise.length})`);
+  t.ok(
+    noiseBad < noise.length / 2,
+    `some noise falls on cells degraded by load alone, most does not (${noiseBad} of ${noise.length})`,
+  );
   t.equal(locationProblems, 0, 'located by the right cell and/or within 2 km');
   const delays = truth.complaints.map((c) => c.receivedAt - c.issueAt);
   t.ok(median(delays) > 30 * MIN && median(delays) < 12 * HOUR, `median delay ${(median(delays) / HOUR).toFixed(1)} h`);
-  t.ok(delays.some((d) => d > 24 * HOUR), 'a heavy tail reaches past a day');
+  t.ok(
+    delays.some((d) => d > 24 * HOUR),
+    'a heavy tail reaches past a day',
+  );
 
   // More complaints per user-minute where incidents are than where they are not.
   let incidentUserMinutes = 0;
@@ -433,14 +571,18 @@ void t.test('complaints and ground truth', async (t) => {
     }
   }
   let allUserMinutes = 0;
-  for (let ts = from + 10 * MIN; ts <= to; ts += 10 * MIN) for (const c of net.cells) allUserMinutes += 10 * net.expectedUsers(c.id, ts);
+  for (let ts = from + 10 * MIN; ts <= to; ts += 10 * MIN)
+    for (const c of net.cells) allUserMinutes += 10 * net.expectedUsers(c.id, ts);
   const inIncident = network.filter((c) => {
     const g = byId.get(c.id)!;
     return incidentCellMinutes.has(`${g.cell}@${Math.floor(g.issueAt / MIN) * MIN + MIN}`);
   }).length;
   const rateIn = inIncident / incidentUserMinutes;
   const rateOut = (network.length - inIncident) / (allUserMinutes - incidentUserMinutes);
-  t.ok(rateIn > 20 * rateOut, `complaints per user-minute: ${rateIn.toExponential(2)} in incident cells vs ${rateOut.toExponential(2)} elsewhere`);
+  t.ok(
+    rateIn > 20 * rateOut,
+    `complaints per user-minute: ${rateIn.toExponential(2)} in incident cells vs ${rateOut.toExponential(2)} elsewhere`,
+  );
 
   // Ground-truth bookkeeping.
   for (const i of truth.incidents) {
@@ -449,34 +591,66 @@ void t.test('complaints and ground truth', async (t) => {
     if (i.affectedUserMinutes > 0 !== i.affectedCells.length > 0) t.fail(`${i.id}: affected users and cells disagree`);
     if (counted > i.complaints) t.fail(`${i.id}: ${counted} complaints in the window, ${i.complaints} in all`);
   }
-  t.ok(truth.incidents.filter((i) => i.affectedUserMinutes > 0).length > truth.incidents.length / 2, 'most incidents hurt someone');
+  t.ok(
+    truth.incidents.filter((i) => i.affectedUserMinutes > 0).length > truth.incidents.length / 2,
+    'most incidents hurt someone',
+  );
 
   // Windows compose: [a, b) + [b, c) = [a, c).
   const mid = at(3, 13, 17);
-  t.strictSame([...net.complaints(from, mid), ...net.complaints(mid, to)].map((c) => c.id), complaints.map((c) => c.id));
+  t.strictSame(
+    [...net.complaints(from, mid), ...net.complaints(mid, to)].map((c) => c.id),
+    complaints.map((c) => c.id),
+  );
 });
 
 void t.test('an injected outage at peak yields affected users and complaints', async (t) => {
   const net = make({ incidents: 'none' });
   const site = net.sites[3]!;
-  const inc = net.addIncident({ kind: 'outage', site: site.id, cells: [], start: at(2, 19, 0), end: at(2, 22, 0), severity: 1 });
+  const inc = net.addIncident({
+    kind: 'outage',
+    site: site.id,
+    cells: [],
+    start: at(2, 19, 0),
+    end: at(2, 22, 0),
+    severity: 1,
+  });
   t.match(inc.id, /^INJ-/);
   const truth = net.groundTruth(at(2, 0), at(5, 0));
   const it = truth.incidents.find((i) => i.id === inc.id)!;
   let expected = 0;
-  for (let ts = inc.start + MIN; ts <= inc.end; ts += MIN) for (const c of site.cells) expected += net.expectedUsers(c, ts);
-  t.ok(Math.abs(it.affectedUserMinutes - expected) < 0.01 * expected + 1, `affected user-minutes ${it.affectedUserMinutes.toFixed(0)} = the users the cells would have carried (${expected.toFixed(0)})`);
+  for (let ts = inc.start + MIN; ts <= inc.end; ts += MIN)
+    for (const c of site.cells) expected += net.expectedUsers(c, ts);
+  t.ok(
+    Math.abs(it.affectedUserMinutes - expected) < 0.01 * expected + 1,
+    `affected user-minutes ${it.affectedUserMinutes.toFixed(0)} = the users the cells would have carried (${expected.toFixed(0)})`,
+  );
   t.strictSame(it.affectedCells, site.cells);
   t.equal(it.badCellMinutes, site.cells.length * 180);
   t.ok(it.complaints >= 3, `a 3-hour site outage at peak draws complaints (${it.complaints})`);
-  t.equal(truth.complaints.filter((c) => c.cause === inc.id).length, it.complaints, 'all of them arrive within the following two days');
+  t.equal(
+    truth.complaints.filter((c) => c.cause === inc.id).length,
+    it.complaints,
+    'all of them arrive within the following two days',
+  );
 });
 
 void t.test('golden: a small network is byte-for-byte what it was (UPDATE_GOLDEN=1 rewrites)', async (t) => {
   // Catches unintended model changes: a deliberate one updates the fixture in the same commit.
   const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'sim-golden');
-  const net = SimNetwork.create({ seed: 2026, regions: 2, sites: 8, start: START, timezone: 'Asia/Shanghai', incidentRatePerSiteDay: 0.5 });
-  const kpis = [at(1, 4, 0), at(1, 12, 30), at(1, 20, 45)].map((ts) => ({ ts, cells: Object.fromEntries(net.cells.map((c) => [c.id, net.cellState(c.id, ts)])), links: Object.fromEntries(net.sites.map((s) => [s.id, net.linkState(s.id, ts)])) }));
+  const net = SimNetwork.create({
+    seed: 2026,
+    regions: 2,
+    sites: 8,
+    start: START,
+    timezone: 'Asia/Shanghai',
+    incidentRatePerSiteDay: 0.5,
+  });
+  const kpis = [at(1, 4, 0), at(1, 12, 30), at(1, 20, 45)].map((ts) => ({
+    ts,
+    cells: Object.fromEntries(net.cells.map((c) => [c.id, net.cellState(c.id, ts)])),
+    links: Object.fromEntries(net.sites.map((s) => [s.id, net.linkState(s.id, ts)])),
+  }));
   const files: Record<string, string> = {
     'inventory.csv': net.inventoryCsv(),
     'kpis.json': JSON.stringify(kpis, null, 1) + '\n',
@@ -498,11 +672,22 @@ void t.test('ground truth stays a pure function of the incidents, whatever was a
   const noise = asked.groundTruth(from, to).complaints.find((c) => c.cause === null && !c.badAtIssue);
   if (!noise) return t.fail('the seed must give a background complaint on a healthy cell');
   const cell = asked.cells.find((c) => c.id === noise.cell)!;
-  const outage = { kind: 'outage' as const, site: cell.site, cells: [cell.id], start: noise.issueAt - 10 * MIN, end: noise.issueAt + 10 * MIN, severity: 1 };
+  const outage = {
+    kind: 'outage' as const,
+    site: cell.site,
+    cells: [cell.id],
+    start: noise.issueAt - 10 * MIN,
+    end: noise.issueAt + 10 * MIN,
+    severity: 1,
+  };
   asked.addIncident({ ...outage, id: 'T1' });
   const fresh = SimNetwork.create(opts);
   fresh.addIncident({ ...outage, id: 'T1' });
   const truth = (n: SimNetwork) => n.groundTruth(from, to).complaints.map((c) => [c.id, c.badAtIssue]);
   t.strictSame(truth(asked), truth(fresh), 'same truth as a network that had the incident from the start');
-  t.equal(asked.groundTruth(from, to).complaints.find((c) => c.id === noise.id)?.badAtIssue, true, 'the complaint now falls in the outage');
+  t.equal(
+    asked.groundTruth(from, to).complaints.find((c) => c.id === noise.id)?.badAtIssue,
+    true,
+    'the complaint now falls in the outage',
+  );
 });

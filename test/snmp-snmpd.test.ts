@@ -31,7 +31,22 @@ interface Row {
 }
 
 /** One cwCellEntry row with DESIGN.md's columns. */
-function cellRow(index: number, id: string, v: { available?: 1 | 2; dl?: bigint; ul?: bigint; users?: number; thpDl?: number; thpUl?: number; rsrp?: number; sinr?: number; rsrq?: number; prb?: number }): Row {
+function cellRow(
+  index: number,
+  id: string,
+  v: {
+    available?: 1 | 2;
+    dl?: bigint;
+    ul?: bigint;
+    users?: number;
+    thpDl?: number;
+    thpUl?: number;
+    rsrp?: number;
+    sinr?: number;
+    rsrq?: number;
+    prb?: number;
+  },
+): Row {
   const cols: Record<string, Col> = { '2': ['string', id] };
   if (v.available !== undefined) cols['3'] = ['integer', v.available];
   if (v.dl !== undefined) cols['4'] = ['counter64', v.dl.toString()];
@@ -72,9 +87,16 @@ async function cellSnmpd(t: Test): Promise<{ snmpd: SnmpdServer; state: TableSta
  * loaded box that cold start can outlast a test's short timeouts. One untimed request starts it.
  */
 async function warmPassPersist(s: SnmpdServer): Promise<void> {
-  const session = snmp.createSession(s.host, s.community, { port: s.port, version: snmp.Version2c, timeout: 10_000, retries: 0 });
+  const session = snmp.createSession(s.host, s.community, {
+    port: s.port,
+    version: snmp.Version2c,
+    timeout: 10_000,
+    retries: 0,
+  });
   try {
-    await new Promise<void>((resolve, reject) => session.getNext([CELL_TABLE], (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      session.getNext([CELL_TABLE], (err) => (err ? reject(err) : resolve())),
+    );
   } finally {
     session.close();
   }
@@ -90,20 +112,53 @@ function collector(cfg: SnmpConfig, opts: { inventory?: Map<string, Cell>; clock
   const registry = new Registry();
   // Log lines are kept, so tests can check what an operator would read.
   const logs: { level: number; msg: string; target?: string }[] = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as (typeof logs)[number]) });
+  const log = pino(
+    { level: 'debug' },
+    { write: (line: string) => void logs.push(JSON.parse(line) as (typeof logs)[number]) },
+  );
   const c = new SnmpCollector(cfg, { scheduler, log, registry, inventory: opts.inventory ?? new Map() });
   return { c, clock, scheduler, registry, logs };
 }
-
 
 void t.test('v2c cell-table poll of a pass_persist table into Samples', async (t) => {
   if (!requireService(t, 'snmpd', SNMPD_INSTALL_HINT)) return;
   const { snmpd, state } = await cellSnmpd(t);
   await state.write([
-    cellRow(1, 'S1-1', { available: 1, dl: 1_000_000_000n, ul: 200_000_000n, users: 12, thpDl: 23_500, thpUl: 4_250, rsrp: -95, sinr: 1250, rsrq: -1075, prb: 47 }),
-    cellRow(2, 'S1-2', { available: 2, dl: 5n, ul: 7n, users: 0, thpDl: 0, thpUl: 0, rsrp: 0, sinr: 0, rsrq: 0, prb: 0 }),
+    cellRow(1, 'S1-1', {
+      available: 1,
+      dl: 1_000_000_000n,
+      ul: 200_000_000n,
+      users: 12,
+      thpDl: 23_500,
+      thpUl: 4_250,
+      rsrp: -95,
+      sinr: 1250,
+      rsrq: -1075,
+      prb: 47,
+    }),
+    cellRow(2, 'S1-2', {
+      available: 2,
+      dl: 5n,
+      ul: 7n,
+      users: 0,
+      thpDl: 0,
+      thpUl: 0,
+      rsrp: 0,
+      sinr: 0,
+      rsrq: 0,
+      prb: 0,
+    }),
   ]);
-  const cfg = snmpConfig([{ name: 'site-1', host: snmpd.host, port: snmpd.port, version: '2c', community: snmpd.community, profile: 'cell-table' }]);
+  const cfg = snmpConfig([
+    {
+      name: 'site-1',
+      host: snmpd.host,
+      port: snmpd.port,
+      version: '2c',
+      community: snmpd.community,
+      profile: 'cell-table',
+    },
+  ]);
   const { c, clock, scheduler, registry } = collector(cfg);
   const acc = new MemoryAccumulator();
   await c.start(acc);
@@ -111,10 +166,22 @@ void t.test('v2c cell-table poll of a pass_persist table into Samples', async (t
 
   t.equal(c.status()[0]?.state, 'pending', 'a target is pending until its first poll');
   await scheduler.advance(60_000);
-  t.same(acc.errors.map((e) => e.err.message), [], 'no errors');
+  t.same(
+    acc.errors.map((e) => e.err.message),
+    [],
+    'no errors',
+  );
   t.equal(acc.samples.length, 2, 'one sample per row');
   const s1 = acc.samples.find((s) => s.cell === 'S1-1')!;
-  t.match(s1, { source: 'snmp', ts: T0 + 60_000, intervalS: 60, available: true, activeUsers: 12, rsrpDbm: -95, prbUtilPct: 47 });
+  t.match(s1, {
+    source: 'snmp',
+    ts: T0 + 60_000,
+    intervalS: 60,
+    available: true,
+    activeUsers: 12,
+    rsrpDbm: -95,
+    prbUtilPct: 47,
+  });
   t.equal(s1.dlMbps, 23.5, 'kbit/s gauge → Mbit/s');
   t.equal(s1.ulMbps, 4.25);
   t.equal(s1.sinrDb, 12.5, 'centi-dB → dB');
@@ -122,11 +189,36 @@ void t.test('v2c cell-table poll of a pass_persist table into Samples', async (t
   t.notOk('dlVolumeMB' in s1, 'no volume on the first poll: nothing to subtract from');
   const s2 = acc.samples.find((s) => s.cell === 'S1-2')!;
   t.equal(s2.available, false, '2 = down');
-  t.notOk('dlMbps' in s2 || 'rsrpDbm' in s2 || 'activeUsers' in s2, 'a down cell carries no measured KPIs (the agent reports zeros, not measurements)');
+  t.notOk(
+    'dlMbps' in s2 || 'rsrpDbm' in s2 || 'activeUsers' in s2,
+    'a down cell carries no measured KPIs (the agent reports zeros, not measurements)',
+  );
 
   await state.write([
-    cellRow(1, 'S1-1', { available: 1, dl: 1_450_000_000n, ul: 230_000_000n, users: 14, thpDl: 21_000, thpUl: 4_000, rsrp: -96, sinr: 1100, rsrq: -1100, prb: 52 }),
-    cellRow(2, 'S1-2', { available: 1, dl: 2_000_005n, ul: 1_000_007n, users: 3, thpDl: 30_000, thpUl: 6_000, rsrp: -90, sinr: 1500, rsrq: -900, prb: 5 }),
+    cellRow(1, 'S1-1', {
+      available: 1,
+      dl: 1_450_000_000n,
+      ul: 230_000_000n,
+      users: 14,
+      thpDl: 21_000,
+      thpUl: 4_000,
+      rsrp: -96,
+      sinr: 1100,
+      rsrq: -1100,
+      prb: 52,
+    }),
+    cellRow(2, 'S1-2', {
+      available: 1,
+      dl: 2_000_005n,
+      ul: 1_000_007n,
+      users: 3,
+      thpDl: 30_000,
+      thpUl: 6_000,
+      rsrp: -90,
+      sinr: 1500,
+      rsrq: -900,
+      prb: 5,
+    }),
   ]);
   await scheduler.advance(60_000);
   const second = acc.samples.slice(2);
@@ -140,7 +232,9 @@ void t.test('v2c cell-table poll of a pass_persist table into Samples', async (t
   t.equal(c.status()[0]?.rows, 2);
   t.equal(c.status()[0]?.lastSuccess, T0 + 120_000);
   const metrics = await registry.getMetricsAsJSON();
-  const pdus = metrics.find((m) => m.name === 'cellwatch_snmp_pdus_total')!.values.find((v) => v.labels.target === 'site-1')!.value;
+  const pdus = metrics
+    .find((m) => m.name === 'cellwatch_snmp_pdus_total')!
+    .values.find((v) => v.labels.target === 'site-1')!.value;
   t.ok(pdus >= 2 && pdus <= 4, `a 2-row table costs about one PDU per poll (got ${pdus} for 2 polls)`);
   t.equal(clock.now(), T0 + 120_000);
   t.same(acc.gaps, [], 'no gaps');
@@ -156,7 +250,12 @@ async function blackhole(t: Test): Promise<number> {
 }
 
 const cellsOf = (site: string, n: number): Map<string, Cell> =>
-  new Map(Array.from({ length: n }, (_, i) => [`${site}-${i + 1}`, { id: `${site}-${i + 1}`, site, region: 'R1', lat: 0, lon: 0, neighbours: [], snmpIndex: i + 1 }]));
+  new Map(
+    Array.from({ length: n }, (_, i) => [
+      `${site}-${i + 1}`,
+      { id: `${site}-${i + 1}`, site, region: 'R1', lat: 0, lon: 0, neighbours: [], snmpIndex: i + 1 },
+    ]),
+  );
 
 async function metric(registry: Registry, name: string, target: string): Promise<number | undefined> {
   const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
@@ -166,7 +265,17 @@ async function metric(registry: Registry, name: string, target: string): Promise
 void t.test('counter resets, holes and an agent restart against snmpd', async (t) => {
   if (!requireService(t, 'snmpd', SNMPD_INSTALL_HINT)) return;
   const { snmpd, state } = await cellSnmpd(t);
-  const cfg = snmpConfig([{ name: 'site-2', host: snmpd.host, port: snmpd.port, community: snmpd.community, site: 'S2', timeout: '300ms', retries: 0 }]);
+  const cfg = snmpConfig([
+    {
+      name: 'site-2',
+      host: snmpd.host,
+      port: snmpd.port,
+      community: snmpd.community,
+      site: 'S2',
+      timeout: '300ms',
+      retries: 0,
+    },
+  ]);
   const { c, clock, registry } = collector(cfg, { inventory: cellsOf('S2', 3) });
   const acc = new MemoryAccumulator();
   const poll = async () => {
@@ -191,7 +300,11 @@ void t.test('counter resets, holes and an agent restart against snmpd', async (t
   t.notOk('dlVolumeMB' in b, 'a Counter64 that went down gives no volume (never negative)');
   t.notOk('dlMbps' in b || 'ulVolumeMB' in b, 'holes stay absent');
   t.equal(b.rsrpDbm, -99);
-  t.match(acc.gaps, [{ target: 'site-2', reason: 'counter-reset', cells: ['S2-2'] }], 'a counter-reset gap names only the cell concerned');
+  t.match(
+    acc.gaps,
+    [{ target: 'site-2', reason: 'counter-reset', cells: ['S2-2'] }],
+    'a counter-reset gap names only the cell concerned',
+  );
   t.equal(await metric(registry, 'cellwatch_snmp_counter_resets_total', 'site-2'), 1);
 
   // The agent goes away mid-run: a timeout gap naming the cells it last reported, no samples.
@@ -201,7 +314,11 @@ void t.test('counter resets, holes and an agent restart against snmpd', async (t
   await poll();
   t.equal(acc.samples.length, before, 'no samples from a dead agent, not even zeros');
   t.match(acc.gaps.at(-1), { target: 'site-2', reason: 'timeout', cells: ['S2-1', 'S2-2'] });
-  t.match(acc.errors.at(-1)?.err.message, /^site-2: no answer from 127\.0\.0\.1:\d+ after 1 try/, 'the error names the target');
+  t.match(
+    acc.errors.at(-1)?.err.message,
+    /^site-2: no answer from 127\.0\.0\.1:\d+ after 1 try/,
+    'the error names the target',
+  );
   t.equal(c.status()[0]?.state, 'timeout');
 
   // It comes back (restarted: sysUpTime from zero) with counters that kept rising.
@@ -212,7 +329,10 @@ void t.test('counter resets, holes and an agent restart against snmpd', async (t
   await poll();
   const fresh = acc.samples.slice(before);
   t.equal(fresh.length, 2, 'samples again once it answers');
-  t.ok(fresh.every((s) => s.dlVolumeMB === undefined), 'after a restart no volume, although the counters rose');
+  t.ok(
+    fresh.every((s) => s.dlVolumeMB === undefined),
+    'after a restart no volume, although the counters rose',
+  );
   t.match(acc.gaps.at(-1), { reason: 'counter-reset', detail: /restarted/, cells: ['S2-1', 'S2-2'] });
   t.equal(fresh[0]!.intervalS, 120, 'intervalS spans the missed poll');
   await state.write(rows(10_000_000n, 6_000n));
@@ -225,7 +345,22 @@ void t.test('a table of thousands of rows, and known rows by GET', async (t) => 
   if (!requireService(t, 'snmpd', SNMPD_INSTALL_HINT)) return;
   const { snmpd, state } = await cellSnmpd(t);
   const N = 3000;
-  await state.write(Array.from({ length: N }, (_, i) => cellRow(i + 1, `B-${i + 1}`, { available: 1, dl: BigInt(i) * 1000n, ul: 0n, users: i % 50, thpDl: 1000 + i, thpUl: 500, rsrp: -90, sinr: 1000, rsrq: -1000, prb: i % 100 })));
+  await state.write(
+    Array.from({ length: N }, (_, i) =>
+      cellRow(i + 1, `B-${i + 1}`, {
+        available: 1,
+        dl: BigInt(i) * 1000n,
+        ul: 0n,
+        users: i % 50,
+        thpDl: 1000 + i,
+        thpUl: 500,
+        rsrp: -90,
+        sinr: 1000,
+        rsrq: -1000,
+        prb: i % 100,
+      }),
+    ),
+  );
   const cfg = snmpConfig([
     { name: 'big', host: snmpd.host, port: snmpd.port, community: snmpd.community, maxRepetitions: 40 },
     { name: 'pick', host: snmpd.host, port: snmpd.port, community: snmpd.community, indexes: [7, 2999, 999999] },
@@ -240,12 +375,19 @@ void t.test('a table of thousands of rows, and known rows by GET', async (t) => 
   const pdus = (await metric(registry, 'cellwatch_snmp_pdus_total', 'big'))!;
   const varbinds = (await metric(registry, 'cellwatch_snmp_varbinds_total', 'big'))!;
   t.ok(varbinds >= N * 11, `${varbinds} varbinds`);
-  t.ok(pdus < (N * 11) / 40, `${pdus} PDUs: several columns per GETBULK (one column per PDU would need ${Math.ceil((N * 11) / 40)})`);
+  t.ok(
+    pdus < (N * 11) / 40,
+    `${pdus} PDUs: several columns per GETBULK (one column per PDU would need ${Math.ceil((N * 11) / 40)})`,
+  );
   t.equal(c.status()[0]?.rows, N);
 
   const picked = new MemoryAccumulator();
   await c.pollOnce('pick', picked, T0, new AbortController().signal);
-  t.same(picked.samples.map((s) => s.cell).sort(), ['B-2999', 'B-7'], 'only the listed rows; an index the agent lacks (noSuchInstance) gives no row');
+  t.same(
+    picked.samples.map((s) => s.cell).sort(),
+    ['B-2999', 'B-7'],
+    'only the listed rows; an index the agent lacks (noSuchInstance) gives no row',
+  );
   t.equal(await metric(registry, 'cellwatch_snmp_pdus_total', 'pick'), 1, '3 rows × 11 columns + sysUpTime in one GET');
 });
 
@@ -259,14 +401,86 @@ void t.test('IF-MIB transport links over v2c, v1 and v3 authPriv (SHA/AES-128, S
   const targets = [
     { ...base, name: 'v2c', version: '2c', community: snmpd.community },
     { ...base, name: 'v1', version: '1', community: snmpd.community },
-    { ...base, name: 'v3-sha-aes', version: 3, user: v3.user, authProtocol: 'sha', authKey: v3.authKey, privProtocol: 'aes', privKey: v3.privKey },
-    { ...base, name: 'v3-sha256-aes256', version: 3, user: v3sha256.user, authProtocol: 'sha256', authKey: v3sha256.authKey, privProtocol: 'aes256', privKey: v3sha256.privKey },
-    { ...base, name: 'v3-sha512-aes256b', version: 3, user: v3sha256.user, authProtocol: 'sha256', authKey: v3sha256.authKey, privProtocol: 'aes256b', privKey: v3sha256.privKey },
-    { ...base, name: 'v3-sha1-aes256b', version: 3, user: 'cwsha1aes256', authProtocol: 'sha', authKey: 'cw-auth-sha1', privProtocol: 'aes256b', privKey: 'cw-priv-aes256' },
-    { ...base, name: 'v3-sha1-aes256r', version: 3, user: 'cwsha1aes256', authProtocol: 'sha', authKey: 'cw-auth-sha1', privProtocol: 'aes256r', privKey: 'cw-priv-aes256' },
-    { ...base, name: 'v3-wrong-auth', version: 3, user: v3.user, authProtocol: 'sha', authKey: 'not-the-key', privProtocol: 'aes', privKey: v3.privKey },
-    { ...base, name: 'v3-wrong-priv', version: 3, user: v3.user, authProtocol: 'sha', authKey: v3.authKey, privProtocol: 'aes', privKey: 'not-the-key' },
-    { ...base, name: 'v3-unknown-user', version: 3, user: 'nobody', authProtocol: 'sha', authKey: v3.authKey, privProtocol: 'aes', privKey: v3.privKey },
+    {
+      ...base,
+      name: 'v3-sha-aes',
+      version: 3,
+      user: v3.user,
+      authProtocol: 'sha',
+      authKey: v3.authKey,
+      privProtocol: 'aes',
+      privKey: v3.privKey,
+    },
+    {
+      ...base,
+      name: 'v3-sha256-aes256',
+      version: 3,
+      user: v3sha256.user,
+      authProtocol: 'sha256',
+      authKey: v3sha256.authKey,
+      privProtocol: 'aes256',
+      privKey: v3sha256.privKey,
+    },
+    {
+      ...base,
+      name: 'v3-sha512-aes256b',
+      version: 3,
+      user: v3sha256.user,
+      authProtocol: 'sha256',
+      authKey: v3sha256.authKey,
+      privProtocol: 'aes256b',
+      privKey: v3sha256.privKey,
+    },
+    {
+      ...base,
+      name: 'v3-sha1-aes256b',
+      version: 3,
+      user: 'cwsha1aes256',
+      authProtocol: 'sha',
+      authKey: 'cw-auth-sha1',
+      privProtocol: 'aes256b',
+      privKey: 'cw-priv-aes256',
+    },
+    {
+      ...base,
+      name: 'v3-sha1-aes256r',
+      version: 3,
+      user: 'cwsha1aes256',
+      authProtocol: 'sha',
+      authKey: 'cw-auth-sha1',
+      privProtocol: 'aes256r',
+      privKey: 'cw-priv-aes256',
+    },
+    {
+      ...base,
+      name: 'v3-wrong-auth',
+      version: 3,
+      user: v3.user,
+      authProtocol: 'sha',
+      authKey: 'not-the-key',
+      privProtocol: 'aes',
+      privKey: v3.privKey,
+    },
+    {
+      ...base,
+      name: 'v3-wrong-priv',
+      version: 3,
+      user: v3.user,
+      authProtocol: 'sha',
+      authKey: v3.authKey,
+      privProtocol: 'aes',
+      privKey: 'not-the-key',
+    },
+    {
+      ...base,
+      name: 'v3-unknown-user',
+      version: 3,
+      user: 'nobody',
+      authProtocol: 'sha',
+      authKey: v3.authKey,
+      privProtocol: 'aes',
+      privKey: v3.privKey,
+    },
     { ...base, name: 'v2c-wrong-community', version: '2c', community: 'not-the-community' },
   ];
   const { c, clock } = collector(snmpConfig(targets));
@@ -285,20 +499,42 @@ void t.test('IF-MIB transport links over v2c, v1 and v3 authPriv (SHA/AES-128, S
     const lo = links.filter((l) => l.link === `${name}:1`);
     t.equal(lo.length, 2, `${name}: ifIndex 1 (lo) twice`);
     t.match(lo[1], { site: 'S1', source: 'snmp', operUp: true }, `${name}: site from the target, oper status`);
-    t.ok(typeof lo[1]!.inMbps === 'number' && lo[1]!.inMbps >= 0, `${name}: a rate on the second poll (${lo[1]!.inMbps} Mbit/s)`);
+    t.ok(
+      typeof lo[1]!.inMbps === 'number' && lo[1]!.inMbps >= 0,
+      `${name}: a rate on the second poll (${lo[1]!.inMbps} Mbit/s)`,
+    );
   }
-  t.ok(linksOf('v2c').every((l) => l.speedMbps !== undefined), 'v2c: ifHighSpeed read');
+  t.ok(
+    linksOf('v2c').every((l) => l.speedMbps !== undefined),
+    'v2c: ifHighSpeed read',
+  );
   t.equal(linksOf('v1')[0]!.link, 'v1:1');
   const errorOf = (target: string) => acc.errors.find((e) => e.target === target)?.err.message ?? '';
   const gapOf = (target: string) => acc.gaps.find((g) => g.target === target);
-  t.equal(linksOf('v3-sha1-aes256r').length, 0, "SHA-1 with the Reeder AES-256 key extension: Debian's snmpd (Blumenthal) cannot decrypt it");
+  t.equal(
+    linksOf('v3-sha1-aes256r').length,
+    0,
+    "SHA-1 with the Reeder AES-256 key extension: Debian's snmpd (Blumenthal) cannot decrypt it",
+  );
   t.equal(gapOf('v3-sha1-aes256r')?.reason, 'auth');
-  t.match(errorOf('v3-wrong-auth'), /^v3-wrong-auth: SNMPv3 user "cwv3sha" rejected by 127\.0\.0\.1:\d+: Wrong Digest/, 'wrong authKey: a clear auth error naming the target');
+  t.match(
+    errorOf('v3-wrong-auth'),
+    /^v3-wrong-auth: SNMPv3 user "cwv3sha" rejected by 127\.0\.0\.1:\d+: Wrong Digest/,
+    'wrong authKey: a clear auth error naming the target',
+  );
   t.equal(gapOf('v3-wrong-auth')?.reason, 'auth');
-  t.match(errorOf('v3-wrong-priv'), /^v3-wrong-priv: .*answered SNMPv3 discovery but none of the encrypted requests: wrong privKey or privProtocol/, 'wrong privKey: snmpd stays silent, still reported as credentials');
+  t.match(
+    errorOf('v3-wrong-priv'),
+    /^v3-wrong-priv: .*answered SNMPv3 discovery but none of the encrypted requests: wrong privKey or privProtocol/,
+    'wrong privKey: snmpd stays silent, still reported as credentials',
+  );
   t.equal(gapOf('v3-wrong-priv')?.reason, 'auth');
   t.match(errorOf('v3-unknown-user'), /Unknown User Name/);
-  t.match(errorOf('v2c-wrong-community'), /^v2c-wrong-community: no answer .*community is wrong/, 'v2c: a wrong community is silence; the error says so');
+  t.match(
+    errorOf('v2c-wrong-community'),
+    /^v2c-wrong-community: no answer .*community is wrong/,
+    'v2c: a wrong community is silence; the error says so',
+  );
   t.equal(gapOf('v2c-wrong-community')?.reason, 'timeout');
   t.notOk(JSON.stringify(acc.errors.map((e) => e.err.message)).includes('not-the-key'), 'no key in any error text');
   t.same(acc.samples, [], 'IF-MIB gives links, never cell samples');
@@ -309,8 +545,20 @@ void t.test('isolation: a target that never answers delays no other, and stops a
   const { snmpd, state } = await cellSnmpd(t);
   await state.write([cellRow(1, 'S1-1', { available: 1, thpDl: 5000 })]);
   const holes = await Promise.all([blackhole(t), blackhole(t), blackhole(t)]);
-  const dead = holes.map((port, i) => ({ name: `dead-${i}`, host: '127.0.0.1', port, community: 'x', site: 'S7', interval: '2s', timeout: '500ms', retries: 2 }));
-  const cfg = snmpConfig([...dead, { name: 'live', host: snmpd.host, port: snmpd.port, community: snmpd.community, interval: '2s' }], { concurrency: 2 });
+  const dead = holes.map((port, i) => ({
+    name: `dead-${i}`,
+    host: '127.0.0.1',
+    port,
+    community: 'x',
+    site: 'S7',
+    interval: '2s',
+    timeout: '500ms',
+    retries: 2,
+  }));
+  const cfg = snmpConfig(
+    [...dead, { name: 'live', host: snmpd.host, port: snmpd.port, community: snmpd.community, interval: '2s' }],
+    { concurrency: 2 },
+  );
   const { c, clock, registry, logs } = collector(cfg, { inventory: cellsOf('S7', 2) });
   const acc = new MemoryAccumulator();
   const tick = clock.now();
@@ -328,15 +576,32 @@ void t.test('isolation: a target that never answers delays no other, and stops a
   // their first timeout they retry from the suspect lane, so the live target waits one timeout at most
   // (held behind them it would wait for their three tries: 1,500 ms). The slack is for a loaded CI box.
   t.ok(finished.live! < 1000, `live target done after ${Math.round(finished.live!)} ms`);
-  t.ok(Object.values(finished).every((ms) => ms < 1600 + 1000), 'every poll ended near its deadline (0.8 × 2 s)');
-  t.ok((await metric(registry, 'cellwatch_snmp_timeouts_total', 'dead-2'))! < 3, 'the deadline cut short the tries of the target that waited for a slot');
+  t.ok(
+    Object.values(finished).every((ms) => ms < 1600 + 1000),
+    'every poll ended near its deadline (0.8 × 2 s)',
+  );
+  t.ok(
+    (await metric(registry, 'cellwatch_snmp_timeouts_total', 'dead-2'))! < 3,
+    'the deadline cut short the tries of the target that waited for a slot',
+  );
   t.equal(acc.gaps.filter((g) => g.reason === 'timeout').length, 3);
   t.same(acc.gaps[0]!.cells, ['S7-1', 'S7-2'], 'a target that never answered blinds the inventory cells of its site');
   t.equal(await metric(registry, 'cellwatch_snmp_timeouts_total', 'dead-0'), 3, '1 try + 2 retries, each counted');
   t.equal(await metric(registry, 'cellwatch_snmp_retries_total', 'dead-0'), 2);
-  t.ok(logs.some((l) => l.level === 40 && l.target === 'dead-0' && /^slow SNMP target dead-0: poll took \d+ ms/.test(l.msg)), 'the slow target is named in a warning');
-  t.ok(logs.some((l) => l.level === 40 && l.target === 'dead-1' && /SNMP poll failed: dead-1: no answer/.test(l.msg)), 'the failure is logged, naming the target');
-  t.notOk(logs.some((l) => l.target === 'live' && l.level >= 40), 'nothing to say about the live one');
+  t.ok(
+    logs.some(
+      (l) => l.level === 40 && l.target === 'dead-0' && /^slow SNMP target dead-0: poll took \d+ ms/.test(l.msg),
+    ),
+    'the slow target is named in a warning',
+  );
+  t.ok(
+    logs.some((l) => l.level === 40 && l.target === 'dead-1' && /SNMP poll failed: dead-1: no answer/.test(l.msg)),
+    'the failure is logged, naming the target',
+  );
+  t.notOk(
+    logs.some((l) => l.target === 'live' && l.level >= 40),
+    'nothing to say about the live one',
+  );
 
   // Next tick: the dead ones are suspects — their own lane, one try each — and the live one is not held up.
   clock.advance(2000);
@@ -363,7 +628,14 @@ void t.test('lifecycle: start, reload keeps counters of kept targets, skipped ti
   const hole = await blackhole(t);
   const cells = { name: 'cells', host: snmpd.host, port: snmpd.port, community: snmpd.community };
   const dead = { name: 'dead', host: '127.0.0.1', port: hole, community: 'x', timeout: '200ms', retries: 0 };
-  const links = { name: 'links', host: snmpd.host, port: snmpd.port, community: snmpd.community, profile: 'if-mib', site: 'S1' };
+  const links = {
+    name: 'links',
+    host: snmpd.host,
+    port: snmpd.port,
+    community: snmpd.community,
+    profile: 'if-mib',
+    site: 'S1',
+  };
 
   // A scheduler that hands out the onSkip hook, so the overlap path can be driven deterministically.
   const clock = new ManualClock(T0);
@@ -379,7 +651,12 @@ void t.test('lifecycle: start, reload keeps counters of kept targets, skipped ti
     stop: (o) => manual.stop(o),
   };
   const registry = new Registry();
-  const c = new SnmpCollector(snmpConfig([cells, dead]), { scheduler, log: pino({ level: 'silent' }), registry, inventory: new Map() });
+  const c = new SnmpCollector(snmpConfig([cells, dead]), {
+    scheduler,
+    log: pino({ level: 'silent' }),
+    registry,
+    inventory: new Map(),
+  });
   const acc = new MemoryAccumulator();
   await c.start(acc);
   await c.start(acc);
@@ -396,18 +673,38 @@ void t.test('lifecycle: start, reload keeps counters of kept targets, skipped ti
   t.equal(acc.gaps.filter((g) => g.target === 'dead').length, 2);
 
   skips.get('snmp:cells')!(T0 + 999_000);
-  t.match(acc.gaps.at(-1), { target: 'cells', reason: 'skipped-overlap', ts: T0 + 999_000, cells: ['S1-1'] }, 'a skipped tick is a gap');
+  t.match(
+    acc.gaps.at(-1),
+    { target: 'cells', reason: 'skipped-overlap', ts: T0 + 999_000, cells: ['S1-1'] },
+    'a skipped tick is a gap',
+  );
   t.equal(await metric(registry, 'cellwatch_snmp_skipped_ticks_total', 'cells'), 1);
 
   const r1 = await c.reload(snmpConfig([cells, links]));
   t.same(r1, { added: ['links'], removed: ['dead'], changed: [], kept: ['cells'] });
-  t.same(c.status().map((s) => s.target).sort(), ['cells', 'links']);
+  t.same(
+    c
+      .status()
+      .map((s) => s.target)
+      .sort(),
+    ['cells', 'links'],
+  );
   t.notMatch(await registry.metrics(), /target="dead"/, "a removed target's series leave /metrics");
   const before = acc.samples.length;
   await step();
-  t.equal(acc.samples.slice(before)[0]!.dlVolumeMB, 2, 'the kept target kept its counter state: a volume right after the reload');
-  t.ok(acc.links.some((l) => l.link.startsWith('links:')), 'the added target polls');
-  t.notOk(acc.gaps.some((g) => g.target === 'dead' && g.ts > T0 + 120_000), 'the removed target stopped');
+  t.equal(
+    acc.samples.slice(before)[0]!.dlVolumeMB,
+    2,
+    'the kept target kept its counter state: a volume right after the reload',
+  );
+  t.ok(
+    acc.links.some((l) => l.link.startsWith('links:')),
+    'the added target polls',
+  );
+  t.notOk(
+    acc.gaps.some((g) => g.target === 'dead' && g.ts > T0 + 120_000),
+    'the removed target stopped',
+  );
 
   const r2 = await c.reload(snmpConfig([{ ...cells, timeout: '2s' }, links]));
   t.same(r2.changed, ['cells'], 'a changed timeout is a change');
@@ -439,13 +736,19 @@ void t.test('real timers on an accelerated clock (the demo): 60 s intervals at 6
   await state.write([cellRow(1, 'S1-1', { available: 1, thpDl: 8000 })]);
   const clock = new AcceleratedClock(T0, 60);
   const scheduler = new TimerScheduler(clock);
-  const c = new SnmpCollector(snmpConfig([{ name: 'cells', host: snmpd.host, port: snmpd.port, community: snmpd.community }]), { scheduler, log: pino({ level: 'silent' }), registry: new Registry(), inventory: new Map() });
+  const c = new SnmpCollector(
+    snmpConfig([{ name: 'cells', host: snmpd.host, port: snmpd.port, community: snmpd.community }]),
+    { scheduler, log: pino({ level: 'silent' }), registry: new Registry(), inventory: new Map() },
+  );
   const acc = new MemoryAccumulator();
   await c.start(acc);
   await waitFor(() => acc.samples.length >= 2, 15_000, 'two polls');
   await c.stop();
   await scheduler.stop();
-  t.ok(acc.samples.every((s) => s.ts % 60_000 === 0), 'stamped with aligned ticks');
+  t.ok(
+    acc.samples.every((s) => s.ts % 60_000 === 0),
+    'stamped with aligned ticks',
+  );
   t.equal(acc.samples[1]!.ts - acc.samples[0]!.ts, 60_000, 'one clock minute apart');
   t.equal(acc.samples[1]!.intervalS, 60);
   t.same(acc.gaps, [], 'no gaps');
@@ -459,7 +762,16 @@ void t.test('a device that dies gives its live slot back after a quick first try
   t.teardown(() => dying.stop());
   const cfg = snmpConfig(
     [
-      { name: 'dying', host: dying.host, port: dying.port, community: dying.community, profile: 'if-mib', site: 'S9', timeout: '3s', retries: 1 },
+      {
+        name: 'dying',
+        host: dying.host,
+        port: dying.port,
+        community: dying.community,
+        profile: 'if-mib',
+        site: 'S9',
+        timeout: '3s',
+        retries: 1,
+      },
       { name: 'live', host: snmpd.host, port: snmpd.port, community: snmpd.community },
     ],
     { concurrency: 1 },
@@ -470,7 +782,13 @@ void t.test('a device that dies gives its live slot back after a quick first try
     clock.advance(60_000);
     const started = performance.now();
     const done: Record<string, number> = {};
-    await Promise.all(['dying', 'live'].map((name) => c.pollOnce(name, acc, clock.now(), new AbortController().signal).then(() => (done[name] = performance.now() - started))));
+    await Promise.all(
+      ['dying', 'live'].map((name) =>
+        c
+          .pollOnce(name, acc, clock.now(), new AbortController().signal)
+          .then(() => (done[name] = performance.now() - started)),
+      ),
+    );
     return done;
   };
   await pollBoth();
@@ -480,14 +798,23 @@ void t.test('a device that dies gives its live slot back after a quick first try
   // One live-lane slot: 'dying' takes it first; its quick first try (250 ms, it answered in a few ms
   // before) gives it back, and it waits out its full 3 s retry in the suspect lane.
   t.ok(done.live! < 2000, `the live target waited ${Math.round(done.live!)} ms, not the 3 s timeout`);
-  t.ok(done.dying! >= 3000 && done.dying! < 5500, `the dead one still got its full-timeout retry (${Math.round(done.dying!)} ms)`);
+  t.ok(
+    done.dying! >= 3000 && done.dying! < 5500,
+    `the dead one still got its full-timeout retry (${Math.round(done.dying!)} ms)`,
+  );
   t.match(acc.gaps.at(-1), { target: 'dying', reason: 'timeout' });
-  t.equal(await metric(registry, 'cellwatch_snmp_timeouts_total', 'dying'), 2, 'quick try + one full retry (retries: 1), both counted');
+  t.equal(
+    await metric(registry, 'cellwatch_snmp_timeouts_total', 'dying'),
+    2,
+    'quick try + one full retry (retries: 1), both counted',
+  );
   t.equal(await metric(registry, 'cellwatch_snmp_retries_total', 'dying'), 1);
 });
 
 void t.test('a host that does not resolve is unreachable, not a timeout', async (t) => {
-  const cfg = snmpConfig([{ name: 'nowhere', host: 'cellwatch-no-such-host.invalid', community: 'x', site: 'S3', timeout: '2s' }]);
+  const cfg = snmpConfig([
+    { name: 'nowhere', host: 'cellwatch-no-such-host.invalid', community: 'x', site: 'S3', timeout: '2s' },
+  ]);
   const { c } = collector(cfg, { inventory: cellsOf('S3', 1) });
   const acc = new MemoryAccumulator();
   await c.pollOnce('nowhere', acc, T0, new AbortController().signal);

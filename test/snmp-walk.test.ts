@@ -28,11 +28,15 @@ class FakeAgent implements TableSession {
     private readonly opts: { limit?: number; truncateTo?: number; backwards?: boolean; stuck?: boolean } = {},
   ) {
     this.entries = Object.entries(values)
-      .map(([oid, v]) => ({ oid, vb: Array.isArray(v) ? { oid, type: v[0], value: v[1] } : { oid, type: ObjectType.Integer, value: v } }))
+      .map(([oid, v]) => ({
+        oid,
+        vb: Array.isArray(v) ? { oid, type: v[0], value: v[1] } : { oid, type: ObjectType.Integer, value: v },
+      }))
       .sort((a, b) => compareOids(a.oid, b.oid));
   }
   private next(oid: string): Varbind | undefined {
-    if (this.opts.stuck) return this.entries.find((e) => e.oid === oid)?.vb ?? this.entries.find((e) => compareOids(e.oid, oid) > 0)?.vb;
+    if (this.opts.stuck)
+      return this.entries.find((e) => e.oid === oid)?.vb ?? this.entries.find((e) => compareOids(e.oid, oid) > 0)?.vb;
     if (this.opts.backwards) {
       const m = new RegExp(`^${ENTRY.replace(/\./g, '\\.')}\\.2\\.(\\d+)$`).exec(oid);
       if (m && Number(m[1]) >= 2) return this.entries.find((e) => e.oid === `${ENTRY}.2.${Number(m[1]) - 1}`)?.vb;
@@ -89,9 +93,17 @@ const ENTRY = '1.3.6.1.4.1.32473.1.1.1';
 const UPTIME = '1.3.6.1.2.1.1.3';
 
 /** A cell-like table: `rows` rows × `cols` columns (2..cols+1), plus sysUpTime and a scalar after the table. */
-function table(rows: number, cols: number, skip: (row: number, col: number) => boolean = () => false): Record<string, number | [number, unknown]> {
-  const v: Record<string, number | [number, unknown]> = { [`${UPTIME}.0`]: [ObjectType.TimeTicks, 4242], '1.3.6.1.4.1.32473.9.0': 1 };
-  for (let c = 2; c < cols + 2; c++) for (let r = 1; r <= rows; r++) if (!skip(r, c)) v[`${ENTRY}.${c}.${r}`] = r * 100 + c;
+function table(
+  rows: number,
+  cols: number,
+  skip: (row: number, col: number) => boolean = () => false,
+): Record<string, number | [number, unknown]> {
+  const v: Record<string, number | [number, unknown]> = {
+    [`${UPTIME}.0`]: [ObjectType.TimeTicks, 4242],
+    '1.3.6.1.4.1.32473.9.0': 1,
+  };
+  for (let c = 2; c < cols + 2; c++)
+    for (let r = 1; r <= rows; r++) if (!skip(r, c)) v[`${ENTRY}.${c}.${r}`] = r * 100 + c;
   return v;
 }
 const columns = (cols: number) => Array.from({ length: cols }, (_, i) => `${ENTRY}.${i + 2}`);
@@ -102,19 +114,33 @@ void t.test('multi-column GETBULK walk', async (t) => {
   const small = new FakeAgent('2c', table(3, 11));
   const a = await walkColumns(small, 'fake', columns(11), [UPTIME], tuning(), { ...opts, expectedRows: 3 });
   t.equal(a.rows.size, 3);
-  t.same(a.rows.get('2')!.map((vb) => vb?.value), [202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212], 'every column filed by position');
+  t.same(
+    a.rows.get('2')!.map((vb) => vb?.value),
+    [202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212],
+    'every column filed by position',
+  );
   t.equal(a.scalars[0]?.value, 4242, 'sysUpTime rides along as a non-repeater');
-  t.same(small.calls, [{ op: 'getbulk', oids: 12, reps: 4 }], 'a small table of known size: one PDU, sized rows + 1 to see the end');
+  t.same(
+    small.calls,
+    [{ op: 'getbulk', oids: 12, reps: 4 }],
+    'a small table of known size: one PDU, sized rows + 1 to see the end',
+  );
 
   const big = new FakeAgent('2c', table(500, 6));
   const b = await walkColumns(big, 'fake', columns(6), [UPTIME], tuning(50), opts);
   t.equal(b.rows.size, 500);
   t.equal(b.varbinds, 500 * 6 + 1);
   // After the first PDU the columns go in 4 concurrent groups (2, 2, 1, 1 columns), 50 rows each per PDU.
-  t.ok(big.calls.length <= 45, `500 rows × 6 columns at 50 repetitions: ${big.calls.length} PDUs (one column per PDU would need 60)`);
+  t.ok(
+    big.calls.length <= 45,
+    `500 rows × 6 columns at 50 repetitions: ${big.calls.length} PDUs (one column per PDU would need 60)`,
+  );
   t.ok(big.calls.every((c) => c.op === 'getbulk'));
 
-  const holes = new FakeAgent('2c', table(10, 3, (r, c) => c === 3 && r % 2 === 0));
+  const holes = new FakeAgent(
+    '2c',
+    table(10, 3, (r, c) => c === 3 && r % 2 === 0),
+  );
   const h = await walkColumns(holes, 'fake', columns(3), [UPTIME], tuning(), opts);
   t.equal(h.rows.size, 10, 'rows with holes are kept');
   t.equal(h.rows.get('4')![1], undefined, 'the hole is an absent value, not a zero');
@@ -135,7 +161,10 @@ void t.test('tooBig halves max-repetitions and the smaller value is kept for the
   t.ok(tooBig.length >= 1 && tooBig.length <= 3, 'a few refused PDUs, then it fits');
   const again = new FakeAgent('2c', table(200, 4), { limit: 100 });
   await walkColumns(again, 'fake', columns(4), [UPTIME], tune, opts);
-  t.ok(again.calls.every((c) => (c.oids - 1) * (c.reps ?? 0) <= 100), 'the next poll starts with the value that worked');
+  t.ok(
+    again.calls.every((c) => (c.oids - 1) * (c.reps ?? 0) <= 100),
+    'the next poll starts with the value that worked',
+  );
 
   const wide = new FakeAgent('2c', table(3, 8), { limit: 4 });
   const w = await walkColumns(wide, 'fake', columns(8), [UPTIME], tuning(10), opts);
@@ -146,9 +175,21 @@ void t.test('truncated answers are followed up; agents that loop are stopped wit
   const trunc = new FakeAgent('2c', table(30, 3), { truncateTo: 2 });
   const r = await walkColumns(trunc, 'fake', columns(3), [UPTIME], tuning(25), opts);
   t.equal(r.rows.size, 30, 'an agent returning fewer repetitions than asked is walked to the end');
-  await t.rejects(walkColumns(new FakeAgent('2c', table(5, 2), { backwards: true }), 'fake', columns(2), [UPTIME], tuning(), opts), /out of order|no progress/, 'OIDs going backwards');
-  await t.rejects(walkColumns(new FakeAgent('2c', table(5, 2), { stuck: true }), 'fake', columns(2), [UPTIME], tuning(), opts), /no progress/, 'the same OID again and again');
-  await t.rejects(walkColumns(new FakeAgent('2c', table(50, 1)), 'fake', columns(1), [UPTIME], tuning(), { ...opts, maxRows: 20 }), /more than 20 rows/, 'a table beyond the row limit is refused');
+  await t.rejects(
+    walkColumns(new FakeAgent('2c', table(5, 2), { backwards: true }), 'fake', columns(2), [UPTIME], tuning(), opts),
+    /out of order|no progress/,
+    'OIDs going backwards',
+  );
+  await t.rejects(
+    walkColumns(new FakeAgent('2c', table(5, 2), { stuck: true }), 'fake', columns(2), [UPTIME], tuning(), opts),
+    /no progress/,
+    'the same OID again and again',
+  );
+  await t.rejects(
+    walkColumns(new FakeAgent('2c', table(50, 1)), 'fake', columns(1), [UPTIME], tuning(), { ...opts, maxRows: 20 }),
+    /more than 20 rows/,
+    'a table beyond the row limit is refused',
+  );
 });
 
 void t.test('SNMPv1: GETNEXT walk, noSuchName ends a column', async (t) => {
@@ -156,15 +197,24 @@ void t.test('SNMPv1: GETNEXT walk, noSuchName ends a column', async (t) => {
   const r = await walkColumns(agent, 'fake', columns(3), [UPTIME], tuning(), opts);
   t.equal(r.rows.size, 4);
   t.equal(r.scalars[0]?.value, 4242);
-  t.ok(agent.calls.every((c) => c.op === 'getnext'), 'no GETBULK in SNMPv1');
+  t.ok(
+    agent.calls.every((c) => c.op === 'getnext'),
+    'no GETBULK in SNMPv1',
+  );
   t.ok(agent.calls[0]!.oids === 4, 'all columns and the scalar in one GETNEXT');
-  const last = new FakeAgent('1', Object.fromEntries(Object.entries(table(2, 2)).filter(([oid]) => !oid.startsWith('1.3.6.1.4.1.32473.9'))));
+  const last = new FakeAgent(
+    '1',
+    Object.fromEntries(Object.entries(table(2, 2)).filter(([oid]) => !oid.startsWith('1.3.6.1.4.1.32473.9'))),
+  );
   const l = await walkColumns(last, 'fake', columns(2), [UPTIME], tuning(), opts);
   t.equal(l.rows.size, 2, 'a table at the very end of the MIB: noSuchName for the last column ends it');
 });
 
 void t.test('known rows by GET: many OIDs per PDU, holes, tooBig splits', async (t) => {
-  const agent = new FakeAgent('2c', table(100, 5, (r, c) => r === 7 && c === 4));
+  const agent = new FakeAgent(
+    '2c',
+    table(100, 5, (r, c) => r === 7 && c === 4),
+  );
   const tune = tuning();
   const r = await getRows(agent, 'fake', columns(5), ['3', '7', '99', '1000'], [`${UPTIME}.0`], tune, { parallel: 4 });
   t.same([...r.rows.keys()].sort(), ['3', '7', '99'], 'a row that does not exist gives no row');
@@ -226,17 +276,51 @@ void t.test('config: SNMP targets and profiles', async (t) => {
         defaults: { interval: '30s' },
         targets: [
           { name: 'a', host: 'h', community: 'c' },
-          { name: 'b', host: 'h', version: 3, user: 'u', authProtocol: 'sha256', authKey: 'k'.repeat(8), privProtocol: 'aes256b', privKey: 'p'.repeat(8), profile: 'if-mib', site: 'S1', indexes: [1, '2.5'] },
+          {
+            name: 'b',
+            host: 'h',
+            version: 3,
+            user: 'u',
+            authProtocol: 'sha256',
+            authKey: 'k'.repeat(8),
+            privProtocol: 'aes256b',
+            privKey: 'p'.repeat(8),
+            profile: 'if-mib',
+            site: 'S1',
+            indexes: [1, '2.5'],
+          },
         ],
       },
     },
     { env: {} },
   );
   t.equal(ok.snmp.defaults.interval, 30_000);
-  const secrets = parseConfig({ snmp: { targets: [{ name: 's', host: 'h', version: 3, user: 'u', authProtocol: 'sha', authKey: '${AUTH}', privProtocol: 'aes', privKeyFile: 'priv.key' }] } }, { env: { AUTH: 'from-the-env' }, baseDir: fixtures });
+  const secrets = parseConfig(
+    {
+      snmp: {
+        targets: [
+          {
+            name: 's',
+            host: 'h',
+            version: 3,
+            user: 'u',
+            authProtocol: 'sha',
+            authKey: '${AUTH}',
+            privProtocol: 'aes',
+            privKeyFile: 'priv.key',
+          },
+        ],
+      },
+    },
+    { env: { AUTH: 'from-the-env' }, baseDir: fixtures },
+  );
   t.equal(secrets.snmp.targets[0]!.authKey?.reveal(), 'from-the-env', 'a key from the environment');
   t.equal(secrets.snmp.targets[0]!.privKey?.reveal(), 'from-a-file-123', 'a key from a file');
-  t.equal(JSON.stringify(secrets.snmp.targets[0]), JSON.stringify(secrets.snmp.targets[0]).replace(/from-/g, 'XX'), 'neither ever prints');
+  t.equal(
+    JSON.stringify(secrets.snmp.targets[0]),
+    JSON.stringify(secrets.snmp.targets[0]).replace(/from-/g, 'XX'),
+    'neither ever prints',
+  );
   t.same(ok.snmp.targets[1]!.indexes, [1, '2.5']);
   const problems = (raw: unknown): string[] => {
     try {
@@ -247,11 +331,36 @@ void t.test('config: SNMP targets and profiles', async (t) => {
     }
   };
   const cases: { spec: string; raw: unknown; want: RegExp }[] = [
-    { spec: 'profile without cell-id column needs a site', raw: { snmp: { profiles: { p: { entry: '1.3.6.1.4.1.1.1', columns: {} } }, targets: [{ name: 'a', host: 'h', community: 'c', profile: 'p' }] } }, want: /snmp\.targets\.0\.site: required because profile "p" has no cellIdColumn/ },
-    { spec: 'if-mib cannot be redefined', raw: { snmp: { profiles: { 'if-mib': { entry: '1.3.6.1.4.1.1.1', cellIdColumn: 1, columns: {} } } } }, want: /snmp\.profiles\.if-mib: .*built-in/ },
-    { spec: 'bad index', raw: { snmp: { targets: [{ name: 'a', host: 'h', community: 'c', indexes: ['x'] }] } }, want: /snmp\.targets\.0\.indexes\.0/ },
-    { spec: 'unknown profile', raw: { snmp: { targets: [{ name: 'a', host: 'h', community: 'c', profile: 'nope' }] } }, want: /unknown profile "nope"/ },
-    { spec: 'v3 needs a user', raw: { snmp: { targets: [{ name: 'a', host: 'h', version: 3 }] } }, want: /snmp\.targets\.0\.user: required for SNMPv3/ },
+    {
+      spec: 'profile without cell-id column needs a site',
+      raw: {
+        snmp: {
+          profiles: { p: { entry: '1.3.6.1.4.1.1.1', columns: {} } },
+          targets: [{ name: 'a', host: 'h', community: 'c', profile: 'p' }],
+        },
+      },
+      want: /snmp\.targets\.0\.site: required because profile "p" has no cellIdColumn/,
+    },
+    {
+      spec: 'if-mib cannot be redefined',
+      raw: { snmp: { profiles: { 'if-mib': { entry: '1.3.6.1.4.1.1.1', cellIdColumn: 1, columns: {} } } } },
+      want: /snmp\.profiles\.if-mib: .*built-in/,
+    },
+    {
+      spec: 'bad index',
+      raw: { snmp: { targets: [{ name: 'a', host: 'h', community: 'c', indexes: ['x'] }] } },
+      want: /snmp\.targets\.0\.indexes\.0/,
+    },
+    {
+      spec: 'unknown profile',
+      raw: { snmp: { targets: [{ name: 'a', host: 'h', community: 'c', profile: 'nope' }] } },
+      want: /unknown profile "nope"/,
+    },
+    {
+      spec: 'v3 needs a user',
+      raw: { snmp: { targets: [{ name: 'a', host: 'h', version: 3 }] } },
+      want: /snmp\.targets\.0\.user: required for SNMPv3/,
+    },
   ];
   for (const c of cases) t.match(problems(c.raw).join('\n'), c.want, c.spec);
 });

@@ -57,16 +57,28 @@ void t.test('migrations: upgrade keeps rows, newer schema refused, order checked
   v1.close();
   const next: Migration[] = [
     ...recordMigrations,
-    { version: recordMigrations.length + 1, name: 'test: complaints', up: (db) => db.exec('CREATE TABLE complaint (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL)') },
+    {
+      version: recordMigrations.length + 1,
+      name: 'test: complaints',
+      up: (db) => db.exec('CREATE TABLE complaint (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL)'),
+    },
   ];
   const v2 = RecordStore.open(dir, log, next);
   t.equal(v2.db.pragma('user_version', { simple: true }), next.length, 'user_version is the new version');
-  t.same(v2.gaps(0, T0 + 1), [{ target: 'a', cells: ['C1'], ts: T0, reason: 'error', detail: 'x' }], 'existing rows kept');
+  t.same(
+    v2.gaps(0, T0 + 1),
+    [{ target: 'a', cells: ['C1'], ts: T0, reason: 'error', detail: 'x' }],
+    'existing rows kept',
+  );
   v2.db.prepare('INSERT INTO complaint VALUES (?, ?)').run('K1', T0);
   v2.close();
 
   // The older release must refuse the newer file, and leave it untouched.
-  t.throws(() => RecordStore.open(dir, log), /schema version 2 is newer than this cellwatch knows \(1\)/, 'older code refuses a newer database');
+  t.throws(
+    () => RecordStore.open(dir, log),
+    /schema version 2 is newer than this cellwatch knows \(1\)/,
+    'older code refuses a newer database',
+  );
   const raw = new BetterSqlite3(join(dir, 'cellwatch.db'));
   t.equal(raw.pragma('user_version', { simple: true }), 2, 'refusal did not change the file');
   t.equal((raw.prepare('SELECT count(*) AS n FROM complaint').get() as { n: number }).n, 1);
@@ -78,11 +90,25 @@ void t.test('migrations: upgrade keeps rows, newer schema refused, order checked
   // A failing migration rolls back whole: the version stays at N-1 and the table is not half made.
   const dir3 = tempDir(t);
   RecordStore.open(dir3, log).close();
-  const failing: Migration[] = [...recordMigrations, { version: 2, name: 'fails', up: (db) => { db.exec('CREATE TABLE half (x)'); throw new Error('boom'); } }];
+  const failing: Migration[] = [
+    ...recordMigrations,
+    {
+      version: 2,
+      name: 'fails',
+      up: (db) => {
+        db.exec('CREATE TABLE half (x)');
+        throw new Error('boom');
+      },
+    },
+  ];
   t.throws(() => RecordStore.open(dir3, log, failing), /boom/);
   const r3 = RecordStore.open(dir3, log);
   t.equal(r3.db.pragma('user_version', { simple: true }), 1);
-  t.equal(r3.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'half'").pluck().get(), 0, 'no half-applied table');
+  t.equal(
+    r3.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'half'").pluck().get(),
+    0,
+    'no half-applied table',
+  );
   r3.close();
   t.end();
 });
@@ -115,29 +141,76 @@ void t.test('embedded backend: writes, latest, series, hourly rollups, replay, r
     samples.push(sample('C1', T0 + m * MIN, { dlMbps: m % 7, activeUsers: 10 + (m % 5) }));
     samples.push(sample('C2', T0 + m * MIN, { dlMbps: 20 + (m % 3), available: !(m >= 30 && m < 40) }));
   }
-  const points = samples.map((s) => samplePoint(s, { id: s.cell, site: 'S1', region: 'R1', lat: 0, lon: 0, neighbours: [] }));
+  const points = samples.map((s) =>
+    samplePoint(s, { id: s.cell, site: 'S1', region: 'R1', lat: 0, lon: 0, neighbours: [] }),
+  );
   // Out of order across batches: the newest is written first, latest must still be the newest.
   t.same(await backend.write(points.slice(120)), { ok: true });
   t.same(await backend.write(points.slice(0, 120)), { ok: true });
-  t.same(await backend.write([linkPoint({ link: 'bh-1:1', site: 'S1', ts: T0, source: 'snmp', utilPct: 40, operUp: true })]), { ok: true });
-  t.same(await backend.write([linkPoint({ link: 'bh-1:1', site: 'S1', ts: T0 + MIN, source: 'snmp', utilPct: 95, operUp: false })]), { ok: true });
+  t.same(
+    await backend.write([linkPoint({ link: 'bh-1:1', site: 'S1', ts: T0, source: 'snmp', utilPct: 40, operUp: true })]),
+    { ok: true },
+  );
+  t.same(
+    await backend.write([
+      linkPoint({ link: 'bh-1:1', site: 'S1', ts: T0 + MIN, source: 'snmp', utilPct: 95, operUp: false }),
+    ]),
+    { ok: true },
+  );
 
   const r = backend.reader;
   const latest = await r.latest();
-  t.same(latest.map((s) => [s.cell, s.ts]), [['C1', T0 + 119 * MIN], ['C2', T0 + 119 * MIN]], 'latest: newest sample of every cell');
-  t.same(latest[0], samples.find((s) => s.cell === 'C1' && s.ts === T0 + 119 * MIN), 'latest sample round-trips all fields');
-  t.same((await r.latest(['C2', 'nope'])).map((s) => s.cell), ['C2'], 'latest for given cells; unknown cells absent');
-  t.same(await r.latestLinks(), [{ link: 'bh-1:1', site: 'S1', ts: T0 + MIN, source: 'snmp', utilPct: 95, operUp: false }]);
+  t.same(
+    latest.map((s) => [s.cell, s.ts]),
+    [
+      ['C1', T0 + 119 * MIN],
+      ['C2', T0 + 119 * MIN],
+    ],
+    'latest: newest sample of every cell',
+  );
+  t.same(
+    latest[0],
+    samples.find((s) => s.cell === 'C1' && s.ts === T0 + 119 * MIN),
+    'latest sample round-trips all fields',
+  );
+  t.same(
+    (await r.latest(['C2', 'nope'])).map((s) => s.cell),
+    ['C2'],
+    'latest for given cells; unknown cells absent',
+  );
+  t.same(await r.latestLinks(), [
+    { link: 'bh-1:1', site: 'S1', ts: T0 + MIN, source: 'snmp', utilPct: 95, operUp: false },
+  ]);
 
   const c2 = samples.filter((s) => s.cell === 'C2');
   const series = await r.series('C2', T0, T0 + HOUR_MS, 15 * MIN);
-  t.same(series, [0, 1, 2, 3].map((q) => expectedBucket('C2', T0 + q * 15 * MIN, c2.filter((s) => s.ts >= T0 + q * 15 * MIN && s.ts < T0 + (q + 1) * 15 * MIN))), 'series: 15-min means, availability share, counts');
+  t.same(
+    series,
+    [0, 1, 2, 3].map((q) =>
+      expectedBucket(
+        'C2',
+        T0 + q * 15 * MIN,
+        c2.filter((s) => s.ts >= T0 + q * 15 * MIN && s.ts < T0 + (q + 1) * 15 * MIN),
+      ),
+    ),
+    'series: 15-min means, availability share, counts',
+  );
   t.equal(series[2]!.availability, 5 / 15, 'availability is the share of up intervals');
-  t.same(await r.series('C2', T0 + 5 * MIN, T0 + 10 * MIN, 15 * MIN), [expectedBucket('C2', T0, c2.slice(5, 10))], 'range is [from, to), buckets epoch-aligned');
+  t.same(
+    await r.series('C2', T0 + 5 * MIN, T0 + 10 * MIN, 15 * MIN),
+    [expectedBucket('C2', T0, c2.slice(5, 10))],
+    'range is [from, to), buckets epoch-aligned',
+  );
 
   const hourly = await r.hourly(T0, T0 + 2 * HOUR_MS);
   const expectedHourly = ['C1', 'C2'].flatMap((cell) =>
-    [0, 1].map((h) => expectedBucket(cell, T0 + h * HOUR_MS, samples.filter((s) => s.cell === cell && s.ts >= T0 + h * HOUR_MS && s.ts < T0 + (h + 1) * HOUR_MS))),
+    [0, 1].map((h) =>
+      expectedBucket(
+        cell,
+        T0 + h * HOUR_MS,
+        samples.filter((s) => s.cell === cell && s.ts >= T0 + h * HOUR_MS && s.ts < T0 + (h + 1) * HOUR_MS),
+      ),
+    ),
   );
   t.same(hourly, expectedHourly, 'hourly rollups equal means over the raw samples');
   t.same(await r.hourly(T0, T0 + 2 * HOUR_MS, ['C2']), expectedHourly.slice(2), 'hourly for given cells');
@@ -151,23 +224,42 @@ void t.test('embedded backend: writes, latest, series, hourly rollups, replay, r
   const fixed = { ...samples[0]!, dlMbps: 100 };
   t.same(await backend.write([samplePoint({ cell: 'C1', ts: T0, source: 'snmp', dlMbps: 100 })]), { ok: true });
   const c1h0 = samples.filter((s) => s.cell === 'C1' && s.ts < T0 + HOUR_MS).map((s) => (s.ts === T0 ? fixed : s));
-  t.same((await r.hourly(T0, T0 + HOUR_MS, ['C1']))[0], expectedBucket('C1', T0, c1h0), 'corrected point: merged, hour recomputed');
+  t.same(
+    (await r.hourly(T0, T0 + HOUR_MS, ['C1']))[0],
+    expectedBucket('C1', T0, c1h0),
+    'corrected point: merged, hour recomputed',
+  );
 
   // Bad data: refused whole, not retryable, with a reason naming the problem (the pipeline bisects).
-  const bad = await backend.write([points[0]!, { measurement: 'cell_kpi', tags: { cell: 'C1', source: 'snmp' }, fields: { complaintId: 1 }, ts: T0 }]);
+  const bad = await backend.write([
+    points[0]!,
+    { measurement: 'cell_kpi', tags: { cell: 'C1', source: 'snmp' }, fields: { complaintId: 1 }, ts: T0 },
+  ]);
   t.match(bad, { ok: false, retryable: false, reason: /unknown field "complaintId"/ });
 
   // Retention: 35 days after the last sample, raw rows go; rollups stay for twice as long.
   const removed = await backend.prune(T0 + 35 * 24 * HOUR_MS + HOUR_MS + 30 * MIN);
   t.equal(removed.samples, 60 + 60 + 30 + 30, 'the first hour and a half of both cells pruned');
-  t.equal((await r.series('C1', 0, T0 + 3 * HOUR_MS, HOUR_MS)).reduce((a, b) => a + b.count, 0), 30, 'the last half hour is kept');
+  t.equal(
+    (await r.series('C1', 0, T0 + 3 * HOUR_MS, HOUR_MS)).reduce((a, b) => a + b.count, 0),
+    30,
+    'the last half hour is kept',
+  );
   t.equal((await r.hourly(0, T0 + 3 * HOUR_MS)).length, 4, 'rollups outlive raw samples');
-  t.equal((await backend.prune(T0 + 70 * 24 * HOUR_MS + 3 * HOUR_MS)).hourly, 4, 'rollups pruned after twice the retention');
+  t.equal(
+    (await backend.prune(T0 + 70 * 24 * HOUR_MS + 3 * HOUR_MS)).hourly,
+    4,
+    'rollups pruned after twice the retention',
+  );
   t.same(await r.latest(), [], 'cells silent for longer than the rollups are kept leave latest');
 
   await backend.close();
   await backend.close();
-  t.same(await backend.write(points), { ok: false, retryable: true, reason: 'embedded store: embedded series store is closed' }, 'a closed store refuses, retryably');
+  t.same(
+    await backend.write(points),
+    { ok: false, retryable: true, reason: 'embedded store: embedded series store is closed' },
+    'a closed store refuses, retryably',
+  );
 });
 
 void t.test('embedded backend: data survives a reopen', async (t) => {
@@ -177,7 +269,11 @@ void t.test('embedded backend: data survives a reopen', async (t) => {
   await a.write([samplePoint(sample('C1', T0))]);
   await a.close();
   const b = new EmbeddedBackend({ dataDir: dir, retentionMs: 35 * 24 * HOUR_MS, clock, log });
-  t.same((await b.reader.latest()).map((s) => s.ts), [T0], 'reader works before init, on the persisted file');
+  t.same(
+    (await b.reader.latest()).map((s) => s.ts),
+    [T0],
+    'reader works before init, on the persisted file',
+  );
   t.same((await b.reader.hourly(T0, T0 + HOUR_MS))[0]?.count, 1);
   await b.close();
 });
@@ -198,8 +294,16 @@ void t.test('embedded backend: rollups and latest held in memory are rebuilt aft
   t.equal(raw.prepare('SELECT count(*) FROM rollup_pending').pluck().get(), 1, 'but its hour is marked');
   raw.close();
   const b = new EmbeddedBackend({ dataDir: dir, retentionMs: 35 * 24 * HOUR_MS, clock, log });
-  t.same(await b.reader.hourly(T0, T0 + HOUR_MS), [expectedBucket('C1', T0, samples)], 'rollup recomputed from the raw rows at start-up');
-  t.same((await b.reader.latest()).map((x) => x.ts), [T0 + 29 * MIN], 'latest rebuilt from the raw rows too');
+  t.same(
+    await b.reader.hourly(T0, T0 + HOUR_MS),
+    [expectedBucket('C1', T0, samples)],
+    'rollup recomputed from the raw rows at start-up',
+  );
+  t.same(
+    (await b.reader.latest()).map((x) => x.ts),
+    [T0 + 29 * MIN],
+    'latest rebuilt from the raw rows too',
+  );
   await b.close();
 });
 
@@ -207,14 +311,26 @@ void t.test('openStores (embedded): writer → reader, records, idempotent close
   const dir = tempDir(t);
   const cfg = parseConfig({ dataDir: dir }, { env: {}, baseDir: dir });
   t.equal(cfg.store.kind, 'embedded', 'embedded is the default store');
-  const stores = await openStores(cfg.store, { dataDir: dir, clock: new ManualClock(T0), log, registry: new Registry() });
+  const stores = await openStores(cfg.store, {
+    dataDir: dir,
+    clock: new ManualClock(T0),
+    log,
+    registry: new Registry(),
+  });
   await stores.writer.export([samplePoint(sample('C7', T0))]);
   await stores.writer.forceFlush();
-  t.same((await stores.reader.latest()).map((s) => s.cell), ['C7'], 'an exported sample is readable');
+  t.same(
+    (await stores.reader.latest()).map((s) => s.cell),
+    ['C7'],
+    'an exported sample is readable',
+  );
   stores.records.addGaps([{ target: 'x', cells: [], ts: T0, reason: 'timeout' }]);
   t.equal(stores.records.gaps(T0, T0 + 1).length, 1);
   t.equal(stores.backend.kind, 'embedded');
   await Promise.all([stores.close(), stores.close()]);
   await stores.close();
-  await t.rejects(stores.writer.export([samplePoint(sample('C7', T0 + MIN))]), 'a closed writer refuses new points loudly');
+  await t.rejects(
+    stores.writer.export([samplePoint(sample('C7', T0 + MIN))]),
+    'a closed writer refuses new points loudly',
+  );
 });

@@ -20,11 +20,12 @@ const MAX_REPETITIONS = 25;
 
 async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
-
 
 export const cases: BenchCase[] = [
   {
@@ -44,7 +45,15 @@ export const cases: BenchCase[] = [
           snmp: {
             concurrency: PARALLEL,
             defaults: { maxRepetitions: MAX_REPETITIONS },
-            targets: targets.map((t) => ({ name: t.name, host: t.host, port: t.port, version: '2c', community: t.community, profile: t.profile, site: t.site })),
+            targets: targets.map((t) => ({
+              name: t.name,
+              host: t.host,
+              port: t.port,
+              version: '2c',
+              community: t.community,
+              profile: t.profile,
+              site: t.site,
+            })),
           },
         });
         const collector = new SnmpCollector(cfg.snmp, {
@@ -58,7 +67,9 @@ export const cases: BenchCase[] = [
         for (let r = 0; r < rounds; r++) {
           const acc = new MemoryAccumulator();
           const started = process.hrtime.bigint();
-          await inParallel(targets, PARALLEL, (t) => collector.pollOnce(t.name, acc, T0 + r * 60_000, AbortSignal.timeout(30_000)));
+          await inParallel(targets, PARALLEL, (t) =>
+            collector.pollOnce(t.name, acc, T0 + r * 60_000, AbortSignal.timeout(30_000)),
+          );
           ours.push(Number(process.hrtime.bigint() - started) / 1e6);
           samples = acc.samples.length;
           if (acc.gaps.length > 0) throw new Error(`sweep had ${acc.gaps.length} gaps: ${acc.gaps[0]?.detail ?? ''}`);
@@ -71,13 +82,25 @@ export const cases: BenchCase[] = [
           let lines = 0;
           const started = process.hrtime.bigint();
           await inParallel(targets, PARALLEL, async (t) => {
-            const { stdout } = await run('snmpbulkwalk', ['-v2c', '-c', t.community, `-Cr${MAX_REPETITIONS}`, '-On', '-m', '', `${t.host}:${t.port}`, CELL_TABLE_OID]);
+            const { stdout } = await run('snmpbulkwalk', [
+              '-v2c',
+              '-c',
+              t.community,
+              `-Cr${MAX_REPETITIONS}`,
+              '-On',
+              '-m',
+              '',
+              `${t.host}:${t.port}`,
+              CELL_TABLE_OID,
+            ]);
             lines += stdout.split('\n').filter(Boolean).length;
           });
           baseline.push(Number(process.hrtime.bigint() - started) / 1e6);
           varbinds = lines;
         }
-        ctx.log(`${targets.length} agents, ${network.cells.length} cells, ${samples} samples, ${varbinds} varbinds per sweep`);
+        ctx.log(
+          `${targets.length} agents, ${network.cells.length} cells, ${samples} samples, ${varbinds} varbinds per sweep`,
+        );
         const row: BenchRow = {
           case: `skeleton: sweep ${targets.length} site agents (${network.cells.length} cells), ${PARALLEL} in parallel`,
           metric: 'wall ms (median)',

@@ -21,7 +21,11 @@ export interface AgentsWorkerOptions {
   community: string;
 }
 
-type Command = { type: 'advanceTo'; t: number } | { type: 'blackhole'; sites: string[] } | { type: 'restart'; sites: string[] } | { type: 'stop' };
+type Command =
+  | { type: 'advanceTo'; t: number }
+  | { type: 'blackhole'; sites: string[] }
+  | { type: 'restart'; sites: string[] }
+  | { type: 'stop' };
 type Request = Command & { id: number };
 type Reply = { id: number; error?: string };
 
@@ -45,7 +49,9 @@ export class AgentsWorker {
   static async start(opts: AgentsWorkerOptions): Promise<AgentsWorker> {
     const worker = new Worker(new URL(import.meta.url), { workerData: { role: ROLE, opts } });
     const targets = await new Promise<SimTarget[]>((resolve, reject) => {
-      worker.once('message', (m: { targets?: SimTarget[]; error?: string }) => (m.targets ? resolve(m.targets) : reject(new Error(m.error ?? 'agents worker failed'))));
+      worker.once('message', (m: { targets?: SimTarget[]; error?: string }) =>
+        m.targets ? resolve(m.targets) : reject(new Error(m.error ?? 'agents worker failed')),
+      );
       worker.once('error', reject);
     });
     return new AgentsWorker(worker, targets);
@@ -76,7 +82,13 @@ export class AgentsWorker {
 
 async function serve(opts: AgentsWorkerOptions): Promise<void> {
   const port = parentPort!;
-  const network = SimNetwork.create({ seed: opts.seed, regions: opts.regions, sites: opts.sites, start: opts.start - 86_400_000, timezone: 'UTC' });
+  const network = SimNetwork.create({
+    seed: opts.seed,
+    regions: opts.regions,
+    sites: opts.sites,
+    start: opts.start - 86_400_000,
+    timezone: 'UTC',
+  });
   const scheduler = new ManualScheduler(new ManualClock(opts.start));
   const agents = new SimAgents(network, scheduler, { host: '127.0.0.1', basePort: 0, community: opts.community });
   try {

@@ -18,7 +18,6 @@ const IFX_TABLE = '1.3.6.1.2.1.31.1.1';
 const IFX_COLUMNS = Array.from({ length: 19 }, (_, i) => `${IFX_TABLE}.1.${i + 1}`);
 const MAX_REPETITIONS = 50;
 
-
 interface Measure {
   wallMs: number;
   cpuMs: number;
@@ -29,9 +28,26 @@ async function ourWalk(snmpd: SnmpdServer, credentials: SnmpCredentials): Promis
   const stats = { pdus: 0, retries: 0, timeouts: 0 };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const session = new SnmpSession({ target: 'bench', host: snmpd.host, port: snmpd.port, credentials, timeoutMs: 5000, retries: 1, deadline: performance.now() + 120_000, signal: new AbortController().signal, stats });
+  const session = new SnmpSession({
+    target: 'bench',
+    host: snmpd.host,
+    port: snmpd.port,
+    credentials,
+    timeoutMs: 5000,
+    retries: 1,
+    deadline: performance.now() + 120_000,
+    signal: new AbortController().signal,
+    stats,
+  });
   try {
-    const table = await walkColumns(session, 'bench', IFX_COLUMNS, [], { maxRepetitions: MAX_REPETITIONS, oidsPerGet: 48 }, { maxVarbinds: 1000, parallel: 4, maxRows: 100_000 });
+    const table = await walkColumns(
+      session,
+      'bench',
+      IFX_COLUMNS,
+      [],
+      { maxRepetitions: MAX_REPETITIONS, oidsPerGet: 48 },
+      { maxVarbinds: 1000, parallel: 4, maxRows: 100_000 },
+    );
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, varbinds: table.varbinds };
@@ -42,14 +58,30 @@ async function ourWalk(snmpd: SnmpdServer, credentials: SnmpCredentials): Promis
 
 function bulkwalkArgs(snmpd: SnmpdServer, v3: boolean): string[] {
   const auth = v3
-    ? ['-v3', '-l', 'authPriv', '-u', snmpd.v3.user, '-a', 'SHA', '-A', snmpd.v3.authKey, '-x', 'AES', '-X', snmpd.v3.privKey]
+    ? [
+        '-v3',
+        '-l',
+        'authPriv',
+        '-u',
+        snmpd.v3.user,
+        '-a',
+        'SHA',
+        '-A',
+        snmpd.v3.authKey,
+        '-x',
+        'AES',
+        '-X',
+        snmpd.v3.privKey,
+      ]
     : ['-v2c', '-c', snmpd.community];
   return [...auth, `-Cr${MAX_REPETITIONS}`, '-On', '-m', '', `${snmpd.host}:${snmpd.port}`, IFX_TABLE];
 }
 
 /** snmpbulkwalk's wall and CPU time (bash's `time` reports the child's user + system CPU). */
 async function theirWalk(snmpd: SnmpdServer, v3: boolean): Promise<Measure> {
-  const quoted = bulkwalkArgs(snmpd, v3).map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const quoted = bulkwalkArgs(snmpd, v3)
+    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+    .join(' ');
   const script = `TIMEFORMAT='%R %U %S'; { time snmpbulkwalk ${quoted} > /dev/null; } 2>&1`;
   const { stdout } = await run('bash', ['-c', script]);
   const [real, user, sys] = stdout.trim().split(/\s+/).slice(-3).map(Number) as [number, number, number];
@@ -61,9 +93,22 @@ async function countBulkwalk(snmpd: SnmpdServer, v3: boolean): Promise<number> {
   return stdout.split('\n').filter(Boolean).length;
 }
 
-async function measure(ctx: BenchContext, snmpd: SnmpdServer, v3: boolean, rounds: number, rows: number): Promise<BenchRow[]> {
+async function measure(
+  ctx: BenchContext,
+  snmpd: SnmpdServer,
+  v3: boolean,
+  rounds: number,
+  rows: number,
+): Promise<BenchRow[]> {
   const credentials: SnmpCredentials = v3
-    ? { version: '3', user: snmpd.v3.user, authProtocol: 'sha', authKey: snmpd.v3.authKey, privProtocol: 'aes', privKey: snmpd.v3.privKey }
+    ? {
+        version: '3',
+        user: snmpd.v3.user,
+        authProtocol: 'sha',
+        authKey: snmpd.v3.authKey,
+        privProtocol: 'aes',
+        privKey: snmpd.v3.privKey,
+      }
     : { version: '2c', community: snmpd.community };
   const expected = await countBulkwalk(snmpd, v3);
   await ourWalk(snmpd, credentials); // warm-up: JIT, agent caches
@@ -75,11 +120,14 @@ async function measure(ctx: BenchContext, snmpd: SnmpdServer, v3: boolean, round
   }
   const got = ours[0]!.varbinds;
   // We walk 19 column OIDs; snmpbulkwalk walks the table OID and so also sees columns the agent lacks as absent.
-  if (Math.abs(got - expected) > 19) throw new Error(`varbind counts differ: cellwatch ${got}, snmpbulkwalk ${expected}`);
+  if (Math.abs(got - expected) > 19)
+    throw new Error(`varbind counts differ: cellwatch ${got}, snmpbulkwalk ${expected}`);
   const label = v3 ? 'v3 authPriv SHA/AES' : 'v2c';
   const wall = median(ours.map((m) => m.wallMs)) / 1000;
   const base = median(theirs.map((m) => m.wallMs)) / 1000;
-  ctx.log(`${label}: ${got} varbinds; cellwatch ${ours.map((m) => m.wallMs.toFixed(0)).join('/')} ms, snmpbulkwalk ${theirs.map((m) => m.wallMs.toFixed(0)).join('/')} ms`);
+  ctx.log(
+    `${label}: ${got} varbinds; cellwatch ${ours.map((m) => m.wallMs.toFixed(0)).join('/')} ms, snmpbulkwalk ${theirs.map((m) => m.wallMs.toFixed(0)).join('/')} ms`,
+  );
   const cpuOurs = (median(ours.map((m) => m.cpuMs)) * 1000) / got;
   const cpuTheirs = (median(theirs.map((m) => m.cpuMs)) * 1000) / expected;
   return [
@@ -113,7 +161,15 @@ export const cases: BenchCase[] = [
       const pairs = ctx.quick ? 500 : 2500;
       const rounds = ctx.quick ? 3 : 5;
       if (!canCreateNamespaces()) {
-        return [{ case: 'snmp: ifXTable walk vs snmpbulkwalk', metric: 'wall s', ours: Number.NaN, higherIsBetter: false, note: `not run: ${NETNS_HINT}` }];
+        return [
+          {
+            case: 'snmp: ifXTable walk vs snmpbulkwalk',
+            metric: 'wall s',
+            ours: Number.NaN,
+            higherIsBetter: false,
+            note: `not run: ${NETNS_HINT}`,
+          },
+        ];
       }
       const ns = await createVethNamespace(`cwbench-ifx-${process.pid}`, pairs);
       let snmpd: SnmpdServer | undefined;
@@ -121,7 +177,10 @@ export const cases: BenchCase[] = [
         snmpd = await startSnmpd({ netns: ns.name });
         const rows = 2 * pairs + 2;
         ctx.log(`namespace ${ns.name}: ${rows} interfaces (veth pairs made in ${Math.round(ns.createPairsMs)} ms)`);
-        return [...(await measure(ctx, snmpd, false, rounds, rows)), ...(await measure(ctx, snmpd, true, rounds, rows))];
+        return [
+          ...(await measure(ctx, snmpd, false, rounds, rows)),
+          ...(await measure(ctx, snmpd, true, rounds, rows)),
+        ];
       } finally {
         await snmpd?.stop();
         await ns.destroy();

@@ -27,7 +27,6 @@ const SEED = 7;
 const REGIONS = 4;
 const COMMUNITY = 'bench';
 
-
 /** A full GC before each reading, so the figures show what is retained rather than where the sawtooth is. */
 function collectGarbage(): () => void {
   setFlagsFromString('--expose-gc');
@@ -62,12 +61,25 @@ class CountingAccumulator implements Accumulator {
 
 async function setup(ctx: BenchContext, sites: number) {
   const network = SimNetwork.create({ seed: SEED, regions: REGIONS, sites, start: T0 - 86_400_000, timezone: 'UTC' });
-  const agents = await AgentsWorker.start({ seed: SEED, regions: REGIONS, sites, start: T0 - MIN, community: COMMUNITY });
+  const agents = await AgentsWorker.start({
+    seed: SEED,
+    regions: REGIONS,
+    sites,
+    start: T0 - MIN,
+    community: COMMUNITY,
+  });
   const cfg: SnmpConfig = parseConfig({ snmp: { targets: agents.targets.map((t) => ({ ...t })) } }, { env: {} }).snmp;
   const clock = new ManualClock(T0 - MIN);
   const scheduler = new ManualScheduler(clock);
-  const collector = new SnmpCollector(cfg, { scheduler, log: pino({ level: 'silent' }), registry: new Registry(), inventory: new Map(network.cells.map((c) => [c.id, c])) });
-  ctx.log(`${sites} agents in a worker, ${network.cells.length} cells, ${cfg.targets.length} targets, concurrency ${cfg.concurrency}, timeout ${cfg.defaults.timeout} ms × ${cfg.defaults.retries + 1} tries`);
+  const collector = new SnmpCollector(cfg, {
+    scheduler,
+    log: pino({ level: 'silent' }),
+    registry: new Registry(),
+    inventory: new Map(network.cells.map((c) => [c.id, c])),
+  });
+  ctx.log(
+    `${sites} agents in a worker, ${network.cells.length} cells, ${cfg.targets.length} targets, concurrency ${cfg.concurrency}, timeout ${cfg.defaults.timeout} ms × ${cfg.defaults.retries + 1} tries`,
+  );
   /** Moves both clocks to t and polls every target at once; resolves with timings. */
   const sweep = async (t: number, acc: Accumulator, dead: ReadonlySet<string> = new Set()) => {
     await agents.advanceTo(t);
@@ -101,7 +113,10 @@ const sweepCase: BenchCase = {
         acc.reset();
         t += MIN;
         healthy.push((await sweep(t, acc)).allMs);
-        if (acc.gaps.length > 0 || acc.samples !== network.cells.length) throw new Error(`healthy sweep incomplete: ${acc.samples} samples, ${acc.gaps.length} gaps (${acc.gaps[0]?.detail ?? ''})`);
+        if (acc.gaps.length > 0 || acc.samples !== network.cells.length)
+          throw new Error(
+            `healthy sweep incomplete: ${acc.samples} samples, ${acc.gaps.length} gaps (${acc.gaps[0]?.detail ?? ''})`,
+          );
       }
       const deadSites = network.sites.filter((_, i) => i % 10 === 5).map((s) => s.id);
       const deadTargets = new Set(cfg.targets.filter((x) => deadSites.includes(x.site ?? '')).map((x) => x.name));
@@ -118,14 +133,25 @@ const sweepCase: BenchCase = {
         live.push(s.liveMs);
         all.push(s.allMs);
         const timeouts = acc.gaps.filter((g) => g.reason === 'timeout').length;
-        if (timeouts !== deadTargets.size) throw new Error(`expected ${deadTargets.size} timeout gaps, got ${timeouts}`);
+        if (timeouts !== deadTargets.size)
+          throw new Error(`expected ${deadTargets.size} timeout gaps, got ${timeouts}`);
       }
       const base = median(healthy) / 1000;
       const deadLive = median(live) / 1000;
-      ctx.log(`healthy ${healthy.map((x) => x.toFixed(0)).join('/')} ms; first sweep after ${deadSites.length} agents hung: live ${firstDeath.liveMs.toFixed(0)} ms, all ${firstDeath.allMs.toFixed(0)} ms; steady: live ${live.map((x) => x.toFixed(0)).join('/')} ms, all ${all.map((x) => x.toFixed(0)).join('/')} ms`);
+      ctx.log(
+        `healthy ${healthy.map((x) => x.toFixed(0)).join('/')} ms; first sweep after ${deadSites.length} agents hung: live ${firstDeath.liveMs.toFixed(0)} ms, all ${firstDeath.allMs.toFixed(0)} ms; steady: live ${live.map((x) => x.toFixed(0)).join('/')} ms, all ${all.map((x) => x.toFixed(0)).join('/')} ms`,
+      );
       const label = `${sites} agents, ${network.cells.length.toLocaleString('en-US')} cells, ${cfg.targets.length} targets`;
       return [
-        { case: `snmp: sweep, ${label}`, metric: 'wall s (median)', ours: base, higherIsBetter: false, target: '≤ 5 s', met: base <= 5, note: 'every target polled at once through the collector (concurrency 64); agents in a worker thread' },
+        {
+          case: `snmp: sweep, ${label}`,
+          metric: 'wall s (median)',
+          ours: base,
+          higherIsBetter: false,
+          target: '≤ 5 s',
+          met: base <= 5,
+          note: 'every target polled at once through the collector (concurrency 64); agents in a worker thread',
+        },
         {
           case: `snmp: sweep with 10 % hung agents, live data in`,
           metric: 'wall s (median)',
@@ -178,7 +204,9 @@ const memoryCase: BenchCase = {
       const q = Math.max(1, Math.floor(minutes / 4));
       const first = median(rss.slice(q, 2 * q)); // after warm-up (JIT, first-poll state)
       const last = median(rss.slice(-q));
-      ctx.log(`${samples} samples over ${minutes} polls; RSS ${rss.map((x) => x.toFixed(0)).join(' ')} MiB; heap ${heap.map((x) => x.toFixed(0)).join(' ')} MiB`);
+      ctx.log(
+        `${samples} samples over ${minutes} polls; RSS ${rss.map((x) => x.toFixed(0)).join(' ')} MiB; heap ${heap.map((x) => x.toFixed(0)).join(' ')} MiB`,
+      );
       return [
         {
           case: `snmp: RSS polling ${network.cells.length.toLocaleString('en-US')} cells every 60 s for ${minutes} simulated minutes`,

@@ -20,8 +20,20 @@ export function benchPoints(n: number, series = 5000, end = Math.floor(Date.now(
     const round = Math.floor(i / series);
     out[i] = {
       measurement: 'cell_kpi',
-      tags: { cell: `CELL-${c.toString().padStart(5, '0')}`, region: `R${c % 8}`, site: `S${Math.floor(c / 3)}`, source: 'snmp' },
-      fields: { dlMbps: 5 + ((i * 7) % 500) / 10, ulMbps: 1 + (i % 90) / 10, latencyMs: 20 + (i % 60), prbUtilPct: (i * 13) % 100, activeUsers: 3 + (i % 40), available: i % 97 === 0 ? 0 : 1 },
+      tags: {
+        cell: `CELL-${c.toString().padStart(5, '0')}`,
+        region: `R${c % 8}`,
+        site: `S${Math.floor(c / 3)}`,
+        source: 'snmp',
+      },
+      fields: {
+        dlMbps: 5 + ((i * 7) % 500) / 10,
+        ulMbps: 1 + (i % 90) / 10,
+        latencyMs: 20 + (i % 60),
+        prbUtilPct: (i * 13) % 100,
+        activeUsers: 3 + (i % 40),
+        available: i % 97 === 0 ? 0 : 1,
+      },
       ts: start + round * 60_000,
     };
   }
@@ -29,7 +41,12 @@ export function benchPoints(n: number, series = 5000, end = Math.floor(Date.now(
 }
 
 /** Exports in chunks with a bounded number outstanding, as collectors do; resolves when all are acknowledged. */
-export async function exportAll(exp: (points: Point[]) => Promise<void>, points: Point[], chunk = 5000, outstanding = 4): Promise<void> {
+export async function exportAll(
+  exp: (points: Point[]) => Promise<void>,
+  points: Point[],
+  chunk = 5000,
+  outstanding = 4,
+): Promise<void> {
   const pending: Promise<void>[] = [];
   for (let i = 0; i < points.length; i += chunk) {
     pending.push(exp(points.slice(i, i + chunk)));

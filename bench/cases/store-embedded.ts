@@ -27,18 +27,39 @@ export const cases: BenchCase[] = [
       for (let r = 0; r < rounds; r++) {
         for (let c = 0; c < cells; c++) {
           const i = r * cells + c;
-          samples.push({ cell: `CELL-${c}`, ts: T0 + r * 60_000, source: 'snmp', intervalS: 60, dlMbps: 5 + (i % 500) / 10, ulMbps: 1 + (i % 90) / 10, prbUtilPct: (i * 13) % 100, activeUsers: 3 + (i % 40), available: i % 97 !== 0 });
+          samples.push({
+            cell: `CELL-${c}`,
+            ts: T0 + r * 60_000,
+            source: 'snmp',
+            intervalS: 60,
+            dlMbps: 5 + (i % 500) / 10,
+            ulMbps: 1 + (i % 90) / 10,
+            prbUtilPct: (i * 13) % 100,
+            activeUsers: 3 + (i % 40),
+            available: i % 97 !== 0,
+          });
         }
       }
       const dir = await makeTempDir('cellwatch-bench-embedded');
       const cfg = parseConfig({ dataDir: dir }, { env: {} });
-      const stores = await openStores(cfg.store, { dataDir: dir, clock: new ManualClock(T0 + rounds * 60_000), log: silent, registry: new Registry() });
+      const stores = await openStores(cfg.store, {
+        dataDir: dir,
+        clock: new ManualClock(T0 + rounds * 60_000),
+        log: silent,
+        registry: new Registry(),
+      });
       const t0 = performance.now();
-      await exportAll((batch) => stores.writer.export(batch), samples.map((s) => samplePoint(s, { id: s.cell, site: `S${s.cell.length}`, region: 'R1', lat: 0, lon: 0, neighbours: [] })));
+      await exportAll(
+        (batch) => stores.writer.export(batch),
+        samples.map((s) =>
+          samplePoint(s, { id: s.cell, site: `S${s.cell.length}`, region: 'R1', lat: 0, lon: 0, neighbours: [] }),
+        ),
+      );
       const ours = samples.length / ((performance.now() - t0) / 1000);
       const check = (await stores.reader.hourly(T0, T0 + HOUR_MS, ['CELL-1']))[0];
       await stores.close();
-      if (check?.count !== Math.min(rounds, 60)) throw new Error(`embedded store: hourly count ${check?.count}, expected ${Math.min(rounds, 60)}`);
+      if (check?.count !== Math.min(rounds, 60))
+        throw new Error(`embedded store: hourly count ${check?.count}, expected ${Math.min(rounds, 60)}`);
 
       // Baseline: the same table and index, one INSERT per sample, each its own transaction.
       const naiveN = ctx.quick ? 5_000 : 20_000;
@@ -46,16 +67,29 @@ export const cases: BenchCase[] = [
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       const cols = CELL_FIELDS.map((f) => `"${f}" REAL`).join(', ');
-      db.exec(`CREATE TABLE sample (cell TEXT NOT NULL, ts INTEGER NOT NULL, source TEXT NOT NULL, site TEXT, region TEXT, ${cols}); CREATE UNIQUE INDEX s ON sample (cell, ts, source)`);
-      const insert = db.prepare(`INSERT OR IGNORE INTO sample VALUES (?, ?, ?, ?, ?, ${CELL_FIELDS.map(() => '?').join(', ')})`);
+      db.exec(
+        `CREATE TABLE sample (cell TEXT NOT NULL, ts INTEGER NOT NULL, source TEXT NOT NULL, site TEXT, region TEXT, ${cols}); CREATE UNIQUE INDEX s ON sample (cell, ts, source)`,
+      );
+      const insert = db.prepare(
+        `INSERT OR IGNORE INTO sample VALUES (?, ?, ?, ?, ?, ${CELL_FIELDS.map(() => '?').join(', ')})`,
+      );
       const t1 = performance.now();
       for (const s of samples.slice(0, naiveN)) {
         const p = samplePoint(s);
-        insert.run(s.cell, s.ts, s.source, 'S', 'R1', ...CELL_FIELDS.map((f) => (p.fields[f] as number | undefined) ?? null));
+        insert.run(
+          s.cell,
+          s.ts,
+          s.source,
+          'S',
+          'R1',
+          ...CELL_FIELDS.map((f) => (p.fields[f] as number | undefined) ?? null),
+        );
       }
       const naive = naiveN / ((performance.now() - t1) / 1000);
       db.close();
-      ctx.log(`embedded: ${Math.round(ours)} samples/s through the pipeline; naive row-at-a-time ${Math.round(naive)}/s`);
+      ctx.log(
+        `embedded: ${Math.round(ours)} samples/s through the pipeline; naive row-at-a-time ${Math.round(naive)}/s`,
+      );
       return [
         {
           case: `store: embedded SQLite, ${samples.length.toLocaleString('en-US')} samples (5,000 cells)`,

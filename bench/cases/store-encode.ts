@@ -17,16 +17,22 @@ export const cases: BenchCase[] = [
       const batches: (typeof points)[] = [];
       for (let i = 0; i < n; i += 5000) batches.push(points.slice(i, i + 5000));
       const influx = new InfluxDB({ database: 'bench' });
-      const nodeInfluxPoints: IPoint[][] = batches.map((b) => b.map((p) => ({ measurement: p.measurement, tags: p.tags, fields: p.fields, timestamp: p.ts })));
+      const nodeInfluxPoints: IPoint[][] = batches.map((b) =>
+        b.map((p) => ({ measurement: p.measurement, tags: p.tags, fields: p.fields, timestamp: p.ts })),
+      );
       const escape = (s: string) => s.replace(/[,= ]/g, '\\$&');
       const nodeInflux = (batch: IPoint[]): string => {
         // node-influx 5.12 writePoints' serialisation, verbatim in structure.
         let payload = '';
         for (const point of batch) {
-          const { measurement, tags, fieldsPairs, tagsNames, castedTimestamp } = influx.parsePoint(point, { database: 'bench', precision: 'ms' });
+          const { measurement, tags, fieldsPairs, tagsNames, castedTimestamp } = influx.parsePoint(point, {
+            database: 'bench',
+            precision: 'ms',
+          });
           payload += (payload.length > 0 ? '\n' : '') + measurement;
           for (const tagsName of tagsNames) payload += ',' + escape(tagsName) + '=' + escape(tags?.[tagsName] ?? '');
-          for (let i = 0; i < fieldsPairs.length; i += 1) payload += (i === 0 ? ' ' : ',') + escape(fieldsPairs[i]![0]) + '=' + fieldsPairs[i]![1];
+          for (let i = 0; i < fieldsPairs.length; i += 1)
+            payload += (i === 0 ? ' ' : ',') + escape(fieldsPairs[i]![0]) + '=' + fieldsPairs[i]![1];
           if (castedTimestamp !== undefined) payload += ' ' + castedTimestamp;
         }
         return payload;

@@ -17,7 +17,8 @@ import type { Point } from '../../store/index.js';
 const run = promisify(execFile);
 
 function v1(url: string, database: string, pipeline: Record<string, unknown> = {}) {
-  return parseConfig({ store: { kind: 'influxdb-v1', url, database, rollups: false, pipeline } }, { env: {} }).store as Extract<StoreConfig, { kind: 'influxdb-v1' }>;
+  return parseConfig({ store: { kind: 'influxdb-v1', url, database, rollups: false, pipeline } }, { env: {} })
+    .store as Extract<StoreConfig, { kind: 'influxdb-v1' }>;
 }
 
 async function count(influx: InfluxServer, db: string): Promise<number> {
@@ -36,19 +37,27 @@ async function curlRate(influx: InfluxServer, db: string, bodies: string[], dir:
     await writeFile(f, bodies[i]!);
     files.push(f);
   }
-  const config = files.map((f) => `url = "${url}"\ndata-binary = "@${f}"\noutput = "/dev/null"\nwrite-out = "%{http_code}\\n"\n`).join('next\n');
+  const config = files
+    .map((f) => `url = "${url}"\ndata-binary = "@${f}"\noutput = "/dev/null"\nwrite-out = "%{http_code}\\n"\n`)
+    .join('next\n');
   await writeFile(join(dir, 'curl.cfg'), config);
   const t0 = performance.now();
   const { stdout } = await run('curl', ['-s', '-K', join(dir, 'curl.cfg')], { maxBuffer: 1 << 24 });
   const s = (performance.now() - t0) / 1000;
   const codes = stdout.trim().split('\n');
-  if (codes.some((c) => c !== '204')) throw new Error(`curl: not every batch got 204: ${[...new Set(codes)].join(',')}`);
+  if (codes.some((c) => c !== '204'))
+    throw new Error(`curl: not every batch got 204: ${[...new Set(codes)].join(',')}`);
   return bodies.reduce((a, b) => a + b.split('\n').length - 1, 0) / s;
 }
 
 /** cellwatch's writer (pipeline + influxdb-v1 backend), exporting like collectors do; points/s. */
 async function oursRate(influx: InfluxServer, db: string, points: Point[], gzip: boolean): Promise<number> {
-  const stores = await openStores(v1(influx.url, db, { gzip }), { dataDir: await makeTempDir('cellwatch-bench-write'), clock: new SystemClock(), log: silent, registry: new Registry() });
+  const stores = await openStores(v1(influx.url, db, { gzip }), {
+    dataDir: await makeTempDir('cellwatch-bench-write'),
+    clock: new SystemClock(),
+    log: silent,
+    registry: new Registry(),
+  });
   try {
     const t0 = performance.now();
     await exportAll((p) => stores.writer.export(p), points);
@@ -80,7 +89,9 @@ async function writeCase(ctx: BenchContext): Promise<BenchRow[]> {
       curl.push(await curlRate(influx, `curl${rep}`, bodies, dir));
       ours.push(await oursRate(influx, `ours${rep}`, points, false));
       gzipped.push(await oursRate(influx, `oursgz${rep}`, points, true));
-      ctx.log(`influx write rep ${rep}: curl ${Math.round(curl[rep]!)}/s, cellwatch ${Math.round(ours[rep]!)}/s, with gzip ${Math.round(gzipped[rep]!)}/s`);
+      ctx.log(
+        `influx write rep ${rep}: curl ${Math.round(curl[rep]!)}/s, cellwatch ${Math.round(ours[rep]!)}/s, with gzip ${Math.round(gzipped[rep]!)}/s`,
+      );
     }
     const best = (xs: number[]) => Math.max(...xs);
     const row = (metric: string, value: number, note: string): BenchRow => ({
@@ -94,7 +105,18 @@ async function writeCase(ctx: BenchContext): Promise<BenchRow[]> {
       met: value >= best(curl),
       note,
     });
-    return [row('points/s', best(ours), 'writer pipeline, gzip off (as curl), 2 requests in flight, best of 3 (curl best of 3)'), row('points/s, gzip', best(gzipped), 'writer pipeline with gzip on (the default, level 1), best of 3 interleaved with the others; curl sends uncompressed')];
+    return [
+      row(
+        'points/s',
+        best(ours),
+        'writer pipeline, gzip off (as curl), 2 requests in flight, best of 3 (curl best of 3)',
+      ),
+      row(
+        'points/s, gzip',
+        best(gzipped),
+        'writer pipeline with gzip on (the default, level 1), best of 3 interleaved with the others; curl sends uncompressed',
+      ),
+    ];
   } finally {
     await influx.stop();
   }
@@ -144,11 +166,14 @@ async function replayCase(ctx: BenchContext): Promise<BenchRow[]> {
       await Promise.all(liveExports);
       await writer.forceFlush();
       const stored = await count(influx, 'replay');
-      if (stored !== backlog.length + live * 1000) throw new Error(`InfluxDB holds ${stored} of ${backlog.length + live * 1000} points`);
+      if (stored !== backlog.length + live * 1000)
+        throw new Error(`InfluxDB holds ${stored} of ${backlog.length + live * 1000} points`);
       // Live points arriving during the drain go through the spool too (order is kept), so the spool's
       // throughput is everything it replayed over the drain time.
       const drained = (backlog.length + live * 1000) / s;
-      ctx.log(`replay: ${backlog.length} spooled points + ${live * 1000} live ones drained in ${s.toFixed(2)} s (${Math.round(drained)}/s); first replay ${reconnectS.toFixed(2)} s after the restart`);
+      ctx.log(
+        `replay: ${backlog.length} spooled points + ${live * 1000} live ones drained in ${s.toFixed(2)} s (${Math.round(drained)}/s); first replay ${reconnectS.toFixed(2)} s after the restart`,
+      );
       return [
         {
           case: `store: replay after a ${outageS} s outage at 10,000 points/s`,

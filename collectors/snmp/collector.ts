@@ -107,7 +107,16 @@ function resolveTarget(t: SnmpTargetConfig, cfg: SnmpConfig): ResolvedTarget {
   // Another device, table or credential (a rotated key counts: fingerprint hashes secrets) starts afresh.
   const access = [t.community, t.user, t.authProtocol, t.authKey, t.privProtocol, t.privKey];
   const profileDef = cfg.profiles[t.profile] ?? null;
-  const identity = fingerprint([t.host, port, t.version, access, t.profile, profileDef, t.site ?? null, indexes ?? null]);
+  const identity = fingerprint([
+    t.host,
+    port,
+    t.version,
+    access,
+    t.profile,
+    profileDef,
+    t.site ?? null,
+    indexes ?? null,
+  ]);
   const intervalMs = t.interval ?? d.interval;
   const timeoutMs = t.timeout ?? d.timeout;
   const retries = t.retries ?? d.retries;
@@ -144,7 +153,11 @@ function credentials(t: SnmpTargetConfig): SnmpCredentials {
   };
 }
 
-const GAP_REASON: Record<string, 'timeout' | 'unreachable' | 'auth'> = { timeout: 'timeout', unreachable: 'unreachable', auth: 'auth' };
+const GAP_REASON: Record<string, 'timeout' | 'unreachable' | 'auth'> = {
+  timeout: 'timeout',
+  unreachable: 'unreachable',
+  auth: 'auth',
+};
 
 /** See collectors/snmp/index.ts for the contract. */
 export class SnmpCollector implements ServiceCollector {
@@ -177,7 +190,10 @@ export class SnmpCollector implements ServiceCollector {
     this.acc = acc;
     this.stopping = this.stopController();
     for (const rt of this.targets.values()) this.schedule(rt);
-    this.deps.log.info({ targets: this.targets.size, slots: this.slots.size, suspectSlots: this.suspectSlots.size }, 'SNMP collector started');
+    this.deps.log.info(
+      { targets: this.targets.size, slots: this.slots.size, suspectSlots: this.suspectSlots.size },
+      'SNMP collector started',
+    );
   }
 
   async stop(): Promise<void> {
@@ -234,7 +250,10 @@ export class SnmpCollector implements ServiceCollector {
         result.kept.push(name);
       }
     }
-    this.deps.log.info({ added: result.added, removed: result.removed, changed: result.changed, kept: result.kept.length }, 'SNMP targets reloaded');
+    this.deps.log.info(
+      { added: result.added, removed: result.removed, changed: result.changed, kept: result.kept.length },
+      'SNMP targets reloaded',
+    );
     return result;
   }
 
@@ -315,10 +334,15 @@ export class SnmpCollector implements ServiceCollector {
       this.deps.log.error({ target: rt.t.name }, `SNMP target not polled: ${rt.t.profileError}`);
       return;
     }
-    rt.job = this.deps.scheduler.every(`snmp:${rt.t.name}`, rt.t.intervalMs, (tick, signal) => this.pollTarget(rt, this.acc!, tick, signal), {
-      onSkip: (tick) => this.skipped(rt, tick),
-      onError: (err, tick) => this.deps.log.error({ target: rt.t.name, tick, err }, 'SNMP poll crashed'),
-    });
+    rt.job = this.deps.scheduler.every(
+      `snmp:${rt.t.name}`,
+      rt.t.intervalMs,
+      (tick, signal) => this.pollTarget(rt, this.acc!, tick, signal),
+      {
+        onSkip: (tick) => this.skipped(rt, tick),
+        onError: (err, tick) => this.deps.log.error({ target: rt.t.name, tick, err }, 'SNMP poll crashed'),
+      },
+    );
   }
 
   /**
@@ -346,8 +370,17 @@ export class SnmpCollector implements ServiceCollector {
 
   private skipped(rt: TargetRuntime, tick: EpochMs, acc: Accumulator | undefined = this.acc): void {
     this.metrics.skipped.inc({ target: rt.t.name });
-    this.deps.log.warn({ target: rt.t.name, host: rt.t.host, tick }, `slow SNMP target ${rt.t.name}: tick skipped, the previous poll is still running`);
-    acc?.addGap({ target: rt.t.name, cells: this.blinded(rt), ts: tick, reason: 'skipped-overlap', detail: 'previous poll still running' });
+    this.deps.log.warn(
+      { target: rt.t.name, host: rt.t.host, tick },
+      `slow SNMP target ${rt.t.name}: tick skipped, the previous poll is still running`,
+    );
+    acc?.addGap({
+      target: rt.t.name,
+      cells: this.blinded(rt),
+      ts: tick,
+      reason: 'skipped-overlap',
+      detail: 'previous poll still running',
+    });
   }
 
   /** What a failed poll leaves unseen: the ids the target last reported, else its site's inventory cells. */
@@ -386,7 +419,11 @@ export class SnmpCollector implements ServiceCollector {
       slot.dispose();
       poll.dispose();
       if (pollSignal.aborted) return;
-      const err = new SnmpError('error', t.name, `not polled: all ${lane.size} poll slots stayed busy until the poll deadline (collector overloaded; raise snmp.concurrency)`);
+      const err = new SnmpError(
+        'error',
+        t.name,
+        `not polled: all ${lane.size} poll slots stayed busy until the poll deadline (collector overloaded; raise snmp.concurrency)`,
+      );
       this.failed(rt, acc, tick, err, performance.now() - started);
       return;
     }
@@ -403,7 +440,11 @@ export class SnmpCollector implements ServiceCollector {
         release = await lane.acquire(slotSignal);
       } catch {
         if (pollSignal.aborted) throw new SnmpError('aborted', t.name, 'poll aborted');
-        throw new SnmpError('timeout', t.name, `no answer from ${t.host}:${t.port} on the first try, and no slot for a retry before the poll deadline`);
+        throw new SnmpError(
+          'timeout',
+          t.name,
+          `no answer from ${t.host}:${t.port} on the first try, and no slot for a retry before the poll deadline`,
+        );
       }
       this.busy(lane);
     };
@@ -419,21 +460,31 @@ export class SnmpCollector implements ServiceCollector {
         credentials: credentials(t.cfg),
         timeoutMs: t.timeoutMs,
         retries: rt.suspect ? 0 : t.retries,
-        ...(!rt.suspect && rt.rttMs !== undefined ? { quickFirstTryMs: Math.max(QUICK_TRY_FLOOR_MS, QUICK_TRY_FACTOR * rt.rttMs) } : {}),
+        ...(!rt.suspect && rt.rttMs !== undefined
+          ? { quickFirstTryMs: Math.max(QUICK_TRY_FLOOR_MS, QUICK_TRY_FACTOR * rt.rttMs) }
+          : {}),
         deadline,
         signal: pollSignal,
         stats,
         beforeRetry,
       });
       session = s;
-      const uptimeAt: ReadWindow = { sentClock: clock.now(), sentReal: performance.now(), receivedClock: 0, receivedReal: 0 };
+      const uptimeAt: ReadWindow = {
+        sentClock: clock.now(),
+        sentReal: performance.now(),
+        receivedClock: 0,
+        receivedReal: 0,
+      };
       const onScalars = () => {
         uptimeAt.receivedClock = clock.now();
         uptimeAt.receivedReal = performance.now();
         s.retries = t.retries;
       };
       const table: TableData = t.indexes
-        ? await getRows(s, t.name, profile.columns, t.indexes, [SYS_UPTIME_INSTANCE], rt.tuning, { parallel: PARALLEL_WALKS, onScalars })
+        ? await getRows(s, t.name, profile.columns, t.indexes, [SYS_UPTIME_INSTANCE], rt.tuning, {
+            parallel: PARALLEL_WALKS,
+            onScalars,
+          })
         : await walkColumns(s, t.name, profile.columns, [SYS_UPTIME], rt.tuning, {
             maxVarbinds: MAX_VARBINDS_PER_PDU,
             parallel: PARALLEL_WALKS,
@@ -451,7 +502,10 @@ export class SnmpCollector implements ServiceCollector {
       this.succeeded(rt, acc, tick, table, uptimeAt, performance.now() - started);
     } catch (err) {
       if (pollSignal.aborted && !(err instanceof SnmpError && err.kind !== 'aborted')) return;
-      const e = err instanceof SnmpError ? err : new SnmpError('error', t.name, (err as Error).message ?? String(err), { cause: err });
+      const e =
+        err instanceof SnmpError
+          ? err
+          : new SnmpError('error', t.name, (err as Error).message ?? String(err), { cause: err });
       if (e.kind === 'aborted') return;
       this.failed(rt, acc, tick, e, performance.now() - started);
     } finally {
@@ -476,11 +530,21 @@ export class SnmpCollector implements ServiceCollector {
     this.metrics.duration.set({ target: rt.t.name }, durationMs / 1000);
     const realIntervalMs = rt.t.intervalMs / this.deps.scheduler.clock.rate;
     if (durationMs > realIntervalMs * SLOW_SHARE) {
-      this.deps.log.warn({ target: rt.t.name, host: rt.t.host, durationMs: rt.lastDurationMs, intervalMs: rt.t.intervalMs }, `slow SNMP target ${rt.t.name}: poll took ${Math.round(durationMs)} ms`);
+      this.deps.log.warn(
+        { target: rt.t.name, host: rt.t.host, durationMs: rt.lastDurationMs, intervalMs: rt.t.intervalMs },
+        `slow SNMP target ${rt.t.name}: poll took ${Math.round(durationMs)} ms`,
+      );
     }
   }
 
-  private succeeded(rt: TargetRuntime, acc: Accumulator, tick: EpochMs, table: TableData, uptimeAt: ReadWindow, durationMs: number): void {
+  private succeeded(
+    rt: TargetRuntime,
+    acc: Accumulator,
+    tick: EpochMs,
+    table: TableData,
+    uptimeAt: ReadWindow,
+    durationMs: number,
+  ): void {
     const { t } = rt;
     const profile = t.profile!;
     const ticks = numeric(table.scalars[0]);
@@ -520,8 +584,13 @@ export class SnmpCollector implements ServiceCollector {
         const key = m.unmapped.join(',');
         if (rt.loggedUnmapped !== key) {
           rt.loggedUnmapped = key;
-          const why = t.site ? `no cell of site ${t.site} in the inventory has snmpIndex` : 'the target has no site to look the index up in the inventory';
-          this.deps.log.warn({ target: t.name, rows: m.unmapped.slice(0, 20), count: m.unmapped.length }, `SNMP rows dropped: no cell id in the row and ${why}`);
+          const why = t.site
+            ? `no cell of site ${t.site} in the inventory has snmpIndex`
+            : 'the target has no site to look the index up in the inventory';
+          this.deps.log.warn(
+            { target: t.name, rows: m.unmapped.slice(0, 20), count: m.unmapped.length },
+            `SNMP rows dropped: no cell id in the row and ${why}`,
+          );
         }
       }
     } else {
@@ -533,16 +602,31 @@ export class SnmpCollector implements ServiceCollector {
     }
     if (reboot) {
       this.metrics.resets.inc({ target: t.name });
-      this.deps.log.warn({ target: t.name, host: t.host, uptimeBefore: rt.uptime?.ticks, uptimeNow: uptime?.ticks }, `SNMP agent of ${t.name} restarted: counters start over, no volumes or rates this interval`);
+      this.deps.log.warn(
+        { target: t.name, host: t.host, uptimeBefore: rt.uptime?.ticks, uptimeNow: uptime?.ticks },
+        `SNMP agent of ${t.name} restarted: counters start over, no volumes or rates this interval`,
+      );
     } else if (resets.length > 0) {
       this.metrics.resets.inc({ target: t.name }, resets.length);
-      this.deps.log.warn({ target: t.name, rows: resets.slice(0, 20), count: resets.length }, `SNMP counters of ${t.name} went down or jumped past the link speed: treated as a reset`);
+      this.deps.log.warn(
+        { target: t.name, rows: resets.slice(0, 20), count: resets.length },
+        `SNMP counters of ${t.name} went down or jumped past the link speed: treated as a reset`,
+      );
     }
     if (resets.length > 0) {
-      acc.addGap({ target: t.name, cells: resets, ts: tick, reason: 'counter-reset', detail: reboot ? 'agent restarted (sysUpTime went back)' : 'counter discontinuity (went down, discontinuity time changed, or above link speed)' });
+      acc.addGap({
+        target: t.name,
+        cells: resets,
+        ts: tick,
+        reason: 'counter-reset',
+        detail: reboot
+          ? 'agent restarted (sysUpTime went back)'
+          : 'counter discontinuity (went down, discontinuity time changed, or above link speed)',
+      });
     }
     if (uptime) rt.uptime = uptime;
-    if (rt.state !== 'ok' && rt.state !== 'pending') this.deps.log.info({ target: t.name, was: rt.state }, `SNMP target ${t.name} answers again`);
+    if (rt.state !== 'ok' && rt.state !== 'pending')
+      this.deps.log.info({ target: t.name, was: rt.state }, `SNMP target ${t.name} answers again`);
     rt.state = 'ok';
     rt.suspect = false;
     rt.lastSuccess = tick;
@@ -560,7 +644,10 @@ export class SnmpCollector implements ServiceCollector {
     acc.addGap({ target: t.name, cells: this.blinded(rt), ts: tick, reason, detail: err.message });
     acc.addError(t.name, err);
     if (rt.state !== reason || rt.lastError !== err.message) {
-      this.deps.log.warn({ target: t.name, host: t.host, port: t.port, reason, tick }, `SNMP poll failed: ${err.message}`);
+      this.deps.log.warn(
+        { target: t.name, host: t.host, port: t.port, reason, tick },
+        `SNMP poll failed: ${err.message}`,
+      );
     }
     rt.state = reason;
     rt.lastError = err.message;

@@ -32,7 +32,12 @@ export interface DeltaOptions {
 }
 
 /** The increase of a counter between two readings, or why there is none. */
-export function counterDelta(prev: bigint | undefined, cur: bigint, kind: CounterKind, opts: DeltaOptions = {}): DeltaVerdict {
+export function counterDelta(
+  prev: bigint | undefined,
+  cur: bigint,
+  kind: CounterKind,
+  opts: DeltaOptions = {},
+): DeltaVerdict {
   if (prev === undefined) return { ok: false, reason: 'first' };
   if (opts.discontinuity) return { ok: false, reason: 'discontinuity' };
   let delta: bigint;
@@ -91,7 +96,9 @@ export interface RateOptions {
   discontinuity?: boolean;
 }
 
-export type RateVerdict = { ok: true; mbps: number; wrapped: boolean; clamped: boolean } | { ok: false; reason: 'first' | 'discontinuity' | 'reset' | 'over-cap' | 'no-time' };
+export type RateVerdict =
+  | { ok: true; mbps: number; wrapped: boolean; clamped: boolean }
+  | { ok: false; reason: 'first' | 'discontinuity' | 'reset' | 'over-cap' | 'no-time' };
 
 /**
  * Headroom over the nominal speed before a rate is impossible: tick stamps are aligned, real reads
@@ -101,11 +108,21 @@ export type RateVerdict = { ok: true; mbps: number; wrapped: boolean; clamped: b
 const RATE_HEADROOM = 0.05;
 
 /** Octet counter readings → Mbit/s over `elapsedS`, capped at the link speed. */
-export function octetRate(prev: bigint | undefined, cur: bigint, kind: CounterKind, elapsedS: number, opts: RateOptions = {}): RateVerdict {
+export function octetRate(
+  prev: bigint | undefined,
+  cur: bigint,
+  kind: CounterKind,
+  elapsedS: number,
+  opts: RateOptions = {},
+): RateVerdict {
   if (prev !== undefined && !(elapsedS > 0)) return { ok: false, reason: 'no-time' };
   const speed = opts.speedMbps !== undefined && opts.speedMbps > 0 ? opts.speedMbps : undefined;
-  const maxDelta = speed === undefined ? undefined : BigInt(Math.ceil((speed * 1e6 * elapsedS * (1 + RATE_HEADROOM)) / 8));
-  const d = counterDelta(prev, cur, kind, { ...(opts.discontinuity ? { discontinuity: true } : {}), ...(maxDelta !== undefined ? { maxDelta } : {}) });
+  const maxDelta =
+    speed === undefined ? undefined : BigInt(Math.ceil((speed * 1e6 * elapsedS * (1 + RATE_HEADROOM)) / 8));
+  const d = counterDelta(prev, cur, kind, {
+    ...(opts.discontinuity ? { discontinuity: true } : {}),
+    ...(maxDelta !== undefined ? { maxDelta } : {}),
+  });
   if (!d.ok) return d;
   const mbps = (Number(d.delta) * 8) / elapsedS / 1e6;
   if (speed !== undefined && mbps > speed) return { ok: true, mbps: speed, wrapped: d.wrapped, clamped: true };

@@ -31,22 +31,63 @@ export class SnmpMetrics {
   readonly slotsBusy: Gauge;
 
   constructor(registry: Registry) {
-    this.duration = gauge(registry, 'cellwatch_snmp_poll_duration_seconds', 'Wall time of the last poll of the target (successful or not).');
-    this.pdus = counter(registry, 'cellwatch_snmp_pdus_total', 'Request PDUs sent to the target, retries and SNMPv3 discovery included.');
+    this.duration = gauge(
+      registry,
+      'cellwatch_snmp_poll_duration_seconds',
+      'Wall time of the last poll of the target (successful or not).',
+    );
+    this.pdus = counter(
+      registry,
+      'cellwatch_snmp_pdus_total',
+      'Request PDUs sent to the target, retries and SNMPv3 discovery included.',
+    );
     this.retries = counter(registry, 'cellwatch_snmp_retries_total', 'Request PDUs re-sent after a timeout.');
     this.timeouts = counter(registry, 'cellwatch_snmp_timeouts_total', 'Request PDUs that got no answer in time.');
-    this.lastSuccess = gauge(registry, 'cellwatch_snmp_last_success_timestamp_seconds', 'Clock time (tick) of the last successful poll, Unix seconds.');
-    this.skipped = counter(registry, 'cellwatch_snmp_skipped_ticks_total', 'Ticks skipped because the previous poll of the target was still running.');
-    this.resets = counter(registry, 'cellwatch_snmp_counter_resets_total', 'Counter discontinuities seen (agent restart, counter going down, impossible rate).');
+    this.lastSuccess = gauge(
+      registry,
+      'cellwatch_snmp_last_success_timestamp_seconds',
+      'Clock time (tick) of the last successful poll, Unix seconds.',
+    );
+    this.skipped = counter(
+      registry,
+      'cellwatch_snmp_skipped_ticks_total',
+      'Ticks skipped because the previous poll of the target was still running.',
+    );
+    this.resets = counter(
+      registry,
+      'cellwatch_snmp_counter_resets_total',
+      'Counter discontinuities seen (agent restart, counter going down, impossible rate).',
+    );
     this.up = gauge(registry, 'cellwatch_snmp_up', '1 when the last poll of the target succeeded, 0 when it failed.');
-    this.varbinds = counter(registry, 'cellwatch_snmp_varbinds_total', 'Table and scalar varbinds received from the target.');
-    this.unmapped = counter(registry, 'cellwatch_snmp_unmapped_rows_total', 'Table rows dropped because no cell id could be found for them.');
-    this.slotsBusy = gauge(registry, 'cellwatch_snmp_poll_slots_busy', 'Poll slots (and sockets) in use, by lane.', ['lane']);
+    this.varbinds = counter(
+      registry,
+      'cellwatch_snmp_varbinds_total',
+      'Table and scalar varbinds received from the target.',
+    );
+    this.unmapped = counter(
+      registry,
+      'cellwatch_snmp_unmapped_rows_total',
+      'Table rows dropped because no cell id could be found for them.',
+    );
+    this.slotsBusy = gauge(registry, 'cellwatch_snmp_poll_slots_busy', 'Poll slots (and sockets) in use, by lane.', [
+      'lane',
+    ]);
   }
 
   /** Forgets a removed target's series. */
   remove(target: string): void {
-    for (const m of [this.duration, this.pdus, this.retries, this.timeouts, this.lastSuccess, this.skipped, this.resets, this.up, this.varbinds, this.unmapped]) {
+    for (const m of [
+      this.duration,
+      this.pdus,
+      this.retries,
+      this.timeouts,
+      this.lastSuccess,
+      this.skipped,
+      this.resets,
+      this.up,
+      this.varbinds,
+      this.unmapped,
+    ]) {
       m.remove({ target });
     }
   }

@@ -99,11 +99,47 @@ export const IF_MIB = {
 
 export function ifMibProfile(version: '1' | '2c' | '3'): LinkProfile {
   if (version === '1') {
-    const columns = [IF_MIB.ifInOctets, IF_MIB.ifOutOctets, IF_MIB.ifSpeed, IF_MIB.ifOperStatus, IF_MIB.ifInErrors, IF_MIB.ifOutErrors];
-    return { kind: 'links', name: 'if-mib', columns, pos: { inOctets: 0, outOctets: 1, speed: 2, speedScale: 1e-6, operStatus: 3, inErrors: 4, outErrors: 5 } };
+    const columns = [
+      IF_MIB.ifInOctets,
+      IF_MIB.ifOutOctets,
+      IF_MIB.ifSpeed,
+      IF_MIB.ifOperStatus,
+      IF_MIB.ifInErrors,
+      IF_MIB.ifOutErrors,
+    ];
+    return {
+      kind: 'links',
+      name: 'if-mib',
+      columns,
+      pos: { inOctets: 0, outOctets: 1, speed: 2, speedScale: 1e-6, operStatus: 3, inErrors: 4, outErrors: 5 },
+    };
   }
-  const columns = [IF_MIB.ifName, IF_MIB.ifHCInOctets, IF_MIB.ifHCOutOctets, IF_MIB.ifHighSpeed, IF_MIB.ifCounterDiscontinuityTime, IF_MIB.ifOperStatus, IF_MIB.ifInErrors, IF_MIB.ifOutErrors];
-  return { kind: 'links', name: 'if-mib', columns, pos: { name: 0, inOctets: 1, outOctets: 2, speed: 3, speedScale: 1, discontinuity: 4, operStatus: 5, inErrors: 6, outErrors: 7 } };
+  const columns = [
+    IF_MIB.ifName,
+    IF_MIB.ifHCInOctets,
+    IF_MIB.ifHCOutOctets,
+    IF_MIB.ifHighSpeed,
+    IF_MIB.ifCounterDiscontinuityTime,
+    IF_MIB.ifOperStatus,
+    IF_MIB.ifInErrors,
+    IF_MIB.ifOutErrors,
+  ];
+  return {
+    kind: 'links',
+    name: 'if-mib',
+    columns,
+    pos: {
+      name: 0,
+      inOctets: 1,
+      outOctets: 2,
+      speed: 3,
+      speedScale: 1,
+      discontinuity: 4,
+      operStatus: 5,
+      inErrors: 6,
+      outErrors: 7,
+    },
+  };
 }
 
 function columnOid(entry: string, column: number | string): string {
@@ -121,10 +157,19 @@ export function compileCellProfile(name: string, cfg: SnmpProfileConfig): CellPr
   };
   const cellIdPos = cfg.cellIdColumn !== undefined ? posOf(columnOid(cfg.entry, cfg.cellIdColumn)) : undefined;
   const fields: FieldSpec[] = [];
-  for (const [field, spec] of Object.entries(cfg.columns) as [CellField, NonNullable<SnmpProfileConfig['columns'][CellField]>][]) {
+  for (const [field, spec] of Object.entries(cfg.columns) as [
+    CellField,
+    NonNullable<SnmpProfileConfig['columns'][CellField]>,
+  ][]) {
     const map = spec.map ?? (field === 'available' ? TRUTH_VALUE : undefined);
     const kind = field === 'available' && spec.kind === 'gauge' && !spec.map ? 'enum' : spec.kind;
-    fields.push({ field, pos: posOf(columnOid(cfg.entry, spec.column)), kind, scale: spec.scale, ...(map ? { map } : {}) });
+    fields.push({
+      field,
+      pos: posOf(columnOid(cfg.entry, spec.column)),
+      kind,
+      scale: spec.scale,
+      ...(map ? { map } : {}),
+    });
   }
   return { kind: 'cells', name, columns, ...(cellIdPos !== undefined ? { cellIdPos } : {}), fields };
 }
@@ -132,9 +177,16 @@ export function compileCellProfile(name: string, cfg: SnmpProfileConfig): CellPr
 export const BUILT_IN_PROFILES = ['cell-table', 'if-mib'] as const;
 
 /** The profile a target uses, or an error naming what is missing. */
-export function resolveProfile(name: string, version: '1' | '2c' | '3', defined: Record<string, SnmpProfileConfig>): Profile {
+export function resolveProfile(
+  name: string,
+  version: '1' | '2c' | '3',
+  defined: Record<string, SnmpProfileConfig>,
+): Profile {
   if (name === 'if-mib') return ifMibProfile(version);
   const cfg = defined[name] ?? (name === 'cell-table' ? CELL_TABLE_PROFILE : undefined);
-  if (!cfg) throw new Error(`unknown profile "${name}" (built-in: ${BUILT_IN_PROFILES.join(', ')}; defined: ${Object.keys(defined).join(', ') || 'none'})`);
+  if (!cfg)
+    throw new Error(
+      `unknown profile "${name}" (built-in: ${BUILT_IN_PROFILES.join(', ')}; defined: ${Object.keys(defined).join(', ') || 'none'})`,
+    );
   return compileCellProfile(name, cfg);
 }

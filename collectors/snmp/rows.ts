@@ -75,7 +75,12 @@ export function counterValue(vb: Varbind | undefined): bigint | undefined {
     for (const byte of buf) v = (v << 8n) | BigInt(byte);
     return BigInt.asUintN(64, v);
   }
-  if (vb.type === ObjectType.Counter32 || vb.type === ObjectType.Gauge32 || vb.type === ObjectType.Integer || vb.type === ObjectType.TimeTicks) {
+  if (
+    vb.type === ObjectType.Counter32 ||
+    vb.type === ObjectType.Gauge32 ||
+    vb.type === ObjectType.Integer ||
+    vb.type === ObjectType.TimeTicks
+  ) {
     return typeof vb.value === 'number' && vb.value >= 0 ? BigInt(Math.trunc(vb.value)) : undefined;
   }
   return undefined;
@@ -105,7 +110,16 @@ export function applyScale(raw: number, scale: number): number {
 }
 
 /** Fields that say nothing while a cell is down (the agent reports zeros, not measurements). */
-const MEASURED_WHILE_UP: ReadonlySet<string> = new Set(['dlMbps', 'ulMbps', 'latencyMs', 'rsrpDbm', 'rsrqDb', 'sinrDb', 'prbUtilPct', 'activeUsers']);
+const MEASURED_WHILE_UP: ReadonlySet<string> = new Set([
+  'dlMbps',
+  'ulMbps',
+  'latencyMs',
+  'rsrpDbm',
+  'rsrqDb',
+  'sinrDb',
+  'prbUtilPct',
+  'activeUsers',
+]);
 
 function fieldValue(spec: FieldSpec, vb: Varbind): number | boolean | undefined {
   switch (spec.kind) {
@@ -189,7 +203,8 @@ export function mapLinkRows(profile: LinkProfile, table: TableData, ctx: MapCont
     const counters: RowCounters = { values: new Map() };
     const disc = numeric(row[p.discontinuity ?? -1]);
     if (disc !== undefined) counters.discontinuity = disc;
-    const discontinuity = ctx.reboot || (before?.discontinuity !== undefined && disc !== undefined && disc !== before.discontinuity);
+    const discontinuity =
+      ctx.reboot || (before?.discontinuity !== undefined && disc !== undefined && disc !== before.discontinuity);
 
     const rawSpeed = numeric(row[p.speed]);
     const speedMbps = rawSpeed === undefined ? undefined : rawSpeed * p.speedScale;
@@ -203,7 +218,10 @@ export function mapLinkRows(profile: LinkProfile, table: TableData, ctx: MapCont
       const cur = counterValue(vb);
       if (!vb || cur === undefined) return undefined;
       counters.values.set(pos, cur);
-      const r = octetRate(before?.values.get(pos), cur, counterKind(vb), ctx.elapsedS ?? 0, { ...(speedMbps !== undefined ? { speedMbps } : {}), discontinuity });
+      const r = octetRate(before?.values.get(pos), cur, counterKind(vb), ctx.elapsedS ?? 0, {
+        ...(speedMbps !== undefined ? { speedMbps } : {}),
+        discontinuity,
+      });
       if (r.ok) return r.mbps;
       if (r.reason !== 'first') reset = true;
       return undefined;

@@ -100,7 +100,12 @@ interface NetSnmpSession {
   msgSecurityParameters?: unknown;
   get(oids: string[], cb: (err: Error | null, varbinds?: Varbind[]) => void): void;
   getNext(oids: string[], cb: (err: Error | null, varbinds?: Varbind[]) => void): void;
-  getBulk(oids: string[], nonRepeaters: number, maxRepetitions: number, cb: (err: Error | null, varbinds?: (Varbind | Varbind[])[]) => void): void;
+  getBulk(
+    oids: string[],
+    nonRepeaters: number,
+    maxRepetitions: number,
+    cb: (err: Error | null, varbinds?: (Varbind | Varbind[])[]) => void,
+  ): void;
   close(): void;
   on(event: string, listener: (...args: unknown[]) => void): void;
 }
@@ -122,7 +127,16 @@ const PRIV: Record<string, number> = {
   aes256r: snmp.PrivProtocols.aes256r,
 };
 
-const UNREACHABLE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNREFUSED', 'EADDRNOTAVAIL', 'EHOSTDOWN', 'ENETDOWN']);
+const UNREACHABLE_CODES = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNREFUSED',
+  'EADDRNOTAVAIL',
+  'EHOSTDOWN',
+  'ENETDOWN',
+]);
 
 export class SnmpSession {
   /** Re-sends after a timeout; may change mid-poll (a suspect target gets more once it answers). */
@@ -143,7 +157,11 @@ export class SnmpSession {
     // Retries are ours (counted per target), so net-snmp gets none.
     const common = { port, transport, timeout: opts.timeoutMs, retries: 0, backoff: 1 } as const;
     if (c.version === '3') {
-      const level = c.privProtocol ? snmp.SecurityLevel.authPriv : c.authProtocol ? snmp.SecurityLevel.authNoPriv : snmp.SecurityLevel.noAuthNoPriv;
+      const level = c.privProtocol
+        ? snmp.SecurityLevel.authPriv
+        : c.authProtocol
+          ? snmp.SecurityLevel.authNoPriv
+          : snmp.SecurityLevel.noAuthNoPriv;
       const user: Record<string, unknown> = { name: c.user ?? '', level };
       if (c.authProtocol) {
         user.authProtocol = AUTH[c.authProtocol];
@@ -153,7 +171,10 @@ export class SnmpSession {
         user.privProtocol = PRIV[c.privProtocol];
         user.privKey = c.privKey;
       }
-      this.session = snmp.createV3Session(host, user as unknown as snmp.User, { ...common, version: snmp.Version3 }) as unknown as NetSnmpSession;
+      this.session = snmp.createV3Session(host, user as unknown as snmp.User, {
+        ...common,
+        version: snmp.Version3,
+      }) as unknown as NetSnmpSession;
     } else {
       const version = c.version === '1' ? snmp.Version1 : snmp.Version2c;
       this.session = snmp.createSession(host, c.community ?? '', { ...common, version }) as unknown as NetSnmpSession;
@@ -177,7 +198,9 @@ export class SnmpSession {
 
   /** One GETBULK; the answer has one array per requested OID (non-repeaters hold at most one varbind). */
   async getBulk(oids: string[], nonRepeaters: number, maxRepetitions: number): Promise<Varbind[][]> {
-    const res = await this.request<(Varbind | Varbind[])[]>('GETBULK', (s, cb) => s.getBulk(oids, nonRepeaters, maxRepetitions, cb));
+    const res = await this.request<(Varbind | Varbind[])[]>('GETBULK', (s, cb) =>
+      s.getBulk(oids, nonRepeaters, maxRepetitions, cb),
+    );
     const out: Varbind[][] = [];
     for (let i = 0; i < oids.length; i++) {
       const r = res[i];
@@ -197,15 +220,25 @@ export class SnmpSession {
     }
   }
 
-  private async request<T>(what: string, send: (s: NetSnmpSession, cb: (err: Error | null, res?: T) => void) => void): Promise<T> {
+  private async request<T>(
+    what: string,
+    send: (s: NetSnmpSession, cb: (err: Error | null, res?: T) => void) => void,
+  ): Promise<T> {
     const { stats, target } = this.opts;
     for (let attempt = 0; ; attempt++) {
       if (this.opts.signal.aborted || this.closed) throw new SnmpError('aborted', target, `${what} aborted`);
       const remaining = this.opts.deadline - performance.now();
       if (remaining <= 0) throw new SnmpError('timeout', target, `poll deadline reached before ${what} could be sent`);
-      const quick = !this.answered && !this.quickTried && this.opts.quickFirstTryMs !== undefined && this.opts.quickFirstTryMs < this.opts.timeoutMs;
+      const quick =
+        !this.answered &&
+        !this.quickTried &&
+        this.opts.quickFirstTryMs !== undefined &&
+        this.opts.quickFirstTryMs < this.opts.timeoutMs;
       if (quick) this.quickTried = true;
-      this.session.timeout = Math.max(1, Math.min(quick ? this.opts.quickFirstTryMs! : this.opts.timeoutMs, Math.ceil(remaining)));
+      this.session.timeout = Math.max(
+        1,
+        Math.min(quick ? this.opts.quickFirstTryMs! : this.opts.timeoutMs, Math.ceil(remaining)),
+      );
       // An SNMPv3 session starts with an engine-discovery exchange: one more PDU on the wire.
       if (this.version === '3' && !this.session.msgSecurityParameters) stats.pdus++;
       stats.pdus++;
@@ -222,7 +255,8 @@ export class SnmpSession {
         this.maxRttMs = Math.max(this.maxRttMs, performance.now() - sentAt);
         return res;
       } catch (err) {
-        if (this.opts.signal.aborted || this.closed) throw new SnmpError('aborted', target, `${what} aborted`, { cause: err });
+        if (this.opts.signal.aborted || this.closed)
+          throw new SnmpError('aborted', target, `${what} aborted`, { cause: err });
         if ((err as Error)?.name === 'RequestTimedOutError') {
           stats.timeouts++;
           // The quick first try counts as a try, but there is always one with the full timeout after it.
@@ -234,10 +268,20 @@ export class SnmpSession {
               continue;
             }
           }
-          if (this.version === '3' && this.session.msgSecurityParameters && this.opts.credentials.privProtocol && !this.answered) {
+          if (
+            this.version === '3' &&
+            this.session.msgSecurityParameters &&
+            this.opts.credentials.privProtocol &&
+            !this.answered
+          ) {
             // The agent answered engine discovery (unencrypted) but never an encrypted request: it could
             // not decrypt them, which it does silently. That is a credentials problem, not a dead device.
-            throw new SnmpError('auth', target, `${this.opts.host}:${this.opts.port} answered SNMPv3 discovery but none of the encrypted requests: wrong privKey or privProtocol for user "${this.opts.credentials.user ?? ''}"`, { cause: err });
+            throw new SnmpError(
+              'auth',
+              target,
+              `${this.opts.host}:${this.opts.port} answered SNMPv3 discovery but none of the encrypted requests: wrong privKey or privProtocol for user "${this.opts.credentials.user ?? ''}"`,
+              { cause: err },
+            );
           }
           throw new SnmpError('timeout', target, this.describeTimeout(attempt + 1), { cause: err });
         }
@@ -248,7 +292,10 @@ export class SnmpSession {
 
   private describeTimeout(tries: number): string {
     const { host, port, credentials } = this.opts;
-    const hint = credentials.version === '3' ? 'agent down or unreachable' : `agent down, unreachable, or the community is wrong (SNMPv${credentials.version} agents ignore a wrong community)`;
+    const hint =
+      credentials.version === '3'
+        ? 'agent down or unreachable'
+        : `agent down, unreachable, or the community is wrong (SNMPv${credentials.version} agents ignore a wrong community)`;
     return `no answer from ${host}:${port} after ${tries} ${tries === 1 ? 'try' : 'tries'}: ${hint}`;
   }
 
@@ -258,24 +305,38 @@ export class SnmpSession {
     if (err instanceof snmp.ResponseInvalidError) {
       const code = (err as unknown as { code: number }).code;
       if (code === snmp.ResponseInvalidCode.EAuthFailure || code === snmp.ResponseInvalidCode.ECouldNotDecrypt) {
-        return new SnmpError('auth', target, `SNMPv3 user "${credentials.user ?? ''}" rejected by ${host}:${port}: ${e.message} (check user, authKey/privKey and protocols)`, { cause: err });
+        return new SnmpError(
+          'auth',
+          target,
+          `SNMPv3 user "${credentials.user ?? ''}" rejected by ${host}:${port}: ${e.message} (check user, authKey/privKey and protocols)`,
+          { cause: err },
+        );
       }
       if (code === snmp.ResponseInvalidCode.ECommunityNoMatch) {
-        return new SnmpError('auth', target, `${host}:${port} answered with another community: ${e.message}`, { cause: err });
+        return new SnmpError('auth', target, `${host}:${port} answered with another community: ${e.message}`, {
+          cause: err,
+        });
       }
-      return new SnmpError('error', target, `invalid ${what} response from ${host}:${port}: ${e.message}`, { cause: err });
+      return new SnmpError('error', target, `invalid ${what} response from ${host}:${port}: ${e.message}`, {
+        cause: err,
+      });
     }
     if (err instanceof snmp.RequestFailedError) {
       const status = (err as unknown as { status: number }).status;
-      if (status === snmp.ErrorStatus.TooBig) return new SnmpError('too-big', target, `${what} answer too big`, { cause: err });
-      if (status === snmp.ErrorStatus.NoSuchName) return new SnmpError('no-such-name', target, e.message, { cause: err });
-      if (status === snmp.ErrorStatus.AuthorizationError) return new SnmpError('auth', target, `${host}:${port} refused ${what}: ${e.message}`, { cause: err });
+      if (status === snmp.ErrorStatus.TooBig)
+        return new SnmpError('too-big', target, `${what} answer too big`, { cause: err });
+      if (status === snmp.ErrorStatus.NoSuchName)
+        return new SnmpError('no-such-name', target, e.message, { cause: err });
+      if (status === snmp.ErrorStatus.AuthorizationError)
+        return new SnmpError('auth', target, `${host}:${port} refused ${what}: ${e.message}`, { cause: err });
       return new SnmpError('error', target, `${host}:${port} answered ${what} with ${e.message}`, { cause: err });
     }
     if (typeof e?.code === 'string' && UNREACHABLE_CODES.has(e.code)) {
       return new SnmpError('unreachable', target, `cannot reach ${host}:${port}: ${e.message}`, { cause: err });
     }
-    return new SnmpError('error', target, `${what} to ${host}:${port} failed: ${e?.message ?? String(err)}`, { cause: err });
+    return new SnmpError('error', target, `${what} to ${host}:${port} failed: ${e?.message ?? String(err)}`, {
+      cause: err,
+    });
   }
 }
 

@@ -59,7 +59,8 @@ interface ColumnWalk {
 /** Answers in a row without progress after which a column is declared broken. */
 const MAX_STALLS = 3;
 
-const isEnd = (vb: Varbind) => vb.type === ObjectType.EndOfMibView || vb.type === ObjectType.NoSuchObject || vb.type === ObjectType.NoSuchInstance;
+const isEnd = (vb: Varbind) =>
+  vb.type === ObjectType.EndOfMibView || vb.type === ObjectType.NoSuchObject || vb.type === ObjectType.NoSuchInstance;
 
 /** Compares dotted numeric OIDs (arc by arc). */
 export function compareOids(a: string, b: string): number {
@@ -92,7 +93,8 @@ class TableBuilder {
       const index = vb.oid.slice(prefix.length);
       let row = this.rows.get(index);
       if (!row) {
-        if (this.rows.size >= this.maxRows) throw new SnmpError('error', this.target, `table has more than ${this.maxRows} rows; refusing the rest`);
+        if (this.rows.size >= this.maxRows)
+          throw new SnmpError('error', this.target, `table has more than ${this.maxRows} rows; refusing the rest`);
         row = [];
         this.rows.set(index, row);
       }
@@ -102,10 +104,18 @@ class TableBuilder {
     }
     // An agent that answers with the OID it was asked about (or an earlier one) would loop forever.
     if (!col.done && col.last !== before && compareOids(col.last, before) <= 0) {
-      throw new SnmpError('error', this.target, `agent returned OIDs out of order in column ${prefix.slice(0, -1)} (${col.last} after ${before})`);
+      throw new SnmpError(
+        'error',
+        this.target,
+        `agent returned OIDs out of order in column ${prefix.slice(0, -1)} (${col.last} after ${before})`,
+      );
     }
     if (!col.done && col.last === before && ++col.stalls >= MAX_STALLS) {
-      throw new SnmpError('error', this.target, `agent made no progress in column ${prefix.slice(0, -1)} at ${before} after ${MAX_STALLS} answers`);
+      throw new SnmpError(
+        'error',
+        this.target,
+        `agent made no progress in column ${prefix.slice(0, -1)} at ${before} after ${MAX_STALLS} answers`,
+      );
     }
     if (col.last !== before) col.stalls = 0;
   }
@@ -115,7 +125,14 @@ class TableBuilder {
  * Walks `columns` (full column OIDs) and fetches `scalars` (OIDs asked with GETNEXT semantics, so
  * "1.3.6.1.2.1.1.3" yields sysUpTime.0) in the same first PDU.
  */
-export async function walkColumns(session: TableSession, target: string, columns: readonly string[], scalars: readonly string[], tuning: WalkTuning, opts: WalkOptions): Promise<TableData> {
+export async function walkColumns(
+  session: TableSession,
+  target: string,
+  columns: readonly string[],
+  scalars: readonly string[],
+  tuning: WalkTuning,
+  opts: WalkOptions,
+): Promise<TableData> {
   const builder = new TableBuilder(target, opts.maxRows);
   const cols: ColumnWalk[] = columns.map((c, pos) => ({ pos, prefix: `${c}.`, last: c, done: false, stalls: 0 }));
   const scalarOut: (Varbind | undefined)[] = scalars.map(() => undefined);
@@ -124,7 +141,14 @@ export async function walkColumns(session: TableSession, target: string, columns
     await walkV1(session, target, cols, scalars, scalarOut, builder, opts);
   } else {
     // First PDU: every column and the scalars, sized so a table of the expected size ends in it.
-    const firstReps = Math.max(1, Math.min(tuning.maxRepetitions, Math.floor(opts.maxVarbinds / Math.max(1, cols.length)), (opts.expectedRows ?? tuning.maxRepetitions) + 1));
+    const firstReps = Math.max(
+      1,
+      Math.min(
+        tuning.maxRepetitions,
+        Math.floor(opts.maxVarbinds / Math.max(1, cols.length)),
+        (opts.expectedRows ?? tuning.maxRepetitions) + 1,
+      ),
+    );
     await bulkStep(session, cols, scalars, scalarOut, firstReps, tuning, builder);
     opts.onScalars?.();
     const open = cols.filter((c) => !c.done);
@@ -138,7 +162,13 @@ export async function walkColumns(session: TableSession, target: string, columns
   return { rows: builder.rows, scalars: scalarOut, varbinds: builder.varbinds + scalarOut.filter(Boolean).length };
 }
 
-async function walkGroup(session: TableSession, group: ColumnWalk[], tuning: WalkTuning, builder: TableBuilder, maxVarbinds: number): Promise<void> {
+async function walkGroup(
+  session: TableSession,
+  group: ColumnWalk[],
+  tuning: WalkTuning,
+  builder: TableBuilder,
+  maxVarbinds: number,
+): Promise<void> {
   for (;;) {
     const open = group.filter((c) => !c.done);
     if (open.length === 0) return;
@@ -148,7 +178,15 @@ async function walkGroup(session: TableSession, group: ColumnWalk[], tuning: Wal
 }
 
 /** One GETBULK for `cols` (+ scalars as non-repeaters), retried smaller on tooBig. */
-async function bulkStep(session: TableSession, cols: ColumnWalk[], scalars: readonly string[], scalarOut: (Varbind | undefined)[], reps: number, tuning: WalkTuning, builder: TableBuilder): Promise<void> {
+async function bulkStep(
+  session: TableSession,
+  cols: ColumnWalk[],
+  scalars: readonly string[],
+  scalarOut: (Varbind | undefined)[],
+  reps: number,
+  tuning: WalkTuning,
+  builder: TableBuilder,
+): Promise<void> {
   for (;;) {
     try {
       const res = await session.getBulk([...scalars, ...cols.map((c) => c.last)], scalars.length, reps);
@@ -178,7 +216,15 @@ async function bulkStep(session: TableSession, cols: ColumnWalk[], scalars: read
 }
 
 /** SNMPv1 has no GETBULK: many columns per GETNEXT; NoSuchName marks the end of the MIB for one OID. */
-async function walkV1(session: TableSession, target: string, cols: ColumnWalk[], scalars: readonly string[], scalarOut: (Varbind | undefined)[], builder: TableBuilder, opts: WalkOptions): Promise<void> {
+async function walkV1(
+  session: TableSession,
+  target: string,
+  cols: ColumnWalk[],
+  scalars: readonly string[],
+  scalarOut: (Varbind | undefined)[],
+  builder: TableBuilder,
+  opts: WalkOptions,
+): Promise<void> {
   let pendingScalars = scalars.map((oid, i) => ({ oid, i }));
   let first = true;
   for (;;) {
@@ -203,7 +249,10 @@ async function walkV1(session: TableSession, target: string, cols: ColumnWalk[],
       const scalar = pendingScalars.find((s) => s.oid === oid);
       if (col) col.done = true;
       else if (scalar) pendingScalars = pendingScalars.filter((s) => s !== scalar);
-      else throw new SnmpError('error', target, `SNMPv1 agent reported noSuchName for an OID not asked: ${err.message}`, { cause: err });
+      else
+        throw new SnmpError('error', target, `SNMPv1 agent reported noSuchName for an OID not asked: ${err.message}`, {
+          cause: err,
+        });
     }
     if (first) {
       first = false;
@@ -216,7 +265,15 @@ async function walkV1(session: TableSession, target: string, cols: ColumnWalk[],
  * Fetches known rows with GETs: `column.index` for every column and index, many OIDs per PDU,
  * `parallel` PDUs in flight. `scalars` are full instance OIDs (e.g. "1.3.6.1.2.1.1.3.0").
  */
-export async function getRows(session: TableSession, target: string, columns: readonly string[], indexes: readonly string[], scalars: readonly string[], tuning: WalkTuning, opts: Pick<WalkOptions, 'parallel' | 'onScalars'>): Promise<TableData> {
+export async function getRows(
+  session: TableSession,
+  target: string,
+  columns: readonly string[],
+  indexes: readonly string[],
+  scalars: readonly string[],
+  tuning: WalkTuning,
+  opts: Pick<WalkOptions, 'parallel' | 'onScalars'>,
+): Promise<TableData> {
   const rows = new Map<string, (Varbind | undefined)[]>();
   const scalarOut: (Varbind | undefined)[] = scalars.map(() => undefined);
   let varbinds = 0;
@@ -264,7 +321,8 @@ export async function getRows(session: TableSession, target: string, columns: re
 
   // The scalars go first and alone in their PDU's head so their read time is known.
   const chunks: Ask[][] = [];
-  for (let i = 0; i < asks.length; i += Math.max(1, tuning.oidsPerGet)) chunks.push(asks.slice(i, i + Math.max(1, tuning.oidsPerGet)));
+  for (let i = 0; i < asks.length; i += Math.max(1, tuning.oidsPerGet))
+    chunks.push(asks.slice(i, i + Math.max(1, tuning.oidsPerGet)));
   await getChunk(chunks[0] ?? []);
   opts.onScalars?.();
   let next = 1;

@@ -45,7 +45,12 @@ export function registerCellRoutes(api: FastifyInstance, ctx: ApiContext): void 
     const cells = [...ids]
       .sort()
       .map((id) => view(id, inventory.get(id), latest.get(id), now))
-      .filter((c) => (!q.region || c.region === q.region) && (!q.site || c.site === q.site) && (!q.status || c.status === q.status));
+      .filter(
+        (c) =>
+          (!q.region || c.region === q.region) &&
+          (!q.site || c.site === q.site) &&
+          (!q.status || c.status === q.status),
+      );
     return { at: now, count: cells.length, cells };
   });
 

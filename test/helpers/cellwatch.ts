@@ -24,11 +24,17 @@ export function spawnCellwatch(t: Test, args: string[], env: NodeJS.ProcessEnv =
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, output: () => out, exited };
 }
 
 /** Waits until the daemon at `url` answers /readyz with 200; a timeout quotes the end of its output. */
 export async function waitReady(url: string, proc: CellwatchProcess, timeoutMs = 20_000): Promise<void> {
-  await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, timeoutMs, `cellwatch ready at ${url} (output: ${proc.output().slice(-1500)})`);
+  await waitFor(
+    async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200,
+    timeoutMs,
+    `cellwatch ready at ${url} (output: ${proc.output().slice(-1500)})`,
+  );
 }

@@ -4,9 +4,18 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findBinary, forgetTempDir, freePort, makeTempDir, spawnService, waitForService, type ServiceProcess } from './service.js';
+import {
+  findBinary,
+  forgetTempDir,
+  freePort,
+  makeTempDir,
+  spawnService,
+  waitForService,
+  type ServiceProcess,
+} from './service.js';
 
-export const INFLUXD_INSTALL_HINT = 'apt-get install influxdb (Debian) — tests start their own influxd, no service needed';
+export const INFLUXD_INSTALL_HINT =
+  'apt-get install influxdb (Debian) — tests start their own influxd, no service needed';
 
 export interface InfluxServer {
   /** Base URL, e.g. http://127.0.0.1:40123 (no trailing slash). */
@@ -172,9 +181,15 @@ export async function startInfluxDB(opts: InfluxOptions = {}): Promise<InfluxSer
       } catch {
         throw new Error(`InfluxDB /query answered ${res.status} with non-JSON: ${text.slice(0, 500)}`);
       }
-      if (!res.ok || body.error) throw new Error(`InfluxDB /query ${JSON.stringify(q)} failed (${res.status}): ${body.error ?? text.slice(0, 500)}`);
+      if (!res.ok || body.error)
+        throw new Error(
+          `InfluxDB /query ${JSON.stringify(q)} failed (${res.status}): ${body.error ?? text.slice(0, 500)}`,
+        );
       const failed = (body.results ?? []).find((r) => r.error);
-      if (failed) throw new Error(`InfluxDB /query ${JSON.stringify(q)}: statement ${failed.statement_id} failed: ${failed.error}`);
+      if (failed)
+        throw new Error(
+          `InfluxDB /query ${JSON.stringify(q)}: statement ${failed.statement_id} failed: ${failed.error}`,
+        );
       return body;
     },
     async write(lines, db, precision = 'ns') {
@@ -200,7 +215,10 @@ export async function startInfluxDB(opts: InfluxOptions = {}): Promise<InfluxSer
       await proc?.kill();
     },
     async restart() {
-      if (dirRemoved) throw new Error('InfluxServer.restart(): stop() already removed its temp dir; use stop({ keepDir: true }) or kill() before restart()');
+      if (dirRemoved)
+        throw new Error(
+          'InfluxServer.restart(): stop() already removed its temp dir; use stop({ keepDir: true }) or kill() before restart()',
+        );
       await proc?.terminate();
       await launch();
     },

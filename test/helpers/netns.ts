@@ -10,7 +10,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { findBinary, requireCondition, type Test } from './service.js';
 
-export const NETNS_HINT = 'needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and iproute2 with `ip netns` (apt-get install iproute2)';
+export const NETNS_HINT =
+  'needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and iproute2 with `ip netns` (apt-get install iproute2)';
 
 /** The namespace end of the host link, as seen inside the namespace. */
 export const UPLINK_IFNAME = 'cwuplink';
@@ -87,7 +88,8 @@ function subnetAddresses(index: number): { hostAddress: string; nsAddress: strin
 
 async function pickSubnet(name: string): Promise<{ hostAddress: string; nsAddress: string }> {
   const used = await usedIPv4();
-  const start = Number.parseInt(createHash('sha256').update(`${name}/${process.pid}`).digest('hex').slice(0, 8), 16) % 32768;
+  const start =
+    Number.parseInt(createHash('sha256').update(`${name}/${process.pid}`).digest('hex').slice(0, 8), 16) % 32768;
   for (let i = 0; i < 32768; i++) {
     const candidate = subnetAddresses((start + i) % 32768);
     if (!used.has(candidate.hostAddress) && !used.has(candidate.nsAddress)) return candidate;
@@ -105,8 +107,10 @@ async function removeLeftovers(name: string, hostLink: string): Promise<void> {
  * the host, and `pairs` veth pairs inside. Always destroy() it, e.g. in t.teardown.
  */
 export async function createVethNamespace(name: string, pairs: number): Promise<VethNamespace> {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new Error(`createVethNamespace: bad namespace name ${JSON.stringify(name)}`);
-  if (!Number.isInteger(pairs) || pairs < 0 || pairs > 20_000) throw new Error(`createVethNamespace: pairs must be an integer 0..20000, got ${pairs}`);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
+    throw new Error(`createVethNamespace: bad namespace name ${JSON.stringify(name)}`);
+  if (!Number.isInteger(pairs) || pairs < 0 || pairs > 20_000)
+    throw new Error(`createVethNamespace: pairs must be an integer 0..20000, got ${pairs}`);
   const hostLink = hostLinkName(name);
   await removeLeftovers(name, hostLink);
   const { hostAddress, nsAddress } = await pickSubnet(name);
@@ -121,15 +125,13 @@ export async function createVethNamespace(name: string, pairs: number): Promise<
   try {
     await ip(['netns', 'add', name]);
     // No IPv6 on the many pairs: address autoconfiguration and DAD on thousands of links cost seconds.
-    await ip(['netns', 'exec', name, 'sysctl', '-q', '-w', 'net.ipv6.conf.default.disable_ipv6=1']).catch(() => undefined);
+    await ip(['netns', 'exec', name, 'sysctl', '-q', '-w', 'net.ipv6.conf.default.disable_ipv6=1']).catch(
+      () => undefined,
+    );
     await ip(['link', 'add', hostLink, 'type', 'veth', 'peer', 'name', UPLINK_IFNAME, 'netns', name]);
     await ip(['addr', 'add', `${hostAddress}/30`, 'dev', hostLink]);
     await ip(['link', 'set', hostLink, 'up']);
-    const inside = [
-      'link set lo up',
-      `addr add ${nsAddress}/30 dev ${UPLINK_IFNAME}`,
-      `link set ${UPLINK_IFNAME} up`,
-    ];
+    const inside = ['link set lo up', `addr add ${nsAddress}/30 dev ${UPLINK_IFNAME}`, `link set ${UPLINK_IFNAME} up`];
     await ip(['-n', name, '-batch', '-'], `${inside.join('\n')}\n`);
 
     const started = performance.now();
@@ -152,7 +154,8 @@ export async function createVethNamespace(name: string, pairs: number): Promise<
 export async function namespaceUplink(name: string): Promise<{ hostAddress: string; nsAddress: string }> {
   const out = await ip(['-n', name, '-4', '-o', 'addr', 'show', 'dev', UPLINK_IFNAME]);
   const match = /inet (\d+)\.(\d+)\.(\d+)\.(\d+)\/30/.exec(out);
-  if (!match) throw new Error(`namespace ${name} has no IPv4 /30 on ${UPLINK_IFNAME}; was it made by createVethNamespace?`);
+  if (!match)
+    throw new Error(`namespace ${name} has no IPv4 /30 on ${UPLINK_IFNAME}; was it made by createVethNamespace?`);
   const [a, b, c, d] = match.slice(1).map(Number) as [number, number, number, number];
   const base = d & ~3;
   const peer = d === base + 1 ? base + 2 : base + 1;

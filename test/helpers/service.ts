@@ -125,7 +125,10 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
     }
     const elapsed = performance.now() - started;
     if (elapsed >= timeoutMs) {
-      const why = lastError === undefined ? '' : ` (last error: ${lastError instanceof Error ? lastError.message : inspect(lastError)})`;
+      const why =
+        lastError === undefined
+          ? ''
+          : ` (last error: ${lastError instanceof Error ? lastError.message : inspect(lastError)})`;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
     }
     await sleep(Math.min(pause, timeoutMs - elapsed));
@@ -212,11 +215,20 @@ const TAIL_BYTES = 16 * 1024;
  * `setpriv`, so even a test process killed by a signal (when 'exit' handlers do not run) takes its
  * servers with it.
  */
-export function spawnService(name: string, command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ServiceProcess {
+export function spawnService(
+  name: string,
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): ServiceProcess {
   installExitHook();
   const setpriv = process.platform === 'linux' ? findBinary('setpriv') : undefined;
   const [file, argv] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', command, ...args]] : [command, args];
-  const child = spawn(file, argv, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file, argv, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   liveChildren.add(child);
 
   let tail = '';
@@ -270,7 +282,11 @@ export function spawnService(name: string, command: string, args: string[], opti
 
 /** Describes how a service ended, with its output tail, for start-up error messages. */
 export function describeExit(service: ServiceProcess, exit: ServiceExit): string {
-  const how = exit.error ? `could not be started (${exit.error.message})` : exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  const how = exit.error
+    ? `could not be started (${exit.error.message})`
+    : exit.signal
+      ? `was killed by ${exit.signal}`
+      : `exited with code ${exit.code}`;
   const tail = service.tail().trim();
   return `${service.name} ${how}${tail ? `; last output:\n${tail}` : ''}`;
 }
@@ -279,16 +295,25 @@ export function describeExit(service: ServiceProcess, exit: ServiceExit): string
  * Waits until `ready` holds, failing fast with the service's output when it exits first or when the
  * timeout runs out.
  */
-export async function waitForService(service: ServiceProcess, ready: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+export async function waitForService(
+  service: ServiceProcess,
+  ready: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   let exitedEarly: ServiceExit | undefined;
   void service.exited.then((exit) => {
     exitedEarly = exit;
   });
   try {
-    await waitFor(async () => {
-      if (exitedEarly) return true;
-      return ready();
-    }, timeoutMs, what);
+    await waitFor(
+      async () => {
+        if (exitedEarly) return true;
+        return ready();
+      },
+      timeoutMs,
+      what,
+    );
   } catch (err) {
     const tail = service.tail().trim();
     throw new Error(`${(err as Error).message}${tail ? `; ${service.name} said:\n${tail}` : ''}`, { cause: err });

@@ -7,7 +7,15 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import snmp from 'net-snmp';
 import { namespaceUplink } from './netns.js';
-import { findBinary, forgetTempDir, freePort, makeTempDir, spawnService, waitForService, type ServiceProcess } from './service.js';
+import {
+  findBinary,
+  forgetTempDir,
+  freePort,
+  makeTempDir,
+  spawnService,
+  waitForService,
+  type ServiceProcess,
+} from './service.js';
 
 export const SNMPD_INSTALL_HINT = 'apt-get install snmpd (Debian) — tests start their own snmpd, no service needed';
 
@@ -50,7 +58,14 @@ export interface SnmpdOptions {
   startTimeoutMs?: number;
 }
 
-function configText(host: string, port: number, community: string, clientSource: string, server: Pick<SnmpdServer, 'v3' | 'v3sha256'>, extra: string): string {
+function configText(
+  host: string,
+  port: number,
+  community: string,
+  clientSource: string,
+  server: Pick<SnmpdServer, 'v3' | 'v3sha256'>,
+  extra: string,
+): string {
   const { v3, v3sha256 } = server;
   return `agentAddress udp:${host}:${port}
 rocommunity ${community} ${clientSource}
@@ -79,8 +94,20 @@ export async function startSnmpd(opts: SnmpdOptions = {}): Promise<SnmpdServer> 
   if (!snmpd) throw new Error(`snmpd is not installed: ${SNMPD_INSTALL_HINT}`);
   const community = opts.community ?? 'cwtest';
   const credentials = {
-    v3: { user: 'cwv3sha', authProtocol: 'sha', authKey: 'cw-auth-sha1', privProtocol: 'aes', privKey: 'cw-priv-aes128' },
-    v3sha256: { user: 'cwv3sha256', authProtocol: 'sha256', authKey: 'cw-auth-sha256', privProtocol: 'aes256b', privKey: 'cw-priv-aes256' },
+    v3: {
+      user: 'cwv3sha',
+      authProtocol: 'sha',
+      authKey: 'cw-auth-sha1',
+      privProtocol: 'aes',
+      privKey: 'cw-priv-aes128',
+    },
+    v3sha256: {
+      user: 'cwv3sha256',
+      authProtocol: 'sha256',
+      authKey: 'cw-auth-sha256',
+      privProtocol: 'aes256b',
+      privKey: 'cw-priv-aes256',
+    },
   } as const satisfies Pick<SnmpdServer, 'v3' | 'v3sha256'>;
 
   let host = '127.0.0.1';
@@ -115,12 +142,22 @@ export async function startSnmpd(opts: SnmpdOptions = {}): Promise<SnmpdServer> 
     proc = spawnService('snmpd', command, rest, { env });
     const listeningOn = port;
     try {
-      await waitForService(proc, () => answers(host, listeningOn, community), startTimeoutMs, `snmpd to answer a v2c GET on ${host}:${port}`);
+      await waitForService(
+        proc,
+        () => answers(host, listeningOn, community),
+        startTimeoutMs,
+        `snmpd to answer a v2c GET on ${host}:${port}`,
+      );
       break;
     } catch (err) {
       const tail = proc.tail();
       await proc.kill();
-      if (attempt < 3 && opts.port === undefined && /address already in use|Error opening specified endpoint/i.test(tail)) continue;
+      if (
+        attempt < 3 &&
+        opts.port === undefined &&
+        /address already in use|Error opening specified endpoint/i.test(tail)
+      )
+        continue;
       await cleanup();
       throw err;
     }
