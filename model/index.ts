@@ -18,6 +18,8 @@ export interface Cell {
   neighbours: string[];
   /** Free-form vendor/technology label, e.g. "LTE1800". Optional. */
   tech?: string;
+  /** Antenna azimuth, degrees clockwise from north: which way the sector points (complaint matching). */
+  azimuth?: number;
   /**
    * Row index of this cell in its site's SNMP cell table, for vendor profiles whose table has no
    * cell-id column (the row is then mapped through the inventory: target site + index → cell).
@@ -105,25 +107,87 @@ export interface CollectionGap {
 
 export type Experience = 'good' | 'bad' | 'unknown';
 
-export type Cause = 'outage' | 'backhaul' | 'coverage' | 'interference' | 'congestion' | 'unknown';
+/**
+ * Why a cell is degraded, in the order the correlator tries them (first match wins): the cell is
+ * down; its site's transport link is saturated or down; the signal is weak; the signal is fine but
+ * drowned in interference; the cell is full; the cell says it is fine while its users and traffic
+ * vanish (a silent failure, a "sleeping cell"); none of these.
+ */
+export type Cause = 'outage' | 'backhaul' | 'coverage' | 'interference' | 'congestion' | 'silent-failure' | 'unknown';
 
-/** A degradation window on one cell: opened after consecutive bad intervals, closed after good ones. */
+/** Which samples a window (or a target) was computed from: network counters, or active probes. */
+export type SampleStream = 'counters' | 'probes';
+
+/** One KPI that made intervals bad: its worst value and what it was judged against. */
+export interface KpiEvidence {
+  kpi: SampleNumericField | 'available';
+  /** Worst value over the window's bad intervals (for `available`: 0 = down). */
+  worst: number;
+  /** The absolute threshold breached, when that was the test. */
+  threshold?: number;
+  /** The baseline median, when the test was a relative drop. */
+  baseline?: number;
+  /** The most negative robust z against that baseline. */
+  z?: number;
+  /** Bad intervals in which this KPI breached. */
+  intervals: number;
+}
+
+/** What the cause was concluded from: the KPIs that breached, and for backhaul the link. */
+export interface WindowEvidence {
+  kpis: KpiEvidence[];
+  link?: { link: string; operUp?: boolean; utilPct?: number };
+  /** Bad, good and unknown intervals inside the window. */
+  badIntervals: number;
+  goodIntervals: number;
+  unknownIntervals: number;
+}
+
+/**
+ * A degradation window on one cell: opened after consecutive bad intervals, closed after good ones.
+ * A sample at `ts` with `intervalS` covers [ts − intervalS, ts); the window spans from the start of
+ * its first bad interval to the end of its last one.
+ */
 export interface Window {
+  /** Deterministic: the same samples give the same id, in any order. */
   id: string;
   cell: string;
+  site?: string;
+  region?: string;
+  stream: SampleStream;
   start: EpochMs;
   /** Absent while the window is open. */
   end?: EpochMs;
+  /** End of the last bad interval seen so far (equals `end` once closed). */
+  lastBad: EpochMs;
   cause: Cause;
-  /** 0..1; how bad (share of users affected × depth of the breach). */
+  /** 0..1: at least 0.5 when users had a bad experience in it (depth × share of users), below when only KPIs drifted. */
   severity: number;
-  /** Users affected (user-intervals weighted), for ranking and the care summary. */
+  /** Estimated users affected: the most users in one bad interval (an outage counts the users its baseline expects). */
   usersAffected: number;
+  /** User-minutes of bad experience. */
+  userMinutes: number;
+  /** Worst value of each KPI over the bad intervals. */
+  worst: Partial<Record<SampleNumericField, number>>;
+  evidence: WindowEvidence;
   remediation: string;
+}
+
+export type WindowChange = 'opened' | 'changed' | 'closed' | 'retracted';
+
+/**
+ * A window's update, for the alerts and the stream. `at` is event time: the sample time that caused
+ * it. `retracted` means late data showed the window never was (or that it is now another window).
+ */
+export interface WindowEvent {
+  change: WindowChange;
+  window: Window;
+  at: EpochMs;
 }
 
 export type ComplaintChannel = 'hotline' | 'online' | 'social' | 'app';
 export type ComplaintCategory = 'network' | 'efficiency' | 'billing' | 'attitude';
+export type ComplaintSymptom = 'no-signal' | 'slow-data' | 'call-drop' | 'voice-quality' | 'other';
 
 export interface Complaint {
   /** External id; posting the same id twice is idempotent. */
@@ -133,10 +197,28 @@ export interface Complaint {
   issueAt?: EpochMs;
   channel: ComplaintChannel;
   category: ComplaintCategory;
+  /** What the customer noticed, when the intake knows it: sharpens matching to causes. */
+  symptom?: ComplaintSymptom;
   cell?: string;
   lat?: number;
   lon?: number;
   text?: string;
+}
+
+/** One window that may explain a complaint, with its score and a sentence a person can read. */
+export interface ComplaintMatch {
+  window: string;
+  cell: string;
+  score: number;
+  reason: string;
+}
+
+export interface ComplaintCorrelation {
+  explained: boolean;
+  /** The best score (0 when nothing matched). */
+  score: number;
+  /** Best first; only windows with a score above zero. */
+  windows: ComplaintMatch[];
 }
 
 export type AlertState = 'pending' | 'firing' | 'resolved';
@@ -156,4 +238,35 @@ export interface Alert {
   endsAt?: EpochMs;
   ackedBy?: string;
   ackedAt?: EpochMs;
+}
+
+/** A cell found near a point, with its great-circle distance. */
+export interface NearbyCell {
+  cell: Cell;
+  km: number;
+}
+
+/**
+ * The cell inventory as one immutable value: every lookup the pipeline needs, built once per
+ * inventory version and replaced as a whole on reload (never mutated, so a reader holding the old
+ * one sees a consistent network). The implementation (config/inventory.ts) indexes locations in a
+ * spatial index; the correlator sees only this interface.
+ */
+export interface Inventory {
+  readonly size: number;
+  /** Every cell, sorted by id. */
+  readonly cells: readonly Cell[];
+  cell(id: string): Cell | undefined;
+  has(id: string): boolean;
+  /** Cells of a site, in snmpIndex (then id) order; empty for an unknown site. */
+  cellsOfSite(site: string): readonly Cell[];
+  regionOfSite(site: string): string | undefined;
+  /** Site ids, sorted. */
+  readonly sites: readonly string[];
+  /** Region ids, sorted. */
+  readonly regions: readonly string[];
+  /** Neighbours the inventory lists for a cell (unknown ids left out). */
+  neighbours(id: string): readonly Cell[];
+  /** Cells within `km` of a point, nearest first. */
+  within(lat: number, lon: number, km: number): NearbyCell[];
 }
