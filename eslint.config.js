@@ -1,9 +1,10 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layerConfigs } from './eslint/layers.js';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tap/**', 'data/**', 'eslint.config.js', 'daemon/board/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.tap/**', 'data/**', 'eslint.config.js', 'eslint/**', 'daemon/board/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -28,4 +29,5 @@ export default tseslint.config(
       ],
     },
   },
+  ...layerConfigs,
 );

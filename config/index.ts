@@ -16,6 +16,7 @@ import { configSchema, crossCheck, type Config } from './schema.js';
 export * from './schema.js';
 export { Secret, fingerprint } from './secret.js';
 export { parseDuration } from './units.js';
+export { CellInventory, distanceKm, loadInventoryFile, parseInventory, type InventoryLoad } from './inventory.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -34,6 +35,16 @@ export interface LoadOptions {
 }
 
 export function loadConfigFile(file: string, opts: Omit<LoadOptions, 'baseDir'> = {}): Config {
+  const { raw, baseDir } = readRawConfig(file);
+  return parseConfig(raw, { ...opts, baseDir });
+}
+
+/**
+ * The file's content as parsed YAML, before validation, with the directory its relative paths are
+ * resolved against: for callers that merge flags into the file (`demo --sites 4`) and then validate
+ * the result once, so a flag is checked by the same schema as the file.
+ */
+export function readRawConfig(file: string): { raw: Record<string, unknown>; baseDir: string } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -46,7 +57,10 @@ export function loadConfigFile(file: string, opts: Omit<LoadOptions, 'baseDir'> 
   } catch (err) {
     throw new ConfigError([`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
   }
-  return parseConfig(raw, { ...opts, baseDir: dirname(resolve(file)) });
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError([`${file}: expected a mapping of settings at the top level`]);
+  }
+  return { raw: raw as Record<string, unknown>, baseDir: dirname(resolve(file)) };
 }
 
 /** Validates an already-parsed config object (YAML, JSON, or built in code). */

@@ -271,12 +271,15 @@ const alertsSchema = z.strictObject({
     .default([]),
 });
 
+/** Regions of the simulated network unless configured (`demo --sites 2` lowers it to fit). */
+export const DEFAULT_SIM_REGIONS = 4;
+
 const simSchema = z
   .strictObject({
     /** Run the built-in simulated network (what `cellwatch demo` turns on). */
     enabled: z.boolean().default(false),
     seed: z.number().int().default(1),
-    regions: z.number().int().min(1).max(50).default(4),
+    regions: z.number().int().min(1).max(50).default(DEFAULT_SIM_REGIONS),
     sites: z.number().int().min(1).max(5000).default(80),
     /** Simulated seconds per real second. */
     rate: z.number().positive().max(3600).default(60),
@@ -314,7 +317,11 @@ export const configSchema = z.strictObject({
   /** Cells CSV: id, site, region, lat, lon, neighbours (";"-separated), snmpIndex (optional). */
   inventory: z.string().min(1).optional(),
   snmp: snmpSchema.prefault({}),
-  probes: z.array(z.unknown()).default([]),
+  /** Active probes arrive with their collector; until then a probe list is refused rather than ignored. */
+  probes: z
+    .array(z.unknown())
+    .max(0, 'probes are not supported by this version of cellwatch yet; remove the list')
+    .default([]),
   experience: experienceSchema.prefault({}),
   target: targetSchema.prefault({}),
   alerts: alertsSchema.prefault({}),

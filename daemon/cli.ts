@@ -2,9 +2,16 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
-import { AcceleratedClock, SystemClock, TimerScheduler } from '../clock/index.js';
-import { ConfigError, loadConfigFile, parseConfig, type Config } from '../config/index.js';
+import { Command } from 'commander';
+import { AcceleratedClock, SystemClock, TimerScheduler, realTimers } from '../clock/index.js';
+import {
+  ConfigError,
+  DEFAULT_SIM_REGIONS,
+  loadConfigFile,
+  parseConfig,
+  readRawConfig,
+  type Config,
+} from '../config/index.js';
 import { parseListen } from '../config/units.js';
 import { loadInventoryFile } from '../config/inventory.js';
 import { Daemon } from './daemon.js';
@@ -39,7 +46,8 @@ async function portIsFree(host: string, port: number): Promise<boolean> {
 
 async function runDaemon(cfg: Config, configFile: string | undefined, banner?: (d: Daemon) => string): Promise<void> {
   const log = createLogger(cfg.log);
-  const clock = cfg.sim.enabled ? new AcceleratedClock(cfg.sim.start ?? Date.now(), cfg.sim.rate) : new SystemClock();
+  const wall = new SystemClock();
+  const clock = cfg.sim.enabled ? new AcceleratedClock(cfg.sim.start ?? wall.now(), cfg.sim.rate) : wall;
   const scheduler = new TimerScheduler(clock, (err, job, tick) =>
     log.error({ err, job, tick }, 'scheduled job failed'),
   );
@@ -57,15 +65,13 @@ async function runDaemon(cfg: Config, configFile: string | undefined, banner?: (
       process.exit(1);
     }
     log.info({ signal }, 'stopping');
-    const deadline = setTimeout(() => {
+    realTimers.after(STOP_DEADLINE_MS, () => {
       log.error({ deadlineMs: STOP_DEADLINE_MS }, 'stop did not finish in time; exiting');
       process.exit(1);
-    }, STOP_DEADLINE_MS);
-    deadline.unref();
+    });
     void (async () => {
       await daemon.stop();
       await scheduler.stop({ abort: true });
-      clearTimeout(deadline);
       process.exit(0);
     })();
   };
@@ -111,76 +117,79 @@ program
     await runDaemon(cfg, opts.config);
   });
 
-const numberIn =
-  (name: string, min: number, max: number, integer = true) =>
-  (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`);
+/** A flag's text as the number the schema checks (a non-number fails there, with the key's path). */
+const number = (v: string) => (v.trim() === '' ? Number.NaN : Number(v));
+
+interface DemoFlags {
+  config?: string;
+  listen?: string;
+  sites?: number;
+  rate?: number;
+  seed?: number;
+  dataDir?: string;
+}
+
+/**
+ * The demo's config: the file (if any) with the simulator switched on and the flags merged into its
+ * raw form, then validated once — a flag is checked by the same schema, with the same messages, as
+ * the key it sets.
+ */
+async function demoConfig(opts: DemoFlags): Promise<Config> {
+  const { raw, baseDir } = opts.config ? readRawConfig(opts.config) : { raw: {}, baseDir: process.cwd() };
+  const obj = (v: unknown): Record<string, unknown> =>
+    v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  const sim: Record<string, unknown> = { ...obj(raw.sim), enabled: true };
+  if (opts.sites !== undefined) {
+    sim.sites = opts.sites;
+    // `demo --sites 2` should just work: fewer regions rather than an error about a flag not given.
+    if (sim.regions === undefined && Number.isFinite(opts.sites)) {
+      sim.regions = Math.max(1, Math.min(DEFAULT_SIM_REGIONS, opts.sites));
     }
-    return n;
-  };
-const listenAddress = (v: string) => {
-  const parsed = parseListen(v);
-  if (!parsed) throw new InvalidArgumentError('expected host:port or [v6]:port');
-  return parsed;
-};
+  }
+  if (opts.rate !== undefined) sim.rate = opts.rate;
+  if (opts.seed !== undefined) sim.seed = opts.seed;
+  const http = { ...obj(raw.http) };
+  if (opts.listen !== undefined) http.listen = opts.listen;
+  else {
+    const planned = parseListen(typeof http.listen === 'string' ? http.listen : '127.0.0.1:8080');
+    if (planned && !(await portIsFree(planned.host, planned.port))) {
+      process.stderr.write(`port ${planned.port} is taken; using a free port\n`);
+      http.listen = `${planned.host.includes(':') ? `[${planned.host}]` : planned.host}:0`;
+    }
+  }
+  const merged: Record<string, unknown> = { ...raw, sim, http };
+  if (opts.dataDir !== undefined) merged.dataDir = resolve(opts.dataDir);
+  return parseConfig(merged, { baseDir });
+}
 
 program
   .command('demo')
   .description('run the daemon on a built-in simulated network (embedded store, board on localhost)')
   .option('-c, --config <file>', 'config file to start from (the simulator is switched on)')
-  .option(
-    '--listen <host:port>',
-    'HTTP listen address (default 127.0.0.1:8080, or a free port if taken)',
-    listenAddress,
-  )
-  .option('--sites <n>', 'simulated sites (3–6 cells each)', numberIn('sites', 1, 5000))
-  .option('--rate <x>', 'simulated seconds per real second', numberIn('rate', 0.001, 3600, false))
-  .option('--seed <n>', 'simulation seed', numberIn('seed', -(2 ** 31), 2 ** 31 - 1))
+  .option('--listen <host:port>', 'HTTP listen address (default 127.0.0.1:8080, or a free port if taken)')
+  .option('--sites <n>', 'simulated sites (3–6 cells each)', number)
+  .option('--rate <x>', 'simulated seconds per real second', number)
+  .option('--seed <n>', 'simulation seed', number)
   .option('--data-dir <dir>', 'data directory')
-  .action(
-    async (opts: {
-      config?: string;
-      listen?: { host: string; port: number };
-      sites?: number;
-      rate?: number;
-      seed?: number;
-      dataDir?: string;
-    }) => {
-      let cfg: Config;
-      try {
-        cfg = readConfig(opts.config);
-      } catch (err) {
-        failConfig(err);
-      }
-      cfg.sim.enabled = true;
-      if (opts.sites !== undefined) {
-        cfg.sim.sites = opts.sites;
-        // `demo --sites 2` should just work: fewer regions rather than an error about a flag not given.
-        cfg.sim.regions = Math.min(cfg.sim.regions, opts.sites);
-      }
-      if (opts.rate !== undefined) cfg.sim.rate = opts.rate;
-      if (opts.seed !== undefined) cfg.sim.seed = opts.seed;
-      if (opts.listen) cfg.http.listen = opts.listen;
-      if (opts.dataDir) cfg.dataDir = resolve(opts.dataDir);
-      if (!opts.listen && !(await portIsFree(cfg.http.listen.host, cfg.http.listen.port))) {
-        process.stderr.write(`port ${cfg.http.listen.port} is taken; using a free port\n`);
-        cfg.http.listen.port = 0;
-      }
-      await runDaemon(cfg, opts.config, (d) => {
-        const sim = d.simulation;
-        return [
-          '',
-          `  cellwatch demo — ${sim?.network.sites.length ?? 0} simulated sites, ${sim?.network.cells.length ?? 0} cells, clock ${cfg.sim.rate}× real time`,
-          `  board:  ${d.url}/`,
-          `  cells:  curl ${d.url}/api/v1/cells`,
-          `  stop:   Ctrl-C`,
-          '',
-        ].join('\n');
-      });
-    },
-  );
+  .action(async (opts: DemoFlags) => {
+    let cfg: Config;
+    try {
+      cfg = await demoConfig(opts);
+    } catch (err) {
+      failConfig(err);
+    }
+    await runDaemon(cfg, opts.config, (d) => {
+      const sim = d.simulation;
+      return [
+        '',
+        `  cellwatch demo — ${sim?.network.sites.length ?? 0} simulated sites, ${sim?.network.cells.length ?? 0} cells, clock ${cfg.sim.rate}× real time`,
+        `  board:  ${d.url}/`,
+        `  cells:  curl ${d.url}/api/v1/cells`,
+        `  stop:   Ctrl-C`,
+        '',
+      ].join('\n');
+    });
+  });
 
 program
   .command('check-config')

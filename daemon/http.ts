@@ -6,6 +6,8 @@ import type { Registry } from 'prom-client';
 import { ZodError } from 'zod';
 import { Authenticator, isLoopback, type Permission } from './auth.js';
 import { ConfigError, type Config } from '../config/index.js';
+import { mountApi } from './api/index.js';
+import type { House } from './house/index.js';
 import { packageRoot } from './paths.js';
 
 declare module 'fastify' {
@@ -71,12 +73,10 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof ZodError) {
-      return reply
-        .code(400)
-        .send({
-          error: 'invalid request',
-          problems: err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-        });
+      return reply.code(400).send({
+        error: 'invalid request',
+        problems: err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+      });
     }
     // A reload whose file does not validate: nothing was applied.
     if (err instanceof ConfigError)
@@ -114,5 +114,64 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Name of the token that authenticated this request, for audit fields (acked by, silenced by). */
     principal?: string;
+  }
+}
+
+export interface Api {
+  /** `http://host:port` as listened on. */
+  url: string;
+  host: string;
+  port: number;
+}
+
+/**
+ * The API part, started last: by now every part has registered its routes and everything they serve
+ * exists (Telegraf starts its inputs last, Alertmanager serves only once its config is loaded). Closed
+ * first at stop: no new work comes in while the rest drains. API tokens rotate live on reload, except
+ * that dropping every token while listening beyond loopback (which would open the API) waits for a
+ * restart.
+ */
+export async function startApi(
+  h: House,
+  needs: { auth: Authenticator; registry: Registry; isReady: () => boolean },
+): Promise<Api> {
+  const cfg = h.config;
+  const plan = planListen(cfg.http, cfg.auth);
+  if (plan.warning) h.log.warn(plan.warning);
+  const app = createHttpServer({
+    cfg: cfg.http,
+    auth: needs.auth,
+    log: h.log,
+    registry: needs.registry,
+    isReady: needs.isReady,
+  });
+  mountApi(app, h.routeList);
+  await app.listen({ host: plan.host, port: plan.port });
+  h.defer('http', () => closeHttp(h, app, cfg.http.shutdownGrace));
+  const addr = app.server.address();
+  const { host, port } = addr && typeof addr === 'object' ? { host: addr.address, port: addr.port } : plan;
+  h.onReload('auth', (next) => {
+    if (next.tokens.length === 0 && !isLoopback(host))
+      return { applied: false, why: 'would open the API beyond loopback' };
+    needs.auth.update(next);
+    return { applied: true, report: { tokens: next.tokens.length } };
+  });
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, host, port };
+}
+
+/**
+ * Stops accepting, lets requests in flight finish for `http.shutdownGrace`, then cuts the connections
+ * still open (a slow client must not hold the whole stop past its deadline).
+ */
+async function closeHttp(h: House, app: FastifyInstance, graceMs: number): Promise<void> {
+  const closed = app.close();
+  const cancel = h.timers.after(graceMs, () => {
+    h.log.warn({ graceMs }, 'HTTP requests still open after the shutdown grace; closing their connections');
+    app.server.closeAllConnections();
+  });
+  try {
+    await closed;
+  } finally {
+    cancel();
   }
 }

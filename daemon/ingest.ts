@@ -1,50 +1,97 @@
 import type { Logger } from 'pino';
 import type { Accumulator } from '../collectors/index.js';
-import type { Cell, CollectionGap, LinkSample, Sample } from '../model/index.js';
+import type { CollectionGap, CounterMetric, EpochMs, Inventory, LinkSample, Metrics, Sample } from '../model/index.js';
 import type { Point, SeriesWriter } from '../store/index.js';
 import { linkPoint, samplePoint } from '../store/schema.js';
-import type { IngestMetrics } from './metrics.js';
+import type { House } from './house/index.js';
+import type { EventBus } from './house/events.js';
+
+/** Counters of the ingest path between collectors and the store. */
+export class IngestMetrics {
+  readonly samples: CounterMetric<'source'>;
+  readonly links: CounterMetric;
+  readonly gaps: CounterMetric<'reason'>;
+  readonly collectorErrors: CounterMetric;
+  readonly exportFailures: CounterMetric;
+  constructor(metrics: Metrics) {
+    this.samples = metrics.counter({
+      name: 'cellwatch_samples_total',
+      help: 'Cell samples accepted from collectors',
+      labelNames: ['source'],
+    });
+    this.links = metrics.counter({
+      name: 'cellwatch_link_samples_total',
+      help: 'Transport link samples accepted from collectors',
+    });
+    this.gaps = metrics.counter({
+      name: 'cellwatch_collection_gaps_total',
+      help: 'Polls that yielded no data, by reason',
+      labelNames: ['reason'],
+    });
+    this.collectorErrors = metrics.counter({
+      name: 'cellwatch_collector_errors_total',
+      help: 'Errors reported by collectors',
+    });
+    this.exportFailures = metrics.counter({
+      name: 'cellwatch_export_failures_total',
+      help: 'Batches the store pipeline refused (see logs)',
+    });
+  }
+}
 
 export interface IngestDeps {
   writer: SeriesWriter;
-  /** Collection gaps are records, not series: they go to the record store. */
-  recordGaps: (gaps: CollectionGap[]) => void;
-  inventory: () => ReadonlyMap<string, Cell>;
+  bus: EventBus;
+  inventory: () => Inventory;
   metrics: IngestMetrics;
   log: Logger;
-  /** Every accepted sample also goes here (later: the detector); must not throw. */
-  onSamples?: (samples: Sample[]) => void;
 }
 
-/** Site → region per inventory version (the inventory map is replaced, never mutated, on reload). */
-const siteRegionCache = new WeakMap<ReadonlyMap<string, Cell>, Map<string, string>>();
-
 /**
- * The daemon's Accumulator. Collectors hand it values synchronously; it gathers everything added in
- * the same turn of the event loop into one export, so a poll of a 6-cell site becomes one call into
- * the write pipeline, not six. `drain()` waits for every export started so far — the stop sequence
- * calls it between stopping the collectors and flushing the writer.
+ * Where collectors hand over what they gathered. Values arrive synchronously; everything added in the
+ * same turn of the event loop becomes one export into the write pipeline (a poll of a 6-cell site is
+ * one call, not six) and one event per kind on the bus (samples for the detector and the board, gaps
+ * for the records and the alerts). `drain()` waits for every export started so far — the stop
+ * sequence runs it after the collectors have stopped and before the stores flush.
+ *
+ * Real `setImmediate` here (not the injected timers): batching per event-loop turn is about the
+ * process, not about time.
  */
-export class Ingest implements Accumulator {
+export class Ingest {
   private points: Point[] = [];
   private samples: Sample[] = [];
+  private links: LinkSample[] = [];
   private gaps: CollectionGap[] = [];
+  private collected: { collector: string; target: string; ts: EpochMs }[] = [];
   private scheduled = false;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly deps: IngestDeps) {}
 
+  /** The accumulator a collector of this kind reports into. */
+  accumulator(collector: string): Accumulator {
+    return {
+      addSample: (s) => this.addSample(s),
+      addLink: (l) => this.addLink(l),
+      addGap: (g) => this.addGap(g),
+      addError: (target, err) => this.addError(target, err),
+      addCollected: (target, ts) => {
+        this.collected.push({ collector, target, ts });
+        this.schedule();
+      },
+    };
+  }
+
   addSample(sample: Sample): void {
-    const cell = this.deps.inventory().get(sample.cell);
-    this.points.push(samplePoint(sample, cell));
+    this.points.push(samplePoint(sample, this.deps.inventory().cell(sample.cell)));
     this.samples.push(sample);
     this.deps.metrics.samples.inc({ source: sample.source });
     this.schedule();
   }
 
   addLink(link: LinkSample): void {
-    const region = this.siteRegion(link.site);
-    this.points.push(linkPoint(link, region));
+    this.points.push(linkPoint(link, this.deps.inventory().regionOfSite(link.site)));
+    this.links.push(link);
     this.deps.metrics.links.inc();
     this.schedule();
   }
@@ -57,23 +104,13 @@ export class Ingest implements Accumulator {
 
   addError(target: string, err: Error): void {
     this.deps.metrics.collectorErrors.inc();
-    this.deps.log.warn({ target, err: err.message }, 'collector error');
+    this.deps.log.debug({ target, err: err.message }, 'collector error');
   }
 
   /** Resolves when everything added so far has been exported (durable) or its failure logged. */
   async drain(): Promise<void> {
     this.flush();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
-  }
-
-  private siteRegion(site: string): string | undefined {
-    const inventory = this.deps.inventory();
-    let regions = siteRegionCache.get(inventory);
-    if (!regions) {
-      regions = new Map([...inventory.values()].map((c) => [c.site, c.region]));
-      siteRegionCache.set(inventory, regions);
-    }
-    return regions.get(site);
   }
 
   private schedule(): void {
@@ -84,26 +121,23 @@ export class Ingest implements Accumulator {
 
   private flush(): void {
     this.scheduled = false;
-    const points = this.points;
-    const samples = this.samples;
-    const gaps = this.gaps;
+    const { points, samples, links, gaps, collected } = this;
     this.points = [];
     this.samples = [];
+    this.links = [];
     this.gaps = [];
-    if (gaps.length > 0) {
-      try {
-        this.deps.recordGaps(gaps);
-      } catch (err) {
-        this.deps.log.error({ err, gaps: gaps.length }, 'could not record collection gaps');
-      }
-    }
-    if (samples.length > 0) this.deps.onSamples?.(samples);
+    this.collected = [];
+    const bus = this.deps.bus;
+    if (gaps.length > 0) bus.emit('gaps', { at: newest(gaps), gaps });
+    if (samples.length > 0) bus.emit('samples', { at: newest(samples), samples });
+    if (links.length > 0) bus.emit('links', { at: newest(links), links });
+    for (const c of collected) bus.emit('collected', { at: c.ts, collector: c.collector, target: c.target });
     if (points.length === 0) return;
     const done = this.deps.writer.export(points).then(
       () => undefined,
       (err: unknown) => {
         // The pipeline spools and dead-letters on its own; reaching here means it refused the batch
-        // outright (e.g. shut down). Count and log it so the loss is never silent.
+        // outright (e.g. shut down, spool full). Count and log it so the loss is never silent.
         this.deps.metrics.exportFailures.inc();
         this.deps.log.error({ err, points: points.length }, 'store refused a batch of points');
       },
@@ -111,4 +145,23 @@ export class Ingest implements Accumulator {
     this.inFlight.add(done);
     void done.finally(() => this.inFlight.delete(done));
   }
+}
+
+function newest(items: readonly { ts: EpochMs }[]): EpochMs {
+  let at = -Infinity;
+  for (const i of items) if (i.ts > at) at = i.ts;
+  return at;
+}
+
+/** The ingest part: the accumulator every collector reports into, drained at stop after the collectors. */
+export function startIngest(h: House, writer: SeriesWriter, inventory: () => Inventory): Ingest {
+  const ingest = new Ingest({
+    writer,
+    bus: h.bus,
+    inventory,
+    metrics: new IngestMetrics(h.metrics),
+    log: h.logFor('ingest'),
+  });
+  h.defer('ingest', () => ingest.drain());
+  return ingest;
 }

@@ -1,6 +1,7 @@
 import type { Sample } from '../model/index.js';
 import type { SeriesReader } from '../store/index.js';
 import { byCell } from '../store/reading.js';
+import type { House } from './house/index.js';
 
 /**
  * The newest sample of every cell, in memory. The board asks for it every 2 s per viewer; asking the
@@ -27,4 +28,12 @@ export class LatestSamples {
     if (cells) return cells.map((c) => this.byCell.get(c)).filter((s): s is Sample => s !== undefined);
     return [...this.byCell.values()].sort(byCell);
   }
+}
+
+/** The latest-KPI part: seeded from the store, then fed every accepted sample from the bus. */
+export async function startLatest(h: House, reader: SeriesReader): Promise<LatestSamples> {
+  const latest = new LatestSamples();
+  await latest.seed(reader);
+  h.bus.on('samples', 'latest-kpis', (e) => latest.update(e.samples));
+  return latest;
 }

@@ -1,34 +1,48 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { reuseMetric } from '../store/metrics.js';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CounterMetric, GaugeMetric, HistogramMetric, MetricSpec, Metrics } from '../model/index.js';
 
-/** The daemon's own Prometheus registry: process metrics plus what each stage registers on it. */
+const PREFIX = 'cellwatch_';
+
+/**
+ * prom-client's default gauges whose names end in `_total`, which Prometheus reserves for counters
+ * (`promtool check metrics` flags them). Their per-type siblings without the suffix stay and add up
+ * to the same totals.
+ */
+const MISNAMED_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/** The daemon's own Prometheus registry: process metrics plus what each component declares on it. */
 export function createRegistry(): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'cellwatch_' });
+  collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(PREFIX + name);
   return registry;
 }
 
-/** Counters of the ingest path between collectors and the store. */
-export class IngestMetrics {
-  readonly samples: Counter<'source'>;
-  readonly links: Counter;
-  readonly gaps: Counter<'reason'>;
-  readonly collectorErrors: Counter;
-  readonly exportFailures: Counter;
-  readonly ready: Gauge;
-  constructor(registry: Registry) {
-    const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
-      reuseMetric(registry, name, () => new Counter<L>({ name, help, labelNames, registers: [registry] }));
-    this.samples = counter('cellwatch_samples_total', 'Cell samples accepted from collectors', ['source']);
-    this.links = counter('cellwatch_link_samples_total', 'Transport link samples accepted from collectors');
-    this.gaps = counter('cellwatch_collection_gaps_total', 'Polls that yielded no data, by reason', ['reason']);
-    this.collectorErrors = counter('cellwatch_collector_errors_total', 'Errors reported by collectors');
-    this.exportFailures = counter('cellwatch_export_failures_total', 'Batches the store pipeline refused (see logs)');
-    this.ready = reuseMetric(
-      registry,
-      'cellwatch_ready',
-      () =>
-        new Gauge({ name: 'cellwatch_ready', help: '1 when the daemon is started and serving', registers: [registry] }),
-    );
+/** The Metrics port on a prom-client registry; declaring a metric twice returns the first. */
+export class PromMetrics implements Metrics {
+  constructor(readonly registry: Registry) {}
+
+  counter<L extends string = never>(spec: MetricSpec<L>): CounterMetric<L> {
+    return this.reuse(spec.name, () => new Counter<L>({ ...this.base(spec) }));
+  }
+
+  gauge<L extends string = never>(spec: MetricSpec<L>): GaugeMetric<L> {
+    return this.reuse(spec.name, () => new Gauge<L>({ ...this.base(spec) }));
+  }
+
+  histogram<L extends string = never>(spec: MetricSpec<L> & { buckets: readonly number[] }): HistogramMetric<L> {
+    return this.reuse(spec.name, () => new Histogram<L>({ ...this.base(spec), buckets: [...spec.buckets] }));
+  }
+
+  private base<L extends string>(spec: MetricSpec<L>) {
+    return { name: spec.name, help: spec.help, labelNames: [...(spec.labelNames ?? [])], registers: [this.registry] };
+  }
+
+  private reuse<T>(name: string, make: () => T): T {
+    return (this.registry.getSingleMetric(name) as T | undefined) ?? make();
   }
 }

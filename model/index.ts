@@ -270,3 +270,4 @@ export interface Inventory {
   /** Cells within `km` of a point, nearest first. */
   within(lat: number, lon: number, km: number): NearbyCell[];
 }
+export type * from './metrics.js';

@@ -10,7 +10,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import snmp from 'net-snmp';
-import type { Job, Scheduler } from '../clock/index.js';
+import { realTimers, type Job, type Scheduler } from '../clock/index.js';
 import type { EpochMs } from '../model/index.js';
 import type { CellState, SimAgentsOptions, SimTarget } from './index.js';
 import { MINUTE_MS } from './kpi.js';
@@ -391,7 +391,7 @@ export class SimAgents {
         lastErr = err;
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
         // A fixed port freed a moment ago (reboot, blackhole) can take a beat to be released.
-        await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+        await realTimers.sleep(20 * (attempt + 1));
       }
     }
     const e = lastErr as Error;

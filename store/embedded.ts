@@ -6,9 +6,9 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.js';
 import type { EpochMs, LinkSample, Sample } from '../model/index.js';
 import type { Point, SeriesBackend, SeriesBucket, SeriesReader, WriteResult } from './index.js';
-import type { Migration } from './migrations.js';
+import type { Migration } from './sqlite.js';
 import { HOUR_MS, bucket, byCell, rowPoint } from './reading.js';
-import { openDatabase } from './records.js';
+import { openDatabase } from './sqlite.js';
 import {
   CELL_FIELDS,
   CELL_MEASUREMENT,

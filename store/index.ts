@@ -72,5 +72,5 @@ export interface SeriesReader {
 }
 
 export { openStores, type StoreDeps, type StoreEvent, type Stores } from './open.js';
-export { RecordStore } from './records.js';
+export { GapRecords, RecordDb, recordMigrations } from './records/index.js';
 export { linkPoint, pointLink, pointSample, samplePoint } from './schema.js';

@@ -1,32 +1,22 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-
-/**
- * The metric of that name already on the registry, or a new one: re-opening a component on the same
- * registry (a restart inside one process, tests) must not throw "already registered".
- */
-export function reuseMetric<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
+import type { CounterMetric, GaugeMetric, HistogramMetric, Metrics } from '../model/index.js';
 
 /** The write pipeline's self-metrics, on the daemon's `/metrics`. */
 export class StoreMetrics {
-  readonly queuePoints: Gauge;
-  readonly spoolBytes: Gauge;
-  readonly spoolPoints: Gauge;
-  readonly batchesRetried: Counter;
-  readonly deadLettered: Counter;
-  readonly dropped: Counter;
-  readonly written: Counter;
-  readonly writeSeconds: Histogram;
-  readonly backendUp: Gauge;
+  readonly queuePoints: GaugeMetric<'backend'>;
+  readonly spoolBytes: GaugeMetric<'backend'>;
+  readonly spoolPoints: GaugeMetric<'backend'>;
+  readonly batchesRetried: CounterMetric<'backend'>;
+  readonly deadLettered: CounterMetric<'backend'>;
+  readonly dropped: CounterMetric<'backend'>;
+  readonly written: CounterMetric<'backend'>;
+  readonly writeSeconds: HistogramMetric<'backend' | 'outcome'>;
+  readonly backendUp: GaugeMetric<'backend'>;
 
-  constructor(registry: Registry, backend: string) {
-    const reuse = <T>(name: string, make: () => T): T => reuseMetric(registry, name, make);
+  constructor(metrics: Metrics, backend: string) {
     const labels = { backend };
-    const gauge = (name: string, help: string) =>
-      reuse(name, () => new Gauge({ name, help, labelNames: ['backend'], registers: [registry] }));
-    const counter = (name: string, help: string) =>
-      reuse(name, () => new Counter({ name, help, labelNames: ['backend'], registers: [registry] }));
+    const labelNames = ['backend'] as const;
+    const gauge = (name: string, help: string) => metrics.gauge({ name, help, labelNames });
+    const counter = (name: string, help: string) => metrics.counter({ name, help, labelNames });
     this.queuePoints = gauge(
       'cellwatch_store_queue_points',
       'Points accepted by the write pipeline and not yet durable (in memory)',
@@ -50,17 +40,12 @@ export class StoreMetrics {
       'cellwatch_store_backend_up',
       '1 while the backend accepts writes, 0 while the pipeline spools',
     );
-    this.writeSeconds = reuse(
-      'cellwatch_store_write_seconds',
-      () =>
-        new Histogram({
-          name: 'cellwatch_store_write_seconds',
-          help: 'Latency of one batch write to the backend',
-          labelNames: ['backend', 'outcome'],
-          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-          registers: [registry],
-        }),
-    );
+    this.writeSeconds = metrics.histogram({
+      name: 'cellwatch_store_write_seconds',
+      help: 'Latency of one batch write to the backend',
+      labelNames: ['backend', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    });
     for (const m of [this.queuePoints, this.spoolBytes, this.spoolPoints, this.backendUp]) m.set(labels, 0);
     for (const m of [this.batchesRetried, this.deadLettered, this.dropped, this.written]) m.inc(labels, 0);
     this.backendUp.set(labels, 1);

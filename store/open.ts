@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import type { Clock } from '../clock/index.js';
+import type { Metrics } from '../model/index.js';
 import type { StoreConfig } from '../config/index.js';
 import type { EpochMs } from '../model/index.js';
 import { EmbeddedBackend } from './embedded.js';
@@ -9,14 +9,15 @@ import type { SeriesBackend, SeriesReader, SeriesWriter } from './index.js';
 import { InfluxV1Backend } from './influxv1.js';
 import { InfluxV2Backend } from './influxv2.js';
 import { WritePipeline } from './pipeline.js';
-import { RecordStore } from './records.js';
+import { RecordDb } from './records/index.js';
 
 export interface Stores {
   /** The one pipeline, in front of the configured backend. */
   writer: SeriesWriter;
   /** Reads from the same backend. */
   reader: SeriesReader;
-  records: RecordStore;
+  /** The record database: each record kind's store opens on its handle. */
+  records: RecordDb;
   backend: SeriesBackend;
   /** writer.shutdown() (flush/spool), then closes the backend and the records. Idempotent. */
   close(): Promise<void>;
@@ -26,7 +27,7 @@ export interface StoreDeps {
   dataDir: string;
   clock: Clock;
   log: Logger;
-  registry: Registry;
+  metrics: Metrics;
   onEvent?: (e: StoreEvent) => void;
 }
 
@@ -39,7 +40,7 @@ export type StoreEvent =
 
 /** Opens the record store, the configured series backend and the write pipeline in front of it. */
 export async function openStores(cfg: StoreConfig, deps: StoreDeps): Promise<Stores> {
-  const records = RecordStore.open(deps.dataDir, deps.log);
+  const records = RecordDb.open(deps.dataDir, deps.log);
   let backend: SeriesBackend & { reader: SeriesReader };
   try {
     switch (cfg.kind) {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import type { Clock } from '../clock/index.js';
+import type { Metrics } from '../model/index.js';
 import type { PipelineConfig } from '../config/index.js';
 import { DeadLetterFile } from './deadletter.js';
 import type { Point, SeriesBackend, SeriesWriter } from './index.js';
@@ -34,7 +34,7 @@ export interface PipelineDeps {
   dataDir: string;
   clock: Clock;
   log: Logger;
-  registry: Registry;
+  metrics: Metrics;
   onEvent?: (e: StoreEvent) => void;
   /** Without a spool (embedded backend) retryable failures are retried from memory. */
   spool: boolean;
@@ -107,7 +107,7 @@ export class WritePipeline implements SeriesWriter {
     private readonly cfg: PipelineConfig,
     private readonly deps: PipelineDeps,
   ) {
-    this.metrics = new StoreMetrics(deps.registry, backend.kind);
+    this.metrics = new StoreMetrics(deps.metrics, backend.kind);
     this.labels = { backend: backend.kind };
     this.deadLetters = new DeadLetterFile(join(deps.dataDir, 'dead-letter'), deps.clock, cfg.deadLetterRetention);
     this.random = deps.random ?? Math.random;

@@ -3,12 +3,14 @@ import { Registry } from 'prom-client';
 import t from 'tap';
 import { ManualClock } from '../clock/index.js';
 import { parseConfig } from '../config/index.js';
-import { registerApi, type ApiContext } from '../daemon/api/index.js';
+import { mountApi, registerAdminRoutes, registerCellRoutes, type CellRoutesContext } from '../daemon/api/index.js';
 import { cellStatus } from '../daemon/api/cells.js';
 import { Authenticator } from '../daemon/auth.js';
 import { createHttpServer, planListen } from '../daemon/http.js';
 import { LatestSamples } from '../daemon/latest.js';
-import { IngestMetrics } from '../daemon/metrics.js';
+import { IngestMetrics } from '../daemon/ingest.js';
+import { PromMetrics } from '../daemon/metrics.js';
+import { CellInventory } from '../config/inventory.js';
 import type { Cell, Sample } from '../model/index.js';
 import type { SeriesReader } from '../store/index.js';
 
@@ -52,14 +54,16 @@ async function server(tokens: boolean) {
     registry: new Registry(),
     isReady: () => true,
   });
-  const ctx: ApiContext = {
+  const ctx: CellRoutesContext = {
     clock: new ManualClock(NOW),
-    inventory: () => new Map(cells.map((c) => [c.id, c])),
-    reader,
-    targets: () => [{ target: 'S1-cells', site: 'S1', state: 'ok', lastSuccess: NOW - 60_000 }],
-    reload: async () => ++reloads,
+    inventory: () => CellInventory.of(cells),
+    latest: (ids) => reader.latest(ids),
+    collection: () => [{ target: 'S1-cells', collector: 'snmp', site: 'S1', state: 'ok', lastSuccess: NOW - 60_000 }],
   };
-  registerApi(app, ctx);
+  mountApi(app, [
+    (api) => registerCellRoutes(api, ctx),
+    (api) => registerAdminRoutes(api, { reload: async () => ++reloads }),
+  ]);
   await app.ready();
   return app;
 }
@@ -190,8 +194,8 @@ void t.test('LatestSamples: seeded from the store, newest wins, late data does n
 
 void t.test('ingest metrics can be built twice on one registry (a restart inside one process)', async (t) => {
   const registry = new Registry();
-  const a = new IngestMetrics(registry);
-  const b = new IngestMetrics(registry);
+  const a = new IngestMetrics(new PromMetrics(registry));
+  const b = new IngestMetrics(new PromMetrics(registry));
   a.samples.inc({ source: 'snmp' }, 2);
   b.samples.inc({ source: 'snmp' }, 3);
   t.match(await registry.metrics(), /cellwatch_samples_total\{source="snmp"\} 5/, 'both count into the one series');

@@ -5,7 +5,8 @@
  * Plus the poll slots and the SNMP part of the config schema.
  */
 import t from 'tap';
-import { PollSlots, linkedSignal } from '../collectors/snmp/slots.js';
+import { PollSlots } from '../collectors/snmp/slots.js';
+import { linkedSignal } from '../collectors/signals.js';
 import { ObjectType, SnmpError, type SnmpVersion, type Varbind } from '../collectors/snmp/session.js';
 import { compareOids, getRows, walkColumns, type TableSession, type WalkTuning } from '../collectors/snmp/walk.js';
 import { fileURLToPath } from 'node:url';

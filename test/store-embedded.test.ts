@@ -11,14 +11,27 @@ import type { CollectionGap, Sample } from '../model/index.js';
 import { EmbeddedBackend } from '../store/embedded.js';
 import { HOUR_MS } from '../store/reading.js';
 import type { SeriesBucket } from '../store/index.js';
-import { recordMigrations, type Migration } from '../store/migrations.js';
+import type { Migration } from '../store/sqlite.js';
 import { openStores } from '../store/open.js';
-import { RecordStore } from '../store/records.js';
+import { GapRecords, RecordDb, recordMigrations } from '../store/records/index.js';
 import { linkPoint, samplePoint } from '../store/schema.js';
+import { PromMetrics } from '../daemon/metrics.js';
 
 const log = pino({ level: 'silent' });
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0); // a whole UTC hour
 const MIN = 60_000;
+
+/** The record database with its gap records, as the daemon opens them. */
+function openRecords(dir: string, migrations?: readonly Migration[]) {
+  const records = RecordDb.open(dir, log, migrations);
+  const gaps = new GapRecords(records.db);
+  return {
+    db: records.db,
+    addGaps: (g: CollectionGap[]) => gaps.add(g),
+    gaps: (from: number, to: number, target?: string) => gaps.list(from, to, target),
+    close: () => records.close(),
+  };
+}
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'cellwatch-store-'));
@@ -28,7 +41,7 @@ function tempDir(t: Test): string {
 
 void t.test('record store: collection gaps', (t) => {
   const dir = tempDir(t);
-  const records = RecordStore.open(dir, log);
+  const records = openRecords(dir);
   const gaps: CollectionGap[] = [
     { target: 'site-1', cells: ['C1', 'C2'], ts: T0, reason: 'timeout' },
     { target: 'site-2', cells: ['C3'], ts: T0 + MIN, reason: 'auth', detail: 'wrong community' },
@@ -43,7 +56,7 @@ void t.test('record store: collection gaps', (t) => {
   t.equal(records.db.pragma('synchronous', { simple: true }), 1, 'synchronous=NORMAL');
   records.close();
   records.close();
-  const again = RecordStore.open(dir, log);
+  const again = openRecords(dir);
   t.same(again.gaps(0, T0 + 10 * MIN), gaps, 'rows survive a reopen');
   again.close();
   t.end();
@@ -52,7 +65,7 @@ void t.test('record store: collection gaps', (t) => {
 void t.test('migrations: upgrade keeps rows, newer schema refused, order checked', (t) => {
   const dir = tempDir(t);
   // Version N-1 (the shipped list) with rows, then a release that appends migration N.
-  const v1 = RecordStore.open(dir, log);
+  const v1 = openRecords(dir);
   v1.addGaps([{ target: 'a', cells: ['C1'], ts: T0, reason: 'error', detail: 'x' }]);
   v1.close();
   const next: Migration[] = [
@@ -63,7 +76,7 @@ void t.test('migrations: upgrade keeps rows, newer schema refused, order checked
       up: (db) => db.exec('CREATE TABLE complaint (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL)'),
     },
   ];
-  const v2 = RecordStore.open(dir, log, next);
+  const v2 = openRecords(dir, next);
   t.equal(v2.db.pragma('user_version', { simple: true }), next.length, 'user_version is the new version');
   t.same(
     v2.gaps(0, T0 + 1),
@@ -75,25 +88,25 @@ void t.test('migrations: upgrade keeps rows, newer schema refused, order checked
 
   // The older release must refuse the newer file, and leave it untouched.
   t.throws(
-    () => RecordStore.open(dir, log),
-    /schema version 2 is newer than this cellwatch knows \(1\)/,
+    () => openRecords(dir),
+    new RegExp(`schema version ${next.length} is newer than this cellwatch knows \\(${recordMigrations.length}\\)`),
     'older code refuses a newer database',
   );
   const raw = new BetterSqlite3(join(dir, 'cellwatch.db'));
-  t.equal(raw.pragma('user_version', { simple: true }), 2, 'refusal did not change the file');
+  t.equal(raw.pragma('user_version', { simple: true }), next.length, 'refusal did not change the file');
   t.equal((raw.prepare('SELECT count(*) AS n FROM complaint').get() as { n: number }).n, 1);
   raw.close();
 
   const dir2 = tempDir(t);
-  t.throws(() => RecordStore.open(dir2, log, [{ version: 2, name: 'bad', up: () => undefined }]), /out of order/);
+  t.throws(() => openRecords(dir2, [{ version: 2, name: 'bad', up: () => undefined }]), /out of order/);
 
   // A failing migration rolls back whole: the version stays at N-1 and the table is not half made.
   const dir3 = tempDir(t);
-  RecordStore.open(dir3, log).close();
+  openRecords(dir3).close();
   const failing: Migration[] = [
     ...recordMigrations,
     {
-      version: 2,
+      version: recordMigrations.length + 1,
       name: 'fails',
       up: (db) => {
         db.exec('CREATE TABLE half (x)');
@@ -101,9 +114,9 @@ void t.test('migrations: upgrade keeps rows, newer schema refused, order checked
       },
     },
   ];
-  t.throws(() => RecordStore.open(dir3, log, failing), /boom/);
-  const r3 = RecordStore.open(dir3, log);
-  t.equal(r3.db.pragma('user_version', { simple: true }), 1);
+  t.throws(() => openRecords(dir3, failing), /boom/);
+  const r3 = openRecords(dir3);
+  t.equal(r3.db.pragma('user_version', { simple: true }), recordMigrations.length);
   t.equal(
     r3.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'half'").pluck().get(),
     0,
@@ -315,7 +328,7 @@ void t.test('openStores (embedded): writer → reader, records, idempotent close
     dataDir: dir,
     clock: new ManualClock(T0),
     log,
-    registry: new Registry(),
+    metrics: new PromMetrics(new Registry()),
   });
   await stores.writer.export([samplePoint(sample('C7', T0))]);
   await stores.writer.forceFlush();
@@ -324,8 +337,9 @@ void t.test('openStores (embedded): writer → reader, records, idempotent close
     ['C7'],
     'an exported sample is readable',
   );
-  stores.records.addGaps([{ target: 'x', cells: [], ts: T0, reason: 'timeout' }]);
-  t.equal(stores.records.gaps(T0, T0 + 1).length, 1);
+  const gapRecords = new GapRecords(stores.records.db);
+  gapRecords.add([{ target: 'x', cells: [], ts: T0, reason: 'timeout' }]);
+  t.equal(gapRecords.list(T0, T0 + 1).length, 1);
   t.equal(stores.backend.kind, 'embedded');
   await Promise.all([stores.close(), stores.close()]);
   await stores.close();

@@ -16,6 +16,7 @@ import { InfluxV2Backend } from '../store/influxv2.js';
 import { openStores } from '../store/open.js';
 import { samplePoint } from '../store/schema.js';
 import { freePort, makeTempDir } from './helpers/service.js';
+import { PromMetrics } from '../daemon/metrics.js';
 
 const log = pino({ level: 'silent' });
 const T0 = Date.UTC(2026, 0, 5, 10);
@@ -248,7 +249,12 @@ void t.test(
       for (const l of lines) stored.add(l);
       return { status: 204 };
     };
-    const stores = await openStores(cfg, { dataDir: dir, clock: new ManualClock(T0), log, registry: new Registry() });
+    const stores = await openStores(cfg, {
+      dataDir: dir,
+      clock: new ManualClock(T0),
+      log,
+      metrics: new PromMetrics(new Registry()),
+    });
     t.teardown(() => stores.close());
     const batch = points(64);
     batch[10] = { ...batch[10]!, tags: { cell: 'BAD', source: 'snmp' } };

@@ -11,6 +11,7 @@ import { DeadLetterFile } from '../store/deadletter.js';
 import { WritePipeline, type PipelineDeps } from '../store/pipeline.js';
 import { DiskSpool, SpoolFullError } from '../store/spool.js';
 import { makeTempDir, waitFor } from './helpers/service.js';
+import { PromMetrics } from '../daemon/metrics.js';
 
 const log = pino({ level: 'silent' });
 const T0 = Date.UTC(2026, 0, 5, 10);
@@ -90,7 +91,7 @@ async function setup(
     dataDir: dir,
     clock: new ManualClock(T0),
     log,
-    registry,
+    metrics: new PromMetrics(registry),
     onEvent: (e) => events.push(e),
     spool: opts.spool ?? true,
     random: () => 0.5,
@@ -298,7 +299,7 @@ void t.test('Retry-After is honoured; backoff grows exponentially with jitter up
         dataDir: '/nonexistent',
         clock: new ManualClock(0),
         log,
-        registry: new Registry(),
+        metrics: new PromMetrics(new Registry()),
         spool: false,
         random: () => r,
       });

@@ -12,6 +12,8 @@ import { SnmpCollector } from '../../collectors/snmp/index.js';
 import { parseConfig } from '../../config/index.js';
 import { CELL_TABLE_OID, SimAgents, SimNetwork } from '../../sim/index.js';
 import { median, type BenchCase, type BenchRow } from '../index.js';
+import { PromMetrics } from '../../daemon/metrics.js';
+import { CellInventory } from '../../config/inventory.js';
 
 const run = promisify(execFile);
 const T0 = Date.UTC(2026, 10, 30, 19, 0, 0);
@@ -59,8 +61,8 @@ export const cases: BenchCase[] = [
         const collector = new SnmpCollector(cfg.snmp, {
           scheduler,
           log: pino({ level: 'silent' }),
-          registry: new Registry(),
-          inventory: new Map(network.cells.map((c) => [c.id, c])),
+          metrics: new PromMetrics(new Registry()),
+          inventory: CellInventory.of(network.cells),
         });
         const ours: number[] = [];
         let samples = 0;

@@ -20,6 +20,8 @@ import type { CollectionGap, LinkSample, Sample } from '../../model/index.js';
 import { SimNetwork } from '../../sim/index.js';
 import { median, type BenchCase, type BenchContext, type BenchRow } from '../index.js';
 import { AgentsWorker } from './snmp-agents-worker.js';
+import { PromMetrics } from '../../daemon/metrics.js';
+import { CellInventory } from '../../config/inventory.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 2, 3, 12, 0, 0);
@@ -74,8 +76,8 @@ async function setup(ctx: BenchContext, sites: number) {
   const collector = new SnmpCollector(cfg, {
     scheduler,
     log: pino({ level: 'silent' }),
-    registry: new Registry(),
-    inventory: new Map(network.cells.map((c) => [c.id, c])),
+    metrics: new PromMetrics(new Registry()),
+    inventory: CellInventory.of(network.cells),
   });
   ctx.log(
     `${sites} agents in a worker, ${network.cells.length} cells, ${cfg.targets.length} targets, concurrency ${cfg.concurrency}, timeout ${cfg.defaults.timeout} ms × ${cfg.defaults.retries + 1} tries`,

@@ -9,6 +9,7 @@ import { CELL_FIELDS, samplePoint } from '../../store/schema.js';
 import { makeTempDir } from '../../test/helpers/service.js';
 import type { BenchCase } from '../index.js';
 import { HOUR_MS, exportAll, silent } from './store-data.js';
+import { PromMetrics } from '../../daemon/metrics.js';
 
 /**
  * Embedded store inserts: samples through the whole write path (schema mapping, pipeline batching,
@@ -46,7 +47,7 @@ export const cases: BenchCase[] = [
         dataDir: dir,
         clock: new ManualClock(T0 + rounds * 60_000),
         log: silent,
-        registry: new Registry(),
+        metrics: new PromMetrics(new Registry()),
       });
       const t0 = performance.now();
       await exportAll(

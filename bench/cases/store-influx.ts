@@ -13,6 +13,7 @@ import { makeTempDir } from '../../test/helpers/service.js';
 import type { BenchCase, BenchContext, BenchRow } from '../index.js';
 import { benchPoints, exportAll, silent } from './store-data.js';
 import type { Point } from '../../store/index.js';
+import { PromMetrics } from '../../daemon/metrics.js';
 
 const run = promisify(execFile);
 
@@ -56,7 +57,7 @@ async function oursRate(influx: InfluxServer, db: string, points: Point[], gzip:
     dataDir: await makeTempDir('cellwatch-bench-write'),
     clock: new SystemClock(),
     log: silent,
-    registry: new Registry(),
+    metrics: new PromMetrics(new Registry()),
   });
   try {
     const t0 = performance.now();
@@ -137,7 +138,7 @@ async function replayCase(ctx: BenchContext): Promise<BenchRow[]> {
       dataDir: await makeTempDir('cellwatch-bench-replay'),
       clock: new SystemClock(),
       log: silent,
-      registry: new Registry(),
+      metrics: new PromMetrics(new Registry()),
       onEvent: (e) => {
         if (e.kind === 'backend-up') upAt = performance.now();
       },

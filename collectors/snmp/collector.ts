@@ -1,21 +1,17 @@
-import { setMaxListeners } from 'node:events';
-import type { Job } from '../../clock/index.js';
 import { fingerprint, type SnmpConfig, type SnmpTargetConfig } from '../../config/index.js';
-import type { Cell, EpochMs } from '../../model/index.js';
-import type { Accumulator, ServiceCollector } from '../index.js';
+import type { EpochMs, Inventory } from '../../model/index.js';
+import type { CollectionTarget, CollectorInput, PollOutcome, PollRequest, ReloadResult } from '../index.js';
+import { RunningCollector } from '../running.js';
+import { linkedSignal } from '../signals.js';
 import { uptimeVerdict } from './counters.js';
-import type { ReloadResult, SnmpCollectorDeps, TargetState, TargetStatus } from './index.js';
+import type { SnmpCollectorDeps } from './index.js';
 import { SnmpMetrics } from './metrics.js';
 import { SYS_UPTIME, SYS_UPTIME_INSTANCE, resolveProfile, type Profile } from './profiles.js';
 import { mapCellRows, mapLinkRows, numeric, type CounterState } from './rows.js';
 import { SnmpError, SnmpSession, type RequestStats, type SnmpCredentials } from './session.js';
-import { PollSlots, linkedSignal } from './slots.js';
+import { PollSlots } from './slots.js';
 import { getRows, walkColumns, type TableData, type WalkTuning } from './walk.js';
 
-/** A poll must end by this share of its interval: the next tick then always finds it finished. */
-export const DEADLINE_SHARE = 0.8;
-/** A poll slower than this share of its interval is named in the logs as a slow target. */
-const SLOW_SHARE = 0.5;
 /** Varbinds asked for in one PDU (columns × repetitions); keeps answers well under 64 KiB. */
 const MAX_VARBINDS_PER_PDU = 1000;
 /** Column groups (or GET PDUs) in flight per target after the first PDU. */
@@ -47,43 +43,28 @@ interface UptimeReading extends ReadWindow {
   ticks: number;
 }
 
-interface ResolvedTarget {
-  name: string;
+/** A target resolved from config: everything a poll needs, computed once per (re)load. */
+export interface SnmpTarget extends CollectionTarget {
   host: string;
   port: number;
   cfg: SnmpTargetConfig;
-  profileName: string;
   profile?: Profile;
-  profileError?: string;
   site?: string;
-  intervalMs: number;
   timeoutMs: number;
   retries: number;
   maxRepetitions: number;
   indexes?: string[];
-  /** Hash of what makes it the same device and table: a change there starts counters afresh. */
-  identity: string;
-  /** Hash of everything else (schedule, timeouts). */
-  settings: string;
 }
 
-interface TargetRuntime {
-  t: ResolvedTarget;
-  job?: Job;
-  /** Aborts this target's polls (removal, change). */
-  abort: AbortController;
-  /** The poll in flight, if any (one per target at a time). */
-  polling?: Promise<void>;
-  state: TargetState;
+/** What the SNMP input keeps per target between polls. */
+interface SnmpState {
+  /** Tick of the previous successful poll: volumes after a missed poll cover the longer interval. */
   lastSuccess?: EpochMs;
-  lastError?: string;
-  lastDurationMs?: number;
-  rows?: number;
   /** sysUpTime at the last successful poll, with the clock and real times it was read at. */
   uptime?: UptimeReading;
   counters: CounterState;
-  /** Cells (or links) reported by the last successful poll: what a gap blinds. */
-  lastIds: string[];
+  /** Rows in the table last time: sizes the first request. */
+  rows?: number;
   tuning: WalkTuning;
   /** The last poll failed: poll from the suspect lane, one try, until it answers again. */
   suspect: boolean;
@@ -93,14 +74,14 @@ interface TargetRuntime {
   loggedUnmapped?: string;
 }
 
-function resolveTarget(t: SnmpTargetConfig, cfg: SnmpConfig): ResolvedTarget {
+export function resolveTarget(t: SnmpTargetConfig, cfg: SnmpConfig): SnmpTarget {
   const d = cfg.defaults;
   let profile: Profile | undefined;
-  let profileError: string | undefined;
+  let problem: string | undefined;
   try {
     profile = resolveProfile(t.profile, t.version, cfg.profiles);
   } catch (err) {
-    profileError = (err as Error).message;
+    problem = (err as Error).message;
   }
   const port = t.port ?? d.port;
   const indexes = t.indexes?.map(String);
@@ -126,9 +107,8 @@ function resolveTarget(t: SnmpTargetConfig, cfg: SnmpConfig): ResolvedTarget {
     host: t.host,
     port,
     cfg: t,
-    profileName: t.profile,
     ...(profile ? { profile } : {}),
-    ...(profileError ? { profileError } : {}),
+    ...(problem ? { problem } : {}),
     ...(t.site ? { site: t.site } : {}),
     intervalMs,
     timeoutMs,
@@ -137,6 +117,7 @@ function resolveTarget(t: SnmpTargetConfig, cfg: SnmpConfig): ResolvedTarget {
     ...(indexes ? { indexes } : {}),
     identity,
     settings: fingerprint([intervalMs, timeoutMs, retries, maxRepetitions]),
+    describe: { host: t.host, port, profile: t.profile, ...(t.site ? { site: t.site } : {}) },
   };
 }
 
@@ -159,273 +140,80 @@ const GAP_REASON: Record<string, 'timeout' | 'unreachable' | 'auth'> = {
   auth: 'auth',
 };
 
-/** See collectors/snmp/index.ts for the contract. */
-export class SnmpCollector implements ServiceCollector {
-  readonly name = 'snmp';
-  private readonly targets = new Map<string, TargetRuntime>();
-  private readonly metrics: SnmpMetrics;
-  private acc?: Accumulator;
-  private started = false;
-  private stopping = this.stopController();
+/**
+ * Polls one SNMP target once (see index.ts for the whole contract). Polls take a slot in one of two
+ * lanes of `snmp.concurrency` slots (one slot = one poll = one UDP socket): answering targets in one,
+ * targets whose last poll failed in the other, where they get a single try. A target that answered
+ * before gets a quick first try; silent, it moves to the suspect lane for its full-timeout retry, so a
+ * device that just died holds a live slot ~250 ms. Scheduling, deadlines, gaps and status are the
+ * RunningCollector's.
+ */
+class SnmpInput implements CollectorInput<SnmpTarget, SnmpState> {
+  readonly kind = 'snmp';
+  readonly title = 'SNMP';
+  readonly metrics: SnmpMetrics;
   private slots!: PollSlots;
   private suspectSlots!: PollSlots;
-  private inventory: ReadonlyMap<string, Cell>;
-  private bySite = new Map<string, { cells: string[]; byIndex: Map<string, Cell> }>();
-  private readonly inflight = new Set<Promise<void>>();
 
   constructor(
-    private cfg: SnmpConfig,
+    concurrency: number,
     private readonly deps: SnmpCollectorDeps,
+    public inventory: Inventory,
   ) {
-    this.metrics = new SnmpMetrics(deps.registry);
-    this.inventory = deps.inventory;
-    this.indexInventory();
-    this.sizeSlots();
-    for (const t of cfg.targets) this.addTarget(resolveTarget(t, cfg));
+    this.metrics = new SnmpMetrics(deps.metrics);
+    this.resize(concurrency);
   }
 
-  async start(acc: Accumulator): Promise<void> {
-    if (this.started) return;
-    this.started = true;
-    this.acc = acc;
-    this.stopping = this.stopController();
-    for (const rt of this.targets.values()) this.schedule(rt);
-    this.deps.log.info(
-      { targets: this.targets.size, slots: this.slots.size, suspectSlots: this.suspectSlots.size },
-      'SNMP collector started',
-    );
+  get lanes(): { live: number; suspect: number } {
+    return { live: this.slots.size, suspect: this.suspectSlots.size };
   }
 
-  async stop(): Promise<void> {
-    if (!this.started) return;
-    this.started = false;
-    for (const rt of this.targets.values()) {
-      rt.job?.cancel();
-      rt.job = undefined;
-    }
-    this.stopping.abort(new Error('SNMP collector stopping'));
-    await Promise.all([...this.inflight].map((p) => p.catch(() => undefined)));
-    this.deps.log.info('SNMP collector stopped');
-  }
-
-  /**
-   * Applies a changed target list (and optionally a new inventory) without a restart: new targets
-   * start, removed ones stop, changed ones restart, the others keep polling and keep their counters.
-   */
-  async reload(cfg: SnmpConfig, inventory?: ReadonlyMap<string, Cell>): Promise<ReloadResult> {
-    if (inventory) {
-      this.inventory = inventory;
-      this.indexInventory();
-    }
-    const result: ReloadResult = { added: [], removed: [], changed: [], kept: [] };
-    const next = new Map(cfg.targets.map((t) => [t.name, resolveTarget(t, cfg)]));
-    const resize = cfg.concurrency !== this.cfg.concurrency;
-    this.cfg = cfg;
-    if (resize) this.sizeSlots();
-    for (const [name, rt] of this.targets) {
-      if (next.has(name)) continue;
-      this.removeTarget(rt);
-      result.removed.push(name);
-    }
-    for (const [name, t] of next) {
-      const rt = this.targets.get(name);
-      if (!rt) {
-        const fresh = this.addTarget(t);
-        if (this.started) this.schedule(fresh);
-        result.added.push(name);
-      } else if (rt.t.identity !== t.identity) {
-        this.removeTarget(rt, false);
-        const fresh = this.addTarget(t);
-        if (this.started) this.schedule(fresh);
-        result.changed.push(name);
-      } else if (rt.t.settings !== t.settings) {
-        // Same device and table: the counters stay valid, only the schedule or timeouts change.
-        rt.job?.cancel();
-        rt.t = t;
-        rt.tuning = { maxRepetitions: t.maxRepetitions, oidsPerGet: OIDS_PER_GET };
-        if (this.started) this.schedule(rt);
-        result.changed.push(name);
-      } else {
-        rt.t = t;
-        result.kept.push(name);
-      }
-    }
-    this.deps.log.info(
-      { added: result.added, removed: result.removed, changed: result.changed, kept: result.kept.length },
-      'SNMP targets reloaded',
-    );
-    return result;
-  }
-
-  status(): TargetStatus[] {
-    return [...this.targets.values()].map((rt) => ({
-      target: rt.t.name,
-      host: rt.t.host,
-      port: rt.t.port,
-      profile: rt.t.profileName,
-      ...(rt.t.site ? { site: rt.t.site } : {}),
-      state: rt.state,
-      ...(rt.lastSuccess !== undefined ? { lastSuccess: rt.lastSuccess } : {}),
-      ...(rt.lastError !== undefined ? { lastError: rt.lastError } : {}),
-      ...(rt.lastDurationMs !== undefined ? { lastDurationMs: rt.lastDurationMs } : {}),
-      ...(rt.rows !== undefined ? { rows: rt.rows } : {}),
-    }));
-  }
-
-  /** Polls one target now, through the same slots and bookkeeping as a scheduled tick. */
-  async pollOnce(target: string, acc: Accumulator, tick: EpochMs, signal: AbortSignal): Promise<void> {
-    const rt = this.targets.get(target);
-    if (!rt) throw new Error(`unknown SNMP target "${target}"`);
-    await this.pollTarget(rt, acc, tick, signal);
-  }
-
-  // -------------------------------------------------------------------------------------------
-
-  /** Every poll in flight listens to the stop signal: thousands of listeners are expected, not a leak. */
-  private stopController(): AbortController {
-    const c = new AbortController();
-    setMaxListeners(0, c.signal);
-    return c;
-  }
-
-  private sizeSlots(): void {
+  resize(concurrency: number): void {
     // Two lanes of `concurrency` slots each: answering targets, and targets whose last poll failed. A dead
     // device holds its slot for a whole timeout; in its own lane it can never hold up a live one.
-    this.slots = new PollSlots(this.cfg.concurrency);
-    this.suspectSlots = new PollSlots(this.cfg.concurrency);
+    this.slots = new PollSlots(concurrency);
+    this.suspectSlots = new PollSlots(concurrency);
   }
 
-  private indexInventory(): void {
-    this.bySite = new Map();
-    for (const cell of this.inventory.values()) {
-      let s = this.bySite.get(cell.site);
-      if (!s) this.bySite.set(cell.site, (s = { cells: [], byIndex: new Map() }));
-      s.cells.push(cell.id);
-      if (cell.snmpIndex !== undefined) s.byIndex.set(String(cell.snmpIndex), cell);
-    }
+  initState(t: SnmpTarget): SnmpState {
+    return { counters: new Map(), tuning: this.tuning(t), suspect: false };
   }
 
-  private addTarget(t: ResolvedTarget): TargetRuntime {
-    const rt: TargetRuntime = {
-      t,
-      abort: new AbortController(),
-      state: t.profileError ? 'error' : 'pending',
-      ...(t.profileError ? { lastError: t.profileError } : {}),
-      counters: new Map(),
-      lastIds: [],
-      tuning: { maxRepetitions: t.maxRepetitions, oidsPerGet: OIDS_PER_GET },
-      suspect: false,
-    };
-    this.targets.set(t.name, rt);
-    return rt;
-  }
-
-  /** Cancels its job and aborts a poll in flight; the aborted poll ends on its own and records no gap. */
-  private removeTarget(rt: TargetRuntime, forgetMetrics = true): void {
-    rt.job?.cancel();
-    rt.job = undefined;
-    rt.abort.abort(new Error(`target ${rt.t.name} removed`));
-    if (this.targets.get(rt.t.name) === rt) this.targets.delete(rt.t.name);
-    if (forgetMetrics) this.metrics.remove(rt.t.name);
-  }
-
-  private schedule(rt: TargetRuntime): void {
-    if (rt.t.profileError) {
-      this.deps.log.error({ target: rt.t.name }, `SNMP target not polled: ${rt.t.profileError}`);
-      return;
-    }
-    rt.job = this.deps.scheduler.every(
-      `snmp:${rt.t.name}`,
-      rt.t.intervalMs,
-      (tick, signal) => this.pollTarget(rt, this.acc!, tick, signal),
-      {
-        onSkip: (tick) => this.skipped(rt, tick),
-        onError: (err, tick) => this.deps.log.error({ target: rt.t.name, tick, err }, 'SNMP poll crashed'),
-      },
-    );
-  }
-
-  /**
-   * One poll of a target, never two at once: the scheduler guarantees that per job, but a reload that
-   * changes only timing replaces the job while its poll may still run, and pollOnce can meet a tick.
-   * Two polls of one target would race on its counters and uptime (false resets, rates off).
-   */
-  private pollTarget(rt: TargetRuntime, acc: Accumulator, tick: EpochMs, signal: AbortSignal): Promise<void> {
-    if (rt.polling) {
-      this.skipped(rt, tick, acc);
-      return Promise.resolve();
-    }
-    const p = this.track(this.poll(rt, acc, tick, signal)).finally(() => {
-      if (rt.polling === p) rt.polling = undefined;
-    });
-    rt.polling = p;
-    return p;
-  }
-
-  private track(p: Promise<void>): Promise<void> {
-    this.inflight.add(p);
-    void p.finally(() => this.inflight.delete(p)).catch(() => undefined);
-    return p;
-  }
-
-  private skipped(rt: TargetRuntime, tick: EpochMs, acc: Accumulator | undefined = this.acc): void {
-    this.metrics.skipped.inc({ target: rt.t.name });
-    this.deps.log.warn(
-      { target: rt.t.name, host: rt.t.host, tick },
-      `slow SNMP target ${rt.t.name}: tick skipped, the previous poll is still running`,
-    );
-    acc?.addGap({
-      target: rt.t.name,
-      cells: this.blinded(rt),
-      ts: tick,
-      reason: 'skipped-overlap',
-      detail: 'previous poll still running',
-    });
-  }
-
-  /** What a failed poll leaves unseen: the ids the target last reported, else its site's inventory cells. */
-  private blinded(rt: TargetRuntime): string[] {
-    if (rt.lastIds.length > 0) return [...rt.lastIds];
-    if (rt.t.profile?.kind === 'cells' && rt.t.site) return [...(this.bySite.get(rt.t.site)?.cells ?? [])];
+  blinded(t: SnmpTarget): string[] {
+    if (t.profile?.kind === 'cells' && t.site) return this.inventory.cellsOfSite(t.site).map((c) => c.id);
     return [];
   }
 
-  private async poll(rt: TargetRuntime, acc: Accumulator, tick: EpochMs, signal: AbortSignal): Promise<void> {
-    const { t } = rt;
-    const profile = t.profile;
-    if (!profile) {
-      acc.addError(t.name, new Error(`${t.name}: ${t.profileError}`));
-      return;
-    }
-    const clock = this.deps.scheduler.clock;
-    const started = performance.now();
-    // The deadline is a share of the interval counted from the tick, in clock time, converted to real ms.
-    const budgetMs = Math.max(0, (tick + t.intervalMs * DEADLINE_SHARE - clock.now()) / clock.rate);
-    const deadline = started + budgetMs;
-    const poll = linkedSignal([signal, this.stopping.signal, rt.abort.signal]);
-    const pollSignal = poll.signal;
-    const stats: RequestStats = { pdus: 0, retries: 0, timeouts: 0 };
+  /** New timeouts or repetitions keep the counters but not the tuning learnt under the old ones. */
+  retune(t: SnmpTarget, rt: SnmpState): void {
+    rt.tuning = this.tuning(t);
+  }
 
-    const deadlineReached = new AbortController();
-    const timer = setTimeout(() => deadlineReached.abort(new Error('deadline')), budgetMs);
-    const slot = linkedSignal([pollSignal, deadlineReached.signal]);
-    const slotSignal = slot.signal;
+  forget(t: SnmpTarget): void {
+    this.metrics.remove(t.name);
+  }
+
+  async poll(t: SnmpTarget, rt: SnmpState, req: PollRequest): Promise<PollOutcome> {
+    const profile = t.profile!;
+    const clock = this.deps.scheduler.clock;
+    const { tick, acc, signal: pollSignal } = req;
+    const stats: RequestStats = { pdus: 0, retries: 0, timeouts: 0 };
+    const slot = linkedSignal([pollSignal, req.deadlineSignal]);
     let lane = rt.suspect ? this.suspectSlots : this.slots;
     let release: () => void = () => undefined;
     try {
-      release = await lane.acquire(slotSignal);
+      release = await lane.acquire(slot.signal);
     } catch {
-      clearTimeout(timer);
       slot.dispose();
-      poll.dispose();
-      if (pollSignal.aborted) return;
-      const err = new SnmpError(
-        'error',
-        t.name,
-        `not polled: all ${lane.size} poll slots stayed busy until the poll deadline (collector overloaded; raise snmp.concurrency)`,
+      if (pollSignal.aborted) throw new SnmpError('aborted', t.name, 'poll aborted');
+      return this.failure(
+        rt,
+        new SnmpError(
+          'error',
+          t.name,
+          `not polled: all ${lane.size} poll slots stayed busy until the poll deadline (collector overloaded; raise snmp.concurrency)`,
+        ),
       );
-      this.failed(rt, acc, tick, err, performance.now() - started);
-      return;
     }
     this.busy(lane);
     // A target silent on its first try gives its live slot back and retries from the suspect lane: a
@@ -437,7 +225,7 @@ export class SnmpCollector implements ServiceCollector {
       release = () => undefined;
       lane = this.suspectSlots;
       try {
-        release = await lane.acquire(slotSignal);
+        release = await lane.acquire(slot.signal);
       } catch {
         if (pollSignal.aborted) throw new SnmpError('aborted', t.name, 'poll aborted');
         throw new SnmpError(
@@ -463,7 +251,7 @@ export class SnmpCollector implements ServiceCollector {
         ...(!rt.suspect && rt.rttMs !== undefined
           ? { quickFirstTryMs: Math.max(QUICK_TRY_FLOOR_MS, QUICK_TRY_FACTOR * rt.rttMs) }
           : {}),
-        deadline,
+        deadline: req.deadline,
         signal: pollSignal,
         stats,
         beforeRetry,
@@ -499,19 +287,18 @@ export class SnmpCollector implements ServiceCollector {
       }
       this.metrics.varbinds.inc({ target: t.name }, table.varbinds);
       rt.rttMs = s.maxRttMs;
-      this.succeeded(rt, acc, tick, table, uptimeAt, performance.now() - started);
+      return this.succeeded(t, rt, acc, tick, table, uptimeAt);
     } catch (err) {
-      if (pollSignal.aborted && !(err instanceof SnmpError && err.kind !== 'aborted')) return;
+      // Unwanted polls end quietly, unless what ended them was the device's own failure.
+      if (pollSignal.aborted && !(err instanceof SnmpError && err.kind !== 'aborted')) throw err;
       const e =
         err instanceof SnmpError
           ? err
           : new SnmpError('error', t.name, (err as Error).message ?? String(err), { cause: err });
-      if (e.kind === 'aborted') return;
-      this.failed(rt, acc, tick, e, performance.now() - started);
+      if (e.kind === 'aborted') throw e;
+      return this.failure(rt, e);
     } finally {
-      clearTimeout(timer);
       slot.dispose();
-      poll.dispose();
       session?.close();
       release();
       this.busy(lane);
@@ -521,31 +308,27 @@ export class SnmpCollector implements ServiceCollector {
     }
   }
 
+  private tuning(t: SnmpTarget): WalkTuning {
+    return { maxRepetitions: t.maxRepetitions, oidsPerGet: OIDS_PER_GET };
+  }
+
   private busy(lane: PollSlots): void {
     this.metrics.slotsBusy.set({ lane: lane === this.slots ? 'live' : 'suspect' }, lane.inUse);
   }
 
-  private finish(rt: TargetRuntime, durationMs: number): void {
-    rt.lastDurationMs = Math.round(durationMs * 10) / 10;
-    this.metrics.duration.set({ target: rt.t.name }, durationMs / 1000);
-    const realIntervalMs = rt.t.intervalMs / this.deps.scheduler.clock.rate;
-    if (durationMs > realIntervalMs * SLOW_SHARE) {
-      this.deps.log.warn(
-        { target: rt.t.name, host: rt.t.host, durationMs: rt.lastDurationMs, intervalMs: rt.t.intervalMs },
-        `slow SNMP target ${rt.t.name}: poll took ${Math.round(durationMs)} ms`,
-      );
-    }
+  private failure(rt: SnmpState, err: SnmpError): PollOutcome {
+    rt.suspect = true;
+    return { ok: false, reason: GAP_REASON[err.kind] ?? 'error', error: err };
   }
 
   private succeeded(
-    rt: TargetRuntime,
-    acc: Accumulator,
+    t: SnmpTarget,
+    rt: SnmpState,
+    acc: PollRequest['acc'],
     tick: EpochMs,
     table: TableData,
     uptimeAt: ReadWindow,
-    durationMs: number,
-  ): void {
-    const { t } = rt;
+  ): PollOutcome {
     const profile = t.profile!;
     const ticks = numeric(table.scalars[0]);
     const uptime = ticks !== undefined ? { ticks, ...uptimeAt } : undefined;
@@ -561,15 +344,17 @@ export class SnmpCollector implements ServiceCollector {
     }
     const reboot = verdict === 'reboot';
     const elapsedS = rt.lastSuccess !== undefined && tick > rt.lastSuccess ? (tick - rt.lastSuccess) / 1000 : undefined;
+    const site = t.site;
     const ctx = {
       target: t.name,
-      ...(t.site ? { site: t.site } : {}),
+      ...(site ? { site } : {}),
       tick,
       ...(elapsedS !== undefined ? { elapsedS } : {}),
       intervalS: elapsedS ?? t.intervalMs / 1000,
       reboot,
       prev: rt.counters,
-      cellByIndex: (index: string) => (t.site ? this.bySite.get(t.site)?.byIndex.get(index) : undefined),
+      cellByIndex: (index: string) =>
+        site ? this.inventory.cellsOfSite(site).find((c) => String(c.snmpIndex) === index) : undefined,
     };
     let ids: string[];
     let resets: string[];
@@ -584,8 +369,8 @@ export class SnmpCollector implements ServiceCollector {
         const key = m.unmapped.join(',');
         if (rt.loggedUnmapped !== key) {
           rt.loggedUnmapped = key;
-          const why = t.site
-            ? `no cell of site ${t.site} in the inventory has snmpIndex`
+          const why = site
+            ? `no cell of site ${site} in the inventory has snmpIndex`
             : 'the target has no site to look the index up in the inventory';
           this.deps.log.warn(
             { target: t.name, rows: m.unmapped.slice(0, 20), count: m.unmapped.length },
@@ -625,34 +410,47 @@ export class SnmpCollector implements ServiceCollector {
       });
     }
     if (uptime) rt.uptime = uptime;
-    if (rt.state !== 'ok' && rt.state !== 'pending')
-      this.deps.log.info({ target: t.name, was: rt.state }, `SNMP target ${t.name} answers again`);
-    rt.state = 'ok';
     rt.suspect = false;
     rt.lastSuccess = tick;
-    delete rt.lastError;
     rt.rows = table.rows.size;
-    rt.lastIds = ids;
-    this.metrics.up.set({ target: t.name }, 1);
-    this.metrics.lastSuccess.set({ target: t.name }, tick / 1000);
-    this.finish(rt, durationMs);
+    return { ok: true, ids, details: { rows: table.rows.size } };
+  }
+}
+
+/**
+ * The SNMP collector: the SNMP input (above) run over the configured targets by a RunningCollector.
+ * See collectors/snmp/index.ts for what it reports.
+ */
+export class SnmpCollector extends RunningCollector<SnmpTarget, SnmpState> {
+  private readonly snmp: SnmpInput;
+
+  constructor(
+    private cfg: SnmpConfig,
+    deps: SnmpCollectorDeps,
+  ) {
+    const input = new SnmpInput(cfg.concurrency, deps, deps.inventory);
+    super(
+      input,
+      cfg.targets.map((t) => resolveTarget(t, cfg)),
+      deps,
+    );
+    this.snmp = input;
   }
 
-  private failed(rt: TargetRuntime, acc: Accumulator, tick: EpochMs, err: SnmpError, durationMs: number): void {
-    const { t } = rt;
-    const reason = GAP_REASON[err.kind] ?? 'error';
-    acc.addGap({ target: t.name, cells: this.blinded(rt), ts: tick, reason, detail: err.message });
-    acc.addError(t.name, err);
-    if (rt.state !== reason || rt.lastError !== err.message) {
-      this.deps.log.warn(
-        { target: t.name, host: t.host, port: t.port, reason, tick },
-        `SNMP poll failed: ${err.message}`,
-      );
-    }
-    rt.state = reason;
-    rt.lastError = err.message;
-    rt.suspect = true;
-    this.metrics.up.set({ target: t.name }, 0);
-    this.finish(rt, durationMs);
+  override async start(acc: Parameters<RunningCollector<SnmpTarget, SnmpState>['start']>[0]): Promise<void> {
+    await super.start(acc);
+    this.deps.log.debug(this.snmp.lanes, 'SNMP poll slots');
+  }
+
+  /** Applies a changed `snmp` section: the target list (see RunningCollector.reloadTargets) and the slot count. */
+  async reload(cfg: SnmpConfig): Promise<ReloadResult> {
+    if (cfg.concurrency !== this.cfg.concurrency) this.snmp.resize(cfg.concurrency);
+    this.cfg = cfg;
+    return this.reloadTargets(cfg.targets.map((t) => resolveTarget(t, cfg)));
+  }
+
+  /** A re-read inventory: rows of id-less vendor tables and gap cells are mapped through it from the next poll. */
+  setInventory(inventory: Inventory): void {
+    this.snmp.inventory = inventory;
   }
 }

@@ -18,45 +18,23 @@
  * Every poll ends by 0.8 × its interval (its deadline), counted from the tick.
  *
  * Intervals are clock time (the demo's clock runs 60× faster); network timeouts are real time.
+ * Scheduling, deadlines, one-poll-per-target, gaps, status and reload are the RunningCollector's
+ * (collectors/running.ts); this folder only resolves a target and polls it once.
  */
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import type { Scheduler } from '../../clock/index.js';
-import type { Cell, EpochMs } from '../../model/index.js';
+import type { Scheduler, Timers } from '../../clock/index.js';
+import type { Inventory, Metrics } from '../../model/index.js';
 
 export interface SnmpCollectorDeps {
   scheduler: Scheduler;
+  /** Poll deadlines are real time; default the real timers. */
+  timers?: Timers;
   log: Logger;
-  registry: Registry;
-  /** Cell id → Cell (site, region, snmpIndex). May be empty: then the table's cell-id column is the truth. */
-  inventory: ReadonlyMap<string, Cell>;
+  metrics: Metrics;
+  /** Cells by site and snmpIndex. May be empty: then the table's cell-id column is the truth. */
+  inventory: Inventory;
 }
 
-export type TargetState = 'ok' | 'timeout' | 'unreachable' | 'auth' | 'error' | 'pending';
-
-// A type alias rather than an interface so it stays assignable to index-signature shapes (the API's TargetState).
-export type TargetStatus = {
-  target: string;
-  host: string;
-  port: number;
-  profile: string;
-  site?: string;
-  state: TargetState;
-  /** Tick of the last successful poll. */
-  lastSuccess?: EpochMs;
-  lastError?: string;
-  lastDurationMs?: number;
-  /** Rows in the table at the last successful poll. */
-  rows?: number;
-};
-
-export interface ReloadResult {
-  added: string[];
-  removed: string[];
-  /** Targets whose settings changed (restarted; counter state kept unless the device identity changed). */
-  changed: string[];
-  kept: string[];
-}
-
-export { SnmpCollector } from './collector.js';
+export type { ReloadResult, TargetState, TargetStatus } from '../index.js';
+export { SnmpCollector, resolveTarget, type SnmpTarget } from './collector.js';
 export { SnmpError } from './session.js';

@@ -1,7 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Cell, EpochMs, Sample } from '../../model/index.js';
-import type { ApiContext } from './index.js';
+import type { Clock } from '../../clock/index.js';
+import type { TargetStatus } from '../../collectors/index.js';
+import type { Cell, EpochMs, Inventory, Sample } from '../../model/index.js';
+
+/** What the cell routes read: the inventory, the newest sample per cell, and collection health. */
+export interface CellRoutesContext {
+  clock: Clock;
+  inventory(): Inventory;
+  latest(cells?: readonly string[]): Sample[] | Promise<Sample[]>;
+  collection(): TargetStatus[];
+}
 
 /** A sample older than this many of its own intervals means the cell's data has stopped arriving. */
 const STALE_INTERVALS = 3;
@@ -34,17 +43,17 @@ const listQuery = z.strictObject({
   status: z.enum(['up', 'down', 'stale', 'unknown']).optional(),
 });
 
-export function registerCellRoutes(api: FastifyInstance, ctx: ApiContext): void {
+export function registerCellRoutes(api: FastifyInstance, ctx: CellRoutesContext): void {
   api.get('/cells', { config: { permission: 'read' } }, async (req) => {
     const q = listQuery.parse(req.query);
     const now = ctx.clock.now();
     const inventory = ctx.inventory();
-    const latest = new Map((await ctx.reader.latest()).map((s) => [s.cell, s]));
+    const latest = new Map((await ctx.latest()).map((s) => [s.cell, s]));
     // Cells the inventory knows, plus cells that report data but are missing from it (shown, not hidden).
-    const ids = new Set([...inventory.keys(), ...latest.keys()]);
+    const ids = new Set([...inventory.cells.map((c) => c.id), ...latest.keys()]);
     const cells = [...ids]
       .sort()
-      .map((id) => view(id, inventory.get(id), latest.get(id), now))
+      .map((id) => view(id, inventory.cell(id), latest.get(id), now))
       .filter(
         (c) =>
           (!q.region || c.region === q.region) &&
@@ -56,12 +65,12 @@ export function registerCellRoutes(api: FastifyInstance, ctx: ApiContext): void 
 
   api.get<{ Params: { id: string } }>('/cells/:id', { config: { permission: 'read' } }, async (req, reply) => {
     const { id } = req.params;
-    const cell = ctx.inventory().get(id);
-    const [latest] = await ctx.reader.latest([id]);
+    const cell = ctx.inventory().cell(id);
+    const [latest] = await ctx.latest([id]);
     if (!cell && !latest) return reply.code(404).send({ error: `unknown cell "${id}"` });
     const now = ctx.clock.now();
     const site = cell?.site;
-    const collection = site ? ctx.targets().filter((t) => t.site === site) : [];
+    const collection = site ? ctx.collection().filter((t) => t.site === site) : [];
     return { at: now, ...view(id, cell, latest, now), collection };
   });
 }

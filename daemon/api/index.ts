@@ -1,39 +1,22 @@
 /**
- * The JSON API under /api/v1. Each route module gets the same small context — read ports and a few
- * daemon actions — and never reaches into the daemon's internals, so a module can be tested with a
- * context built from plain values.
+ * The JSON API under /api/v1. Each route module takes its own small context — read ports and a few
+ * actions — and never reaches into the daemon's internals, so a module is tested with a context built
+ * from plain values. Parts register their modules with `house.routes`; the API part mounts them all
+ * under the prefix when it starts, after everything they serve exists.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Clock } from '../../clock/index.js';
-import type { Cell } from '../../model/index.js';
-import type { SeriesReader } from '../../store/index.js';
-import { registerAdminRoutes } from './admin.js';
-import { registerCellRoutes } from './cells.js';
+import type { RouteModule } from '../house/index.js';
 
-/** The collection state of one polled target, as the collectors report it. */
-export interface TargetState {
-  target: string;
-  state: string;
-  site?: string;
-  lastSuccess?: number;
-  lastError?: string;
-  [k: string]: unknown;
-}
+export const API_PREFIX = '/api/v1';
 
-export interface ApiContext {
-  clock: Clock;
-  inventory(): ReadonlyMap<string, Cell>;
-  reader: SeriesReader;
-  targets(): TargetState[];
-  reload(): Promise<unknown>;
-}
-
-export function registerApi(app: FastifyInstance, ctx: ApiContext): void {
+export function mountApi(app: FastifyInstance, modules: readonly RouteModule[]): void {
   void app.register(
     async (api) => {
-      registerCellRoutes(api, ctx);
-      registerAdminRoutes(api, ctx);
+      for (const register of modules) register(api);
     },
-    { prefix: '/api/v1' },
+    { prefix: API_PREFIX },
   );
 }
+
+export { registerAdminRoutes } from './admin.js';
+export { registerCellRoutes, type CellRoutesContext } from './cells.js';

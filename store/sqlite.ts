@@ -1,5 +1,10 @@
-import type { Database } from 'better-sqlite3';
+import BetterSqlite3, { type Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
+
+/*
+ * SQLite plumbing shared by the record database (cellwatch.db) and the embedded series store
+ * (series.db): opening in WAL mode and versioned migrations.
+ */
 
 /**
  * One schema step of a SQLite database. Versions are 1, 2, 3, … in array order; a database's
@@ -45,24 +50,24 @@ export function migrate(db: Database, migrations: readonly Migration[], log: Log
   return known;
 }
 
-/** The record store's schema (`cellwatch.db`). */
-export const recordMigrations: Migration[] = [
-  {
-    version: 1,
-    name: 'collection gaps',
-    up: (db) => {
-      db.exec(`
-        CREATE TABLE collection_gap (
-          id      INTEGER PRIMARY KEY,
-          target  TEXT    NOT NULL,
-          ts      INTEGER NOT NULL,
-          reason  TEXT    NOT NULL,
-          cells   TEXT    NOT NULL, -- JSON array of cell (or link) ids
-          detail  TEXT
-        );
-        CREATE INDEX collection_gap_ts ON collection_gap (ts);
-        CREATE INDEX collection_gap_target_ts ON collection_gap (target, ts);
-      `);
-    },
-  },
-];
+/** Opens (creating if needed) a SQLite file in WAL mode and migrates it. */
+export function openDatabase(
+  file: string,
+  migrations: readonly Migration[],
+  log: Logger,
+  opts: { synchronous: 'NORMAL' | 'FULL' },
+): Database {
+  const db = new BetterSqlite3(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${opts.synchronous}`);
+    db.pragma('foreign_keys = ON');
+    // A reader (API request) and the writer may meet on the same file; wait instead of failing.
+    db.pragma('busy_timeout = 5000');
+    migrate(db, migrations, log, file);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}

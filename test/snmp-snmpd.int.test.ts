@@ -18,6 +18,8 @@ import { parseConfig, type SnmpConfig } from '../config/index.js';
 import type { Cell } from '../model/index.js';
 import { requireService, makeTempDir, waitFor, type Test } from './helpers/service.js';
 import { SNMPD_INSTALL_HINT, startSnmpd, type SnmpdServer } from './helpers/snmpd.js';
+import { PromMetrics } from '../daemon/metrics.js';
+import { CellInventory } from '../config/inventory.js';
 
 const HELPER = fileURLToPath(new URL('./fixtures/snmp-passpersist/table', import.meta.url));
 const CELL_TABLE = '1.3.6.1.4.1.32473.1.1';
@@ -116,7 +118,12 @@ function collector(cfg: SnmpConfig, opts: { inventory?: Map<string, Cell>; clock
     { level: 'debug' },
     { write: (line: string) => void logs.push(JSON.parse(line) as (typeof logs)[number]) },
   );
-  const c = new SnmpCollector(cfg, { scheduler, log, registry, inventory: opts.inventory ?? new Map() });
+  const c = new SnmpCollector(cfg, {
+    scheduler,
+    log,
+    metrics: new PromMetrics(registry),
+    inventory: CellInventory.of([...(opts.inventory?.values() ?? [])]),
+  });
   return { c, clock, scheduler, registry, logs };
 }
 
@@ -654,8 +661,8 @@ void t.test('lifecycle: start, reload keeps counters of kept targets, skipped ti
   const c = new SnmpCollector(snmpConfig([cells, dead]), {
     scheduler,
     log: pino({ level: 'silent' }),
-    registry,
-    inventory: new Map(),
+    metrics: new PromMetrics(registry),
+    inventory: CellInventory.empty,
   });
   const acc = new MemoryAccumulator();
   await c.start(acc);
@@ -738,7 +745,12 @@ void t.test('real timers on an accelerated clock (the demo): 60 s intervals at 6
   const scheduler = new TimerScheduler(clock);
   const c = new SnmpCollector(
     snmpConfig([{ name: 'cells', host: snmpd.host, port: snmpd.port, community: snmpd.community }]),
-    { scheduler, log: pino({ level: 'silent' }), registry: new Registry(), inventory: new Map() },
+    {
+      scheduler,
+      log: pino({ level: 'silent' }),
+      metrics: new PromMetrics(new Registry()),
+      inventory: CellInventory.empty,
+    },
   );
   const acc = new MemoryAccumulator();
   await c.start(acc);

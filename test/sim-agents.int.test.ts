@@ -8,6 +8,8 @@ import { SnmpCollector } from '../collectors/snmp/index.js';
 import { parseConfig } from '../config/index.js';
 import { CELL_TABLE_OID, SimAgents, SimNetwork, type CellState } from '../sim/index.js';
 import { freePort, waitFor } from './helpers/service.js';
+import { PromMetrics } from '../daemon/metrics.js';
+import { CellInventory } from '../config/inventory.js';
 
 const MIN = 60_000;
 // Tuesday 2026-03-03 20:00 in Shanghai: busy hour, every counter moves.
@@ -426,8 +428,8 @@ void t.test("cellwatch's own SNMP collector reads the simulator as the model say
   const collector = new SnmpCollector(cfg.snmp, {
     scheduler,
     log: pino({ level: 'silent' }),
-    registry: new Registry(),
-    inventory: new Map(network.cells.map((c) => [c.id, c])),
+    metrics: new PromMetrics(new Registry()),
+    inventory: CellInventory.of(network.cells),
   });
   const acc = new MemoryAccumulator();
   await collector.start(acc);

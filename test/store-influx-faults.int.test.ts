@@ -17,6 +17,7 @@ import type { WritePipeline } from '../store/pipeline.js';
 import { SpoolFullError } from '../store/spool.js';
 import { INFLUXD_INSTALL_HINT, startInfluxDB, type InfluxServer } from './helpers/influxdb.js';
 import { makeTempDir, requireService, waitFor } from './helpers/service.js';
+import { PromMetrics } from '../daemon/metrics.js';
 
 const log = pino({ level: 'silent' });
 const HOUR = 3_600_000;
@@ -56,7 +57,7 @@ void t.test(
       dataDir: await makeTempDir('cellwatch-outage'),
       clock: new SystemClock(),
       log,
-      registry: new Registry(),
+      metrics: new PromMetrics(new Registry()),
       onEvent: (e) => events.push(e),
     });
     t.teardown(() => stores.close());
@@ -182,7 +183,7 @@ void t.test(
       dataDir,
       clock: new SystemClock(),
       log,
-      registry: new Registry(),
+      metrics: new PromMetrics(new Registry()),
       onEvent: (e) => events.push(e),
     });
     t.teardown(() => stores.close());
@@ -216,7 +217,7 @@ void t.test('fault: disk spool cap reached — drops counted and reported, the w
     dataDir: await makeTempDir('cellwatch-cap'),
     clock: new SystemClock(),
     log,
-    registry,
+    metrics: new PromMetrics(registry),
     onEvent: (e) => events.push(e),
   });
   t.teardown(() => stores.close());

@@ -14,6 +14,7 @@ import { openStores } from '../store/open.js';
 import { linkPoint, samplePoint } from '../store/schema.js';
 import { INFLUXD_INSTALL_HINT, startInfluxDB } from './helpers/influxdb.js';
 import { makeTempDir, requireService } from './helpers/service.js';
+import { PromMetrics } from '../daemon/metrics.js';
 
 const log = pino({ level: 'silent' });
 const MIN = 60_000;
@@ -97,7 +98,7 @@ void t.test('influxdb-v1 against a real InfluxDB 1.6: schema, writes, reads equa
     },
     { env: {} },
   ).store as Extract<StoreConfig, { kind: 'influxdb-v1' }>;
-  const stores = await openStores(cfg, { dataDir: dir, clock, log, registry: new Registry() });
+  const stores = await openStores(cfg, { dataDir: dir, clock, log, metrics: new PromMetrics(new Registry()) });
   t.teardown(() => stores.close());
 
   // Administration: database, both retention policies, the continuous query.

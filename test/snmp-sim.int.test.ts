@@ -13,6 +13,8 @@ import { parseConfig, type SnmpConfig } from '../config/index.js';
 import type { Sample } from '../model/index.js';
 import { SimAgents, SimNetwork } from '../sim/index.js';
 import { eventually } from './helpers/service.js';
+import { PromMetrics } from '../daemon/metrics.js';
+import { CellInventory } from '../config/inventory.js';
 
 const MIN = 60_000;
 // A Tuesday evening in Shanghai: busy hour, every counter moves.
@@ -46,8 +48,8 @@ async function setup(
   const collector = new SnmpCollector(cfg, {
     scheduler,
     log: pino({ level: 'silent' }),
-    registry,
-    inventory: new Map(network.cells.map((c) => [c.id, c])),
+    metrics: new PromMetrics(registry),
+    inventory: CellInventory.of(network.cells),
   });
   const acc = new MemoryAccumulator();
   t.teardown(async () => {
@@ -232,8 +234,8 @@ void t.test('on the demo’s accelerated clock, late answers are not mistaken fo
   const collector = new SnmpCollector(cfg, {
     scheduler,
     log: pino({ level: 'silent' }),
-    registry: new Registry(),
-    inventory: new Map(network.cells.map((c) => [c.id, c])),
+    metrics: new PromMetrics(new Registry()),
+    inventory: CellInventory.of(network.cells),
   });
   const acc = new MemoryAccumulator();
   await collector.start(acc);

@@ -1,0 +1,124 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Scheduler, Timers } from '../clock/index.js';
+import type { Accumulator, TargetStatus } from '../collectors/index.js';
+import { SnmpCollector } from '../collectors/snmp/index.js';
+import { Secret, type Config, type SnmpConfig, type SnmpTargetConfig } from '../config/index.js';
+import type { Inventory, Metrics } from '../model/index.js';
+import type { House } from './house/index.js';
+import type { Ingest } from './ingest.js';
+import type { Simulation } from './simulation.js';
+
+/** What a collector plugin is built with. */
+export interface CollectorEnv {
+  scheduler: Scheduler;
+  timers: Timers;
+  log: Logger;
+  metrics: Metrics;
+  inventory: Inventory;
+  /** The demo's simulated network, whose agents are targets too. */
+  simulation?: Simulation;
+}
+
+/** A running collector as the daemon drives it. */
+export interface PluggedCollector {
+  start(acc: Accumulator): Promise<void>;
+  stop(): Promise<void>;
+  /** Applies a changed config section; the result is reported under the plugin's kind. */
+  reload(cfg: Config): unknown;
+  status(): TargetStatus[];
+  setInventory(inventory: Inventory): void;
+}
+
+/**
+ * One kind of collector, as registered with the daemon: built from the config, reloaded from its
+ * section. Probes register here the same way SNMP does.
+ */
+export interface CollectorPlugin {
+  readonly kind: string;
+  readonly section: keyof Config;
+  create(cfg: Config, env: CollectorEnv): PluggedCollector;
+}
+
+/** The simulator's agents as SNMP targets, after the configured ones. */
+function snmpWithSimulation(snmp: SnmpConfig, sim: Simulation | undefined): SnmpConfig {
+  const simTargets: SnmpTargetConfig[] = (sim?.agents.targets() ?? []).map((t) => ({
+    name: t.name,
+    host: t.host,
+    port: t.port,
+    version: t.version,
+    community: new Secret(t.community),
+    profile: t.profile,
+    site: t.site,
+  }));
+  return { ...snmp, targets: [...snmp.targets, ...simTargets] };
+}
+
+export const snmpCollectorPlugin: CollectorPlugin = {
+  kind: 'snmp',
+  section: 'snmp',
+  create(cfg, env) {
+    const collector = new SnmpCollector(snmpWithSimulation(cfg.snmp, env.simulation), env);
+    return {
+      start: (acc) => collector.start(acc),
+      stop: () => collector.stop(),
+      reload: (next) => collector.reload(snmpWithSimulation(next.snmp, env.simulation)),
+      status: () => collector.status(),
+      setInventory: (inventory) => collector.setInventory(inventory),
+    };
+  },
+};
+
+/** The collectors a daemon runs unless told otherwise. */
+export const BUILT_IN_COLLECTORS: readonly CollectorPlugin[] = [snmpCollectorPlugin];
+
+export interface Collection {
+  /** Every collector's targets: state, last success, gap reason. */
+  status(): TargetStatus[];
+}
+
+/**
+ * The collection part: builds every registered collector, starts them reporting into the ingest
+ * accumulator, reloads each from its config section, keeps their inventory current. Started after
+ * everything they report into exists, stopped right after the API.
+ */
+export async function startCollection(
+  h: House,
+  plugins: readonly CollectorPlugin[],
+  needs: { ingest: Ingest; inventory: () => Inventory; simulation: Simulation | undefined },
+): Promise<Collection> {
+  const running = plugins.map((plugin) => {
+    const collector = plugin.create(h.config, {
+      scheduler: h.scheduler,
+      timers: h.timers,
+      log: h.logFor(plugin.kind),
+      metrics: h.metrics,
+      inventory: needs.inventory(),
+      ...(needs.simulation ? { simulation: needs.simulation } : {}),
+    });
+    h.onReload(plugin.section, (_next, _prev, cfg) => ({
+      applied: true,
+      report: { [plugin.kind]: collector.reload(cfg) },
+    }));
+    return { plugin, collector };
+  });
+  h.bus.on('inventory', 'collectors', (e) => {
+    for (const r of running) r.collector.setInventory(e.inventory);
+  });
+  for (const { plugin, collector } of running) await collector.start(needs.ingest.accumulator(plugin.kind));
+  h.defer('collectors', () => Promise.all(running.map((r) => r.collector.stop())));
+  const collection: Collection = { status: () => running.flatMap((r) => r.collector.status()) };
+  h.routes((api) => registerCollectionRoutes(api, collection, h));
+  return collection;
+}
+
+function registerCollectionRoutes(api: FastifyInstance, collection: Collection, h: House): void {
+  /** Collection health per target: a dead collector must not look like a dead network. */
+  const handler = async () => {
+    const targets = collection.status();
+    return { at: h.clock.now(), count: targets.length, targets };
+  };
+  api.get('/collection', { config: { permission: 'read' } }, handler);
+  // The experience target takes this path with the detector; until then it still answers collection health.
+  api.get('/targets', { config: { permission: 'read' } }, handler);
+}

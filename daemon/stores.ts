@@ -1,0 +1,33 @@
+import { mkdirSync } from 'node:fs';
+import { GapRecords, openStores, type StoreEvent, type Stores } from '../store/index.js';
+import type { House } from './house/index.js';
+
+export interface StoreParts extends Stores {
+  gaps: GapRecords;
+}
+
+/**
+ * The stores part: the series backend behind the write pipeline, the record database, and the record
+ * kinds this part owns (collection gaps, fed from the bus). Later record kinds open on `records.db`
+ * in their own parts. Built first, closed last: everything accepted before then is flushed.
+ */
+export async function startStores(h: House): Promise<StoreParts> {
+  const cfg = h.config;
+  mkdirSync(cfg.dataDir, { recursive: true });
+  const log = h.logFor('store');
+  const stores = await openStores(cfg.store, {
+    dataDir: cfg.dataDir,
+    clock: h.clock,
+    log,
+    metrics: h.metrics,
+    onEvent: (e) => h.bus.emit('store', e),
+  });
+  h.defer('stores', () => stores.close());
+  const gaps = new GapRecords(stores.records.db);
+  h.bus.on('gaps', 'gap-records', (e) => gaps.add(e.gaps));
+  h.bus.on('store', 'store-log', (e: StoreEvent) => {
+    const level = e.kind === 'backend-up' ? 'info' : e.kind === 'backend-down' ? 'warn' : 'error';
+    log[level]({ event: e }, `store: ${e.kind}`);
+  });
+  return { ...stores, gaps };
+}
