@@ -97,6 +97,8 @@ export class RunningCollector<T extends CollectionTarget, S> {
   private readonly runnerMetrics: RunnerMetrics;
   private readonly slow: RepeatedWarnings;
   private readonly skippedWarnings: RepeatedWarnings;
+  private readonly failures: RepeatedWarnings;
+  private readonly recoveries: RepeatedWarnings;
   private readonly inflight = new Set<Promise<void>>();
   private acc?: Accumulator;
   private started = false;
@@ -110,6 +112,8 @@ export class RunningCollector<T extends CollectionTarget, S> {
     this.runnerMetrics = new RunnerMetrics(deps.metrics, input.kind);
     this.slow = new RepeatedWarnings(deps.log);
     this.skippedWarnings = new RepeatedWarnings(deps.log);
+    this.failures = new RepeatedWarnings(deps.log);
+    this.recoveries = new RepeatedWarnings(deps.log, 'info');
     for (const t of targets) this.add(t);
   }
 
@@ -221,8 +225,7 @@ export class RunningCollector<T extends CollectionTarget, S> {
     if (this.targets.get(rt.target.name) === rt) this.targets.delete(rt.target.name);
     if (forget) {
       this.runnerMetrics.remove(rt.target.name);
-      this.slow.clear(rt.target.name);
-      this.skippedWarnings.clear(rt.target.name);
+      for (const w of [this.slow, this.skippedWarnings, this.failures, this.recoveries]) w.clear(rt.target.name);
       this.input.forget?.(rt.target);
     }
   }
@@ -339,7 +342,11 @@ export class RunningCollector<T extends CollectionTarget, S> {
   ): void {
     const t = rt.target;
     if (rt.health !== 'ok' && rt.health !== 'pending') {
-      this.deps.log.info({ target: t.name, was: rt.health }, `${this.input.title} target ${t.name} answers again`);
+      this.recoveries.warn(
+        t.name,
+        { target: t.name, was: rt.health },
+        `${this.input.title} target ${t.name} answers again`,
+      );
     }
     rt.health = 'ok';
     rt.lastSuccess = tick;

@@ -20,6 +20,7 @@ export class RepeatedWarnings {
 
   constructor(
     private readonly log: Logger,
+    private readonly level: 'warn' | 'info' = 'warn',
     private readonly everyMs = DEFAULT_EVERY_MS,
     private readonly now: () => number = () => performance.now(),
   ) {}
@@ -29,7 +30,7 @@ export class RepeatedWarnings {
     const entry = this.entries.get(key);
     if (!entry) {
       this.entries.set(key, { since: t, suppressed: 0 });
-      this.log.warn(fields, message);
+      this.log[this.level](fields, message);
       return;
     }
     if (t - entry.since < this.everyMs) {
@@ -37,7 +38,7 @@ export class RepeatedWarnings {
       return;
     }
     const minutes = Math.round((t - entry.since) / 60_000);
-    this.log.warn(
+    this.log[this.level](
       { ...fields, repeats: entry.suppressed + 1, periodMinutes: minutes },
       `${message} (${entry.suppressed + 1} times in the last ${minutes} min)`,
     );
@@ -45,8 +46,8 @@ export class RepeatedWarnings {
     entry.suppressed = 0;
   }
 
-  /** The condition is over (the target answers in time again, or is removed): the next one logs at once. */
+  /** Forgets `key` and its sub-keys (`key` + NUL + …): a removed target starts afresh if it returns. */
   clear(key: string): void {
-    this.entries.delete(key);
+    for (const k of this.entries.keys()) if (k === key || k.startsWith(`${key}\0`)) this.entries.delete(k);
   }
 }

@@ -50,6 +50,7 @@ function snmpWithSimulation(snmp: SnmpConfig, sim: Simulation | undefined): Snmp
     community: new Secret(t.community),
     profile: t.profile,
     site: t.site,
+    interval: sim!.intervalMs,
   }));
   return { ...snmp, targets: [...snmp.targets, ...simTargets] };
 }

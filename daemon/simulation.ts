@@ -4,6 +4,8 @@ import type { House } from './house/index.js';
 export interface Simulation {
   network: SimNetwork;
   agents: SimAgents;
+  /** Clock ms between the agents' updates, and the poll interval of their targets. */
+  intervalMs: number;
 }
 
 /** The simulated network (demo): one SNMP agent per site on loopback, stepped by the daemon's scheduler. */
@@ -21,6 +23,7 @@ export async function startSimulation(h: House): Promise<Simulation | undefined>
     host: cfg.sim.host,
     basePort: cfg.sim.basePort,
     community: cfg.sim.community.reveal(),
+    stepMs: cfg.sim.interval,
   });
   await agents.start();
   h.defer('simulation', () => agents.stop());
@@ -28,5 +31,5 @@ export async function startSimulation(h: House): Promise<Simulation | undefined>
     { sites: network.sites.length, cells: network.cells.length, agents: agents.endpoints.length },
     'simulated network started',
   );
-  return { network, agents };
+  return { network, agents, intervalMs: cfg.sim.interval };
 }

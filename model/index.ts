@@ -271,3 +271,4 @@ export interface Inventory {
   within(lat: number, lon: number, km: number): NearbyCell[];
 }
 export type * from './metrics.js';
+export * from './cell-table.js';

@@ -11,13 +11,13 @@
 import { createSocket, type Socket } from 'node:dgram';
 import snmp from 'net-snmp';
 import { realTimers, type Job, type Scheduler } from '../clock/index.js';
-import type { EpochMs } from '../model/index.js';
+import { CW_CELL_COLUMNS, CW_CELL_ENTRY, type CellTableSyntax, type EpochMs } from '../model/index.js';
 import type { CellState, SimAgentsOptions, SimTarget } from './index.js';
 import { MINUTE_MS } from './kpi.js';
 import type { SimNetwork } from './network.js';
 
-export const CELL_TABLE_OID = '1.3.6.1.4.1.32473.1.1';
-export const CELL_ENTRY_OID = `${CELL_TABLE_OID}.1`;
+export const CELL_ENTRY_OID = CW_CELL_ENTRY;
+export const CELL_TABLE_OID = CW_CELL_ENTRY.slice(0, CW_CELL_ENTRY.lastIndexOf('.'));
 const SYS_DESCR = '1.3.6.1.2.1.1.1';
 const SYS_UPTIME = '1.3.6.1.2.1.1.3';
 const SYS_NAME = '1.3.6.1.2.1.1.5';
@@ -71,17 +71,11 @@ interface SiteAgent {
   nodes?: AgentNodes;
 }
 
+/** One row of the cell table: its TruthValue node, its counters' buffers, and its gauges with their scales. */
 interface CellNodes {
   available: MibNode;
-  dl: Buffer;
-  ul: Buffer;
-  users: MibNode;
-  thpDl: MibNode;
-  thpUl: MibNode;
-  rsrp: MibNode;
-  sinr: MibNode;
-  rsrq: MibNode;
-  prb: MibNode;
+  counters: { field: 'dlVolumeMB' | 'ulVolumeMB'; buf: Buffer }[];
+  gauges: { node: MibNode; field: Exclude<keyof CellState, 'available'>; scale: number }[];
 }
 
 interface AgentNodes {
@@ -303,15 +297,11 @@ export class SimAgents {
       const s = cells[i]!;
       const c = n.cells[i]!;
       c.available.value = s.available ? 1 : 2;
-      c.dl.writeBigUInt64BE(BigInt.asUintN(64, a.dlOctets[i]!));
-      c.ul.writeBigUInt64BE(BigInt.asUintN(64, a.ulOctets[i]!));
-      c.users.value = Math.round(s.activeUsers);
-      c.thpDl.value = Math.round(s.dlMbps * 1000);
-      c.thpUl.value = Math.round(s.ulMbps * 1000);
-      c.rsrp.value = Math.round(s.rsrpDbm);
-      c.sinr.value = Math.round(s.sinrDb * 100);
-      c.rsrq.value = Math.round(s.rsrqDb * 100);
-      c.prb.value = Math.round(s.prbUtilPct);
+      for (const k of c.counters) {
+        const octets = k.field === 'dlVolumeMB' ? a.dlOctets[i]! : a.ulOctets[i]!;
+        k.buf.writeBigUInt64BE(BigInt.asUintN(64, octets));
+      }
+      for (const g of c.gauges) g.node.value = Math.round(s[g.field] / g.scale);
     }
     n.operStatus.value = operUp ? 1 : 2;
     n.inErrors.value = a.inErrors;
@@ -487,6 +477,13 @@ export class SimAgents {
     mib.setScalarValue('sysName', site.id);
 
     const col = (number: number, name: string, type: number, maxAccess = ro) => ({ number, name, type, maxAccess });
+    const syntaxType: Record<CellTableSyntax, number> = {
+      Integer32: T.Integer,
+      DisplayString: T.OctetString,
+      TruthValue: T.Integer,
+      Counter64: T.Counter64,
+      Gauge32: T.Gauge,
+    };
     mib.registerProvider({
       name: 'cwCellTable',
       type: snmp.MibProviderType.Table,
@@ -494,38 +491,36 @@ export class SimAgents {
       maxAccess: snmp.MaxAccess['not-accessible'],
       tableColumns: [
         col(1, 'cwCellIndex', T.Integer, snmp.MaxAccess['not-accessible']),
-        col(2, 'cwCellId', T.OctetString),
-        col(3, 'cwCellAvailable', T.Integer),
-        col(4, 'cwCellDlOctets', T.Counter64),
-        col(5, 'cwCellUlOctets', T.Counter64),
-        col(6, 'cwCellActiveUsers', T.Gauge),
-        col(7, 'cwCellUeThpDlKbps', T.Gauge),
-        col(8, 'cwCellUeThpUlKbps', T.Gauge),
-        col(9, 'cwCellRsrpDbm', T.Integer),
-        col(10, 'cwCellSinrCentiDb', T.Integer),
-        col(11, 'cwCellRsrqCentiDb', T.Integer),
-        col(12, 'cwCellPrbUtilPct', T.Gauge),
+        ...CW_CELL_COLUMNS.map((c) => col(c.column, c.name, syntaxType[c.syntax])),
       ],
       tableIndex: [{ columnName: 'cwCellIndex' }],
     });
     const cells: CellNodes[] = [];
     site.cells.forEach((id, i) => {
       const idx = i + 1;
-      const dl = counter64(0n);
-      const ul = counter64(0n);
-      mib.addTableRow('cwCellTable', [idx, id, 1, dl, ul, 0, 0, 0, 0, 0, 0, 0]);
+      const counters: CellNodes['counters'] = [];
+      const row: unknown[] = [idx];
+      for (const c of CW_CELL_COLUMNS) {
+        if (c.field === 'id') row.push(id);
+        else if (c.field === 'available') row.push(1);
+        else if (c.syntax === 'Counter64') {
+          const buf = counter64(0n);
+          counters.push({ field: c.field as 'dlVolumeMB' | 'ulVolumeMB', buf });
+          row.push(buf);
+        } else row.push(0);
+      }
+      mib.addTableRow('cwCellTable', row);
       const node = (column: number): MibNode => mib.lookup(`${CELL_ENTRY_OID}.${column}.${idx}`)!;
       cells.push({
-        available: node(3),
-        dl,
-        ul,
-        users: node(6),
-        thpDl: node(7),
-        thpUl: node(8),
-        rsrp: node(9),
-        sinr: node(10),
-        rsrq: node(11),
-        prb: node(12),
+        available: node(CW_CELL_COLUMNS.find((c) => c.field === 'available')!.column),
+        counters,
+        gauges: CW_CELL_COLUMNS.filter(
+          (c) => c.field !== 'id' && c.field !== 'available' && c.syntax !== 'Counter64',
+        ).map((c) => ({
+          node: node(c.column),
+          field: c.field as Exclude<keyof CellState, 'available'>,
+          scale: c.scale,
+        })),
       });
     });
 

@@ -173,18 +173,27 @@ export class InfluxV1Backend implements SeriesBackend {
         );
       }
     };
-    await admin('create the database', async () => void (await this.query(`CREATE DATABASE ${db}`, { post: true })));
+    // A database cellwatch creates is cellwatch's: its retention policy becomes the default, so a plain
+    // `SELECT … FROM cell_kpi` (Grafana's default) finds the data. An existing database keeps the
+    // default its operator chose; docs/schema.md says to select `"cellwatch"."cell_kpi"` there.
+    let created = false;
+    await admin('create the database', async () => {
+      const [dbs] = await this.query('SHOW DATABASES');
+      if ((dbs?.[0]?.values ?? []).some((v) => v[0] === this.opts.database)) return;
+      await this.query(`CREATE DATABASE ${db}`, { post: true });
+      created = true;
+    });
     await admin('set up retention policies', async () => {
       const [series] = await this.query(`SHOW RETENTION POLICIES ON ${db}`);
       const existing = new Map((series?.[0]?.values ?? []).map((v) => [String(v[0]), String(v[1])]));
-      const ensure = async (name: string, ms: number) => {
+      const ensure = async (name: string, ms: number, makeDefault = false) => {
         const verb = existing.has(name) ? 'ALTER' : 'CREATE';
         await this.query(
-          `${verb} RETENTION POLICY ${ident(name)} ON ${db} DURATION ${hoursDuration(ms)} REPLICATION 1`,
+          `${verb} RETENTION POLICY ${ident(name)} ON ${db} DURATION ${hoursDuration(ms)} REPLICATION 1${makeDefault ? ' DEFAULT' : ''}`,
           { post: true },
         );
       };
-      await ensure(this.opts.retentionPolicy, this.opts.retentionMs);
+      await ensure(this.opts.retentionPolicy, this.opts.retentionMs, created);
       if (this.opts.rollups) await ensure(this.rollupRetentionPolicy, 2 * this.opts.retentionMs);
     });
     if (this.opts.rollups) {

@@ -12,7 +12,7 @@ import t, { type Test } from 'tap';
 import { packageRoot } from '../daemon/paths.js';
 import type { Sample } from '../model/index.js';
 import { CLI, spawnCellwatch, waitReady, type CellwatchProcess } from './helpers/cellwatch.js';
-import { eventually, freePort, makeTempDir, waitFor } from './helpers/service.js';
+import { eventually, freePort, makeTempDir, requireService, waitFor } from './helpers/service.js';
 
 async function startDemo(t: Test, dataDir: string): Promise<CellwatchProcess & { url: string }> {
   const port = await freePort('tcp');
@@ -69,6 +69,11 @@ void t.test('demo: simulated cells flow to the API, change over time, and SIGTER
   const metrics = await (await fetch(`${d.url}/metrics`)).text();
   const accepted = Number(/cellwatch_samples_total\{source="snmp"\} (\d+)/.exec(metrics)?.[1] ?? 0);
   t.ok(accepted > 0, `ingest counted in /metrics (${accepted})`);
+  // Prometheus' own linter on our exposition: no gauge named like a counter, units in names, help texts.
+  if (requireService(t, 'promtool', 'apt-get install prometheus')) {
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+    t.equal(lint.status, 0, `promtool check metrics passes (${lint.stdout}${lint.stderr})`);
+  }
 
   const stopAt = Date.now();
   d.child.kill('SIGTERM');

@@ -130,6 +130,13 @@ void t.test('influxdb-v1 against a real InfluxDB 1.6: schema, writes, reads equa
   ]);
   const count = await influx.query('SELECT count("available") FROM "cellwatch"."cell_kpi"', 'cw');
   t.equal(count.results[0].series[0].values[0][1], 360, 'every sample stored');
+  t.same(
+    rpRows.filter((r) => (r as unknown[])[4]).map((r) => r[0]),
+    ['cellwatch'],
+    'a database cellwatch created has cellwatch as its default retention policy',
+  );
+  const plain = await influx.query('SELECT count("available") FROM "cell_kpi"', 'cw');
+  t.equal(plain.results[0].series?.[0]?.values[0][1], 360, 'so a plain SELECT without the policy finds the data');
   const fieldTypes = await influx.query('SHOW FIELD KEYS FROM "cellwatch"."cell_kpi"', 'cw');
   t.same(
     [...new Set((fieldTypes.results[0].series[0].values as string[][]).map((v) => v[1]))],
@@ -194,6 +201,37 @@ void t.test('influxdb-v1 against a real InfluxDB 1.6: schema, writes, reads equa
   // A rollup from the raw rows and one computed now agree even for a partly rolled range.
   await influx.query(`DELETE FROM "cell_kpi_1h" WHERE time >= ${(T0 + 2 * HOUR_MS) * 1e6}`, 'cw');
   sameBuckets(t, await r.hourly(T0, T0 + 3 * HOUR_MS), want, 'hourly (rollups + raw for the missing hour)');
+});
+
+void t.test('influxdb-v1: a database the operator made keeps the default retention policy they chose', async (t) => {
+  if (!requireService(t, 'influxd', INFLUXD_INSTALL_HINT)) return;
+  const influx = await startInfluxDB();
+  t.teardown(() => influx.stop());
+  await influx.query('CREATE DATABASE "ops"');
+  const backend = new InfluxV1Backend({
+    url: influx.url,
+    database: 'ops',
+    retentionPolicy: 'cellwatch',
+    retentionMs: 35 * 24 * HOUR_MS,
+    rollups: false,
+    gzip: false,
+    timeoutMs: 2000,
+    maxInFlight: 1,
+    clock: new ManualClock(T0),
+    log,
+  });
+  t.teardown(() => backend.close());
+  t.same(await backend.init(), { ok: true });
+  const rps = (await influx.query('SHOW RETENTION POLICIES ON "ops"')).results[0].series[0].values as unknown[][];
+  t.same(
+    rps.filter((r) => r[4]).map((r) => r[0]),
+    ['autogen'],
+    'autogen stays the default; cellwatch writes to its own policy by name',
+  );
+  t.ok(
+    rps.some((r) => r[0] === 'cellwatch'),
+    'the cellwatch policy exists beside it',
+  );
 });
 
 void t.test(

@@ -10,7 +10,7 @@
  * Compiling turns config into flat column lists once, so the per-poll path only indexes arrays.
  */
 import type { SnmpProfileConfig } from '../../config/index.js';
-import type { SampleNumericField } from '../../model/index.js';
+import { CW_CELL_COLUMNS, CW_CELL_ENTRY, TRUTH_VALUE, type SampleNumericField } from '../../model/index.js';
 
 export type CellField = SampleNumericField | 'available';
 export type ColumnKind = 'gauge' | 'counter' | 'string' | 'enum';
@@ -57,27 +57,25 @@ export type Profile = CellProfile | LinkProfile;
 export const SYS_UPTIME = '1.3.6.1.2.1.1.3';
 export const SYS_UPTIME_INSTANCE = `${SYS_UPTIME}.0`;
 
-/** DESIGN.md's default cell table (cwCellEntry). */
-export const CELL_ENTRY = '1.3.6.1.4.1.32473.1.1.1';
-
-const TRUTH_VALUE = { '1': true, '2': false } as const;
+/** DESIGN.md's default cell table (cwCellEntry), defined once in model/cell-table.ts. */
+export const CELL_ENTRY = CW_CELL_ENTRY;
 
 /** The built-in cell-table profile in config form, so it compiles through the same path as the operators'. */
 export const CELL_TABLE_PROFILE: SnmpProfileConfig = {
-  entry: CELL_ENTRY,
-  cellIdColumn: 2,
-  columns: {
-    available: { column: 3, kind: 'enum', scale: 1, map: TRUTH_VALUE },
-    dlVolumeMB: { column: 4, kind: 'counter', scale: 1e-6 },
-    ulVolumeMB: { column: 5, kind: 'counter', scale: 1e-6 },
-    activeUsers: { column: 6, kind: 'gauge', scale: 1 },
-    dlMbps: { column: 7, kind: 'gauge', scale: 0.001 },
-    ulMbps: { column: 8, kind: 'gauge', scale: 0.001 },
-    rsrpDbm: { column: 9, kind: 'gauge', scale: 1 },
-    sinrDb: { column: 10, kind: 'gauge', scale: 0.01 },
-    rsrqDb: { column: 11, kind: 'gauge', scale: 0.01 },
-    prbUtilPct: { column: 12, kind: 'gauge', scale: 1 },
-  },
+  entry: CW_CELL_ENTRY,
+  cellIdColumn: CW_CELL_COLUMNS.find((c) => c.field === 'id')!.column,
+  columns: Object.fromEntries(
+    CW_CELL_COLUMNS.filter((c) => c.field !== 'id').map((c) => [
+      c.field,
+      c.syntax === 'TruthValue'
+        ? { column: c.column, kind: 'enum' as const, scale: c.scale, map: TRUTH_VALUE }
+        : {
+            column: c.column,
+            kind: c.syntax === 'Counter64' ? ('counter' as const) : ('gauge' as const),
+            scale: c.scale,
+          },
+    ]),
+  ),
 };
 
 const IF_ENTRY = '1.3.6.1.2.1.2.2.1';
