@@ -272,3 +272,4 @@ export interface Inventory {
 }
 export type * from './metrics.js';
 export * from './cell-table.js';
+export type * from './targets.js';

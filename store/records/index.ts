@@ -15,6 +15,9 @@ import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { openDatabase, type Migration } from '../sqlite.js';
 import { gapMigrations } from './gaps.js';
+import { stateMigrations } from './state.js';
+import { targetMigrations } from './targets.js';
+import { windowMigrations } from './windows.js';
 
 /** A schema step of one record kind; its version is its place in `recordMigrations`. */
 export interface MigrationStep {
@@ -26,7 +29,12 @@ export interface MigrationStep {
  * Every kind's steps in the order they shipped. Append only: a shipped step keeps its place (its
  * version is the `user_version` of databases out there), so a new kind's tables go at the end.
  */
-const RECORD_STEPS: readonly MigrationStep[] = [...gapMigrations];
+const RECORD_STEPS: readonly MigrationStep[] = [
+  ...gapMigrations,
+  ...windowMigrations,
+  ...targetMigrations,
+  ...stateMigrations,
+];
 
 export const recordMigrations: readonly Migration[] = RECORD_STEPS.map((s, i) => ({ version: i + 1, ...s }));
 
@@ -50,3 +58,6 @@ export class RecordDb {
 }
 
 export { GapRecords, gapMigrations } from './gaps.js';
+export { StateRecords, stateMigrations } from './state.js';
+export { TargetRecords, targetMigrations, type TargetQuery } from './targets.js';
+export { WindowRecords, windowMigrations, type WindowQuery } from './windows.js';
