@@ -288,7 +288,13 @@ const simSchema = z
     interval: duration('5m')
       .prefault('5m')
       .refine((ms) => ms % 60_000 === 0, 'must be whole minutes (the simulator steps minute by minute)'),
-    /** Simulated seconds per real second. */
+    /**
+   * `opening`: a few incidents in the first simulated hour (congestion, a site outage, a backhaul
+   * saturation, interference, weak coverage) so a fresh demo has something to show at once; `none`: only
+   * the seeded schedule. `cellwatch demo` uses `opening` unless the file says otherwise.
+   */
+  scenario: z.enum(['none', 'opening']).default('none'),
+  /** Simulated seconds per real second. */
     rate: z.number().positive().max(3600).default(60),
     /** Simulated start time (ISO 8601 in the file, epoch ms once parsed); default: now. */
     start: z.iso

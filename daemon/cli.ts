@@ -138,7 +138,7 @@ async function demoConfig(opts: DemoFlags): Promise<Config> {
   const { raw, baseDir } = opts.config ? readRawConfig(opts.config) : { raw: {}, baseDir: process.cwd() };
   const obj = (v: unknown): Record<string, unknown> =>
     v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  const sim: Record<string, unknown> = { ...obj(raw.sim), enabled: true };
+  const sim: Record<string, unknown> = { scenario: 'opening', ...obj(raw.sim), enabled: true };
   if (opts.sites !== undefined) {
     sim.sites = opts.sites;
     // `demo --sites 2` should just work: fewer regions rather than an error about a flag not given.

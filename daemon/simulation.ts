@@ -19,6 +19,7 @@ export async function startSimulation(h: House): Promise<Simulation | undefined>
     start: cfg.sim.start ?? h.clock.now(),
     timezone: cfg.timezone,
   });
+  if (cfg.sim.scenario === 'opening') openingScenario(network, h.clock.now());
   const agents = new SimAgents(network, h.scheduler, {
     host: cfg.sim.host,
     basePort: cfg.sim.basePort,
@@ -32,4 +33,35 @@ export async function startSimulation(h: House): Promise<Simulation | undefined>
     'simulated network started',
   );
   return { network, agents, intervalMs: cfg.sim.interval };
+}
+
+const MIN = 60_000;
+
+/**
+ * The demo's first hour: one incident of each kind on sites taken from the end of the list (the first
+ * sites stay healthy, so a look at "the first cell" shows a normal one), starting within minutes and
+ * lasting long enough for windows (two 5-min polls), alerts and complaints to follow.
+ */
+export function openingScenario(network: SimNetwork, start: number): void {
+  const sites = [...network.sites].reverse();
+  const plan = [
+    { kind: 'congestion', after: 5, minutes: 55, severity: 0.8, cells: 1 },
+    { kind: 'outage', after: 10, minutes: 40, severity: 1, cells: 0 },
+    { kind: 'backhaul', after: 20, minutes: 60, severity: 0.9, cells: 0 },
+    { kind: 'interference', after: 30, minutes: 45, severity: 0.8, cells: 1 },
+    { kind: 'coverage', after: 40, minutes: 60, severity: 0.9, cells: 1 },
+  ] as const;
+  plan.forEach((p, i) => {
+    const site = sites[i];
+    if (!site) return;
+    network.addIncident({
+      kind: p.kind,
+      site: site.id,
+      // 0: the whole site; otherwise its first cells.
+      cells: p.cells === 0 ? [] : site.cells.slice(0, p.cells),
+      start: start + p.after * MIN,
+      end: start + (p.after + p.minutes) * MIN,
+      severity: p.severity,
+    });
+  });
 }
