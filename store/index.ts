@@ -72,5 +72,14 @@ export interface SeriesReader {
 }
 
 export { openStores, type StoreDeps, type StoreEvent, type Stores } from './open.js';
-export { GapRecords, RecordDb, recordMigrations } from './records/index.js';
+export {
+  GapRecords,
+  RecordDb,
+  StateRecords,
+  TargetRecords,
+  WindowRecords,
+  recordMigrations,
+  type TargetQuery,
+  type WindowQuery,
+} from './records/index.js';
 export { linkPoint, pointLink, pointSample, samplePoint } from './schema.js';
