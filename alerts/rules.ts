@@ -131,6 +131,8 @@ interface CellWindows {
 interface TargetMemory {
   day: string;
   snapshots: TargetSnapshot[];
+  /** The day was final: later updates of it (or of older days) change nothing. */
+  closed?: boolean;
 }
 
 interface GapMemory {
@@ -587,8 +589,9 @@ function targetRule(state: RuleState, t: TargetEvent, now: EpochMs): ConditionUp
   const key = `${t.scope}\u0000${t.id}`;
   const idLabels = { scope: t.scope, region: t.scope === 'region' ? t.id : '' };
   let mem = state.targets.get(key);
+  // A late update of a past (or closed) day: that day is judged already.
+  if (mem && (t.day < mem.day || (t.day === mem.day && mem.closed))) return [];
   if (!mem || mem.day !== t.day) {
-    if (mem && t.day < mem.day) return []; // a late update of a past day: that day is judged already
     mem = { day: t.day, snapshots: [] };
     state.targets.set(key, mem);
   }
@@ -602,7 +605,7 @@ function targetRule(state: RuleState, t: TargetEvent, now: EpochMs): ConditionUp
 
   const name = t.scope === 'network' ? 'The network' : t.id;
   if (t.final) {
-    state.targets.delete(key);
+    state.targets.set(key, { day: t.day, snapshots: [], closed: true });
     return [clear('target_at_risk', idLabels, `day ${t.day} closed at ${pct(t.ratio)} (${t.status})`)];
   }
   if (t.status === 'insufficient-data') return [clear('target_at_risk', idLabels, 'insufficient data to judge')];
