@@ -438,10 +438,11 @@ class SinkLane {
       }
       const newer = this.queue.get(c.groupKey);
       if (newer) {
+        // The group changed meanwhile: send its newest state instead (a new message, a new id).
         this.queue.delete(c.groupKey);
         c = merge(c, newer);
+        p = this.prepare(c, clock.now());
       }
-      p = this.prepare(c, clock.now());
     }
   }
 
