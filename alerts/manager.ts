@@ -170,6 +170,10 @@ export class AlertManager {
   private readonly stop = new AbortController();
   private lastPrune = -Infinity;
   private closed = false;
+  private readonly unsaved = new Map<string, Tracker>();
+  private unsavedTransitions: StoredTransition[] = [];
+  private unsavedAcks: (StoredAlert['ack'] & { alert: string; fingerprint: string })[] = [];
+  private persistQueued = false;
 
   private constructor(private readonly deps: AlertManagerDeps) {
     this.inventory = deps.inventory;
@@ -267,6 +271,7 @@ export class AlertManager {
         retiredIds.push(t.episode?.id ?? t.fingerprint);
       }
     }
+    if (retiredIds.length > 0) this.persist();
     for (const id of retiredIds) {
       const fp = this.byEpisode.get(id);
       if (fp !== undefined) {
@@ -320,6 +325,7 @@ export class AlertManager {
     if (!outcome.ok) return outcome;
     const next = outcome.step.tracker!;
     this.commit(new Map([[t.fingerprint, next]]), outcome.step.transitions, [next]);
+    this.persist(); // an ack answered 200 is on disk
     return { ok: true, alert: this.view(next) };
   }
 
@@ -374,10 +380,12 @@ export class AlertManager {
   }
 
   list(q: AlertQuery = {}): AlertView[] {
+    this.persist();
     return this.deps.stores.alerts.list(q).map((row) => this.rowView(row));
   }
 
   get(id: string): AlertDetail | undefined {
+    this.persist();
     const found = this.deps.stores.alerts.get(id);
     if (!found) return undefined;
     return { alert: this.rowView(found.alert), transitions: found.transitions, acks: found.acks };
@@ -408,6 +416,7 @@ export class AlertManager {
   /** Stops the loop and the pipeline, then closes the sinks. State is already persisted. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.persist();
     this.closed = true;
     this.stop.abort();
     await this.loop;
@@ -436,31 +445,65 @@ export class AlertManager {
     for (const u of updates) {
       const prev = changed.get(u.fingerprint) ?? this.trackers.get(u.fingerprint);
       const step = observe(prev, u, this.policy(u.kind), now);
-      if (step.tracker) changed.set(u.fingerprint, step.tracker);
+      if (step.tracker) {
+        changed.set(u.fingerprint, step.tracker);
+        // Every episode's last state is kept, also one that ended and was replaced in this batch.
+        if (step.tracker.episode) this.unsaved.set(step.tracker.episode.id, step.tracker);
+      }
       transitions.push(...step.transitions);
     }
     return this.commit(changed, transitions, []);
   }
 
-  /** Persists, tells listeners, updates the inhibition index and feeds the pipeline. */
+  /**
+   * Writes what changed since the last call in one transaction. Called on the turn of the event loop
+   * after the changes (so a batch's notifications are on the wire before its disk writes, a WAL
+   * checkpoint included), and before every read, ack, retirement and close.
+   */
+  persist(): void {
+    this.persistQueued = false;
+    if (this.unsaved.size + this.unsavedTransitions.length + this.unsavedAcks.length === 0) return;
+    const rows = [...this.unsaved.values()].map((t) =>
+      this.stored(t, this.trackers.get(t.fingerprint)?.episode?.id === t.episode?.id),
+    );
+    try {
+      this.deps.stores.alerts.save(rows, this.unsavedTransitions, this.unsavedAcks);
+      this.unsaved.clear();
+      this.unsavedTransitions = [];
+      this.unsavedAcks = [];
+    } catch (err) {
+      // Kept for the next attempt (the next change, tick or read).
+      this.deps.log?.error({ err }, 'alert state could not be written to the record store');
+    }
+  }
+
+  private queuePersist(): void {
+    if (this.persistQueued || this.closed) return;
+    this.persistQueued = true;
+    // setImmediate, not a microtask: the sockets' writes of this batch's notifications are queued on
+    // process.nextTick by the HTTP agent and must go first.
+    setImmediate(() => this.persist());
+  }
+
+  /** Updates the memory, tells listeners, updates the inhibition index and feeds the pipeline. */
   private commit(
     changed: ReadonlyMap<string, Tracker>,
     transitions: AlertTransition[],
     acked: readonly Tracker[],
   ): AlertTransition[] {
-    const rows: StoredAlert[] = [];
     for (const t of changed.values()) {
       const prev = this.trackers.get(t.fingerprint);
       if (prev?.episode && prev.episode.id !== t.episode?.id) this.byEpisode.delete(prev.episode.id);
       this.trackers.set(t.fingerprint, t);
-      if (t.episode) this.byEpisode.set(t.episode.id, t.fingerprint);
-      rows.push(this.stored(t));
+      if (t.episode) {
+        this.byEpisode.set(t.episode.id, t.fingerprint);
+        this.unsaved.set(t.episode.id, t);
+      }
     }
-    this.deps.stores.alerts.save(
-      rows,
-      transitions.map((x) => storedTransition(x)),
-      acked.flatMap((t) => (t.ack ? [{ ...t.ack, alert: t.episode!.id, fingerprint: t.fingerprint }] : [])),
-    );
+    for (const x of transitions) this.unsavedTransitions.push(storedTransition(x));
+    for (const t of acked)
+      if (t.ack) this.unsavedAcks.push({ ...t.ack, alert: t.episode!.id, fingerprint: t.fingerprint });
+    this.queuePersist();
     let remute = false;
     const toPipeline: PipelineAlert[] = [];
     const resumed = this.resumed;
@@ -574,7 +617,7 @@ export class AlertManager {
     };
   }
 
-  private stored(t: Tracker): StoredAlert {
+  private stored(t: Tracker, current = true): StoredAlert {
     const ep = t.episode!;
     const s = t.spec;
     const row: StoredAlert = {
@@ -591,7 +634,7 @@ export class AlertManager {
       startsAt: ep.startsAt,
       updatedAt: t.updatedAt,
       flapping: t.flap.flapping,
-      current: true,
+      current,
       memory: JSON.stringify({ v: MEMORY_VERSION, tracker: t }),
     };
     if (s.remediation !== undefined) row.remediation = s.remediation;
