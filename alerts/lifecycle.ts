@@ -338,6 +338,8 @@ export interface NoticeState {
   endsAt?: EpochMs;
   flapping: boolean;
   acked: boolean;
+  /** Acked or flapping: not repeated. */
+  quiet: boolean;
 }
 
 export function noticeState(t: Tracker): NoticeState | undefined {
@@ -351,6 +353,7 @@ export function noticeState(t: Tracker): NoticeState | undefined {
       startsAt: t.flap.held.startsAt,
       flapping: true,
       acked,
+      quiet: true,
     };
   if (!ep) return undefined;
   if (ep.state === 'firing')
@@ -361,6 +364,7 @@ export function noticeState(t: Tracker): NoticeState | undefined {
       startsAt: ep.startsAt,
       flapping: false,
       acked,
+      quiet: acked,
     };
   if (ep.state === 'resolved' && ep.firedAt !== undefined)
     return {
@@ -371,6 +375,7 @@ export function noticeState(t: Tracker): NoticeState | undefined {
       ...(ep.endsAt !== undefined ? { endsAt: ep.endsAt } : {}),
       flapping: false,
       acked,
+      quiet: acked,
     };
   return undefined;
 }

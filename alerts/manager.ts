@@ -22,7 +22,7 @@ import {
   type NoticeState,
   type Tracker,
 } from './lifecycle.js';
-import type { Matcher } from './matchers.js';
+import { matchesAll, type Matcher } from './matchers.js';
 import { groupKeyOf } from './notice.js';
 import { DeliveryPipeline, type PipelineAlert, type PipelineEvent, type PipelineOptions } from './pipeline.js';
 import { applyInput, advanceRules, newRuleState, type AlertInput, type RuleContext, type RuleState } from './rules.js';
@@ -152,6 +152,8 @@ export type SilenceView = Silence & { status: SilenceStatus };
 export type TransitionListener = (t: AlertTransition, alert: AlertView) => void;
 
 const MEMORY_VERSION = 1;
+/** Content-only changes of an alert are written at least this often (and at every read and at close). */
+const LAZY_WRITE_MS = 30_000;
 
 export class AlertManager {
   private readonly trackers = new Map<string, Tracker>();
@@ -161,7 +163,13 @@ export class AlertManager {
   private silenceStatuses = new Map<string, SilenceStatus>();
   private readonly inhibitIndex = new Map<string, Set<string>>();
   private readonly inhibitKeysOf = new Map<string, string[]>();
+  private readonly sourceKinds = new Map<AlertKind, boolean>();
   private readonly listeners = new Set<TransitionListener>();
+  /** What was last handed to the pipeline per fingerprint: its group, episode and notice signature. */
+  private readonly pushed = new Map<
+    string,
+    { groupKey: string; groupLabels: Record<string, string>; episode: string; sig: string }
+  >();
   private readonly pipeline: DeliveryPipeline;
   /** Alerts resumed from the store, handed to the pipeline on the first reconcile, handle or tick. */
   private resumed: Set<string> | undefined;
@@ -170,7 +178,12 @@ export class AlertManager {
   private readonly stop = new AbortController();
   private lastPrune = -Infinity;
   private closed = false;
+  /** Episodes with a change that matters after a restart (state, severity, flapping, ack…): written next turn. */
   private readonly unsaved = new Map<string, Tracker>();
+  /** Episodes whose only change is fresh content (users affected, evidence): written within LAZY_WRITE_MS. */
+  private readonly lazy = new Map<string, { t: Tracker; since: EpochMs }>();
+  /** What was last queued for writing per episode (see material). */
+  private readonly savedMaterial = new Map<string, string>();
   private unsavedTransitions: StoredTransition[] = [];
   private unsavedAcks: (StoredAlert['ack'] & { alert: string; fingerprint: string })[] = [];
   private persistQueued = false;
@@ -273,15 +286,18 @@ export class AlertManager {
     }
     if (retiredIds.length > 0) this.persist();
     for (const id of retiredIds) {
+      this.savedMaterial.delete(id);
       const fp = this.byEpisode.get(id);
       if (fp !== undefined) {
         this.trackers.delete(fp);
         this.byEpisode.delete(id);
+        this.pushed.delete(fp);
         this.reindex(undefined, fp);
       }
     }
     this.deps.stores.alerts.retire(retiredIds);
     out.push(...this.commit(changed, transitions, []));
+    if (this.lazy.size > 0) this.persist({ now });
     const statuses = this.currentSilenceStatuses(now);
     if (!sameStatuses(statuses, this.silenceStatuses)) {
       this.silenceStatuses = statuses;
@@ -446,9 +462,10 @@ export class AlertManager {
       const prev = changed.get(u.fingerprint) ?? this.trackers.get(u.fingerprint);
       const step = observe(prev, u, this.policy(u.kind), now);
       if (step.tracker) {
+        const before = changed.get(u.fingerprint) ?? this.trackers.get(u.fingerprint);
         changed.set(u.fingerprint, step.tracker);
         // Every episode's last state is kept, also one that ended and was replaced in this batch.
-        if (step.tracker.episode) this.unsaved.set(step.tracker.episode.id, step.tracker);
+        if (before?.episode && before.episode.id !== step.tracker.episode?.id) this.queueWrite(before, now);
       }
       transitions.push(...step.transitions);
     }
@@ -460,8 +477,14 @@ export class AlertManager {
    * after the changes (so a batch's notifications are on the wire before its disk writes, a WAL
    * checkpoint included), and before every read, ack, retirement and close.
    */
-  persist(): void {
+  persist(opts: { all?: boolean; now?: EpochMs } = { all: true }): void {
     this.persistQueued = false;
+    const now = opts.now ?? this.deps.clock.now();
+    for (const [id, entry] of this.lazy)
+      if (opts.all || now - entry.since >= LAZY_WRITE_MS) {
+        this.unsaved.set(id, entry.t);
+        this.lazy.delete(id);
+      }
     if (this.unsaved.size + this.unsavedTransitions.length + this.unsavedAcks.length === 0) return;
     const rows = [...this.unsaved.values()].map((t) =>
       this.stored(t, this.trackers.get(t.fingerprint)?.episode?.id === t.episode?.id),
@@ -482,7 +505,21 @@ export class AlertManager {
     this.persistQueued = true;
     // setImmediate, not a microtask: the sockets' writes of this batch's notifications are queued on
     // process.nextTick by the HTTP agent and must go first.
-    setImmediate(() => this.persist());
+    setImmediate(() => this.persist({}));
+  }
+
+  /** Queues an episode's state for writing: next turn when it changed materially, else lazily. */
+  private queueWrite(t: Tracker, now: EpochMs): void {
+    const id = t.episode?.id;
+    if (id === undefined) return;
+    const m = material(t);
+    if (this.savedMaterial.get(id) !== m || this.unsaved.has(id)) {
+      this.savedMaterial.set(id, m);
+      this.unsaved.set(id, t);
+      this.lazy.delete(id);
+    } else {
+      this.lazy.set(id, { t, since: this.lazy.get(id)?.since ?? now });
+    }
   }
 
   /** Updates the memory, tells listeners, updates the inhibition index and feeds the pipeline. */
@@ -491,14 +528,16 @@ export class AlertManager {
     transitions: AlertTransition[],
     acked: readonly Tracker[],
   ): AlertTransition[] {
+    const now = this.deps.clock.now();
     for (const t of changed.values()) {
       const prev = this.trackers.get(t.fingerprint);
-      if (prev?.episode && prev.episode.id !== t.episode?.id) this.byEpisode.delete(prev.episode.id);
-      this.trackers.set(t.fingerprint, t);
-      if (t.episode) {
-        this.byEpisode.set(t.episode.id, t.fingerprint);
-        this.unsaved.set(t.episode.id, t);
+      if (prev?.episode && prev.episode.id !== t.episode?.id) {
+        this.byEpisode.delete(prev.episode.id);
+        this.savedMaterial.delete(prev.episode.id);
       }
+      this.trackers.set(t.fingerprint, t);
+      if (t.episode) this.byEpisode.set(t.episode.id, t.fingerprint);
+      this.queueWrite(t, now);
     }
     for (const x of transitions) this.unsavedTransitions.push(storedTransition(x));
     for (const t of acked)
@@ -506,21 +545,32 @@ export class AlertManager {
     this.queuePersist();
     let remute = false;
     const toPipeline: PipelineAlert[] = [];
+    const push = (t: Tracker) => {
+      const ns = noticeState(t);
+      if (!ns) return;
+      const episode = t.episode?.id ?? t.fingerprint;
+      const sig = `${ns.status}|${ns.key}|${ns.quiet ? 1 : 0}`;
+      const last = this.pushed.get(t.fingerprint);
+      if (last && last.sig === sig && last.episode === episode) return; // content only: read at the next flush
+      // An episode keeps the group it first notified in, even if a later cause adds an incident label.
+      const group =
+        last && last.episode === episode
+          ? last
+          : { groupKey: groupKeyOf(t.spec.groupLabels), groupLabels: t.spec.groupLabels };
+      this.pushed.set(t.fingerprint, { ...group, episode, sig });
+      toPipeline.push(this.pipelineAlert(t, ns, group));
+    };
     const resumed = this.resumed;
     if (resumed) {
       this.resumed = undefined;
       for (const fp of resumed) {
         const t = this.trackers.get(fp);
-        if (t && !changed.has(fp)) {
-          const ns = noticeState(t);
-          if (ns) toPipeline.push(this.pipelineAlert(t, ns));
-        }
+        if (t && !changed.has(fp)) push(t);
       }
     }
     for (const t of changed.values()) {
       if (this.reindex(t)) remute = true;
-      const ns = noticeState(t);
-      if (ns) toPipeline.push(this.pipelineAlert(t, ns));
+      push(t);
     }
     if (transitions.length > 0 && this.listeners.size > 0) {
       for (const tr of transitions) {
@@ -546,6 +596,7 @@ export class AlertManager {
   /** Keeps the index of firing inhibition sources; true when it changed. */
   private reindex(t: Tracker | undefined, fp = t?.fingerprint): boolean {
     if (fp === undefined) return false;
+    if (t && !this.inhibitKeysOf.has(fp) && !this.canInhibit(t.kind)) return false;
     const firing = t ? noticeState(t)?.status === 'firing' : false;
     const keys = firing && t ? sourceKeys(this.deps.options.inhibitRules, t.spec.labels) : [];
     const old = this.inhibitKeysOf.get(fp) ?? [];
@@ -563,6 +614,18 @@ export class AlertManager {
     if (keys.length > 0) this.inhibitKeysOf.set(fp, keys);
     else this.inhibitKeysOf.delete(fp);
     return true;
+  }
+
+  /** Whether alerts of a kind can be an inhibition source at all (their alertname fits a rule's source). */
+  private canInhibit(kind: AlertKind): boolean {
+    let v = this.sourceKinds.get(kind);
+    if (v === undefined) {
+      v = this.deps.options.inhibitRules.some((r) =>
+        r.source.every((m) => m.name !== 'alertname' || matchesAll([m], { alertname: kind })),
+      );
+      this.sourceKinds.set(kind, v);
+    }
+    return v;
   }
 
   /** Why a firing alert's notifications are muted now, if they are. */
@@ -606,14 +669,27 @@ export class AlertManager {
     return n;
   }
 
-  private pipelineAlert(t: Tracker, ns: NoticeState): PipelineAlert {
+  private pipelineAlert(
+    t: Tracker,
+    ns: NoticeState,
+    group: { groupKey: string; groupLabels: Record<string, string> },
+  ): PipelineAlert {
+    const fp = t.fingerprint;
     return {
-      fingerprint: t.fingerprint,
-      groupKey: groupKeyOf(t.spec.groupLabels),
-      groupLabels: t.spec.groupLabels,
-      notice: this.notice(t, ns),
+      fingerprint: fp,
+      groupKey: group.groupKey,
+      groupLabels: group.groupLabels,
+      status: ns.status,
       key: ns.key,
-      quiet: ns.acked || ns.flapping,
+      quiet: ns.quiet,
+      notice: () => {
+        // The newest content when the alert still says the same thing, else what it said when pushed.
+        const cur = this.trackers.get(fp);
+        const now = cur && noticeState(cur);
+        return cur && now && now.key === ns.key && now.status === ns.status
+          ? this.notice(cur, now)
+          : this.notice(t, ns);
+      },
     };
   }
 
@@ -635,7 +711,10 @@ export class AlertManager {
       updatedAt: t.updatedAt,
       flapping: t.flap.flapping,
       current,
-      memory: JSON.stringify({ v: MEMORY_VERSION, tracker: t }),
+      memory: JSON.stringify({
+        v: MEMORY_VERSION,
+        tracker: { ...t, flap: { ...t.flap, history: t.flap.history.map((x) => (x ? '1' : '0')).join('') } },
+      }),
     };
     if (s.remediation !== undefined) row.remediation = s.remediation;
     if (s.region !== undefined) row.region = s.region;
@@ -694,12 +773,31 @@ function storedTransition(t: AlertTransition): StoredTransition {
   return s;
 }
 
+/**
+ * What must survive a restart at once: the episode's state and times, severity, flapping, the ack and
+ * whether the condition holds. Content (users affected, evidence) may wait for a lazy write.
+ */
+function material(t: Tracker): string {
+  const ep = t.episode;
+  return [
+    ep?.state,
+    ep?.clearSince,
+    ep?.firedAt,
+    t.spec.severity,
+    t.active,
+    t.flap.flapping,
+    t.flap.history.filter(Boolean).length,
+    t.ack?.at,
+  ].join('|');
+}
+
 function parseMemory(memory: string): Tracker | undefined {
   try {
-    const parsed = JSON.parse(memory) as { v?: number; tracker?: Tracker };
-    if (parsed.v !== MEMORY_VERSION || !parsed.tracker || typeof parsed.tracker.fingerprint !== 'string')
+    const parsed = JSON.parse(memory) as { v?: number; tracker?: Tracker & { flap: { history: unknown } } };
+    const t = parsed.tracker;
+    if (parsed.v !== MEMORY_VERSION || !t || typeof t.fingerprint !== 'string' || typeof t.flap?.history !== 'string')
       return undefined;
-    return parsed.tracker;
+    return { ...t, flap: { ...t.flap, history: [...t.flap.history].map((c) => c === '1') } };
   } catch {
     return undefined;
   }

@@ -41,15 +41,26 @@ export interface PipelineAlert {
   fingerprint: string;
   groupKey: string;
   groupLabels: Record<string, string>;
-  notice: AlertNotice;
+  status: 'firing' | 'resolved';
   /** Dedup key: fingerprint|severity[|flapping] when firing. */
   key: string;
   /** Acked or flapping: not repeated at repeat_interval. */
   quiet: boolean;
+  /** The notice as it reads now: built when a flush needs it, so fresh content costs nothing per event. */
+  notice: () => AlertNotice;
+}
+
+/** An alert as a flush handed it to the lanes: its notice built once. */
+interface Snapshot {
+  fingerprint: string;
+  status: 'firing' | 'resolved';
+  key: string;
+  quiet: boolean;
+  notice: AlertNotice;
 }
 
 /** Is a firing alert muted (inhibited or silenced) now? The manager answers from inhibit.ts and silences.ts. */
-export type MuteCheck = (alert: PipelineAlert, now: EpochMs) => boolean;
+export type MuteCheck = (alert: { fingerprint: string; notice: AlertNotice }, now: EpochMs) => boolean;
 
 /** One delivery, as recorded in the notification log. */
 export interface DeliveryRecord {
@@ -132,7 +143,7 @@ interface Group {
 interface Candidate {
   groupKey: string;
   groupLabels: Record<string, string>;
-  alerts: PipelineAlert[];
+  alerts: Snapshot[];
 }
 
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -140,7 +151,7 @@ const MAX_RETRY_AFTER_MS = 10 * 60_000;
 /** A newer message of a group, keeping the resolutions of the older one it replaces. */
 function merge(older: Candidate, newer: Candidate): Candidate {
   const present = new Set(newer.alerts.map((a) => a.fingerprint));
-  const carried = older.alerts.filter((a) => a.notice.status === 'resolved' && !present.has(a.fingerprint));
+  const carried = older.alerts.filter((a) => a.status === 'resolved' && !present.has(a.fingerprint));
   return carried.length === 0 ? newer : { ...newer, alerts: [...newer.alerts, ...carried] };
 }
 
@@ -177,7 +188,7 @@ export class DeliveryPipeline {
       g.alerts.set(a.fingerprint, a);
       // Fresh content (users affected, an ack) rides along with the next message; only a new alert, a
       // new key (severity, flapping) or a new status is news that makes the group flush.
-      if (before && before.key === a.key && before.notice.status === a.notice.status) continue;
+      if (before && before.key === a.key && before.status === a.status) continue;
       g.dirty = true;
       this.schedule(g, now);
     }
@@ -231,7 +242,7 @@ export class DeliveryPipeline {
     const o = this.deps.options;
     let at: EpochMs | undefined;
     if (g.dirty) at = g.lastFlushAt === undefined ? g.createdAt + this.waitOf(g) : g.lastFlushAt + o.groupIntervalMs;
-    else if (g.lastFlushAt !== undefined && [...g.alerts.values()].some((a) => a.notice.status === 'firing'))
+    else if (g.lastFlushAt !== undefined && [...g.alerts.values()].some((a) => a.status === 'firing'))
       at = g.lastFlushAt + o.repeatIntervalMs;
     if (at === undefined) {
       g.timer?.abort.abort();
@@ -276,12 +287,19 @@ export class DeliveryPipeline {
     const now = this.deps.clock.now();
     g.dirty = false;
     g.lastFlushAt = now;
-    const kept: PipelineAlert[] = [];
+    const kept: Snapshot[] = [];
     for (const a of g.alerts.values()) {
-      if (a.notice.status === 'resolved') {
-        kept.push(a);
+      const snap: Snapshot = {
+        fingerprint: a.fingerprint,
+        status: a.status,
+        key: a.key,
+        quiet: a.quiet,
+        notice: a.notice(),
+      };
+      if (a.status === 'resolved') {
+        kept.push(snap);
         g.alerts.delete(a.fingerprint);
-      } else if (!this.deps.mute(a, now)) kept.push(a);
+      } else if (!this.deps.mute(snap, now)) kept.push(snap);
     }
     if (kept.length > 0) {
       const c: Candidate = { groupKey: g.key, groupLabels: g.labels, alerts: kept };
@@ -348,8 +366,8 @@ class SinkLane {
   private prepare(c: Candidate, now: EpochMs) {
     const entry = this.deps.log.entry(c.groupKey, this.sink.name);
     const seen = new Set(entry?.firing.map(keyFingerprint));
-    const firing = c.alerts.filter((a) => a.notice.status === 'firing');
-    const resolved = c.alerts.filter((a) => a.notice.status === 'resolved' && seen.has(a.fingerprint));
+    const firing = c.alerts.filter((a) => a.status === 'firing');
+    const resolved = c.alerts.filter((a) => a.status === 'resolved' && seen.has(a.fingerprint));
     const firingKeys = new Set(firing.map((a) => a.key));
     const resolvedKeys = new Set(resolved.map((a) => a.fingerprint));
     const repeat = firing.some((a) => !a.quiet) ? this.deps.options.repeatIntervalMs : Infinity;

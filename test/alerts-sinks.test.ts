@@ -309,14 +309,15 @@ const alertOf = (i: number): PipelineAlert => ({
   fingerprint: `fp${i}`,
   groupKey: `{}:{cell="C${i}"}`,
   groupLabels: { cell: `C${i}` },
-  notice: {
+  status: 'firing',
+  notice: () => ({
     fingerprint: `fp${i}`,
     status: 'firing',
     labels: { alertname: 'cell_degraded', cell: `C${i}` },
     annotations: {},
     startsAt: 0,
     generatorURL: '',
-  },
+  }),
   key: `fp${i}|minor`,
   quiet: false,
 });
