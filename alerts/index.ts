@@ -110,3 +110,4 @@ export {
 } from './manager.js';
 export { WebhookNotifier, type WebhookOptions } from './sinks/webhook.js';
 export { LogNotifier } from './sinks/log.js';
+export { buildSink, sinkNames, type SinkConfig } from './sinks/index.js';

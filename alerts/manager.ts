@@ -6,7 +6,7 @@ import type { EpochMs, Inventory } from '../model/index.js';
 import type { AlertRecords, AlertQuery, StoredAlert, StoredTransition } from '../store/records/alerts.js';
 import type { NotificationRecords } from '../store/records/notifications.js';
 import type { SilenceRecords } from '../store/records/silences.js';
-import { DEFAULT_INHIBIT_RULES, inhibitedBy, sourceKeys, type InhibitRule } from './inhibit.js';
+import { DEFAULT_INHIBIT_RULES, inhibitKey, inhibitedBy, sourceKeys, type InhibitRule } from './inhibit.js';
 import type { AlertNotice, Notifier, Timers } from './index.js';
 import { ALERT_KINDS, type AlertKind, type ConditionUpdate } from './kinds.js';
 import {
@@ -300,9 +300,10 @@ export class AlertManager {
     if (this.lazy.size > 0) this.persist({ now });
     const statuses = this.currentSilenceStatuses(now);
     if (!sameStatuses(statuses, this.silenceStatuses)) {
+      const turned = [...this.silences.values()].filter((x) => statuses.get(x.id) !== this.silenceStatuses.get(x.id));
       this.silenceStatuses = statuses;
       for (const id of [...this.silences.keys()]) if (statuses.get(id) === 'expired') this.silences.delete(id);
-      this.pipeline.remute();
+      this.remuteFor(turned);
     }
     if (now - this.lastPrune >= 3600_000) {
       this.lastPrune = now;
@@ -369,7 +370,7 @@ export class AlertManager {
     this.deps.stores.silences.save(s);
     this.silences.set(s.id, s);
     this.silenceStatuses = this.currentSilenceStatuses(now);
-    this.pipeline.remute();
+    this.remuteFor(existing ? [existing, s] : [s]);
     return { ok: true, silence: { ...s, status: silenceStatus(s, now) } };
   }
 
@@ -382,7 +383,7 @@ export class AlertManager {
     this.deps.stores.silences.save(ended);
     this.silences.delete(id);
     this.silenceStatuses = this.currentSilenceStatuses(now);
-    this.pipeline.remute();
+    this.remuteFor([s]);
     return true;
   }
 
@@ -543,7 +544,7 @@ export class AlertManager {
     for (const t of acked)
       if (t.ack) this.unsavedAcks.push({ ...t.ack, alert: t.episode!.id, fingerprint: t.fingerprint });
     this.queuePersist();
-    let remute = false;
+    const changedKeys = new Set<string>();
     const toPipeline: PipelineAlert[] = [];
     const push = (t: Tracker) => {
       const ns = noticeState(t);
@@ -569,7 +570,7 @@ export class AlertManager {
       }
     }
     for (const t of changed.values()) {
-      if (this.reindex(t)) remute = true;
+      for (const k of this.reindex(t)) changedKeys.add(k);
       push(t);
     }
     if (transitions.length > 0 && this.listeners.size > 0) {
@@ -589,18 +590,18 @@ export class AlertManager {
     // Upsert before remute: a parent that starts firing in this batch must be indexed (and its group
     // known) when the children's groups are looked at again.
     if (toPipeline.length > 0) this.pipeline.upsert(toPipeline);
-    if (remute) this.pipeline.remute();
+    if (changedKeys.size > 0) this.pipeline.remute((labels) => this.targetKeys(labels).some((k) => changedKeys.has(k)));
     return transitions;
   }
 
-  /** Keeps the index of firing inhibition sources; true when it changed. */
-  private reindex(t: Tracker | undefined, fp = t?.fingerprint): boolean {
-    if (fp === undefined) return false;
-    if (t && !this.inhibitKeysOf.has(fp) && !this.canInhibit(t.kind)) return false;
+  /** Keeps the index of firing inhibition sources; returns the keys that changed. */
+  private reindex(t: Tracker | undefined, fp = t?.fingerprint): string[] {
+    if (fp === undefined) return [];
+    if (t && !this.inhibitKeysOf.has(fp) && !this.canInhibit(t.kind)) return [];
     const firing = t ? noticeState(t)?.status === 'firing' : false;
     const keys = firing && t ? sourceKeys(this.deps.options.inhibitRules, t.spec.labels) : [];
     const old = this.inhibitKeysOf.get(fp) ?? [];
-    if (old.length === keys.length && old.every((k, i) => k === keys[i])) return false;
+    if (old.length === keys.length && old.every((k, i) => k === keys[i])) return [];
     for (const k of old) {
       const set = this.inhibitIndex.get(k);
       set?.delete(fp);
@@ -613,7 +614,21 @@ export class AlertManager {
     }
     if (keys.length > 0) this.inhibitKeysOf.set(fp, keys);
     else this.inhibitKeysOf.delete(fp);
-    return true;
+    return [...old, ...keys];
+  }
+
+  /** The inhibition keys under which an alert with `labels` would be muted (one per rule targeting it). */
+  private targetKeys(labels: Readonly<Record<string, string>>): string[] {
+    const out: string[] = [];
+    this.deps.options.inhibitRules.forEach((r, i) => {
+      if (matchesAll(r.target, labels)) out.push(inhibitKey(i, r, labels));
+    });
+    return out;
+  }
+
+  /** Groups holding alerts that any of these silences match are looked at again. */
+  private remuteFor(silences: readonly Silence[]): void {
+    if (silences.length > 0) this.pipeline.remute((labels) => silences.some((s) => matchesAll(s.matchers, labels)));
   }
 
   /** Whether alerts of a kind can be an inhibition source at all (their alertname fits a rule's source). */
@@ -680,6 +695,7 @@ export class AlertManager {
       groupKey: group.groupKey,
       groupLabels: group.groupLabels,
       status: ns.status,
+      labels: t.spec.labels,
       key: ns.key,
       quiet: ns.quiet,
       notice: () => {

@@ -42,6 +42,8 @@ export interface PipelineAlert {
   groupKey: string;
   groupLabels: Record<string, string>;
   status: 'firing' | 'resolved';
+  /** Its labels (what silences and inhibition match). */
+  labels: Readonly<Record<string, string>>;
   /** Dedup key: fingerprint|severity[|flapping] when firing. */
   key: string;
   /** Acked or flapping: not repeated at repeat_interval. */
@@ -194,11 +196,15 @@ export class DeliveryPipeline {
     }
   }
 
-  /** Silences or inhibiting alerts changed: every group is looked at again (dedup sends only news). */
-  remute(): void {
+  /**
+   * Silences or inhibiting alerts changed: the groups holding an alert whose labels `affects` accepts
+   * (every group without it) are looked at again — dedup sends only what is news.
+   */
+  remute(affects?: (labels: Readonly<Record<string, string>>) => boolean): void {
     if (this.closed) return;
     const now = this.deps.clock.now();
     for (const g of this.groups.values()) {
+      if (affects && ![...g.alerts.values()].some((a) => affects(a.labels))) continue;
       g.dirty = true;
       this.schedule(g, now);
     }

@@ -12,10 +12,12 @@ import { pino } from 'pino';
 import t from 'tap';
 import type { Notification, Notifier, NotifyResult, Timers } from '../alerts/index.js';
 import { DeliveryPipeline, type DeliveryRecord, type PipelineAlert } from '../alerts/pipeline.js';
+import { buildSink, sinkNames } from '../alerts/sinks/index.js';
 import { LogNotifier } from '../alerts/sinks/log.js';
 import { signingKey, verifySignature, webhookPayload, WebhookNotifier, ZERO_TIME } from '../alerts/sinks/webhook.js';
 import { AlertManager } from '../alerts/manager.js';
 import { ManualClock, SystemClock } from '../clock/index.js';
+import { parseConfig } from '../config/index.js';
 import { makeTempDir } from './helpers/service.js';
 import { ManualTimers, openAlertStores, silentLog, testOptions, win, windowInput } from './helpers/alerts.js';
 
@@ -310,6 +312,7 @@ const alertOf = (i: number): PipelineAlert => ({
   groupKey: `{}:{cell="C${i}"}`,
   groupLabels: { cell: `C${i}` },
   status: 'firing',
+  labels: { alertname: 'cell_degraded', cell: `C${i}` },
   notice: () => ({
     fingerprint: `fp${i}`,
     status: 'firing',
@@ -379,4 +382,30 @@ void t.test('a stalled sink delays no other; its queue is bounded and overflow i
   await timers.advance(60_000);
   t.equal(fast.calls, 5, 'unchanged alerts are not sent again');
   await p.close();
+});
+
+void t.test('sinks from config: default names, webhook and log built here', async (t) => {
+  const cfg = parseConfig(
+    {
+      alerts: {
+        sinks: [
+          { kind: 'webhook', url: 'http://127.0.0.1:9/a', secret: 'whsec_c2VjcmV0' },
+          { kind: 'webhook', url: 'http://127.0.0.1:9/b' },
+          { kind: 'log', name: 'journal' },
+          { kind: 'alertmanager', url: 'http://127.0.0.1:9093' },
+        ],
+      },
+    },
+    { env: {} },
+  );
+  const names = sinkNames(cfg.alerts.sinks);
+  t.same(names, ['webhook', 'webhook-2', 'journal', 'alertmanager']);
+  const built = cfg.alerts.sinks.map((e, i) => buildSink(e, names[i]!, { clock: new SystemClock(), log: silentLog }));
+  t.same(
+    built.map((s) => s && `${s.kind}:${s.name}`),
+    ['webhook:webhook', 'webhook:webhook-2', 'log:journal', undefined],
+    'the alertmanager sink is built by its own module',
+  );
+  t.equal(cfg.alerts.sinks[0]?.kind === 'webhook' && cfg.alerts.sinks[0].timeout, 10_000, 'timeout default 10 s');
+  await Promise.all(built.map((s) => s?.close() ?? Promise.resolve()));
 });
