@@ -409,3 +409,71 @@ void t.test('sinks from config: default names, webhook and log built here', asyn
   t.equal(cfg.alerts.sinks[0]?.kind === 'webhook' && cfg.alerts.sinks[0].timeout, 10_000, 'timeout default 10 s');
   await Promise.all(built.map((s) => s?.close() ?? Promise.resolve()));
 });
+
+void t.test('a message retried while its group changes: the newest state goes out, resolutions kept', async (t) => {
+  const clock = new ManualClock(0);
+  const timers = new ManualTimers(clock);
+  const seen: string[] = [];
+  let fail = true;
+  const sink: Notifier = {
+    name: 'flaky',
+    kind: 'fake',
+    notify: async (n) => {
+      seen.push(n.alerts.map((a) => `${a.fingerprint}:${a.status}`).join(','));
+      return fail ? { ok: false, retryable: true, reason: 'HTTP 503' } : { ok: true };
+    },
+    close: async () => {},
+  };
+  const entries = new Map<string, { firing: string[]; resolved: string[]; at: number }>();
+  const p = new DeliveryPipeline({
+    clock,
+    timers,
+    sinks: [sink],
+    log: {
+      entry: (g, s) => entries.get(`${g}/${s}`),
+      record: (r) => {
+        if (r.result === 'sent')
+          entries.set(`${r.groupKey}/${r.sink}`, { firing: r.firing, resolved: r.resolved, at: r.at });
+      },
+    },
+    mute: () => false,
+    options: { ...testOptions().pipeline, externalURL: 'http://board', groupIntervalMs: 100 },
+    random: () => 0.5,
+  });
+  const a = (fp: string, status: 'firing' | 'resolved', severity = 'minor'): PipelineAlert => ({
+    fingerprint: fp,
+    groupKey: 'g',
+    groupLabels: { site: 'S1' },
+    status,
+    labels: { alertname: 'cell_degraded' },
+    notice: () => ({
+      fingerprint: fp,
+      status,
+      labels: { alertname: 'cell_degraded', severity },
+      annotations: {},
+      startsAt: 0,
+      generatorURL: '',
+    }),
+    key: status === 'firing' ? `${fp}|${severity}` : fp,
+    quiet: false,
+  });
+  p.upsert([a('x', 'firing'), a('y', 'firing')]);
+  await timers.advance(0);
+  t.same(seen, ['x:firing,y:firing'], 'first attempt fails');
+  // During the backoff, y escalates: the retry sends the group as it is now.
+  p.upsert([a('y', 'firing', 'critical')]);
+  await timers.advance(100);
+  fail = false;
+  await timers.advance(2000);
+  t.same(seen.slice(1), ['y:firing,x:firing'], 'the retry sends the newest state (y escalated, critical first)');
+  // x resolves, the sink is down again; then y resolves too before the retry: both resolutions go out.
+  fail = true;
+  p.upsert([a('x', 'resolved')]);
+  await timers.advance(200);
+  p.upsert([a('y', 'resolved')]);
+  await timers.advance(200);
+  fail = false;
+  await timers.advance(5000);
+  t.equal(seen.at(-1), 'x:resolved,y:resolved', 'the resolution of x is carried into the newer message');
+  await p.close();
+});
