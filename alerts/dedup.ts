@@ -51,14 +51,3 @@ export function keyFingerprint(key: string): string {
   const bar = key.indexOf('|');
   return bar < 0 ? key : key.slice(0, bar);
 }
-
-/**
- * Resolved alerts worth telling this sink about: those its last notification showed firing. A
- * resolution of something it never saw firing (inhibited, silenced, or fired and resolved between two
- * flushes) is noise to it.
- */
-export function knownToSink(entry: LogEntry | undefined, resolvedFingerprint: string): boolean {
-  if (!entry) return false;
-  for (const k of entry.firing) if (keyFingerprint(k) === resolvedFingerprint) return true;
-  return false;
-}
