@@ -255,20 +255,125 @@ const targetSchema = z.strictObject({
     .prefault({ from: '19:00', to: '22:00' }),
 });
 
-const webhookSinkSchema = z.strictObject({ kind: z.literal('webhook'), url, secret: secret.optional() });
+// ---------------------------------------------------------------------------------------------
+// Alerts (docs/alerts.md). One block, so that the sinks' and the core's edits merge easily.
+
+/** A duration that may be zero ("0s": no wait, no hold-down). */
+const durationOrZero = (example: string) =>
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration like "${example}" (units ms, s, m, h, d, w; 0s allowed), got "${text}"`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** A sink's name in the notification log and in metrics; default `<kind>` (then `<kind>-2`, …). */
+const sinkName = z
+  .string()
+  .regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'letters, digits, ".", "_" or "-" (at most 64)')
+  .optional();
+
+const webhookSinkSchema = z.strictObject({
+  kind: z.literal('webhook'),
+  name: sinkName,
+  url,
+  /** Standard Webhooks signing secret: `whsec_<base64>` or any raw string. Unsigned without it. */
+  secret: secret.optional(),
+  timeout: duration('10s').prefault('10s'),
+});
 const trapSinkSchema = z.strictObject({
   kind: z.literal('snmp-trap'),
+  name: sinkName,
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535).default(162),
   version: snmpVersion.default('2c'),
   community: secret.optional(),
 });
+const alertmanagerSinkSchema = z.strictObject({
+  kind: z.literal('alertmanager'),
+  name: sinkName,
+  /** Base URL of an existing Alertmanager; alerts are posted to `${url}/api/v2/alerts`. */
+  url,
+  timeout: duration('10s').prefault('10s'),
+});
+const logSinkSchema = z.strictObject({ kind: z.literal('log'), name: sinkName });
+
+/** `for`: how long a condition holds before it fires; `holdDown`: how long it stays clear before it resolves. */
+const kindPolicy = (forDefault: string, holdDownDefault: string) =>
+  z
+    .strictObject({
+      for: durationOrZero('0s').prefault(forDefault),
+      holdDown: durationOrZero('5m').prefault(holdDownDefault),
+    })
+    .prefault({});
+
 const alertsSchema = z.strictObject({
   sinks: z
-    .array(
-      z.discriminatedUnion('kind', [webhookSinkSchema, trapSinkSchema, z.strictObject({ kind: z.literal('log') })]),
-    )
+    .array(z.discriminatedUnion('kind', [webhookSinkSchema, trapSinkSchema, alertmanagerSinkSchema, logSinkSchema]))
     .default([]),
+  /** Base of the board links in alerts (`${externalURL}/#/cell/<id>`); default: http://<http.listen>. */
+  externalURL: url.optional(),
+  kinds: z
+    .strictObject({
+      cell_degraded: kindPolicy('0s', '5m'),
+      site_outage: kindPolicy('0s', '5m'),
+      backhaul_down: kindPolicy('0s', '5m'),
+      target_at_risk: kindPolicy('0s', '10m'),
+      complaint_hotspot: kindPolicy('0s', '5m'),
+      silent_degradation: kindPolicy('0s', '5m'),
+      complaint_sla_risk: kindPolicy('0s', '0s'),
+      collection_gap: kindPolicy('0s', '0s'),
+      store_backlog: kindPolicy('0s', '1m'),
+    })
+    .prefault({}),
+  grouping: z
+    .strictObject({
+      /** Wait before a new group's first notification (0s: right after the batch of events at hand). */
+      groupWait: durationOrZero('0s').prefault('0s'),
+      /** groupWait of incident groups (a site's cells), so that a site's cells arrive as one incident. */
+      incidentGroupWait: durationOrZero('10s').prefault('10s'),
+      /** At most one notification per group this often (a change after it is sent at once). */
+      groupInterval: duration('30s').prefault('30s'),
+      /** Unchanged, unacked firing groups are sent again this often. */
+      repeatInterval: duration('4h').prefault('4h'),
+      /** Alerts per notification (0 = all); the rest are counted in truncatedAlerts. */
+      maxAlerts: z.number().int().min(0).max(10_000).default(100),
+    })
+    .prefault({}),
+  /** Parent alerts (site_outage, backhaul_down) mute their cells' notifications. */
+  inhibition: z.boolean().default(true),
+  flapping: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Percent state change (Nagios' weighting over 21 samples) below which flapping stops … */
+      low: z.number().min(0).max(100).default(5),
+      /** … and at which it starts. */
+      high: z.number().min(0).max(100).default(20),
+      /** A steady condition is sampled this often; every change is a sample too. */
+      sampleInterval: duration('2m').prefault('2m'),
+    })
+    .refine((f) => f.low <= f.high, { path: ['low'], message: 'must not be above flapping.high' })
+    .prefault({}),
+  collectionGap: z.strictObject({ consecutive: z.number().int().min(1).max(100).default(2) }).prefault({}),
+  delivery: z
+    .strictObject({
+      initialRetryDelay: duration('500ms').prefault('500ms'),
+      maxRetryDelay: duration('30s').prefault('30s'),
+      /** A delivery still failing after this long is given up and recorded as failed. */
+      giveUpAfter: duration('1h').prefault('1h'),
+      /** Groups waiting per sink; beyond it the oldest waiting notification is dropped and counted. */
+      queueLimit: z.number().int().min(1).max(1_000_000).default(10_000),
+    })
+    .prefault({}),
+  /** How often time-driven changes (for, hold-down, silences ending) are evaluated. */
+  evaluationInterval: duration('1s').prefault('1s'),
+  /** Resolved alerts, delivery records and expired silences are kept this long. */
+  history: duration('90d').prefault('90d'),
 });
 
 /** Regions of the simulated network unless configured (`demo --sites 2` lowers it to fit). */
@@ -289,12 +394,12 @@ const simSchema = z
       .prefault('5m')
       .refine((ms) => ms % 60_000 === 0, 'must be whole minutes (the simulator steps minute by minute)'),
     /**
-   * `opening`: a few incidents in the first simulated hour (congestion, a site outage, a backhaul
-   * saturation, interference, weak coverage) so a fresh demo has something to show at once; `none`: only
-   * the seeded schedule. `cellwatch demo` uses `opening` unless the file says otherwise.
-   */
-  scenario: z.enum(['none', 'opening']).default('none'),
-  /** Simulated seconds per real second. */
+     * `opening`: a few incidents in the first simulated hour (congestion, a site outage, a backhaul
+     * saturation, interference, weak coverage) so a fresh demo has something to show at once; `none`: only
+     * the seeded schedule. `cellwatch demo` uses `opening` unless the file says otherwise.
+     */
+    scenario: z.enum(['none', 'opening']).default('none'),
+    /** Simulated seconds per real second. */
     rate: z.number().positive().max(3600).default(60),
     /** Simulated start time (ISO 8601 in the file, epoch ms once parsed); default: now. */
     start: z.iso

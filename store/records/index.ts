@@ -14,7 +14,10 @@ import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { openDatabase, type Migration } from '../sqlite.js';
+import { alertRecordMigrations } from './alerts.js';
 import { gapMigrations } from './gaps.js';
+import { notificationRecordMigrations } from './notifications.js';
+import { silenceRecordMigrations } from './silences.js';
 import { stateMigrations } from './state.js';
 import { targetMigrations } from './targets.js';
 import { windowMigrations } from './windows.js';
@@ -34,6 +37,9 @@ const RECORD_STEPS: readonly MigrationStep[] = [
   ...windowMigrations,
   ...targetMigrations,
   ...stateMigrations,
+  ...alertRecordMigrations,
+  ...silenceRecordMigrations,
+  ...notificationRecordMigrations,
 ];
 
 export const recordMigrations: readonly Migration[] = RECORD_STEPS.map((s, i) => ({ version: i + 1, ...s }));
@@ -57,7 +63,10 @@ export class RecordDb {
   }
 }
 
+export { AlertRecords, alertRecordMigrations } from './alerts.js';
 export { GapRecords, gapMigrations } from './gaps.js';
+export { NotificationRecords, notificationRecordMigrations } from './notifications.js';
+export { SilenceRecords, silenceRecordMigrations } from './silences.js';
 export { StateRecords, stateMigrations } from './state.js';
 export { TargetRecords, targetMigrations, type TargetQuery } from './targets.js';
 export { WindowRecords, windowMigrations, type WindowQuery } from './windows.js';
