@@ -51,6 +51,8 @@ export interface AlertObject {
   /** Its sub-identifier under cwAlertObjects. */
   id: number;
   syntax: VarbindSyntax;
+  /** A SIZE narrower than the syntax's own (octets). */
+  maxOctets?: number;
   value: (notice: AlertNotice, now: EpochMs) => string | number | Buffer;
 }
 
@@ -59,7 +61,7 @@ const annotation = (key: string) => (n: AlertNotice) => n.annotations[key] ?? ''
 
 /** cwAlertFiring's and cwAlertResolved's OBJECTS, in order. */
 export const ALERT_OBJECTS: readonly AlertObject[] = [
-  { name: 'cwAlertFingerprint', id: 1, syntax: 'adminString', value: (n) => n.fingerprint },
+  { name: 'cwAlertFingerprint', id: 1, syntax: 'adminString', maxOctets: 64, value: (n) => n.fingerprint },
   { name: 'cwAlertName', id: 2, syntax: 'adminString', value: label('alertname') },
   { name: 'cwAlertSeverity', id: 3, syntax: 'severity', value: label('severity') },
   { name: 'cwAlertScope', id: 4, syntax: 'adminString', value: label('scope') },
@@ -92,7 +94,6 @@ export const SEVERITY_INDETERMINATE = 6;
 
 /** Octet limits of the MIB's string syntaxes (SnmpAdminString, CwAlertText). */
 export const MAX_OCTETS: Readonly<Record<'adminString' | 'text', number>> = { adminString: 255, text: 1024 };
-const FINGERPRINT_MAX_OCTETS = 64;
 const GAUGE_MAX = 2 ** 32 - 1;
 
 /** cwAlertEndsAt while firing: '0000000000000000'H. */
@@ -124,7 +125,7 @@ export function alertTrap(notice: AlertNotice, now: EpochMs): AlertTrap {
       case 'dateAndTime':
         return { oid, type: snmp.ObjectType.OctetString, value: raw as Buffer };
       default: {
-        const max = obj.id === 1 ? FINGERPRINT_MAX_OCTETS : MAX_OCTETS[obj.syntax];
+        const max = obj.maxOctets ?? MAX_OCTETS[obj.syntax];
         return { oid, type: snmp.ObjectType.OctetString, value: utf8Prefix(String(raw), max) };
       }
     }
