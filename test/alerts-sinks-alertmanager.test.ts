@@ -368,7 +368,11 @@ void t.test('the sink over HTTP: the request, auth, faults', async (t) => {
       (_req, res) => res.writeHead(500).end(),
     );
     const report = await sink.resendNow();
-    t.match(report, { alerts: 5, result: { ok: false, retryable: true } }, 'a failing batch fails the resend');
+    t.match(
+      report,
+      { alerts: 4, result: { ok: false, retryable: true } },
+      'a failing batch fails the resend (4 alerts tried)',
+    );
     t.equal(am.requests.length, before + 5, 'and stops it: the third batch was not sent');
   });
 
@@ -448,6 +452,30 @@ void t.test('the resend loop and the lane (manual clock and sleeper)', async (t)
     retryable: false,
     reason: 'sink closed',
   });
+});
+
+void t.test('a long resend yields the lane between batches', async (t) => {
+  const am = await scriptedServer(t);
+  const { sink } = sinkFor(t, { url: am.url, maxBatch: 1 });
+  t.same(await sink.notify(notification([notice('a'), notice('b'), notice('c')]), signal), { ok: true });
+  const before = am.requests.length;
+  let release: (() => void) | undefined;
+  am.script.push((_req, res) => {
+    release = () => res.writeHead(200).end();
+  });
+  const resend = sink.resendNow();
+  await waitFor(() => release !== undefined, 2000, 'the first batch to arrive');
+  const resolving = sink.notify(notification([notice('c', 'resolved')]), signal);
+  release?.();
+  t.same(await resolving, { ok: true });
+  t.match(await resend, { alerts: 2, result: { ok: true } }, 'the resend posted the two alerts still firing');
+  t.same(
+    am.requests
+      .slice(before)
+      .map((r) => r.body.map((a) => `${a.labels.cell}:${Date.parse(a.endsAt) > T0 ? 'firing' : 'resolved'}`)),
+    [['cell-a:firing'], ['cell-c:resolved'], ['cell-b:firing']],
+    'the resolve went between two batches, and the batch after it left cell-c out',
+  );
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -3,9 +3,10 @@
  * routing, paging and on-call already live there. cellwatch then acts like a Prometheus server:
  * Alertmanager groups, silences, inhibits and notifies; this sink keeps it told what is firing.
  *
- *   notify(n) ──> FiringSet.apply ──> posts ─┐
- *                     │ (what is firing)      ├──> one lane ──> POST /api/v2/alerts (chunks of 256)
- *   every resendInterval ──> snapshot ───────┘
+ *   notify(n) ──> FiringSet.apply ──> posts ──────────┐
+ *                     │ (what is firing)               ├──> one lane ──> POST /api/v2/alerts
+ *   every resendInterval ──> batches of 256, each ─────┘     (a turn per notify or per batch)
+ *                            read from the set on its turn
  *
  * The rules:
  * - Alertmanager resolves an alert by itself once its `endsAt` passes, so a firing alert is posted
@@ -22,7 +23,8 @@
  *   that `startsAt ≤ endsAt` always holds and resolves take effect at once;
  * - label and annotation names are made valid for Alertmanager (`[a-zA-Z_][a-zA-Z0-9_]*`), empty
  *   labels dropped (Alertmanager drops them too), an invalid generatorURL left out;
- * - posts go through one lane, so a resend never overtakes a resolve posted before it;
+ * - posts go through one lane, a notify or a resend batch per turn, so a resend never overtakes a
+ *   resolve posted before it and a new alert waits for one batch at most;
  * - retryable: network errors, timeouts, 408, 429 and 5xx (with Retry-After); not retryable: any
  *   other status (400 for content, 401/403/404 for configuration), redirects included;
  * - credentials (basic auth or a bearer token, or user:password in the URL) are held in private
@@ -147,6 +149,14 @@ export class FiringSet {
     return [...this.firing.values()];
   }
 
+  fingerprints(): string[] {
+    return [...this.firing.keys()];
+  }
+
+  get(fingerprint: string): AlertNotice | undefined {
+    return this.firing.get(fingerprint);
+  }
+
   private remember(fp: string, endsAt: EpochMs): void {
     this.resolved.delete(fp);
     this.resolved.set(fp, endsAt);
@@ -208,6 +218,7 @@ export interface AlertmanagerSinkOptions {
 
 export interface ResendReport {
   at: EpochMs;
+  /** Alerts sent in the batches tried (a failed batch ends the resend; the next one starts over). */
   alerts: number;
   result: NotifyResult;
 }
@@ -319,16 +330,29 @@ export class AlertmanagerSink implements Notifier {
   }
 
   /** Re-posts every firing alert with a fresh endsAt; what the periodic resend does. */
-  resendNow(signal: AbortSignal = this.stop.signal): Promise<ResendReport> {
-    return this.inLane(async () => {
-      const now = this.clock.now();
-      const alerts = this.set
-        .snapshot()
-        .map((n) => toPostable(n, 'firing', now, this.validityMs))
-        .filter((a): a is PostableAlert => a !== undefined);
-      const result = alerts.length > 0 ? await this.post(alerts, signal) : ({ ok: true } as const);
-      return { at: now, alerts: alerts.length, result };
-    });
+  async resendNow(signal: AbortSignal = this.stop.signal): Promise<ResendReport> {
+    const at = this.clock.now();
+    const fingerprints = this.set.fingerprints();
+    let alerts = 0;
+    for (let i = 0; i < fingerprints.length; i += this.maxBatch) {
+      const chunk = fingerprints.slice(i, i + this.maxBatch);
+      // Each batch takes its own turn in the lane and reads the set as it is then: a new alert or a
+      // resolve waits for one batch, not for the whole resend (Alertmanager 0.25 takes ~0.7 ms per
+      // alert), and no batch re-fires what was resolved before its turn.
+      const result = await this.inLane(async () => {
+        const now = this.clock.now();
+        const batch: PostableAlert[] = [];
+        for (const fp of chunk) {
+          const notice = this.set.get(fp);
+          const alert = notice && toPostable(notice, 'firing', now, this.validityMs);
+          if (alert) batch.push(alert);
+        }
+        alerts += batch.length;
+        return batch.length > 0 ? this.postBatch(batch, signal) : ({ ok: true } as const);
+      });
+      if (!result.ok) return { at, alerts, result };
+    }
+    return { at, alerts, result: { ok: true } };
   }
 
   async close(): Promise<void> {

@@ -206,6 +206,7 @@ export async function startSnmptrapd(opts: SnmptrapdOptions = {}): Promise<Snmpt
     output = '';
     const args = [
       '-f',
+      '-n',
       '-Lo',
       '-C',
       '-c',
