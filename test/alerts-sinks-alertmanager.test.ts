@@ -454,6 +454,29 @@ void t.test('the resend loop and the lane (manual clock and sleeper)', async (t)
   });
 });
 
+void t.test('a broken timer stops the resends and says so instead of spinning', async (t) => {
+  const reports: ResendReport[] = [];
+  let sleeps = 0;
+  const sink = new AlertmanagerSink({
+    url: 'http://127.0.0.1:9',
+    clock: new ManualClock(T0),
+    timers: {
+      sleep: async () => {
+        sleeps++;
+        throw new Error('no timers here');
+      },
+    },
+    onResend: (r) => reports.push(r),
+  });
+  await waitFor(() => reports.length === 1, 2000, 'the report');
+  await sink.close();
+  t.equal(sleeps, 1, 'one failed sleep, no second try');
+  t.match(reports[0], {
+    alerts: 0,
+    result: { ok: false, retryable: false, reason: /resends stopped: no timers here/ },
+  });
+});
+
 void t.test('a long resend yields the lane between batches', async (t) => {
   const am = await scriptedServer(t);
   const { sink } = sinkFor(t, { url: am.url, maxBatch: 1 });

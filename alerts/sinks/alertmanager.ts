@@ -376,17 +376,25 @@ export class AlertmanagerSink implements Notifier {
     while (!signal.aborted) {
       try {
         await timers.sleep(this.resendIntervalMs, signal);
-      } catch {
-        // an aborted sleep: the loop condition ends it
+      } catch (err) {
+        if (signal.aborted) break;
+        // A timer that fails without being aborted would fail again at once: stop rather than
+        // spin, and say so (alerts then expire at Alertmanager after 4 × resendInterval).
+        const reason = `resend timer failed, resends stopped: ${err instanceof Error ? err.message : String(err)}`;
+        this.report({ at: this.clock.now(), alerts: 0, result: { ok: false, retryable: false, reason } });
+        break;
       }
       if (signal.aborted) break;
       if (this.set.size === 0) continue;
-      const report = await this.resendNow(signal);
-      try {
-        this.onResend?.(report);
-      } catch {
-        // an observer's failure must not end the resends
-      }
+      this.report(await this.resendNow(signal));
+    }
+  }
+
+  private report(report: ResendReport): void {
+    try {
+      this.onResend?.(report);
+    } catch {
+      // an observer's failure must not end the resends
     }
   }
 
