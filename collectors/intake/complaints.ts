@@ -5,7 +5,7 @@ import { idProblem } from './fields.js';
 import type { Rejection } from './index.js';
 import { csvNumber } from './samples.js';
 import { Tally } from './tally.js';
-import { csvParseOptions, detectDelimiter, errorLine, firstLine, normalizeText, recordStartLine } from './text.js';
+import { csvEventOptions, detectDelimiter, firstLine, normalizeText, type CsvEvent } from './text.js';
 import { describe, parseTime, type TimeVerdict } from './time.js';
 
 /*
@@ -76,6 +76,10 @@ function fail(ctx: Ctx, message: string): typeof z.NEVER {
 
 const absent = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 
+/*
+ * Every field is `z.unknown()` plus a transform that writes the integrator's message; optional ones are
+ * wrapped in `.optional()` (zod 4 refuses an undefined result for a required key).
+ */
 function enumField<T extends string>(field: string, values: readonly T[], required: boolean) {
   return z.unknown().transform((v, ctx): T | undefined => {
     if (absent(v)) return required ? fail(ctx, `${field} is required: one of ${values.join(', ')}`) : undefined;
@@ -128,24 +132,30 @@ function complaintSchema(opts: ComplaintOptions, decimalComma: boolean) {
         return problem ? fail(ctx, `${problem} (printable characters only)`) : s;
       }),
       receivedAt: timeField('receivedAt', true, opts.timeZone),
-      issueAt: timeField('issueAt', false, opts.timeZone),
+      issueAt: timeField('issueAt', false, opts.timeZone).optional(),
       channel: enumField('channel', CHANNELS, true),
       category: enumField('category', CATEGORIES, true),
-      symptom: enumField('symptom', SYMPTOMS, false),
-      cell: z.unknown().transform((v, ctx): string | undefined => {
-        if (absent(v)) return undefined;
-        if (typeof v !== 'string') return fail(ctx, `cell must be a cell id (a string), got ${describe(v)}`);
-        const s = v.trim();
-        const problem = idProblem(s, 'cell');
-        return problem ? fail(ctx, problem) : s;
-      }),
-      lat: coordinate('lat', 90, decimalComma),
-      lon: coordinate('lon', 180, decimalComma),
-      text: z.unknown().transform((v, ctx): string | undefined => {
-        if (absent(v)) return undefined;
-        if (typeof v !== 'string') return fail(ctx, `text must be a string, got ${describe(v)}`);
-        return v.length > MAX_TEXT ? fail(ctx, `text is ${v.length} characters long (at most ${MAX_TEXT})`) : v;
-      }),
+      symptom: enumField('symptom', SYMPTOMS, false).optional(),
+      cell: z
+        .unknown()
+        .transform((v, ctx): string | undefined => {
+          if (absent(v)) return undefined;
+          if (typeof v !== 'string') return fail(ctx, `cell must be a cell id (a string), got ${describe(v)}`);
+          const s = v.trim();
+          const problem = idProblem(s, 'cell');
+          return problem ? fail(ctx, problem) : s;
+        })
+        .optional(),
+      lat: coordinate('lat', 90, decimalComma).optional(),
+      lon: coordinate('lon', 180, decimalComma).optional(),
+      text: z
+        .unknown()
+        .transform((v, ctx): string | undefined => {
+          if (absent(v)) return undefined;
+          if (typeof v !== 'string') return fail(ctx, `text must be a string, got ${describe(v)}`);
+          return v.length > MAX_TEXT ? fail(ctx, `text is ${v.length} characters long (at most ${MAX_TEXT})`) : v;
+        })
+        .optional(),
     })
     .superRefine((c, ctx) => {
       const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -321,38 +331,80 @@ export function complaintRow(
 export function decodeComplaintCsv(input: string | Buffer, opts: ComplaintOptions = {}): ComplaintBatch {
   const text = normalizeText(input);
   const delimiter = detectDelimiter(firstLine(text));
-  const dec = new ComplaintDecoder(opts, delimiter === ';');
+  const events: CsvEvent[] = [];
+  parseCsv(
+    text,
+    csvEventOptions(delimiter, (e) => events.push(e)),
+  );
+  const rows = new ComplaintRows(opts, delimiter);
   const complaints: Complaint[] = [];
-  const skipped: { line: number; error: string }[] = [];
-  const records = parseCsv(text, {
-    ...csvParseOptions(delimiter),
-    on_skip: (err) => {
-      if (err) skipped.push({ line: errorLine(err) ?? 0, error: `unreadable CSV: ${err.message}` });
-      return undefined;
-    },
-  }) as unknown as { record: string[]; info: { lines: number } }[];
-  const head = records[0];
-  if (!head) return batch(complaints, 0, dec.tally, 'the CSV has no header row');
-  const cols = complaintColumns(head.record, opts);
-  if ('error' in cols) return batch(complaints, 0, dec.tally, cols.error);
-  const push = (c: Complaint) => complaints.push(c);
-  let index = 0;
-  for (let r = 1; r < records.length; r++) {
-    const { record, info } = records[r]!;
-    const line = recordStartLine(info.lines, record);
-    // A record csv-parse could not read sits between the previous good one and this one.
-    while (skipped.length > 0 && skipped[0]!.line <= line) {
-      const s = skipped.shift()!;
-      dec.tally.reject(index++, s.line, undefined, s.error);
-    }
-    const o = complaintRow(cols.fields, record);
-    if (typeof o === 'string') dec.tally.reject(index, line, undefined, o);
-    else dec.take(o, index, line, push);
-    index++;
+  for (const e of events) rows.event(e, (c) => complaints.push(c));
+  const r = rows.finish();
+  return { complaints, ...r };
+}
+
+/**
+ * CSV events → complaints: the first record is the header; then every data row is checked on its own.
+ * Shared by the in-memory and the streaming reader, so both give the same answer for the same file.
+ */
+export class ComplaintRows {
+  private fields: (ComplaintField | undefined)[] | undefined;
+  private unknown: string[] = [];
+  private error: string | undefined;
+  private readonly dec: ComplaintDecoder;
+  private index = 0;
+  private header = true;
+
+  constructor(
+    private readonly opts: ComplaintOptions,
+    delimiter: string,
+  ) {
+    this.dec = new ComplaintDecoder(opts, delimiter === ';');
   }
-  for (const s of skipped) dec.tally.reject(index++, s.line, undefined, s.error);
-  for (const name of cols.unknown) for (let i = 0; i < index; i++) dec.tally.ignore(name);
-  return batch(complaints, index, dec.tally);
+
+  get unknownColumns(): readonly string[] {
+    return this.unknown;
+  }
+
+  /** Returns the complaint a data row gave, if any. */
+  event(e: CsvEvent, out: (c: Complaint) => void): void {
+    if (this.error !== undefined) return;
+    if (this.header) {
+      this.header = false;
+      if ('error' in e) {
+        this.error = `unreadable CSV header: ${e.error}`;
+        return;
+      }
+      const cols = complaintColumns(e.record, this.opts);
+      if ('error' in cols) this.error = cols.error;
+      else {
+        this.fields = cols.fields;
+        this.unknown = cols.unknown;
+      }
+      return;
+    }
+    const index = this.index++;
+    if ('error' in e) {
+      this.dec.tally.reject(index, e.line, undefined, e.error);
+      return;
+    }
+    const o = complaintRow(this.fields!, e.record);
+    if (typeof o === 'string') this.dec.tally.reject(index, e.line, undefined, o);
+    else this.dec.take(o, index, e.line, out);
+  }
+
+  /** Counts; unknown columns are counted once per data row, as JSON counts keys per object. */
+  finish(): Omit<ComplaintBatch, 'complaints'> {
+    if (this.header) this.error ??= 'the CSV has no header row';
+    if (this.error !== undefined) return { ...countsOf(new Tally()), records: 0, error: this.error };
+    for (const name of this.unknown) for (let i = 0; i < this.index; i++) this.dec.tally.ignore(name);
+    return { ...countsOf(this.dec.tally), records: this.index };
+  }
+}
+
+function countsOf(tally: Tally): Pick<ComplaintBatch, 'rejectedCount' | 'rejected' | 'ignoredFields'> {
+  const c = tally.counts();
+  return { rejectedCount: c.rejectedCount, rejected: c.rejected, ignoredFields: c.ignoredFields };
 }
 
 export { ComplaintDecoder };

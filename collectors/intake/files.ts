@@ -3,14 +3,14 @@ import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { parse as csvParser, type CsvError } from 'csv-parse';
+import { parse as csvParser } from 'csv-parse';
 import type { Complaint } from '../../model/index.js';
-import { ComplaintDecoder, complaintColumns, complaintRow, type ComplaintOptions } from './complaints.js';
+import { ComplaintDecoder, ComplaintRows, type ComplaintOptions } from './complaints.js';
 import type { IntakeCounts, Rejection, SampleSink } from './index.js';
 import type { Precision } from './lineprotocol.js';
 import { LineProtocolDecoder, type CompiledMappings } from './mapping.js';
 import { HeaderError, SampleCsvDecoder, SampleDecoder, type SampleOptions } from './samples.js';
-import { csvParseOptions, detectDelimiter, errorLine, recordStartLine, TextNormalizer } from './text.js';
+import { csvEventOptions, detectDelimiter, TextNormalizer, type CsvEvent } from './text.js';
 
 /*
  * Sample and complaint files, streamed: a file is never held in memory whole (except a `.json` array,
@@ -292,73 +292,62 @@ export async function readSampleFile(
   let decoder: SampleCsvDecoder | undefined;
   let headerError: string | undefined;
   let index = 0;
-  await csvRecords(
-    chunks(),
-    (record, endLine, delimiter) => {
-      if (headerError !== undefined) return;
-      if (!decoder) {
-        try {
-          decoder = new SampleCsvDecoder(record, { ...options, delimiter });
-        } catch (err) {
-          if (!(err instanceof HeaderError)) throw err;
-          headerError = err.message;
-        }
+  await csvEvents(chunks(), (e, delimiter) => {
+    if (headerError !== undefined) return;
+    if (!decoder) {
+      if ('error' in e) {
+        headerError = `unreadable CSV header: ${e.error}`;
         return;
       }
-      decoder.row(record, sink, index++, recordStartLine(endLine, record));
-    },
-    (err) => {
-      if (decoder) decoder.tally.reject(index++, errorLine(err), undefined, `unreadable CSV: ${err.message}`);
-      else headerError ??= `unreadable CSV header: ${err.message}`;
-    },
-  );
+      try {
+        decoder = new SampleCsvDecoder(e.record, { ...options, delimiter });
+      } catch (err) {
+        if (!(err instanceof HeaderError)) throw err;
+        headerError = err.message;
+      }
+      return;
+    }
+    if ('error' in e) decoder.tally.reject(index++, e.line, undefined, e.error);
+    else decoder.row(e.record, sink, index++, e.line);
+  });
   if (!decoder || headerError !== undefined)
     return result(new SampleDecoder(options).tally.counts(), 0, { error: headerError ?? 'the file is empty' });
   if (decoder.unknownColumns.length > 0)
     warnings.push(
-      `ignored unknown column${decoder.unknownColumns.length > 1 ? 's' : ''} ${decoder.unknownColumns.map((c) => `"${c}"`).join(', ')}`,
+      `ignored unknown column${decoder.unknownColumns.length > 1 ? 's' : ''} ${quoteList(decoder.unknownColumns)}`,
     );
   // The columns are named once in the warnings: per-row counts of them would only repeat it.
-  return { format, bytes: read.bytes, records: index, ...decoder.finish(), warnings };
+  return { format, bytes: read.bytes, records: index, ...decoder.finish(), ignoredFields: {}, warnings };
 }
 
+const quoteList = (names: readonly string[]) => names.map((c) => `"${c}"`).join(', ');
+
 /**
- * CSV records from text chunks, in order, synchronously as csv-parse reads them (`on_record`): the
- * delimiter is chosen from the first line, each record comes with the line it ends on, and records
- * csv-parse cannot read (an unterminated quote) come to `onSkip` in their place in the order.
+ * CSV events from text chunks, in file order: the delimiter is chosen from the first line, then
+ * csv-parse reports each record as it reads it. An async handler (a database write) is awaited before
+ * more text is read.
  */
-async function csvRecords(
+async function csvEvents(
   texts: AsyncIterable<string>,
-  onRecord: (record: string[], endLine: number, delimiter: string) => void | Promise<void>,
-  onSkip: (err: CsvError) => void,
+  onEvent: (e: CsvEvent, delimiter: string) => void | Promise<void>,
 ): Promise<void> {
   let parser: ReturnType<typeof csvParser> | undefined;
   let delimiter = ',';
   let pending = '';
   let failure: Error | undefined;
-  const queue: (() => void | Promise<void>)[] = [];
+  const queue: CsvEvent[] = [];
   const start = (text: string) => {
     delimiter = detectDelimiter(text);
-    parser = csvParser({
-      ...csvParseOptions(delimiter),
-      info: false,
-      on_record: (record: string[], ctx: { lines: number }) => {
-        queue.push(() => onRecord(record, ctx.lines, delimiter));
-        return null;
-      },
-      on_skip: (err: CsvError | undefined) => {
-        if (err) queue.push(() => onSkip(err));
-        return undefined;
-      },
-    });
+    parser = csvParser(csvEventOptions(delimiter, (e) => queue.push(e)));
     parser.on('error', (e: Error) => (failure = e));
     parser.resume();
   };
   const drain = async () => {
     while (queue.length > 0) {
-      const r = queue.shift()!();
+      const r = onEvent(queue.shift()!, delimiter);
       if (r instanceof Promise) await r;
     }
+    if (failure) throw failure;
   };
   for await (const text of texts) {
     if (!parser) {
@@ -369,7 +358,6 @@ async function csvRecords(
       pending = '';
     } else parser.write(text);
     await drain();
-    if (failure) throw failure;
   }
   if (!parser) {
     if (pending.length === 0) return;
@@ -383,7 +371,6 @@ async function csvRecords(
     p.end();
   });
   await drain();
-  if (failure) throw failure;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -467,45 +454,32 @@ export async function readComplaintFile(
     return done(dec, lines.records);
   }
 
-  let dec: ComplaintDecoder | undefined;
-  let fields: ReturnType<typeof complaintColumns> | undefined;
-  let index = 0;
-  let headerSkip: string | undefined;
-  await csvRecords(
-    chunks(),
-    async (record, endLine, delimiter) => {
-      if (!fields) {
-        fields = complaintColumns(record, opts);
-        dec = new ComplaintDecoder(opts, delimiter === ';');
-        if (!('error' in fields) && fields.unknown.length > 0)
-          warnings.push(
-            `ignored unknown column${fields.unknown.length > 1 ? 's' : ''} ${fields.unknown.map((c) => `"${c}"`).join(', ')}`,
-          );
-        return;
-      }
-      if ('error' in fields) return;
-      const line = recordStartLine(endLine, record);
-      const o = complaintRow(fields.fields, record);
-      const i = index++;
-      if (typeof o === 'string') {
-        dec!.tally.reject(i, line, undefined, o);
-        return;
-      }
-      let got: Complaint | undefined;
-      dec!.take(o, i, line, (c) => (got = c));
-      if (got) {
-        const r = sink.add(got);
-        if (r instanceof Promise) await r;
-        accepted++;
-      }
-    },
-    (err) => {
-      if (dec && fields && !('error' in fields))
-        dec.tally.reject(index++, errorLine(err), undefined, `unreadable CSV: ${err.message}`);
-      else headerSkip ??= err.message;
-    },
-  );
-  if (!fields || !dec) return done(new ComplaintDecoder(opts), 0, headerSkip ?? 'the file is empty');
-  if ('error' in fields) return done(dec, 0, fields.error);
-  return done(dec, index);
+  let rows: ComplaintRows | undefined;
+  await csvEvents(chunks(), async (e, delimiter) => {
+    rows ??= new ComplaintRows(opts, delimiter);
+    let got: Complaint | undefined;
+    rows.event(e, (c) => (got = c));
+    if (got) {
+      const r = sink.add(got);
+      if (r instanceof Promise) await r;
+      accepted++;
+    }
+  });
+  const r = (rows ?? new ComplaintRows(opts, ',')).finish();
+  if (rows && rows.unknownColumns.length > 0)
+    warnings.push(
+      `ignored unknown column${rows.unknownColumns.length > 1 ? 's' : ''} ${quoteList(rows.unknownColumns)}`,
+    );
+  return {
+    format,
+    bytes: read.bytes,
+    records: r.records,
+    accepted,
+    rejectedCount: r.rejectedCount,
+    rejected: r.rejected,
+    // The columns are named once in the warnings: per-row counts of them would only repeat it.
+    ignoredFields: {},
+    warnings,
+    ...(r.error === undefined ? {} : { error: r.error }),
+  };
 }

@@ -103,9 +103,11 @@ export class SampleDecoder {
       return { error: `expected a sample object, got ${describe(v)}` };
     const o = v as Record<string, unknown>;
     const kind = o.kind;
-    const isLink = kind === undefined ? o.link !== undefined && o.cell === undefined : kind === 'link';
     if (kind !== undefined && kind !== 'cell' && kind !== 'link')
       return { field: 'kind', error: `kind must be "cell" or "link", got ${describe(kind)}` };
+    if (kind === undefined && o.link !== undefined && o.cell !== undefined)
+      return { field: 'kind', error: 'the sample has both cell and link: say which with kind "cell" or "link"' };
+    const isLink = kind === undefined ? o.link !== undefined : kind === 'link';
     if (isLink) {
       const r = this.link(o);
       if ('error' in r) return r;
@@ -333,7 +335,9 @@ export function decodeSamples(body: unknown, sink: SampleSink, opts: SampleOptio
 // CSV rows
 
 /** Whole-input problems: the header cannot be read as samples, so no row could be. */
-export class HeaderError extends Error {}
+export class HeaderError extends Error {
+  override name = 'HeaderError';
+}
 
 export interface CsvOptions extends SampleOptions {
   /** The field delimiter; `;` also makes `,` the decimal separator (German and French Excel). */

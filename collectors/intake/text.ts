@@ -95,6 +95,35 @@ export function csvParseOptions(delimiter: string): CsvParseOptions {
   };
 }
 
+/** What a CSV reader sees, in file order: a record with the line it starts on, or an unreadable one. */
+export type CsvEvent = { record: string[]; line: number } | { error: string; line: number };
+
+/**
+ * csv-parse settings that report every record and every unreadable record, in order and synchronously
+ * as csv-parse reads them (its `on_record` and `on_skip` hooks; nothing is pushed downstream). An
+ * unreadable record is placed on the line after the last record read (csv-parse itself names the
+ * line where it gave up, which for an unterminated quote is the end of the file).
+ */
+export function csvEventOptions(delimiter: string, onEvent: (e: CsvEvent) => void): CsvParseOptions {
+  let lastEnd = 0;
+  return {
+    ...csvParseOptions(delimiter),
+    info: false,
+    on_record: (record: string[], ctx: { lines: number }) => {
+      onEvent({ record, line: recordStartLine(ctx.lines, record) });
+      lastEnd = ctx.lines;
+      return null;
+    },
+    on_skip: (err: Error | undefined) => {
+      if (err) {
+        onEvent({ error: `unreadable CSV from line ${lastEnd + 1}: ${err.message}`, line: lastEnd + 1 });
+        lastEnd = errorLine(err) ?? lastEnd;
+      }
+      return undefined;
+    },
+  };
+}
+
 /** The line a record starts on, from csv-parse's `info.lines` (its last line) and its fields. */
 export function recordStartLine(endLine: number, record: readonly string[]): number {
   let line = endLine;

@@ -8,6 +8,8 @@ import type { EpochMs } from '../../model/index.js';
  * - a string without a zone is refused unless the caller names an IANA time zone (CRM exports write
  *   local wall-clock times): it is then that zone's local time, a repeated hour (DST end) meaning its
  *   first occurrence and a skipped one (DST start) moving forward by the gap, as Temporal's "compatible";
+ *   such local times may also be written day first with dots, `28.11.2026 20:15` (German, Russian,
+ *   Turkish… exports — unambiguous, unlike 11/28 vs 28/11, which is refused);
  * - a number or digit string far outside 2000–2100 is refused with a hint at its unit: 1.7e9 is seconds,
  *   1.7e18 nanoseconds — the commonest mistake when a script pushes samples.
  * Verdicts are values: `{ ok: true, ms }` or `{ ok: false, error }`, never exceptions.
@@ -22,6 +24,7 @@ export const MAX_EVENT_MS = 4_102_444_800_000;
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DOTTED = /^(\d{1,2})\.(\d{1,2})\.(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?$/;
 
 const EXAMPLE = 'e.g. 2026-11-28T20:15:00Z or 2026-11-28T20:15:00+08:00';
 
@@ -107,10 +110,18 @@ export interface TimeOptions {
   timeZone?: string;
 }
 
+/** [_, year, month, day, hour, minute, second?, fraction?, zone?] of a time string, or undefined. */
+function fieldsOf(text: string, dotted: boolean): (string | undefined)[] | undefined {
+  const m = RFC3339.exec(text);
+  if (m) return m;
+  const d = dotted ? DOTTED.exec(text) : null;
+  return d ? ['', d[3], d[2], d[1], d[4], d[5], d[6], d[7], undefined] : undefined;
+}
+
 /** An RFC 3339 string (or, with `timeZone`, a zone-less local time) → epoch ms. */
 export function parseTimeString(s: string, opts: TimeOptions = {}): TimeVerdict {
   const text = s.trim();
-  const m = RFC3339.exec(text);
+  const m = fieldsOf(text, opts.timeZone !== undefined);
   if (!m) {
     if (DATE_ONLY.test(text)) return { ok: false, error: `"${s}" is a date without a time of day (${EXAMPLE})` };
     if (/^-?\d+(\.\d+)?$/.test(text)) return epochMs(Number(text));
@@ -122,7 +133,7 @@ export function parseTimeString(s: string, opts: TimeOptions = {}): TimeVerdict 
   const h = Number(m[4]);
   const mi = Number(m[5]);
   const sec = m[6] === undefined ? 0 : Number(m[6]);
-  const frac = m[7] === undefined ? 0 : Math.floor(Number('0.' + m[7]) * 1000);
+  const frac = m[7] === undefined ? 0 : Number((m[7] + '00').slice(0, 3));
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 60)
     return { ok: false, error: `"${s}" is not a valid calendar time` };
   // A leap second (23:59:60) is the instant that follows 23:59:59.999; Date.UTC rolls it over.
