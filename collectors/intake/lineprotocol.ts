@@ -224,15 +224,16 @@ function scanKey(buf: string, start: number): Key | LineError {
   const nameEnd = tagStarts.length > 0 ? tagStarts[0]! - 1 : end;
   const tags: Record<string, string> = {};
   if (tagStarts.length > 0) {
-    const rawKeys = new Set<string>();
     for (let t = 0; t < tagStarts.length; t++) {
       const ts = tagStarts[t]!;
       const te = t + 1 < tagStarts.length ? tagStarts[t + 1]! - 1 : end;
       const eq = scanTo(buf, ts, EQ, te);
-      const rawKey = buf.slice(ts, eq);
-      if (rawKeys.has(rawKey)) return new LineError('duplicate tags', ts);
-      rawKeys.add(rawKey);
-      tags[unescapeTag(rawKey)] = unescapeTag(buf.slice(eq + 1, te));
+      // Unescaping cannot make two different keys equal (`,` ` ` `=` only occur escaped in a key), so
+      // a repeated key shows in the unescaped tags as in 1.6's raw comparison.
+      const key = unescapeTag(buf.slice(ts, eq));
+      if (Object.hasOwn(tags, key)) return new LineError('duplicate tags', ts);
+      if (key === '__proto__') return new LineError('a tag may not be called "__proto__"', ts);
+      tags[key] = unescapeTag(buf.slice(eq + 1, te));
     }
   }
   const measurement = unescapeName(buf.slice(start, nameEnd));
@@ -302,17 +303,10 @@ function scanNumber(buf: string, i: number): number | LineError {
     // 1.6 is built without uint64 support: every `u` value is refused.
     return new LineError(ERR_NUMBER, i);
   } else if (scientific || i - start >= 25) {
-    if (!Number.isFinite(goParseFloat(buf.slice(start, i)))) return new LineError('invalid float', start);
+    // strconv.ParseFloat and Number() agree on what scanNumber lets through ("1e" fails both).
+    if (!Number.isFinite(Number(buf.slice(start, i)))) return new LineError('invalid float', start);
   }
   return i;
-}
-
-/** strconv.ParseFloat on what scanNumber lets through: NaN when it fails, ±Infinity when out of range. */
-function goParseFloat(s: string): number {
-  // Go refuses "1e" and "1e+"; Number() gives NaN for those too. Go also refuses "." forms Number()
-  // takes as 0 only with no digits at all, which scanNumber already refused.
-  const v = Number(s);
-  return v;
 }
 
 const INT64_MAX = '9223372036854775807';
@@ -449,58 +443,52 @@ function readFields(
   keyBytes: number,
 ): { fields: Record<string, FieldValue> } | LineError {
   const fields: Record<string, FieldValue> = {};
-  let types: Record<string, FieldType> | undefined;
-  let first: string | undefined;
-  let firstType: FieldType | undefined;
+  // Integer field keys, kept only to tell an integer from a float when a key repeats (rare).
+  let ints: string[] | undefined;
   let i = start;
   while (i < end) {
     const eq = scanTo(buf, i, EQ, end);
     const rawKey = buf.slice(i, eq);
-    if (keyBytes + 4 + byteLength(rawKey) > MAX_KEY_LENGTH)
-      return new LineError(`max key length exceeded: ${keyBytes + 4 + byteLength(rawKey)} > ${MAX_KEY_LENGTH}`, i);
+    const size = keyBytes + 4 + byteLength(rawKey);
+    if (size > MAX_KEY_LENGTH) return new LineError(`max key length exceeded: ${size} > ${MAX_KEY_LENGTH}`, i);
     const vEnd = scanFieldValue(buf, eq + 1, end);
     const key = unescapeName(rawKey);
-    const raw = buf.slice(eq + 1, vEnd);
     i = vEnd + 1;
-    if (key === '') continue;
+    if (key === '' || vEnd === eq + 1) continue;
     let type: FieldType;
     let value: FieldValue;
-    const c = raw.charCodeAt(0);
-    if (raw.length === 0) continue;
+    const c = buf.charCodeAt(eq + 1);
     if (c === QUOTE) {
       type = 'string';
-      value = unescapeStringField(raw.slice(1, raw.length - 1));
-    } else if ('0123456789-.nNiIu'.includes(raw[0]!)) {
-      const last = raw.charCodeAt(raw.length - 1);
-      if (last === 105) {
-        type = 'integer';
-        value = Number(raw.slice(0, -1));
-      } else {
-        type = 'float';
-        value = goParseFloat(raw);
-      }
+      value = unescapeStringField(buf.slice(eq + 2, vEnd - 1));
+    } else if (startsNumber(c)) {
+      const integer = buf.charCodeAt(vEnd - 1) === 105; /* i */
+      type = integer ? 'integer' : 'float';
+      value = Number(buf.slice(eq + 1, integer ? vEnd - 1 : vEnd));
       if (!Number.isFinite(value)) return new LineError(`unable to parse field ${key}: invalid number`, eq + 1);
     } else {
       type = 'boolean';
       value = c === 116 || c === 84; // t T true True TRUE; scanBoolean allowed nothing else
     }
     if (key === 'time') return new LineError('invalid field name: a field may not be called "time"', eq);
-    if (first === undefined) {
-      first = key;
-      firstType = type;
-    } else {
-      if (types === undefined) {
-        types = {};
-        types[first] = firstType!;
-      }
-      const prev = types[key];
-      if (prev !== undefined && prev !== type)
-        return new LineError(`field type conflict: field ${key} is both ${prev} and ${type}`, eq);
-      types[key] = type;
+    if (key === '__proto__') return new LineError('a field may not be called "__proto__"', eq);
+    if (Object.hasOwn(fields, key)) {
+      const prev = typeOf(fields[key]!, ints !== undefined && ints.includes(key));
+      if (prev !== type) return new LineError(`field type conflict: field ${key} is both ${prev} and ${type}`, eq);
     }
+    if (type === 'integer') (ints ??= []).push(key);
     fields[key] = value;
   }
   return { fields };
+}
+
+/** points.go's test for a numeric field value: its first byte is one of `0123456789-.nNiIu`. */
+function startsNumber(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 45 || c === 46 || c === 110 || c === 78 || c === 105 || c === 73 || c === 117;
+}
+
+function typeOf(v: FieldValue, integer: boolean): FieldType {
+  return typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'boolean' : integer ? 'integer' : 'float';
 }
 
 // ---------------------------------------------------------------------------------------------------

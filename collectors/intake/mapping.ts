@@ -220,7 +220,7 @@ function resolveId(src: IdSource, p: LinePoint, what: string): string | Fault {
   if (v === undefined)
     return { field: src.tag, error: `${p.measurement} point without a "${src.tag}" tag (it names the ${what})` };
   if (!src.map) return v;
-  const mapped = src.map[v];
+  const mapped = Object.hasOwn(src.map, v) ? src.map[v] : undefined;
   if (mapped === undefined)
     return { field: src.tag, error: `${src.tag}="${v}" is not in the ${p.measurement} mapping's ${what} table` };
   return mapped;
