@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import { readSampleFile, sniffFormat, guessPrecision } from '../collectors/intake/files.js';
+import { TextNormalizer, detectDelimiter } from '../collectors/intake/text.js';
 import { ArraySink } from '../collectors/intake/index.js';
 import type { Sample } from '../model/index.js';
 import { encodeLines } from '../store/lineprotocol.js';
@@ -251,6 +252,28 @@ void t.test('file-level problems and line protocol details', async (t) => {
   ];
   for (const [text, want] of precisions)
     t.equal(guessPrecision(text), want, `guess ${want ?? 'nothing'} from ${text.slice(-22)}`);
+});
+
+void t.test('text normalisation and delimiters', async (t) => {
+  const text = '\ufeffa,b\r\n"x\r\ny",2\r\n\r\nlast\r';
+  const want = 'a,b\n"x\ny",2\n\nlast\r';
+  for (const size of [1, 2, 3, 5, 1000]) {
+    const n = new TextNormalizer();
+    let out = '';
+    const bytes = Buffer.from(text);
+    for (let i = 0; i < bytes.length; i += size) out += n.push(bytes.subarray(i, i + size));
+    out += n.end();
+    t.equal(out, want, `${size}-byte chunks: BOM gone, CRLF folded even when split, a lone final CR kept`);
+  }
+  const delimiters: [string, string][] = [
+    ['id,receivedAt,channel', ','],
+    ['Ticket-Nr;Eingang;Kanal', ';'],
+    ['id\treceivedAt\tchannel', '\t'],
+    ['"a;b",c,d', ','],
+    ['"x,y";z', ';'],
+    ['single', ','],
+  ];
+  for (const [line, want] of delimiters) t.equal(detectDelimiter(line), want, `delimiter of ${JSON.stringify(line)}`);
 });
 
 void t.test('an export-format file: the real influx -import takes it, and it reads back the same', async (t) => {

@@ -34,9 +34,6 @@ export interface Rejection {
   error: string;
 }
 
-/** A decoder's verdict on one record: the value, or why not. */
-export type Verdict<T> = { ok: true; value: T } | { ok: false; field?: string; error: string };
-
 /**
  * Where decoded samples go. The file reader and the body decoders feed either an array (`ArraySink`)
  * or the correlator's columnar builder through this, so nothing is allocated twice. `add` must not keep
@@ -77,30 +74,64 @@ export interface IntakeCounts {
 
 export { DEFAULT_MAX_REJECTIONS } from './tally.js';
 
-export { decodeComplaint, decodeComplaintCsv, decodeComplaints, type ComplaintOptions } from './complaints.js';
+export {
+  CATEGORIES,
+  CHANNELS,
+  SYMPTOMS,
+  decodeComplaint,
+  decodeComplaintCsv,
+  decodeComplaints,
+  type ComplaintBatch,
+  type ComplaintField,
+  type ComplaintOptions,
+  type DecodedComplaint,
+} from './complaints.js';
 export {
   readComplaintFile,
   readSampleFile,
+  sniffFormat,
+  type ComplaintFileOptions,
   type ComplaintFileResult,
+  type ComplaintFormat,
+  type ComplaintSink,
   type FileProgress,
   type SampleFileOptions,
   type SampleFileResult,
+  type SampleFormat,
 } from './files.js';
 export {
+  LineScanner,
   parseLine,
   parseLines,
   parsePrecision,
   type FieldValue,
+  type LineOptions,
   type LinePoint,
   type LineVerdict,
+  type ParsedLines,
   type Precision,
 } from './lineprotocol.js';
 export {
   CELLWATCH_MAPPING,
+  LineProtocolDecoder,
+  cellwatchMappings,
   compileMappings,
   decodeLineProtocol,
   mapPoint,
+  type CompileResult,
   type CompiledMappings,
+  type Condition,
+  type FieldMapping,
+  type IdSource,
+  type LineProtocolOptions,
   type MeasurementMapping,
 } from './mapping.js';
-export { decodeSample, decodeSamples, SampleCsvDecoder, type SampleOptions } from './samples.js';
+export {
+  SampleCsvDecoder,
+  decodeSample,
+  decodeSamples,
+  type CsvOptions,
+  type DecodedSample,
+  type SampleOptions,
+} from './samples.js';
+export { parseTime, parseTimeString, type TimeOptions, type TimeVerdict } from './time.js';

@@ -375,13 +375,16 @@ export class LineProtocolDecoder {
   }
 }
 
-/** A whole line-protocol body (a `/write` request) → the sink; counts and rejections. */
+/**
+ * A whole line-protocol body (a `/write` request) → the sink; counts and rejections. The body is read
+ * as InfluxDB reads it: bytes as UTF-8, nothing stripped (a CR before a newline refuses that line).
+ */
 export function decodeLineProtocol(
-  text: string,
+  body: string | Buffer,
   sink: SampleSink,
   opts: LineProtocolOptions,
 ): IntakeCounts & { lines: number } {
   const d = new LineProtocolDecoder(sink, opts);
-  d.push(text);
+  d.push(typeof body === 'string' ? body : body.toString('utf8'));
   return d.end();
 }

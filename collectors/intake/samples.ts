@@ -315,7 +315,7 @@ export function decodeSample(v: unknown, opts: SampleOptions = {}): DecodedSampl
     add: (sample) => (got = { ok: true, kind: 'cell', sample }),
     addLink: (link) => (got = { ok: true, kind: 'link', link }),
   };
-  const fault = new SampleDecoder({ ...opts, unknownFields: opts.unknownFields ?? 'ignore' }).decodeInto(v, sink);
+  const fault = new SampleDecoder(opts).decodeInto(v, sink);
   if (fault) return { ok: false, ...fault };
   return got!;
 }

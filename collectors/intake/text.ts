@@ -15,8 +15,6 @@ export class TextNormalizer {
   /** A chunk ended in `\r`: whether a `\n` follows is known only with the next chunk. */
   private pendingCR = false;
 
-  constructor(private readonly foldCRLF = true) {}
-
   push(chunk: Buffer | string): string {
     let s = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     if (this.first && s.length > 0) {
@@ -36,7 +34,6 @@ export class TextNormalizer {
   }
 
   private fold(s: string): string {
-    if (!this.foldCRLF) return s;
     if (this.pendingCR) {
       this.pendingCR = false;
       s = s.charCodeAt(0) === 10 ? s : '\r' + s;
