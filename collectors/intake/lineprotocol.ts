@@ -436,6 +436,10 @@ function unescapeStringField(s: string): string {
 type FieldType = 'float' | 'integer' | 'string' | 'boolean';
 
 /** The field iterator of points.go over [start, end): key, type, value. */
+/** Field keys of the last lines by position (plain keys without escapes only). */
+const KEY_MEMO_SIZE = 32;
+const keyMemo: (string | undefined)[] = new Array<string | undefined>(KEY_MEMO_SIZE).fill(undefined);
+
 function readFields(
   buf: string,
   start: number,
@@ -446,13 +450,26 @@ function readFields(
   // Integer field keys, kept only to tell an integer from a float when a key repeats (rare).
   let ints: string[] | undefined;
   let i = start;
-  while (i < end) {
-    const eq = scanTo(buf, i, EQ, end);
-    const rawKey = buf.slice(i, eq);
+  for (let n = 0; i < end; n++) {
+    // The n-th key is usually the n-th key of the line before (a sender writes its fields in one
+    // order): reusing that string skips a slice and the property-key lookup a fresh string costs.
+    const memo = n < KEY_MEMO_SIZE ? keyMemo[n] : undefined;
+    let eq: number;
+    let rawKey: string;
+    let key: string;
+    if (memo !== undefined && buf.charCodeAt(i + memo.length) === EQ && buf.startsWith(memo, i)) {
+      eq = i + memo.length;
+      rawKey = key = memo;
+    } else {
+      eq = scanTo(buf, i, EQ, end);
+      rawKey = buf.slice(i, eq);
+      key = unescapeName(rawKey);
+      // Only keys that read as written: a memo is matched as raw text.
+      if (n < KEY_MEMO_SIZE && key === rawKey && rawKey.length <= 64) keyMemo[n] = key;
+    }
     const size = keyBytes + 4 + byteLength(rawKey);
     if (size > MAX_KEY_LENGTH) return new LineError(`max key length exceeded: ${size} > ${MAX_KEY_LENGTH}`, i);
     const vEnd = scanFieldValue(buf, eq + 1, end);
-    const key = unescapeName(rawKey);
     i = vEnd + 1;
     if (key === '' || vEnd === eq + 1) continue;
     let type: FieldType;
@@ -615,18 +632,16 @@ export class LineScanner {
     const n = buf.length;
     let pos = 0;
     let line = this.line;
+    // The next quote and backslash at or after pos (−1: none): a line holding neither ends at the next
+    // newline, which is most lines; only the others need 1.6's scan.
+    let quote = buf.indexOf('"');
+    let bsl = buf.indexOf('\\');
     while (pos < n) {
-      // Fast path: most lines hold no quote or backslash, so the next newline ends them.
       const nl = buf.indexOf('\n', pos);
       const stop = nl < 0 ? n : nl;
-      let simple = true;
-      for (let k = pos; k < stop; k++) {
-        const c = buf.charCodeAt(k);
-        if (c === QUOTE || c === BSL) {
-          simple = false;
-          break;
-        }
-      }
+      if (quote >= 0 && quote < pos) quote = buf.indexOf('"', pos);
+      if (bsl >= 0 && bsl < pos) bsl = buf.indexOf('\\', pos);
+      const simple = (quote < 0 || quote >= stop) && (bsl < 0 || bsl >= stop);
       let end: number;
       if (simple) {
         if (nl < 0 && !final) break;

@@ -180,6 +180,14 @@ export function compileMappings(list: readonly MeasurementMapping[]): CompileRes
   return { ok: true, mappings: { byMeasurement, measurements: [...byMeasurement.keys()] } };
 }
 
+/** The point field a mapping took a sample field from (looked up only for an error message). */
+function originOf(mappings: CompiledMappings, p: LinePoint, target: string): string | undefined {
+  const c = mappings.byMeasurement.get(p.measurement);
+  if (!c) return undefined;
+  for (const f of c.fields.values()) if (f.to === target && p.fields[f.name] !== undefined) return f.name;
+  return undefined;
+}
+
 let defaultCompiled: CompiledMappings | undefined;
 /** CELLWATCH_MAPPING, compiled once. */
 export function cellwatchMappings(): CompiledMappings {
@@ -228,14 +236,14 @@ function resolveId(src: IdSource, p: LinePoint, what: string): string | Fault {
 
 /**
  * One point → a sample-shaped object for SampleDecoder (which range-checks it), or why not. The
- * object's own field names are the Sample's; `origin` remembers which point field filled each, so a
+ * object's own field names are the Sample's (`originOf` tells which point field filled one, so a
  * range error names what the sender sent.
  */
 export function mapPoint(
   mappings: CompiledMappings,
   p: LinePoint,
   ignore?: (field: string) => void,
-): { value: Record<string, unknown>; origin: Record<string, string> } | Fault {
+): { value: Record<string, unknown> } | Fault {
   const c = mappings.byMeasurement.get(p.measurement);
   if (!c) {
     const known = mappings.measurements.join(', ');
@@ -243,7 +251,6 @@ export function mapPoint(
   }
   const m = c.m;
   const o: Record<string, unknown> = {};
-  const origin: Record<string, string> = {};
   if (c.link) {
     o.kind = 'link';
     const link = resolveId(m.link!, p, 'link');
@@ -283,7 +290,6 @@ export function mapPoint(
         error: `field ${name} (→ ${f.to}) must be a number, got the ${typeof v} ${JSON.stringify(v)}`,
       };
     }
-    origin[f.to] = name;
     kpis++;
   }
   if (m.failure && m.failure.length > 0) {
@@ -294,7 +300,7 @@ export function mapPoint(
   }
   if (kpis === 0)
     return { error: `${p.measurement} point has none of the mapped fields (${c.names || 'none mapped'})` };
-  return { value: o, origin };
+  return { value: o };
 }
 
 export interface LineProtocolOptions extends SampleOptions {
@@ -353,7 +359,7 @@ export class LineProtocolDecoder {
       }
       const fault = this.dec.decodeInto(mapped.value, this.sink);
       if (fault) {
-        const from = fault.field !== undefined ? mapped.origin[fault.field] : undefined;
+        const from = fault.field !== undefined ? originOf(mappings, v.point, fault.field) : undefined;
         const error = from !== undefined && from !== fault.field ? `field ${from}: ${fault.error}` : fault.error;
         this.dec.tally.reject(index, line, from ?? fault.field, error);
       }
