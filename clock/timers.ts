@@ -108,3 +108,16 @@ export class ManualTimers implements Timers {
 async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 }
+
+/**
+ * Timers counted in the clock's milliseconds: a 10 s group wait on the demo's 60× clock is 10
+ * simulated seconds, a sixtieth of a real one. For decisions made on event time (alert grouping and
+ * hold-downs); network timeouts stay on real timers.
+ */
+export function onClock(clock: Clock, timers: Timers = realTimers): Timers {
+  if (clock.rate === 1) return timers;
+  return {
+    after: (ms, fn) => timers.after(ms / clock.rate, fn),
+    sleep: (ms, signal) => timers.sleep(ms / clock.rate, signal),
+  };
+}

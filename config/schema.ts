@@ -286,21 +286,87 @@ const webhookSinkSchema = z.strictObject({
   secret: secret.optional(),
   timeout: duration('10s').prefault('10s'),
 });
-const trapSinkSchema = z.strictObject({
-  kind: z.literal('snmp-trap'),
-  name: sinkName,
-  host: z.string().min(1),
-  port: z.number().int().min(1).max(65535).default(162),
-  version: snmpVersion.default('2c'),
-  community: secret.optional(),
-});
-const alertmanagerSinkSchema = z.strictObject({
-  kind: z.literal('alertmanager'),
-  name: sinkName,
-  /** Base URL of an existing Alertmanager; alerts are posted to `${url}/api/v2/alerts`. */
-  url,
-  timeout: duration('10s').prefault('10s'),
-});
+const trapSinkSchema = z
+  .strictObject({
+    kind: z.literal('snmp-trap'),
+    name: sinkName,
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(162),
+    version: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.enum(['2c', '3'])).default('2c'),
+    /** `trap`: fire and forget (UDP); `inform`: acknowledged by the manager, retried. */
+    mode: z.enum(['trap', 'inform']).default('trap'),
+    community: secret.optional(),
+    user: z.string().min(1).optional(),
+    authProtocol: z.enum(AUTH_PROTOCOLS).optional(),
+    authKey: secret.optional(),
+    privProtocol: z.enum(PRIV_PROTOCOLS).optional(),
+    privKey: secret.optional(),
+    /** Our SNMPv3 engine id, as the manager is configured with it (traps only; informs discover). */
+    engineId: z
+      .string()
+      .regex(/^(0x)?([0-9a-fA-F]{2}){5,32}$/, 'expected 5 to 32 octets of hex, e.g. 0x8000000001020304')
+      .optional(),
+    timeout: duration('5s').prefault('5s'),
+    retries: z.number().int().min(0).max(10).default(1),
+  })
+  .superRefine((s, ctx) => {
+    const need = (cond: boolean, path: string, message: string) => {
+      if (cond) ctx.addIssue({ code: 'custom', path: [path], message });
+    };
+    if (s.version === '3') {
+      need(!s.user, 'user', 'required for SNMPv3');
+      need(
+        !!s.authProtocol !== !!s.authKey,
+        s.authProtocol ? 'authKey' : 'authProtocol',
+        'authProtocol and authKey go together',
+      );
+      need(
+        !!s.privProtocol !== !!s.privKey,
+        s.privProtocol ? 'privKey' : 'privProtocol',
+        'privProtocol and privKey go together',
+      );
+      need(!!s.privProtocol && !s.authProtocol, 'privProtocol', 'privacy needs authentication (authPriv)');
+      need(!!s.authKey && s.authKey.reveal().length < 8, 'authKey', 'must be at least 8 characters (RFC 3414)');
+      need(!!s.privKey && s.privKey.reveal().length < 8, 'privKey', 'must be at least 8 characters (RFC 3414)');
+      need(
+        s.mode === 'trap' && !s.engineId,
+        'engineId',
+        'required for SNMPv3 traps (the manager localizes the keys with it); informs discover the manager instead',
+      );
+      need(!!s.community, 'community', 'not used by SNMPv3; remove it');
+    } else {
+      need(!s.community, 'community', 'required for SNMPv2c');
+      need(
+        !!(s.user ?? s.authProtocol ?? s.privProtocol ?? s.engineId),
+        'user',
+        'SNMPv3 settings given but version is 2c',
+      );
+    }
+  });
+const alertmanagerSinkSchema = z
+  .strictObject({
+    kind: z.literal('alertmanager'),
+    name: sinkName,
+    /** Base URL of an existing Alertmanager; alerts are posted to `${url}/api/v2/alerts`. */
+    url,
+    /** Firing alerts are re-posted this often, with endsAt 4× ahead (as Prometheus does). */
+    resendInterval: duration('1m').prefault('1m'),
+    timeout: duration('10s').prefault('10s'),
+    username: z.string().min(1).optional(),
+    password: secret.optional(),
+    token: secret.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (!!s.username !== !!s.password) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [s.username ? 'password' : 'username'],
+        message: 'username and password go together',
+      });
+    }
+    if (s.password && s.token)
+      ctx.addIssue({ code: 'custom', path: ['token'], message: 'basic auth or a bearer token, not both' });
+  });
 const logSinkSchema = z.strictObject({ kind: z.literal('log'), name: sinkName });
 
 /** `for`: how long a condition holds before it fires; `holdDown`: how long it stays clear before it resolves. */

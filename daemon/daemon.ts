@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { realTimers, type Scheduler, type Timers } from '../clock/index.js';
 import type { Config } from '../config/index.js';
+import { startAlerting } from './alerting.js';
 import { registerAdminRoutes, registerCellRoutes } from './api/index.js';
 import { Authenticator } from './auth.js';
 import { BUILT_IN_COLLECTORS, startCollection, type CollectorPlugin } from './collection.js';
@@ -72,6 +73,13 @@ export class Daemon {
     this.sim = await startSimulation(h);
     const inventory = startInventory(h, this.sim);
     const latest = await startLatest(h, stores.reader);
+    const listen = h.config.http.listen;
+    startAlerting(h, {
+      records: stores.records,
+      inventory,
+      current: () => [],
+      externalURL: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`,
+    });
     const ingest = startIngest(h, stores.writer, inventory);
     const collection = await startCollection(h, this.deps.collectors ?? BUILT_IN_COLLECTORS, {
       ingest,

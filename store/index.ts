@@ -73,8 +73,11 @@ export interface SeriesReader {
 
 export { openStores, type StoreDeps, type StoreEvent, type Stores } from './open.js';
 export {
+  AlertRecords,
   GapRecords,
+  NotificationRecords,
   RecordDb,
+  SilenceRecords,
   StateRecords,
   TargetRecords,
   WindowRecords,

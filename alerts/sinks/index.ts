@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../../clock/index.js';
+import { SystemClock, realTimers, type Clock } from '../../clock/index.js';
 import type { Config } from '../../config/index.js';
 import type { Notifier } from '../index.js';
+import { AlertmanagerSink } from './alertmanager.js';
 import { LogNotifier } from './log.js';
+import { SnmpTrapSink } from './snmptrap.js';
 import { WebhookNotifier } from './webhook.js';
 
 /**
@@ -23,11 +25,8 @@ export function sinkNames(entries: readonly SinkConfig[]): string[] {
   });
 }
 
-/**
- * The webhook and log sinks; undefined for the kinds built elsewhere (`snmp-trap`, `alertmanager`),
- * which the daemon constructs from their own modules against the same Notifier contract.
- */
-export function buildSink(entry: SinkConfig, name: string, deps: { clock: Clock; log: Logger }): Notifier | undefined {
+/** A sink from its config entry. Secrets are revealed here, where the sink is built, and nowhere else. */
+export function buildSink(entry: SinkConfig, name: string, deps: { clock: Clock; log: Logger }): Notifier {
   switch (entry.kind) {
     case 'webhook':
       return new WebhookNotifier({
@@ -39,7 +38,44 @@ export function buildSink(entry: SinkConfig, name: string, deps: { clock: Clock;
       });
     case 'log':
       return new LogNotifier(name, deps.log.child({ sink: name }));
-    default:
-      return undefined;
+    case 'snmp-trap':
+      return new SnmpTrapSink({
+        name,
+        host: entry.host,
+        port: entry.port,
+        version: entry.version,
+        mode: entry.mode,
+        ...(entry.community ? { community: entry.community.reveal() } : {}),
+        ...(entry.version === '3' && entry.user
+          ? {
+              v3: {
+                user: entry.user,
+                ...(entry.authProtocol ? { authProtocol: entry.authProtocol } : {}),
+                ...(entry.authKey ? { authKey: entry.authKey.reveal() } : {}),
+                ...(entry.privProtocol ? { privProtocol: entry.privProtocol } : {}),
+                ...(entry.privKey ? { privKey: entry.privKey.reveal() } : {}),
+                ...(entry.engineId ? { engineId: entry.engineId } : {}),
+              },
+            }
+          : {}),
+        timeoutMs: entry.timeout,
+        retries: entry.retries,
+        clock: deps.clock,
+      });
+    case 'alertmanager':
+      return new AlertmanagerSink({
+        name,
+        url: entry.url,
+        resendIntervalMs: entry.resendInterval,
+        timeoutMs: entry.timeout,
+        ...(entry.username && entry.password
+          ? { basicAuth: { username: entry.username, password: entry.password.reveal() } }
+          : {}),
+        ...(entry.token ? { bearerToken: entry.token.reveal() } : {}),
+        // Alertmanager expires alerts by its own clock: endsAt must be wall time, even in the demo.
+        clock: new SystemClock(),
+        timers: realTimers,
+        onResend: (r) => deps.log.debug({ sink: name, ...r }, 'alertmanager resend'),
+      });
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { StoreEvent } from '../../store/index.js';
+import type { AlertTransition, AlertView } from '../../alerts/index.js';
 import type {
   CollectionGap,
   CounterMetric,
@@ -8,6 +9,8 @@ import type {
   LinkSample,
   Metrics,
   Sample,
+  TargetResult,
+  WindowEvent,
 } from '../../model/index.js';
 
 /**
@@ -29,6 +32,12 @@ export interface DaemonEvents {
   store: StoreEvent;
   /** The inventory was replaced (a reload re-read it). */
   inventory: { at: EpochMs; inventory: Inventory };
+  /** Degradation windows opened, changed, closed or retracted (one batch per detector call). */
+  windows: { at: EpochMs; events: readonly WindowEvent[] };
+  /** Good-experience results of days whose figures changed. */
+  targets: { at: EpochMs; results: readonly TargetResult[] };
+  /** An alert moved (pending, firing, resolved, acked, flapping…): the stream and the board. */
+  alert: { at: EpochMs; transition: AlertTransition; alert: AlertView };
 }
 
 type Listener<E> = (event: E) => void | Promise<void>;

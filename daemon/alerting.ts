@@ -1,0 +1,73 @@
+import { onClock } from '../clock/index.js';
+import {
+  AlertManager,
+  alertManagerOptions,
+  buildSink,
+  sinkNames,
+  type AlertInput,
+  type AlertTransition,
+  type AlertView,
+} from '../alerts/index.js';
+import type { Inventory, WindowEvent } from '../model/index.js';
+import { AlertRecords, NotificationRecords, SilenceRecords, type RecordDb } from '../store/index.js';
+import { registerAlertRoutes } from './api/alerts.js';
+import type { House } from './house/index.js';
+
+export interface Alerting {
+  manager: AlertManager;
+  /** Feeds inputs that are not on the bus yet (the complaint part's hot spots and SLA risks). */
+  handle(inputs: AlertInput | readonly AlertInput[]): void;
+}
+
+/**
+ * The alerts part: the alert manager on its record kinds, fed from the bus — window events, collection
+ * gaps and answers, the store's health — and its routes. Decisions run on event time with the
+ * clock's timers (group waits and hold-downs follow the demo's accelerated clock); sinks' network
+ * waits stay real. At start, the conditions still true are re-asserted (`reconcile`): an alert that
+ * ended while the daemon was down is resolved, and nothing that was already sent is sent again.
+ */
+export function startAlerting(
+  h: House,
+  needs: {
+    records: RecordDb;
+    inventory: () => Inventory;
+    /** What is still true at start: the open windows, as `opened` events. */
+    current: () => readonly AlertInput[];
+    /** Where the board link of each alert points. */
+    externalURL: string;
+  },
+): Alerting {
+  const cfg = h.config.alerts;
+  const log = h.logFor('alerts');
+  const names = sinkNames(cfg.sinks);
+  const sinks = cfg.sinks.map((entry, i) => buildSink(entry, names[i]!, { clock: h.clock, log }));
+  const manager = AlertManager.open({
+    clock: h.clock,
+    timers: onClock(h.clock, h.timers),
+    sinks,
+    stores: {
+      alerts: new AlertRecords(needs.records.db),
+      silences: new SilenceRecords(needs.records.db),
+      notifications: new NotificationRecords(needs.records.db),
+    },
+    options: alertManagerOptions(cfg, needs.externalURL),
+    inventory: needs.inventory(),
+    log,
+  });
+  h.defer('alerts', () => manager.close());
+  manager.reconcile(needs.current());
+  manager.start();
+
+  const handle = (inputs: AlertInput | readonly AlertInput[]) => void manager.handle(inputs);
+  h.bus.on('windows', 'alerts', (e) => handle(e.events.map((event: WindowEvent) => ({ type: 'window', event }))));
+  h.bus.on('gaps', 'alerts', (e) => handle(e.gaps.map((gap) => ({ type: 'gap', gap }))));
+  h.bus.on('collected', 'alerts', (e) => handle({ type: 'collected', target: e.target, ts: e.at }));
+  h.bus.on('store', 'alerts', (e) => handle({ type: 'store', event: e }));
+  h.bus.on('inventory', 'alerts', (e) => manager.setInventory(e.inventory));
+  manager.onTransition((t: AlertTransition, a: AlertView) =>
+    h.bus.emit('alert', { at: t.at, transition: t, alert: a }),
+  );
+  h.routes((api) => registerAlertRoutes(api, { alerts: manager, now: () => h.clock.now() }));
+  log.info({ sinks: names }, 'alerts started');
+  return { manager, handle };
+}
