@@ -67,7 +67,7 @@ export const DEFAULT_MATCH_OPTIONS: MatchOptions = {
 };
 
 const ONGOING_GRACE_MS = HOUR_MS;
-const LATE_HALF_MS = DAY_MS;
+const LATE_HALF_MS = 36 * HOUR_MS;
 const LATE_SHAPE = 1.5;
 const AHEAD_WEIGHT = 0.8;
 const AHEAD_DECAY_MS = 45 * MINUTE_MS;
@@ -172,7 +172,7 @@ export function scorePair(c: Complaint, w: Window, where: Candidate): PairScore 
 
 const CAUSE_PHRASE: Record<Cause, string> = {
   outage: 'down',
-  backhaul: 'cut off by its backhaul',
+  backhaul: 'with its backhaul saturated',
   coverage: 'with weak coverage',
   interference: 'with interference',
   congestion: 'congested',
@@ -196,8 +196,8 @@ export function reasonFor(
   ownCell: string | undefined,
   fmt: (ms: EpochMs) => string,
 ): string {
-  const cause = w.cause === 'backhaul' && w.evidence?.link?.operUp === false ? 'outage' : w.cause;
-  const what = `cell ${w.cell} ${CAUSE_PHRASE[cause] ?? 'degraded'}`;
+  const linkDown = w.cause === 'backhaul' && w.evidence?.link?.operUp === false;
+  const what = `cell ${w.cell} ${linkDown ? 'cut off (backhaul link down)' : (CAUSE_PHRASE[w.cause] ?? 'degraded')}`;
   const span = w.end === undefined || w.end === null ? `since ${fmt(w.start)}` : `${fmt(w.start)}–${fmt(w.end)}`;
   const parts = [`${what} ${span}`, placePhrase(c, where, ownCell), timePhrase(c, w)];
   return parts.join(', ');
