@@ -32,7 +32,8 @@ export interface TimeWords {
 
 /** TimeWords through Intl for an IANA zone (en-GB: "7:05 pm", "Monday 24 November"). */
 export function intlTimeWords(timeZone: string, locale = 'en-GB'): TimeWords {
-  const time = new Intl.DateTimeFormat(locale, { timeZone, hour: 'numeric', minute: '2-digit', hour12: true });
+  // hourCycle h12, not hour12: en-GB's hour12 clock is h11 and says "0:00 pm" at noon.
+  const time = new Intl.DateTimeFormat(locale, { timeZone, hour: 'numeric', minute: '2-digit', hourCycle: 'h12' });
   const date = new Intl.DateTimeFormat(locale, { timeZone, weekday: 'long', day: 'numeric', month: 'long' });
   const ymd = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' });
   return {

@@ -81,12 +81,14 @@ export interface AccuracyInput {
   options?: Partial<CorrelatorOptions>;
 }
 
-export function simulate(input: AccuracyInput): {
+export interface Simulation {
   complaints: Complaint[];
   truth: Map<string, ComplaintTruth>;
   windows: Window[];
   inventory: CellInventory;
-} {
+}
+
+export function simulate(input: AccuracyInput): Simulation {
   const { net, from, to } = input;
   const truthList = net.groundTruth(from, to).complaints.filter((t) => t.category === 'network');
   const truth = new Map(truthList.map((t) => [t.id, t]));
@@ -100,8 +102,8 @@ export function simulate(input: AccuracyInput): {
 }
 
 /** Runs the correlator over the simulated complaints in one arrival order and scores the result. */
-export function measure(input: AccuracyInput, order: ArrivalOrder): AccuracyFigures {
-  const { complaints, truth, windows, inventory } = simulate(input);
+export function measure(input: AccuracyInput, order: ArrivalOrder, sim: Simulation = simulate(input)): AccuracyFigures {
+  const { complaints, truth, windows, inventory } = sim;
   const cor = new ComplaintCorrelator(inventory, input.options);
   const result = new Map<string, ComplaintCorrelation>();
   const hotspots = new Map<string, Hotspot>();
