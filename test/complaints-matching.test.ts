@@ -505,15 +505,16 @@ void t.test('hot spots (table)', async (t) => {
 
 void t.test('hot spot events and ids', async (t) => {
   const book = new HotspotBook();
-  t.same(book.note([entry('a', 0), entry('b', 1)]), [], 'nothing yet');
-  const opened = book.note([entry('c', 2)]);
+  book.note([entry('a', 0), entry('b', 1)]);
+  t.same(book.flush(), [], 'nothing yet');
+  book.note([entry('c', 2)]);
+  const opened = book.flush();
   t.same(changes(opened), ['opened HS-S0001-20261128T1200Z silent-degradation'], 'opens on the third');
   t.equal(opened[0]!.at, T0 + 2 * HOUR, 'at the third complaint');
-  const explained = book.note([
-    entry('a', 0, { explained: true, windows: ['W1'] }),
-    entry('b', 1, { explained: true, windows: ['W1'] }),
-  ]);
+  book.note([entry('a', 0, { explained: true, windows: ['W1'] }), entry('b', 1, { explained: true, windows: ['W1'] })]);
+  const explained = book.flush();
   t.same(changes(explained), ['changed HS-S0001-20261128T1200Z hotspot'], 'explained later: changed kind');
+  t.same(book.flush(), [], 'flushed once: nothing more to report');
   t.same(book.advance(T0 + 60 * HOUR), [], 'not closed while quiet for less than 72 h');
   const closed = book.advance(T0 + 80 * HOUR);
   t.same(changes(closed), ['closed HS-S0001-20261128T1200Z hotspot']);
@@ -532,23 +533,24 @@ void t.test('hot spot events and ids', async (t) => {
 
 void t.test('hot spots from the correlator: anchored by cell or by the best candidate', async (t) => {
   const cor = new ComplaintCorrelator(inventory);
-  const out = cor.addComplaints([
+  cor.addComplaints([
     network({ id: 'H1', cell: 'S0001-1' }),
     network({ id: 'H2', cell: 'S0001-3', receivedAt: T0 + HOUR }),
     { id: 'H3', receivedAt: T0 + 2 * HOUR, channel: 'app', category: 'network', lat: 31.231799, lon: 121.47 },
   ]);
-  t.same(changes(out.hotspots), ['opened HS-S0001-20261128T1200Z silent-degradation']);
+  const out = cor.hotspotEvents();
+  t.same(changes(out), ['opened HS-S0001-20261128T1200Z silent-degradation']);
   t.same(
-    out.hotspots[0]!.hotspot.cells,
+    out[0]!.hotspot.cells,
     [
       { cell: 'S0001-1', complaints: 2 },
       { cell: 'S0001-3', complaints: 1 },
     ],
     'the address 200 m north anchors on the sector facing it',
   );
-  const ev = cor.addWindows([outage({ start: T0 - HOUR, end: T0 + 3 * HOUR })]);
+  cor.addWindows([outage({ start: T0 - HOUR, end: T0 + 3 * HOUR })]);
   t.same(
-    changes(ev.hotspots),
+    changes(cor.hotspotEvents()),
     ['changed HS-S0001-20261128T1200Z hotspot'],
     'the outage explains two of three: no longer silent',
   );

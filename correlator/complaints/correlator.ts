@@ -22,6 +22,7 @@
  *   caller has them in the record store).
  */
 import type {
+  Cell,
   Complaint,
   ComplaintCorrelation,
   ComplaintMatch,
@@ -32,8 +33,35 @@ import type {
   WindowEvent,
 } from '../../model/index.js';
 import { HotspotBook, type Hotspot, type HotspotEntry, type HotspotEvent, type HotspotOptions } from './hotspots.js';
-import { QUERY_MARGIN_KM, byWeight, locate, spatialWeight, type Candidate, type ComplaintPlace } from './place.js';
-import { DEFAULT_MATCH_OPTIONS, HOUR_MS, candidateRange, reasonFor, scorePair, type MatchOptions } from './scoring.js';
+import {
+  ADDRESS_BASE,
+  QUERY_MARGIN_KM,
+  byWeight,
+  distanceFactor,
+  haversineKm,
+  bearingDeg,
+  locate,
+  relate,
+  spatialWeight,
+  weighRelated,
+  type Candidate,
+  type ComplaintPlace,
+} from './place.js';
+import {
+  DEFAULT_MATCH_OPTIONS,
+  HOUR_MS,
+  candidateRange,
+  combine,
+  reasonFor,
+  scorePair,
+  severityWeight,
+  statedTime,
+  statedTolerance,
+  symptomFit,
+  timeWeightAt,
+  windowSpan,
+  type MatchOptions,
+} from './scoring.js';
 
 type Located = Extract<ComplaintPlace, { ok: true }>;
 
@@ -75,6 +103,8 @@ export interface FinalCorrelation {
 
 interface WindowEntry {
   w: Window;
+  /** The window's cell in the inventory (undefined for a cell it does not know). */
+  cell: Cell | undefined;
   key: string;
   end: number;
   /** "19:05–21:40" / "since 19:05", built once per window version. */
@@ -93,19 +123,26 @@ interface Held {
   place: Located;
   from: number;
   to: number;
-  keys: string[];
+  /** Candidate places (a superset: the pair function decides). */
+  places: readonly Place[];
   matches: Match[];
   correlation: ComplaintCorrelation;
   anchor?: { cell: string; site?: string; region?: string };
   dropped: boolean;
 }
 
-/** Time-sorted windows of one place. */
+/**
+ * Time-sorted windows of one place. Starts and ends are kept in plain number arrays beside the
+ * entries: the binary search then reads contiguous numbers instead of chasing entry → window → start
+ * (at a million lookups that pointer chase, not the arithmetic, was the cost).
+ */
 class PlaceWindows {
   closed: WindowEntry[] = [];
+  starts: number[] = [];
+  ends: number[] = [];
   open: WindowEntry[] = [];
   private sorted = true;
-  private maxSpan = 0;
+  maxSpan = 0;
 
   add(e: WindowEntry): void {
     if (e.end === Infinity) {
@@ -115,43 +152,52 @@ class PlaceWindows {
     const last = this.closed[this.closed.length - 1];
     if (last && byStart(last, e) > 0) this.sorted = false;
     this.closed.push(e);
+    this.starts.push(e.w.start);
+    this.ends.push(e.end);
     this.maxSpan = Math.max(this.maxSpan, e.end - e.w.start);
   }
 
   remove(e: WindowEntry): void {
-    const list = e.end === Infinity ? this.open : this.closed;
-    const i = list.indexOf(e);
-    if (i >= 0) list.splice(i, 1);
+    if (e.end === Infinity) {
+      const i = this.open.indexOf(e);
+      if (i >= 0) this.open.splice(i, 1);
+      return;
+    }
+    const i = this.closed.indexOf(e);
+    if (i < 0) return;
+    this.closed.splice(i, 1);
+    this.starts.splice(i, 1);
+    this.ends.splice(i, 1);
   }
 
-  /** Calls fn for every window overlapping [from, to]. */
-  overlapping(from: number, to: number, fn: (e: WindowEntry) => void): void {
-    for (const e of this.open) if (e.w.start <= to) fn(e);
-    const list = this.closed;
-    if (list.length === 0) return;
-    if (!this.sorted) {
-      list.sort(byStart);
-      this.sorted = true;
-    }
-    // Last window starting at or before `to`, walking back while a window could still reach `from`.
+  /** Index just past the last closed window starting at or before `to` (sorting first when needed). */
+  upTo(to: number): number {
+    if (!this.sorted) this.sort();
+    const starts = this.starts;
     let lo = 0;
-    let hi = list.length;
+    let hi = starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (list[mid]!.w.start <= to) lo = mid + 1;
+      if (starts[mid]! <= to) lo = mid + 1;
       else hi = mid;
     }
-    const stop = from - this.maxSpan;
-    for (let i = lo - 1; i >= 0; i--) {
-      const e = list[i]!;
-      if (e.w.start < stop) break;
-      if (e.end >= from) fn(e);
-    }
+    return lo;
+  }
+
+  private sort(): void {
+    this.closed.sort(byStart);
+    this.starts = this.closed.map((e) => e.w.start);
+    this.ends = this.closed.map((e) => e.end);
+    this.sorted = true;
   }
 
   dropEndedBefore(t: number): WindowEntry[] {
     const gone = this.closed.filter((e) => e.end < t);
-    if (gone.length > 0) this.closed = this.closed.filter((e) => e.end >= t);
+    if (gone.length > 0) {
+      this.closed = this.closed.filter((e) => e.end >= t);
+      this.starts = this.closed.map((e) => e.w.start);
+      this.ends = this.closed.map((e) => e.end);
+    }
     return gone;
   }
 
@@ -163,43 +209,63 @@ class PlaceWindows {
 const byStart = (a: WindowEntry, b: WindowEntry) =>
   a.w.start - b.w.start || (a.w.id < b.w.id ? -1 : a.w.id > b.w.id ? 1 : 0);
 
-/** Complaints of one place, by the start of their candidate range. */
+/** Complaints of one place, by the start of their candidate range (numbers beside the entries, as above). */
 class PlaceComplaints {
   items: Held[] = [];
+  private froms: number[] = [];
   private sorted = true;
   dropped = 0;
 
   add(h: Held): void {
-    const last = this.items[this.items.length - 1];
-    if (last && last.from > h.from) this.sorted = false;
+    const n = this.froms.length;
+    if (n > 0 && this.froms[n - 1]! > h.from) this.sorted = false;
     this.items.push(h);
+    this.froms.push(h.from);
+  }
+
+  /** Forgets finalised complaints once they are most of the list. */
+  compact(): void {
+    if (this.dropped > 0 && (this.dropped * 2 > this.items.length || this.dropped === this.items.length)) {
+      this.items = this.items.filter((h) => !h.dropped);
+      this.froms = this.items.map((h) => h.from);
+      this.dropped = 0;
+    }
   }
 
   /** Calls fn for every held complaint whose range overlaps [from, to]; maxLen bounds a range's length. */
   overlapping(from: number, to: number, maxLen: number, fn: (h: Held) => void): void {
-    if (this.dropped > 64 && this.dropped * 2 > this.items.length) {
-      this.items = this.items.filter((h) => !h.dropped);
-      this.dropped = 0;
-    }
+    if (this.dropped > 64) this.compact();
     if (!this.sorted) {
       this.items.sort((a, b) => a.from - b.from);
+      this.froms = this.items.map((h) => h.from);
       this.sorted = true;
     }
-    const list = this.items;
+    const froms = this.froms;
     let lo = 0;
-    let hi = list.length;
+    let hi = froms.length;
     const first = from - maxLen;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (list[mid]!.from < first) lo = mid + 1;
+      if (froms[mid]! < first) lo = mid + 1;
       else hi = mid;
     }
-    for (let i = lo; i < list.length; i++) {
-      const h = list[i]!;
-      if (h.from > to) break;
+    for (let i = lo; i < froms.length && froms[i]! <= to; i++) {
+      const h = this.items[i]!;
       if (!h.dropped && h.to >= from) fn(h);
     }
   }
+}
+
+/**
+ * One place (a site, or a cell the inventory does not know): its windows, the complaints that may be
+ * about it, and where its cells are (their first cell's point and how far the farthest sits from it).
+ * Site places live as long as the correlator (the inventory bounds them), so caches may hold them.
+ */
+interface Place {
+  key: string;
+  windows: PlaceWindows;
+  complaints: PlaceComplaints;
+  at?: { lat: number; lon: number; spreadKm: number };
 }
 
 const EVENT_RANK: Record<WindowChange, number> = { opened: 0, changed: 1, closed: 2, retracted: 3 };
@@ -208,19 +274,21 @@ const NO_MATCHES: ComplaintCorrelation = Object.freeze({
   score: 0,
   windows: [],
 });
+const TILE_DEG = 0.0027; // ~300 m of latitude
+const TILE_HALF_DIAGONAL_KM = 0.25;
 
 export class ComplaintCorrelator {
   readonly options: Readonly<CorrelatorOptions>;
   private readonly held = new Map<string, Held>();
-  private readonly windowsByKey = new Map<string, PlaceWindows>();
-  private readonly complaintsByKey = new Map<string, PlaceComplaints>();
+  private readonly places = new Map<string, Place>();
   private readonly windows = new Map<string, WindowEntry>();
   /** Per window id, the `at` and rank of the event that set its current state (retractions included). */
   private readonly versions = new Map<string, { at: number; rank: number; end: number }>();
   private readonly hotspotBook: HotspotBook;
   /** Candidate places of a cell-located complaint, per cell; of an address, per ~300 m tile. */
-  private readonly cellPlaces = new Map<string, string[]>();
-  private readonly tilePlaces = new Map<string, string[]>();
+  private readonly cellPlaces = new Map<string, Place[]>();
+  private readonly tilePlaces = new Map<string, Place[]>();
+  private readonly ownKeys = new Map<string, Set<Place>>();
   private maxRange = 0;
 
   constructor(
@@ -236,7 +304,7 @@ export class ComplaintCorrelator {
   }
 
   /** Adds complaints (duplicates by id and non-network ones are reported, not added) and correlates them. */
-  addComplaints(cs: readonly Complaint[]): { outcomes: ComplaintOutcome[]; hotspots: HotspotEvent[] } {
+  addComplaints(cs: readonly Complaint[]): { outcomes: ComplaintOutcome[] } {
     const outcomes: ComplaintOutcome[] = [];
     const notes: HotspotEntry[] = [];
     for (const c of cs) {
@@ -269,31 +337,28 @@ export class ComplaintCorrelator {
         place,
         from,
         to,
-        keys: this.placesFor(place),
+        places: this.placesFor(place),
         matches: [],
         correlation: NO_MATCHES,
         dropped: false,
       };
       this.maxRange = Math.max(this.maxRange, to - from);
-      this.matchAll(h);
-      const anchor = this.anchorOf(h);
+      const nearest = this.matchAll(h);
+      const anchor = this.anchorOf(h, nearest);
       if (anchor) h.anchor = anchor;
       h.correlation = this.build(h);
       this.held.set(c.id, h);
-      for (const key of h.keys) {
-        let pc = this.complaintsByKey.get(key);
-        if (!pc) this.complaintsByKey.set(key, (pc = new PlaceComplaints()));
-        pc.add(h);
-      }
+      for (const p of h.places) p.complaints.add(h);
       outcomes.push({ id: c.id, status: 'added', correlation: h.correlation });
       const note = this.noteFor(h);
       if (note) notes.push(note);
     }
-    return { outcomes, hotspots: notes.length > 0 ? this.hotspotBook.note(notes) : [] };
+    if (notes.length > 0) this.hotspotBook.note(notes);
+    return { outcomes };
   }
 
   /** Convenience for windows read back from the store: each as an 'opened' (open) or 'closed' event at its lastBad. */
-  addWindows(ws: readonly Window[]): { correlations: CorrelationChange[]; hotspots: HotspotEvent[] } {
+  addWindows(ws: readonly Window[]): { correlations: CorrelationChange[] } {
     return this.applyWindowEvents(
       ws.map((w) => ({
         change: w.end === undefined || w.end === null ? 'opened' : 'closed',
@@ -304,7 +369,7 @@ export class ComplaintCorrelator {
   }
 
   /** Applies window updates; returns the complaints whose correlation changed. */
-  applyWindowEvents(events: readonly WindowEvent[]): { correlations: CorrelationChange[]; hotspots: HotspotEvent[] } {
+  applyWindowEvents(events: readonly WindowEvent[]): { correlations: CorrelationChange[] } {
     const affected = new Map<Held, ComplaintCorrelation>();
     for (const ev of events) {
       const id = ev.window.id;
@@ -316,17 +381,15 @@ export class ComplaintCorrelator {
       const next = ev.change === 'retracted' ? undefined : this.entryFor(ev.window);
       this.versions.set(id, { at, rank, end: next?.end ?? old?.end ?? ev.window.end ?? Infinity });
       if (old) {
-        this.windowsByKey.get(old.key)?.remove(old);
+        this.places.get(old.key)?.windows.remove(old);
         this.windows.delete(id);
       }
       if (next) {
-        let pw = this.windowsByKey.get(next.key);
-        if (!pw) this.windowsByKey.set(next.key, (pw = new PlaceWindows()));
-        pw.add(next);
+        this.place(next.key).windows.add(next);
         this.windows.set(id, next);
       }
       const visit = (e: WindowEntry) =>
-        this.complaintsByKey.get(e.key)?.overlapping(e.w.start, e.end, this.maxRange, (h) => {
+        this.places.get(e.key)?.complaints.overlapping(e.w.start, e.end, this.maxRange, (h) => {
           if (!affected.has(h)) affected.set(h, h.correlation);
           this.rematch(h, id, next);
         });
@@ -348,7 +411,8 @@ export class ComplaintCorrelator {
       if (note) notes.push(note);
     }
     correlations.sort((a, b) => (a.complaint < b.complaint ? -1 : a.complaint > b.complaint ? 1 : 0));
-    return { correlations, hotspots: notes.length > 0 ? this.hotspotBook.note(notes) : [] };
+    if (notes.length > 0) this.hotspotBook.note(notes);
+    return { correlations };
   }
 
   correlation(id: string): ComplaintCorrelation | undefined {
@@ -357,6 +421,14 @@ export class ComplaintCorrelator {
 
   complaint(id: string): Complaint | undefined {
     return this.held.get(id)?.c;
+  }
+
+  /**
+   * Hot spot events for what changed since the last call (complaints added, explanations gained or
+   * lost). Call it after each intake batch or window update, or on a cadence; finalize() calls it too.
+   */
+  hotspotEvents(): HotspotEvent[] {
+    return this.hotspotBook.flush();
   }
 
   /** Hot spots as of `now`, newest first. */
@@ -374,25 +446,21 @@ export class ComplaintCorrelator {
       if (h.to + this.options.settleMs > now) continue;
       finalised.push({ complaint: h.c, correlation: h.correlation });
       h.dropped = true;
-      for (const key of h.keys) {
-        const pc = this.complaintsByKey.get(key);
-        if (pc) pc.dropped++;
-      }
+      for (const p of h.places) p.complaints.dropped++;
       this.held.delete(id);
     }
     const horizon = now - this.options.windowRetentionMs;
-    for (const [key, pw] of this.windowsByKey) {
-      for (const e of pw.dropEndedBefore(horizon)) this.windows.delete(e.w.id);
-      if (pw.size === 0) this.windowsByKey.delete(key);
+    for (const [key, p] of this.places) {
+      for (const e of p.windows.dropEndedBefore(horizon)) this.windows.delete(e.w.id);
+      p.complaints.compact();
+      // Sites stay (the inventory bounds them, and caches hold them); unknown cells go when empty.
+      if (key.startsWith('c:') && p.windows.size === 0 && p.complaints.items.length === 0) this.places.delete(key);
     }
     for (const [id, v] of this.versions) if (v.end < horizon && !this.windows.has(id)) this.versions.delete(id);
-    for (const [key, pc] of this.complaintsByKey) {
-      if (pc.dropped === pc.items.length) this.complaintsByKey.delete(key);
-    }
     finalised.sort(
       (a, b) => a.complaint.receivedAt - b.complaint.receivedAt || (a.complaint.id < b.complaint.id ? -1 : 1),
     );
-    return { finalised, hotspots: this.hotspotBook.advance(now) };
+    return { finalised, hotspots: [...this.hotspotBook.flush(), ...this.hotspotBook.advance(now)] };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -402,8 +470,29 @@ export class ComplaintCorrelator {
     return site !== undefined ? `s:${site}` : `c:${cell}`;
   }
 
+  private place(key: string): Place {
+    let p = this.places.get(key);
+    if (!p) {
+      p = { key, windows: new PlaceWindows(), complaints: new PlaceComplaints() };
+      const cells = key.startsWith('s:') ? this.inventory.cellsOfSite(key.slice(2)) : [];
+      if (cells.length > 0) {
+        const lat = cells[0]!.lat;
+        const lon = cells[0]!.lon;
+        p.at = { lat, lon, spreadKm: Math.max(...cells.map((c) => haversineKm(lat, lon, c.lat, c.lon))) };
+      }
+      this.places.set(key, p);
+    }
+    return p;
+  }
+
   private entryFor(w: Window): WindowEntry {
-    return { w, key: this.placeKey(w.cell), end: w.end === undefined || w.end === null ? Infinity : w.end };
+    const cell = this.inventory.cell(w.cell);
+    return {
+      w,
+      cell,
+      key: cell ? `s:${cell.site}` : `c:${w.cell}`,
+      end: w.end === undefined || w.end === null ? Infinity : w.end,
+    };
   }
 
   /**
@@ -411,63 +500,129 @@ export class ComplaintCorrelator {
    * one is not. A cell-located complaint's places are memoised per cell; an address's per tile of
    * about 300 m, queried with the tile's half-diagonal added to the radius.
    */
-  private placesFor(place: Located): string[] {
-    const keys = new Set<string>();
-    if (place.ownId !== undefined) keys.add(this.placeKey(place.ownId));
-    if (place.own) for (const n of place.own.neighbours) if (this.inventory.has(n)) keys.add(this.placeKey(n));
+  private placesFor(place: Located): readonly Place[] {
     const r = this.options.radiusKm + QUERY_MARGIN_KM;
     if (place.pointFrom === 'cell' && place.ownId !== undefined) {
-      let near = this.cellPlaces.get(place.ownId);
-      if (!near) {
-        near = this.sitesWithin(place.point.lat, place.point.lon, r);
-        this.cellPlaces.set(place.ownId, near);
+      let list = this.cellPlaces.get(place.ownId);
+      if (!list) {
+        const set = new Set(this.placesWithin(place.point.lat, place.point.lon, r));
+        for (const p of this.ownPlaceSet(place)) set.add(p);
+        list = [...set];
+        this.cellPlaces.set(place.ownId, list);
       }
-      for (const k of near) keys.add(k);
-    } else {
-      const TILE_DEG = 0.0027; // ~300 m of latitude
-      const i = Math.floor(place.point.lat / TILE_DEG);
-      const lonDeg = TILE_DEG / Math.max(0.05, Math.cos(((i + 0.5) * TILE_DEG * Math.PI) / 180));
-      const j = Math.floor(place.point.lon / lonDeg);
-      const tile = `${i}:${j}`;
-      let near = this.tilePlaces.get(tile);
-      if (!near) {
-        const halfDiagonalKm = 0.25;
-        near = this.sitesWithin((i + 0.5) * TILE_DEG, (j + 0.5) * lonDeg, r + halfDiagonalKm);
-        this.tilePlaces.set(tile, near);
-      }
-      for (const k of near) keys.add(k);
+      return list;
     }
-    return [...keys];
+    const i = Math.floor(place.point.lat / TILE_DEG);
+    const lonDeg = TILE_DEG / Math.max(0.05, Math.cos(((i + 0.5) * TILE_DEG * Math.PI) / 180));
+    const j = Math.floor(place.point.lon / lonDeg);
+    const tile = `${i}:${j}`;
+    let near = this.tilePlaces.get(tile);
+    if (!near) {
+      near = this.placesWithin((i + 0.5) * TILE_DEG, (j + 0.5) * lonDeg, r + TILE_HALF_DIAGONAL_KM);
+      this.tilePlaces.set(tile, near);
+    }
+    if (place.ownId === undefined) return near;
+    const own = this.ownPlaceSet(place);
+    if ([...own].every((p) => near.includes(p))) return near;
+    return [...new Set([...near, ...own])];
   }
 
-  private sitesWithin(lat: number, lon: number, km: number): string[] {
+  private placesWithin(lat: number, lon: number, km: number): Place[] {
     const keys = new Set<string>();
     for (const n of this.inventory.within(lat, lon, km)) keys.add(`s:${n.cell.site}`);
-    return [...keys];
+    return [...keys].map((k) => this.place(k));
   }
 
-  /** Scores the complaint against every window at its places. */
-  private matchAll(h: Held): void {
-    const seen = new Map<string, Candidate | null>();
-    for (const key of h.keys) {
-      this.windowsByKey.get(key)?.overlapping(h.from, h.to, (e) => {
-        let where = seen.get(e.w.cell);
-        if (where === undefined) {
-          where = spatialWeight(h.place, e.w.cell, this.inventory, this.options.radiusKm) ?? null;
-          seen.set(e.w.cell, where);
-        }
-        if (!where || where.weight < this.options.minScore) return;
-        const s = scorePair(h.c, e.w, where);
-        if (s.score >= this.options.minScore) h.matches.push({ entry: e, where, score: s.score });
-      });
+  /** The places of the named cell and of its neighbours (a neighbour may sit beyond the radius), memoised per cell. */
+  private ownPlaceSet(place: Located): Set<Place> {
+    const id = place.ownId!;
+    let set = this.ownKeys.get(id);
+    if (!set) {
+      set = new Set([this.place(this.placeKey(id))]);
+      if (place.own)
+        for (const n of place.own.neighbours) if (this.inventory.has(n)) set.add(this.place(this.placeKey(n)));
+      this.ownKeys.set(id, set);
     }
+    return set;
+  }
+
+  /**
+   * Scores the complaint against every window at its places. The inner loop is the pair function
+   * (spatialWeight × scorePair) unrolled: the time factors first, as an upper bound (spatial ≤ 1), then
+   * one distance and bearing per mast, and a Candidate only for a pair that is listed. Returns the
+   * nearest site place and its distance, which the hot-spot anchor of an address starts from.
+   */
+  private matchAll(h: Held): { places: { place: Place; km: number }[] } {
+    const { minScore, radiusKm } = this.options;
+    const { c, place } = h;
+    const ownId = place.ownId;
+    const issue = statedTime(c);
+    const tau = statedTolerance(c);
+    const near = ownId !== undefined ? this.ownPlaceSet(place) : undefined;
+    const located: { place: Place; km: number }[] = [];
+    const plat = place.point.lat;
+    const plon = place.point.lon;
+    for (const p of h.places) {
+      let placeKm = NaN;
+      if (p.at) {
+        placeKm = haversineKm(plat, plon, p.at.lat, p.at.lon);
+        // A mast beyond the radius holds no candidate unless the named cell or one of its neighbours is there.
+        if (placeKm - p.at.spreadKm > radiusKm + QUERY_MARGIN_KM && !near?.has(p)) continue;
+        if (ownId === undefined) located.push({ place: p, km: placeKm });
+      }
+      const pw = p.windows;
+      if (pw.size === 0) continue;
+      let atLat = NaN;
+      let atLon = NaN;
+      let km = 0;
+      let bearing = NaN;
+      const visit = (e: WindowEntry) => {
+        const w = e.w;
+        const time = timeWeightAt(issue, tau, c.receivedAt, w.start, e.end);
+        const severity = severityWeight(w.severity);
+        const fit = symptomFit(c.symptom, w);
+        if (combine(1, time, severity, fit) < minScore) return;
+        let where: Candidate | undefined;
+        if (w.cell === ownId) {
+          where = spatialWeight(place, w.cell, this.inventory, radiusKm);
+        } else {
+          const cell = e.cell;
+          if (!cell) return;
+          if (cell.lat !== atLat || cell.lon !== atLon) {
+            atLat = cell.lat;
+            atLon = cell.lon;
+            km =
+              p.at && cell.lat === p.at.lat && cell.lon === p.at.lon
+                ? placeKm
+                : haversineKm(plat, plon, cell.lat, cell.lon);
+            bearing = cell.azimuth !== undefined ? bearingDeg(cell.lat, cell.lon, plat, plon) : NaN;
+          }
+          const relation = relate(place, cell, km, radiusKm);
+          if (!relation) return;
+          const weight = weighRelated(place, cell, relation, km, bearing);
+          if (weight < minScore) return;
+          where = { cell: cell.id, relation, km: Math.round(km * 1000) / 1000, weight };
+        }
+        if (!where || where.weight < minScore) return;
+        const score = combine(where.weight, time, severity, fit);
+        if (score >= minScore) h.matches.push({ entry: e, where, score });
+      };
+      for (const e of pw.open) if (e.w.start <= h.to) visit(e);
+      if (pw.closed.length === 0) continue;
+      const last = pw.upTo(h.to) - 1; // first: it may sort, replacing the arrays read below
+      const starts = pw.starts;
+      const ends = pw.ends;
+      const stop = h.from - pw.maxSpan;
+      for (let i = last; i >= 0 && starts[i]! >= stop; i--) if (ends[i]! >= h.from) visit(pw.closed[i]!);
+    }
+    return { places: located };
   }
 
   /** Replaces the complaint's match with window `id` by its score against `next` (none when retracted). */
   private rematch(h: Held, id: string, next: WindowEntry | undefined): void {
     const i = h.matches.findIndex((m) => m.entry.w.id === id);
     if (i >= 0) h.matches.splice(i, 1);
-    if (!next || next.w.start > h.to || next.end < h.from || !h.keys.includes(next.key)) return;
+    if (!next || next.w.start > h.to || next.end < h.from || !h.places.some((p) => p.key === next.key)) return;
     const where = spatialWeight(h.place, next.w.cell, this.inventory, this.options.radiusKm);
     if (!where || where.weight < this.options.minScore) return;
     const s = scorePair(h.c, next.w, where);
@@ -476,29 +631,32 @@ export class ComplaintCorrelator {
 
   private build(h: Held): ComplaintCorrelation {
     if (h.matches.length === 0) return NO_MATCHES;
-    h.matches.sort(byScore);
+    if (h.matches.length > 1) h.matches.sort(byScore);
     const best = h.matches[0]!.score;
     const windows: ComplaintMatch[] = [];
     const n = Math.min(this.options.maxMatches, h.matches.length);
     for (let i = 0; i < n; i++) {
       const m = h.matches[i]!;
-      m.reason ??= reasonFor(h.c, m.entry.w, m.where, h.place.ownId, this.options.formatTime);
+      m.entry.span ??= windowSpan(m.entry.w, this.options.formatTime);
+      m.reason ??= reasonFor(h.c, m.entry.w, m.where, h.place.ownId, m.entry.span);
       windows.push({ window: m.entry.w.id, cell: m.entry.w.cell, score: m.score, reason: m.reason });
     }
     return { explained: best >= this.options.explainAt, score: best, windows };
   }
 
   /**
-   * The cell a complaint is anchored to for hot spots: the one it names, or its best candidate (the
-   * cells of its candidate places hold every candidate, so no second spatial query is needed).
+   * The cell a complaint is anchored to for hot spots: the one it names, or its best candidate. For an
+   * address, masts are tried nearest first, skipping those too far to outweigh the best so far.
    */
-  private anchorOf(h: Held): Held['anchor'] {
+  private anchorOf(h: Held, matched: { places: { place: Place; km: number }[] }): Held['anchor'] {
     let cell = h.place.ownId;
     if (cell === undefined) {
+      const sites = matched.places.sort((a, b) => a.km - b.km);
       let best: Candidate | undefined;
-      for (const key of h.keys) {
-        if (!key.startsWith('s:')) continue;
-        for (const c of this.inventory.cellsOfSite(key.slice(2))) {
+      for (const { place, km } of sites) {
+        const spread = place.at?.spreadKm ?? 0;
+        if (best && ADDRESS_BASE * distanceFactor(Math.max(0, km - spread - QUERY_MARGIN_KM)) < best.weight) continue;
+        for (const c of this.inventory.cellsOfSite(place.key.slice(2))) {
           const where = spatialWeight(h.place, c.id, this.inventory, this.options.radiusKm);
           if (where && (!best || byWeight(where, best) < 0)) best = where;
         }

@@ -109,14 +109,18 @@ export class HotspotBook {
   private readonly o: HotspotOptions;
   /** The latest `now` seen by advance(): updates in between are judged as of then. */
   private now = -Infinity;
+  private readonly dirty = new Set<Group>();
 
   constructor(options: Partial<HotspotOptions> = {}) {
     this.o = { ...DEFAULT_HOTSPOT_OPTIONS, ...options };
   }
 
-  /** Adds or updates complaints (e.g. when a window starts explaining one); returns the hot spot events. */
-  note(entries: readonly HotspotEntry[]): HotspotEvent[] {
-    const touched = new Set<Group>();
+  /**
+   * Adds or updates complaints (e.g. when a window starts explaining one). Nothing is evaluated here:
+   * the sites touched are marked, and flush() or advance() reports what changed — a burst of a thousand
+   * complaints on one site is one evaluation and one event, not a thousand.
+   */
+  note(entries: readonly HotspotEntry[]): void {
     for (const e of entries) {
       const key = e.site !== undefined ? `s:${e.site}` : `c:${e.cell}`;
       const prevKey = this.where.get(e.id);
@@ -124,7 +128,7 @@ export class HotspotBook {
         const old = this.groups.get(prevKey);
         if (old) {
           old.entries = old.entries.filter((x) => x.id !== e.id);
-          touched.add(old);
+          this.dirty.add(old);
         }
       }
       let g = this.groups.get(key);
@@ -139,15 +143,22 @@ export class HotspotBook {
         const i = g.entries.findIndex((x) => x.id === e.id);
         if (i >= 0) g.entries[i] = e;
         else g.entries.push(e);
+        g.sorted = false;
       } else {
+        const last = g.entries[g.entries.length - 1];
+        if (last && byTime(last, e) > 0) g.sorted = false;
         g.entries.push(e);
       }
-      g.sorted = false;
       this.where.set(e.id, key);
-      touched.add(g);
+      this.dirty.add(g);
     }
+  }
+
+  /** Evaluates the sites touched since the last flush and returns the hot spot events. */
+  flush(): HotspotEvent[] {
     const events: HotspotEvent[] = [];
-    for (const g of touched) events.push(...this.refresh(g, this.now));
+    for (const g of this.dirty) events.push(...this.refresh(g, this.now));
+    this.dirty.clear();
     return events.sort(byEvent);
   }
 
@@ -155,6 +166,7 @@ export class HotspotBook {
   advance(now: EpochMs): HotspotEvent[] {
     this.now = Math.max(this.now, now);
     now = this.now;
+    this.dirty.clear();
     const events: HotspotEvent[] = [];
     for (const g of this.groups.values()) {
       events.push(...this.refresh(g, now));
@@ -164,7 +176,7 @@ export class HotspotBook {
     return events.sort(byEvent);
   }
 
-  /** Hot spots as of `now` (open and recently closed; `open: true` for open ones only), newest first. */
+  /** Hot spots as of `now` (open and recently closed; `open: true` for open ones only), newest first. Pure: reports nothing. */
   list(now: EpochMs, filter: { open?: boolean } = {}): Hotspot[] {
     const out: Hotspot[] = [];
     for (const g of this.groups.values()) {

@@ -59,7 +59,8 @@ export interface Candidate {
 
 export const DEFAULT_RADIUS_KM = 1.5;
 
-const BASE_ADDRESS_ONLY = 0.9;
+/** The weight base of any cell for a complaint that names no cell: the most a nearby cell can weigh. */
+export const ADDRESS_BASE = 0.9;
 const BASE_SAME_SECTOR = 0.8;
 const BASE_NEIGHBOUR = 0.6;
 const BASE_NEARBY = 0.5;
@@ -136,7 +137,7 @@ export function locate(c: Complaint, inventory: Inventory): ComplaintPlace {
   return place;
 }
 
-type Located = Extract<ComplaintPlace, { ok: true }>;
+export type Located = Extract<ComplaintPlace, { ok: true }>;
 
 /**
  * The spatial weight of one cell for one located complaint, or undefined when the cell is not a
@@ -157,32 +158,50 @@ export function spatialWeight(
   const cell = inventory.cell(cellId);
   if (!cell) return undefined;
   const km = haversineKm(place.point.lat, place.point.lon, cell.lat, cell.lon);
+  const relation = relate(place, cell, km, radiusKm);
+  if (!relation) return undefined;
+  return { cell: cellId, relation, km: round3(km), weight: weighRelated(place, cell, relation, km, NaN) };
+}
+
+/**
+ * How a cell other than the own one relates to a located complaint at `km` from its point, or
+ * undefined when it is no candidate. Split from the weight so that the correlator's inner loop can
+ * reuse one distance per mast; both paths run this same arithmetic.
+ */
+export function relate(place: Located, cell: Cell, km: number, radiusKm: number): Exclude<Relation, 'own'> | undefined {
   const own = place.own;
-  const neighbour = own !== undefined && own.neighbours.includes(cellId);
+  const neighbour = own !== undefined && own.neighbours.includes(cell.id);
   if (!neighbour && km > radiusKm) return undefined;
-  let relation: Relation;
-  let base: number;
-  if (place.ownId === undefined) {
-    relation = 'nearby';
-    base = BASE_ADDRESS_ONLY;
-  } else if (
+  if (place.ownId === undefined) return 'nearby';
+  if (
     own &&
     cell.site === own.site &&
     cell.azimuth !== undefined &&
     own.azimuth !== undefined &&
     angleBetween(cell.azimuth, own.azimuth) <= SAME_SECTOR_DEG
-  ) {
-    relation = 'same-sector';
-    base = BASE_SAME_SECTOR;
-  } else if (neighbour) {
-    relation = 'neighbour';
-    base = BASE_NEIGHBOUR;
-  } else {
-    relation = 'nearby';
-    base = BASE_NEARBY;
+  )
+    return 'same-sector';
+  return neighbour ? 'neighbour' : 'nearby';
+}
+
+/** The weight of a related cell; `bearing` from the cell to the point, or NaN to compute it here. */
+export function weighRelated(place: Located, cell: Cell, relation: Relation, km: number, bearing: number): number {
+  const base =
+    relation === 'own'
+      ? 1
+      : place.ownId === undefined
+        ? ADDRESS_BASE
+        : relation === 'same-sector'
+          ? BASE_SAME_SECTOR
+          : relation === 'neighbour'
+            ? BASE_NEIGHBOUR
+            : BASE_NEARBY;
+  let aim = 1;
+  if (cell.azimuth !== undefined && km >= AIM_MIN_KM) {
+    const b = Number.isNaN(bearing) ? bearingDeg(cell.lat, cell.lon, place.point.lat, place.point.lon) : bearing;
+    aim = aimFromOffset(angleBetween(cell.azimuth, b));
   }
-  const weight = round3(base * distanceFactor(km) * aimFactor(cell, place.point, km));
-  return { cell: cellId, relation, km: round3(km), weight };
+  return round3(base * distanceFactor(km) * aim);
 }
 
 /** 1 up to 300 m, ½ at 1 km, ¼ at 1.5 km. */
@@ -194,7 +213,10 @@ export function distanceFactor(km: number): number {
 /** How well a cell's sector points at the point: 1 within 60°, ½ beyond 120°, 1 when unknown. */
 export function aimFactor(cell: Cell, point: GeoPoint, km: number): number {
   if (cell.azimuth === undefined || km < AIM_MIN_KM) return 1;
-  const off = angleBetween(cell.azimuth, bearingDeg(cell.lat, cell.lon, point.lat, point.lon));
+  return aimFromOffset(angleBetween(cell.azimuth, bearingDeg(cell.lat, cell.lon, point.lat, point.lon)));
+}
+
+function aimFromOffset(off: number): number {
   if (off <= AIM_FULL_DEG) return 1;
   if (off >= AIM_NONE_DEG) return AIM_FLOOR;
   return 1 - ((1 - AIM_FLOOR) * (off - AIM_FULL_DEG)) / (AIM_NONE_DEG - AIM_FULL_DEG);

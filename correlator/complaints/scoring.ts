@@ -93,18 +93,25 @@ export function statedTolerance(c: Complaint): number {
 const windowEnd = (w: Pick<Window, 'end'>): number => (w.end === undefined || w.end === null ? Infinity : w.end);
 
 export function timeWeight(c: Complaint, w: Pick<Window, 'start' | 'end'>): number {
-  const issue = statedTime(c);
-  const end = windowEnd(w);
+  return timeWeightAt(statedTime(c), statedTolerance(c), c.receivedAt, w.start, windowEnd(w));
+}
+
+/** timeWeight with the complaint's stated time and tolerance worked out once (the correlator's inner loop). */
+export function timeWeightAt(
+  issue: EpochMs | undefined,
+  tau: number,
+  receivedAt: EpochMs,
+  start: EpochMs,
+  end: number,
+): number {
   if (issue !== undefined) {
-    const tau = statedTolerance(c);
-    const gap = issue < w.start ? w.start - issue : issue > end ? issue - end : 0;
+    const gap = issue < start ? start - issue : issue > end ? issue - end : 0;
     if (gap <= tau) return 1;
     const x = (gap - tau) / tau;
     return 1 / (1 + x * x);
   }
-  const at = c.receivedAt;
-  if (w.start > at) return AHEAD_WEIGHT * Math.exp(-(w.start - at) / AHEAD_DECAY_MS);
-  const since = at - end - ONGOING_GRACE_MS;
+  if (start > receivedAt) return AHEAD_WEIGHT * Math.exp(-(start - receivedAt) / AHEAD_DECAY_MS);
+  const since = receivedAt - end - ONGOING_GRACE_MS;
   if (since <= 0) return 1;
   return 1 / (1 + (since / LATE_HALF_MS) ** LATE_SHAPE);
 }
@@ -164,7 +171,12 @@ export function scorePair(c: Complaint, w: Window, where: Candidate): PairScore 
   const time = timeWeight(c, w);
   const severity = severityWeight(w.severity);
   const fit = symptomFit(c.symptom, w);
-  return { score: round3(where.weight * time * severity * fit), spatial: where.weight, time, severity, fit };
+  return { score: combine(where.weight, time, severity, fit), spatial: where.weight, time, severity, fit };
+}
+
+/** The one place the factors are multiplied, so that every path rounds the same product. */
+export function combine(spatial: number, time: number, severity: number, fit: number): number {
+  return round3(spatial * time * severity * fit);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,16 +201,21 @@ export function spanWords(ms: number): string {
   return `${Math.round(h / 24)} d`;
 }
 
+/** "19:05–21:40", or "since 19:05" for an open window. */
+export function windowSpan(w: Pick<Window, 'start' | 'end'>, fmt: (ms: EpochMs) => string): string {
+  return w.end === undefined || w.end === null ? `since ${fmt(w.start)}` : `${fmt(w.start)}–${fmt(w.end)}`;
+}
+
 export function reasonFor(
   c: Complaint,
   w: Window,
   where: Candidate,
   ownCell: string | undefined,
-  fmt: (ms: EpochMs) => string,
+  fmt: ((ms: EpochMs) => string) | string,
 ): string {
   const linkDown = w.cause === 'backhaul' && w.evidence?.link?.operUp === false;
   const what = `cell ${w.cell} ${linkDown ? 'cut off (backhaul link down)' : (CAUSE_PHRASE[w.cause] ?? 'degraded')}`;
-  const span = w.end === undefined || w.end === null ? `since ${fmt(w.start)}` : `${fmt(w.start)}–${fmt(w.end)}`;
+  const span = typeof fmt === 'string' ? fmt : windowSpan(w, fmt);
   const parts = [`${what} ${span}`, placePhrase(c, where, ownCell), timePhrase(c, w)];
   return parts.join(', ');
 }

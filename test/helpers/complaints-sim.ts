@@ -112,11 +112,13 @@ export function measure(input: AccuracyInput, order: ArrivalOrder, sim: Simulati
     for (const e of evs) hotspots.set(e.hotspot.id, e.hotspot);
   };
   if (order === 'windows-first') {
-    noteHotspots(cor.addWindows(windows).hotspots);
-    noteHotspots(cor.addComplaints(complaints).hotspots);
+    cor.addWindows(windows);
+    cor.addComplaints(complaints);
+    noteHotspots(cor.hotspotEvents());
   } else if (order === 'complaints-first') {
-    noteHotspots(cor.addComplaints(complaints).hotspots);
-    noteHotspots(cor.addWindows(windows).hotspots);
+    cor.addComplaints(complaints);
+    cor.addWindows(windows);
+    noteHotspots(cor.hotspotEvents());
   } else {
     // As the daemon would see them: a window opens at its start and closes at its end, a complaint
     // arrives at receivedAt; finalize runs every simulated hour.
@@ -126,11 +128,18 @@ export function measure(input: AccuracyInput, order: ArrivalOrder, sim: Simulati
       const { end: _end, ...open } = w;
       const opened: WindowEvent = { change: 'opened', window: { ...open, lastBad: w.start }, at: w.start };
       const closed: WindowEvent = { change: 'closed', window: w, at: w.end ?? w.start };
-      steps.push({ at: w.start, rank: 0, run: () => noteHotspots(cor.applyWindowEvents([opened]).hotspots) });
-      steps.push({ at: w.end ?? w.start, rank: 0, run: () => noteHotspots(cor.applyWindowEvents([closed]).hotspots) });
+      steps.push({ at: w.start, rank: 0, run: () => cor.applyWindowEvents([opened]) });
+      steps.push({ at: w.end ?? w.start, rank: 0, run: () => cor.applyWindowEvents([closed]) });
     }
     for (const c of complaints)
-      steps.push({ at: c.receivedAt, rank: 1, run: () => noteHotspots(cor.addComplaints([c]).hotspots) });
+      steps.push({
+        at: c.receivedAt,
+        rank: 1,
+        run: () => {
+          cor.addComplaints([c]);
+          noteHotspots(cor.hotspotEvents());
+        },
+      });
     const first = Math.min(...steps.map((s) => s.at));
     const last = Math.max(...steps.map((s) => s.at));
     for (let t = Math.ceil(first / HOUR) * HOUR; t <= last + 5 * DAY; t += HOUR)
