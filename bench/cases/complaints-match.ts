@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { CellInventory } from '../../config/inventory.js';
 import {
   ComplaintCorrelator,
@@ -7,16 +8,19 @@ import {
   spatialWeight,
 } from '../../correlator/complaints/index.js';
 import { DEFAULT_CORRELATOR_OPTIONS } from '../../correlator/complaints/correlator.js';
-import type { Cause, Cell, Complaint, ComplaintSymptom, Window } from '../../model/index.js';
+import type { Cause, Cell, Complaint, ComplaintSymptom, Window, WindowEvent } from '../../model/index.js';
 import type { BenchCase } from '../index.js';
 
 /**
  * Complaint matching at scale: 1,000,000 complaints against 100,000 windows over a synthetic
  * ~2,000-cell network (a jittered grid of sites 1 km apart over 21 × 21 km, three sectors plus 0–3
- * capacity cells each) and a year (0.14 windows per cell-day: a detector that flags every cell about once a week;
- * 6 complaints per site-day). The correlator's indexed path (windows first, then complaints in
- * batches of 10,000; and the reverse) against a naive nested loop over every (complaint, window)
- * pair with the same scoring, timed on a sample in the same run and scaled.
+ * capacity cells each) and a year: 0.14 windows per cell-day (a detector that flags every cell about
+ * once a week) and 6 complaints per site-day. Two indexed paths — replay (windows first, then the
+ * complaints) and live (each window arriving when it closes, interleaved with the complaints) — both
+ * as the daemon runs them: batches of 10,000 complaints in arrival order, finalize() after each. The
+ * baseline is a naive nested loop over every (complaint, window) pair with the same scoring, timed on
+ * a sample in the same run and scaled. Times are CPU seconds of this process: on a shared machine
+ * wall time measures the neighbours (the note gives it, with the load average).
  */
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -132,6 +136,15 @@ export function syntheticComplaints(inv: CellInventory, count: number, seed = 3)
   return out;
 }
 
+/** CPU seconds of this process (user + system) and wall seconds for fn. */
+function timed<T>(fn: () => T): { cpu: number; wall: number; value: T } {
+  const u = process.cpuUsage();
+  const t0 = performance.now();
+  const value = fn();
+  const d = process.cpuUsage(u);
+  return { cpu: (d.user + d.system) / 1e6, wall: (performance.now() - t0) / 1000, value };
+}
+
 /** Every pair, no index: what the correlator would compute without one. Returns explained count. */
 function naive(inv: CellInventory, complaints: readonly Complaint[], windows: readonly Window[]): number {
   const o = DEFAULT_CORRELATOR_OPTIONS;
@@ -168,67 +181,96 @@ export const cases: BenchCase[] = [
       );
       await Promise.resolve();
 
+      // As the daemon runs: complaints in batches of 10,000 in arrival order, finalize() after each
+      // batch (a correlator never holds a year of complaints: heap and GC stay bounded).
       const batch = 10_000;
-      const forward = () => {
+      const replay = () => {
         const cor = new ComplaintCorrelator(inv);
-        const t0 = performance.now();
         cor.addWindows(windows);
         let explained = 0;
-        for (let i = 0; i < complaints.length; i += batch)
-          for (const o of cor.addComplaints(complaints.slice(i, i + batch)).outcomes)
-            if (o.status === 'added' && o.correlation.explained) explained++;
-        const hotspots = cor.hotspotEvents().length;
-        return { s: (performance.now() - t0) / 1000, explained, hotspots };
+        let hotspots = 0;
+        for (let i = 0; i < complaints.length; i += batch) {
+          const part = complaints.slice(i, i + batch);
+          cor.addComplaints(part);
+          hotspots += cor.hotspotEvents().length;
+          const f = cor.finalize(part[part.length - 1]!.receivedAt);
+          for (const x of f.finalised) if (x.correlation.explained) explained++;
+          hotspots += f.hotspots.length;
+        }
+        const f = cor.finalize(Infinity);
+        for (const x of f.finalised) if (x.correlation.explained) explained++;
+        return { explained, hotspots };
       };
-      const reverse = () => {
+      // Live: each window arrives when it closes, interleaved with the complaints by time, so many
+      // complaints are in before the window that explains them (the incremental path).
+      const live = () => {
+        const byEnd = [...windows].sort((a, b) => a.end! - b.end!);
         const cor = new ComplaintCorrelator(inv);
-        const t0 = performance.now();
-        for (let i = 0; i < complaints.length; i += batch) cor.addComplaints(complaints.slice(i, i + batch));
-        for (let i = 0; i < windows.length; i += 1000)
-          cor.applyWindowEvents(windows.slice(i, i + 1000).map((w) => ({ change: 'closed', window: w, at: w.end! })));
-        const hotspots = cor.hotspotEvents().length;
         let explained = 0;
-        for (const c of complaints) if (cor.correlation(c.id)?.explained) explained++;
-        return { s: (performance.now() - t0) / 1000, explained, hotspots };
+        let hotspots = 0;
+        let w = 0;
+        for (let i = 0; i < complaints.length; i += batch) {
+          const part = complaints.slice(i, i + batch);
+          const until = part[part.length - 1]!.receivedAt;
+          const events: WindowEvent[] = [];
+          for (; w < byEnd.length && byEnd[w]!.end! <= until; w++)
+            events.push({ change: 'closed', window: byEnd[w]!, at: byEnd[w]!.end! });
+          // Windows and complaints of one span both arrive before the batch is finalised.
+          cor.addComplaints(part);
+          cor.applyWindowEvents(events);
+          hotspots += cor.hotspotEvents().length;
+          const f = cor.finalize(until);
+          for (const x of f.finalised) if (x.correlation.explained) explained++;
+          hotspots += f.hotspots.length;
+        }
+        cor.applyWindowEvents(byEnd.slice(w).map((x) => ({ change: 'closed', window: x, at: x.end! })));
+        const f = cor.finalize(Infinity);
+        for (const x of f.finalised) if (x.correlation.explained) explained++;
+        return { explained, hotspots };
       };
-      const a = forward();
-      ctx.log(`complaints-match: windows first ${a.s.toFixed(2)} s, ${a.explained} explained`);
-      const b = reverse();
-      ctx.log(`complaints-match: complaints first ${b.s.toFixed(2)} s, ${b.explained} explained`);
-      if (a.explained !== b.explained) throw new Error(`order changed the result: ${a.explained} vs ${b.explained}`);
+      const a = timed(replay);
+      ctx.log(
+        `complaints-match: replay (windows first) ${a.cpu.toFixed(2)} CPU s (${a.wall.toFixed(2)} wall s), ${a.value.explained} explained, ${a.value.hotspots} hot spot events`,
+      );
+      const b = timed(live);
+      ctx.log(
+        `complaints-match: live (windows as they close) ${b.cpu.toFixed(2)} CPU s (${b.wall.toFixed(2)} wall s), ${b.value.explained} explained`,
+      );
+      if (a.value.explained !== b.value.explained)
+        throw new Error(`order changed the result: ${a.value.explained} vs ${b.value.explained}`);
 
       const sample = complaints.slice(0, ctx.quick ? 200 : 1000);
-      const t0 = performance.now();
-      const sampleExplained = naive(inv, sample, windows);
-      const naiveS = ((performance.now() - t0) / 1000) * (complaints.length / sample.length);
+      const n = timed(() => naive(inv, sample, windows));
+      const naiveS = n.cpu * (complaints.length / sample.length);
       ctx.log(
-        `complaints-match: naive loop ${naiveS.toFixed(0)} s scaled (${sampleExplained} of ${sample.length} explained in the sample)`,
+        `complaints-match: naive loop ${naiveS.toFixed(0)} CPU s scaled (${n.value} of ${sample.length} explained in the sample)`,
       );
       const rss = process.memoryUsage().rss / 2 ** 20;
-      const note = `${inv.size} cells, ${SPAN_DAYS} days; naive timed on ${sample.length} complaints and scaled; RSS ${Math.round(rss)} MiB`;
+      const load = loadavg()[0]!.toFixed(1);
+      const note = `${inv.size} cells, ${SPAN_DAYS} days; naive timed on ${sample.length} complaints and scaled; wall ${a.wall.toFixed(1)} s at load average ${load}; RSS ${Math.round(rss)} MiB`;
       const label = `${(nComplaints / 1e6).toLocaleString('en-US')}M complaints × ${(nWindows / 1000).toLocaleString('en-US')}k windows`;
       return [
         {
-          case: `complaints: match ${label}, windows first`,
-          metric: 'wall s',
-          ours: a.s,
+          case: `complaints: match ${label}, replay (windows first)`,
+          metric: 'CPU s, one thread',
+          ours: a.cpu,
           baseline: 'naive nested loop (scaled)',
           baselineValue: naiveS,
           higherIsBetter: false,
           target: '≤ 5 s',
-          met: a.s <= 5,
-          note: `${(naiveS / a.s).toFixed(0)}× faster; ${note}`,
+          met: a.cpu <= 5,
+          note: `${(naiveS / a.cpu).toFixed(0)}× faster than naive; ${note}`,
         },
         {
-          case: `complaints: match ${label}, complaints first`,
-          metric: 'wall s',
-          ours: b.s,
+          case: `complaints: match ${label}, live (windows as they close)`,
+          metric: 'CPU s, one thread',
+          ours: b.cpu,
           baseline: 'naive nested loop (scaled)',
           baselineValue: naiveS,
           higherIsBetter: false,
           target: '≤ 5 s',
-          met: b.s <= 5,
-          note: `windows arrive after the complaints (the incremental path); same explained count (${b.explained})`,
+          met: b.cpu <= 5,
+          note: `windows arrive when they close, interleaved with the complaints (the incremental path); same explained count (${b.value.explained}); wall ${b.wall.toFixed(1)} s`,
         },
       ];
     },
