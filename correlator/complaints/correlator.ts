@@ -16,6 +16,8 @@
  * - Window events apply by event time: per window id the event with the latest `at` wins (ties:
  *   opened < changed < closed < retracted), and a retraction is remembered, so a late 'changed' cannot
  *   resurrect a retracted window.
+ * - Hot spots: intake and window updates only mark the sites they touch; `hotspotEvents()` (after
+ *   each batch) and `finalize(now)` evaluate them and report the events.
  * - Memory: `finalize(now)` hands back complaints whose range ended more than `settleMs` ago and drops
  *   them; windows that ended more than `windowRetentionMs` before `now` are dropped too. A complaint
  *   received so long ago that its windows were dropped must be correlated with them re-added (the

@@ -30,7 +30,8 @@
  *   order; each (complaint, window) pair is scored by the same pure functions, so the same inputs give
  *   the same correlations, and a window found after a complaint still explains it.
  * - **Hot spots** (hotspots.ts): three network complaints anchored on one site within 72 h; silent
- *   while fewer than half of them are explained; closed after 72 h without a new one.
+ *   while fewer than half of them are explained; closed after 72 h without a new one. Evaluated when
+ *   drained (`hotspotEvents()`, `finalize(now)`), so a burst of complaints is one evaluation.
  * - **Customer-safe words** (outage-context.ts): the agent's lookup and proactive notices speak of
  *   problems in plain words, with times and dates as the only figures.
  * - **Handling targets** (handling.ts): first response within 72 h, 90% resolved, 85% satisfied.
