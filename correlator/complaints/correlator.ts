@@ -1,0 +1,705 @@
+/**
+ * The incremental complaint correlator: complaints and windows arrive in any order, and every
+ * complaint's correlation is always the one its pairs with the current windows give.
+ *
+ *   addComplaints ──> locate ──> candidate places ──> windows index ──> score pairs ──> correlation
+ *                                       │                                                  │
+ *                                       └──> complaints index <── applyWindowEvents        └──> hot spots
+ *
+ * - Both indexes are keyed by *place*: a site (the cells of one mast share a location, so one
+ *   spatial answer serves all of them), or a cell the inventory does not know. Windows are kept
+ *   time-sorted by start per place; complaints by the start of their candidate range.
+ * - A complaint is scored against the windows of every candidate place that overlap its range; a
+ *   window event rescores only the complaints whose range overlaps the window's old and new spans at
+ *   its place. Each pair is scored by the same pure functions (place.ts, scoring.ts), so the result is
+ *   a function of the set of complaints and windows, never of their order.
+ * - Window events apply by event time: per window id the event with the latest `at` wins (ties:
+ *   opened < changed < closed < retracted), and a retraction is remembered, so a late 'changed' cannot
+ *   resurrect a retracted window.
+ * - Hot spots: intake and window updates only mark the sites they touch; `hotspotEvents()` (after
+ *   each batch) and `finalize(now)` evaluate them and report the events.
+ * - Memory: `finalize(now)` hands back complaints whose range ended more than `settleMs` ago and drops
+ *   them; windows that ended more than `windowRetentionMs` before `now` are dropped too. A complaint
+ *   received so long ago that its windows were dropped must be correlated with them re-added (the
+ *   caller has them in the record store).
+ */
+import type {
+  Cell,
+  Complaint,
+  ComplaintCorrelation,
+  ComplaintMatch,
+  EpochMs,
+  Inventory,
+  Window,
+  WindowChange,
+  WindowEvent,
+} from '../../model/index.js';
+import { HotspotBook, type Hotspot, type HotspotEntry, type HotspotEvent, type HotspotOptions } from './hotspots.js';
+import {
+  ADDRESS_BASE,
+  QUERY_MARGIN_KM,
+  byWeight,
+  distanceFactor,
+  haversineKm,
+  bearingDeg,
+  locate,
+  relate,
+  spatialWeight,
+  weighRelated,
+  type Candidate,
+  type ComplaintPlace,
+} from './place.js';
+import {
+  DEFAULT_MATCH_OPTIONS,
+  HOUR_MS,
+  candidateRange,
+  combine,
+  reasonFor,
+  scorePair,
+  severityWeight,
+  statedTime,
+  statedTolerance,
+  symptomFit,
+  timeWeightAt,
+  windowSpan,
+  type MatchOptions,
+} from './scoring.js';
+
+type Located = Extract<ComplaintPlace, { ok: true }>;
+
+export interface CorrelatorOptions extends MatchOptions {
+  /** Windows that ended more than this before `now` are dropped by finalize(). */
+  windowRetentionMs: number;
+  hotspots: Partial<HotspotOptions>;
+}
+
+export const DEFAULT_CORRELATOR_OPTIONS: CorrelatorOptions = {
+  ...DEFAULT_MATCH_OPTIONS,
+  windowRetentionMs: DEFAULT_MATCH_OPTIONS.lookbackMs + DEFAULT_MATCH_OPTIONS.afterMs + DEFAULT_MATCH_OPTIONS.settleMs,
+  hotspots: {},
+};
+
+export type ComplaintOutcome =
+  | { id: string; status: 'added'; correlation: ComplaintCorrelation }
+  | { id: string; status: 'duplicate' }
+  | { id: string; status: 'ignored'; reason: 'not-network' }
+  | {
+      id: string;
+      status: 'rejected';
+      reason: 'unknown-cell' | 'no-location' | 'bad-coordinates' | 'bad-time';
+      field: string;
+      message: string;
+    };
+
+export interface CorrelationChange {
+  complaint: string;
+  correlation: ComplaintCorrelation;
+  /** Whether the complaint went from unexplained to explained or back. */
+  explainedChanged: boolean;
+}
+
+export interface FinalCorrelation {
+  complaint: Complaint;
+  correlation: ComplaintCorrelation;
+}
+
+interface WindowEntry {
+  w: Window;
+  /** The window's cell in the inventory (undefined for a cell it does not know). */
+  cell: Cell | undefined;
+  key: string;
+  end: number;
+  /** "19:05–21:40" / "since 19:05", built once per window version. */
+  span?: string;
+}
+
+interface Match {
+  entry: WindowEntry;
+  where: Candidate;
+  score: number;
+  reason?: string;
+}
+
+interface Held {
+  c: Complaint;
+  place: Located;
+  from: number;
+  to: number;
+  /** Candidate places (a superset: the pair function decides). */
+  places: readonly Place[];
+  matches: Match[];
+  correlation: ComplaintCorrelation;
+  anchor?: { cell: string; site?: string; region?: string };
+  dropped: boolean;
+}
+
+/**
+ * Time-sorted windows of one place. Starts and ends are kept in plain number arrays beside the
+ * entries: the binary search then reads contiguous numbers instead of chasing entry → window → start
+ * (at a million lookups that pointer chase, not the arithmetic, was the cost).
+ */
+class PlaceWindows {
+  closed: WindowEntry[] = [];
+  starts: number[] = [];
+  ends: number[] = [];
+  open: WindowEntry[] = [];
+  private sorted = true;
+  maxSpan = 0;
+
+  add(e: WindowEntry): void {
+    if (e.end === Infinity) {
+      this.open.push(e);
+      return;
+    }
+    const last = this.closed[this.closed.length - 1];
+    if (last && byStart(last, e) > 0) this.sorted = false;
+    this.closed.push(e);
+    this.starts.push(e.w.start);
+    this.ends.push(e.end);
+    this.maxSpan = Math.max(this.maxSpan, e.end - e.w.start);
+  }
+
+  remove(e: WindowEntry): void {
+    if (e.end === Infinity) {
+      const i = this.open.indexOf(e);
+      if (i >= 0) this.open.splice(i, 1);
+      return;
+    }
+    const i = this.closed.indexOf(e);
+    if (i < 0) return;
+    this.closed.splice(i, 1);
+    this.starts.splice(i, 1);
+    this.ends.splice(i, 1);
+  }
+
+  /** Index just past the last closed window starting at or before `to` (sorting first when needed). */
+  upTo(to: number): number {
+    if (!this.sorted) this.sort();
+    const starts = this.starts;
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid]! <= to) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private sort(): void {
+    this.closed.sort(byStart);
+    this.starts = this.closed.map((e) => e.w.start);
+    this.ends = this.closed.map((e) => e.end);
+    this.sorted = true;
+  }
+
+  dropEndedBefore(t: number): WindowEntry[] {
+    const gone = this.closed.filter((e) => e.end < t);
+    if (gone.length > 0) {
+      this.closed = this.closed.filter((e) => e.end >= t);
+      this.starts = this.closed.map((e) => e.w.start);
+      this.ends = this.closed.map((e) => e.end);
+    }
+    return gone;
+  }
+
+  get size(): number {
+    return this.closed.length + this.open.length;
+  }
+}
+
+const byStart = (a: WindowEntry, b: WindowEntry) =>
+  a.w.start - b.w.start || (a.w.id < b.w.id ? -1 : a.w.id > b.w.id ? 1 : 0);
+
+/** Complaints of one place, by the start of their candidate range (numbers beside the entries, as above). */
+class PlaceComplaints {
+  items: Held[] = [];
+  private froms: number[] = [];
+  private sorted = true;
+  dropped = 0;
+
+  add(h: Held): void {
+    const n = this.froms.length;
+    if (n > 0 && this.froms[n - 1]! > h.from) this.sorted = false;
+    this.items.push(h);
+    this.froms.push(h.from);
+  }
+
+  /** Forgets finalised complaints once they are most of the list. */
+  compact(): void {
+    if (this.dropped > 0 && (this.dropped * 2 > this.items.length || this.dropped === this.items.length)) {
+      this.items = this.items.filter((h) => !h.dropped);
+      this.froms = this.items.map((h) => h.from);
+      this.dropped = 0;
+    }
+  }
+
+  /** Calls fn for every held complaint whose range overlaps [from, to]; maxLen bounds a range's length. */
+  overlapping(from: number, to: number, maxLen: number, fn: (h: Held) => void): void {
+    if (this.dropped > 64) this.compact();
+    if (!this.sorted) {
+      this.items.sort((a, b) => a.from - b.from);
+      this.froms = this.items.map((h) => h.from);
+      this.sorted = true;
+    }
+    const froms = this.froms;
+    let lo = 0;
+    let hi = froms.length;
+    const first = from - maxLen;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (froms[mid]! < first) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < froms.length && froms[i]! <= to; i++) {
+      const h = this.items[i]!;
+      if (!h.dropped && h.to >= from) fn(h);
+    }
+  }
+}
+
+/**
+ * One place (a site, or a cell the inventory does not know): its windows, the complaints that may be
+ * about it, and where its cells are (their first cell's point and how far the farthest sits from it).
+ * Site places live as long as the correlator (the inventory bounds them), so caches may hold them.
+ */
+interface Place {
+  key: string;
+  windows: PlaceWindows;
+  complaints: PlaceComplaints;
+  at?: { lat: number; lon: number; spreadKm: number };
+}
+
+const EVENT_RANK: Record<WindowChange, number> = { opened: 0, changed: 1, closed: 2, retracted: 3 };
+const NO_MATCHES: ComplaintCorrelation = Object.freeze({
+  explained: false,
+  score: 0,
+  windows: [],
+});
+const TILE_DEG = 0.0027; // ~300 m of latitude
+const TILE_HALF_DIAGONAL_KM = 0.25;
+
+export class ComplaintCorrelator {
+  readonly options: Readonly<CorrelatorOptions>;
+  private readonly held = new Map<string, Held>();
+  private readonly places = new Map<string, Place>();
+  private readonly windows = new Map<string, WindowEntry>();
+  /** Per window id, the `at` and rank of the event that set its current state (retractions included). */
+  private readonly versions = new Map<string, { at: number; rank: number; end: number }>();
+  private readonly hotspotBook: HotspotBook;
+  /** Candidate places of a cell-located complaint, per cell; of an address, per ~300 m tile. */
+  private readonly cellPlaces = new Map<string, Place[]>();
+  private readonly tilePlaces = new Map<string, Place[]>();
+  private readonly ownKeys = new Map<string, Set<Place>>();
+  private maxRange = 0;
+
+  constructor(
+    readonly inventory: Inventory,
+    options: Partial<CorrelatorOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_CORRELATOR_OPTIONS, ...options };
+    this.hotspotBook = new HotspotBook(this.options.hotspots);
+  }
+
+  get size(): { complaints: number; windows: number } {
+    return { complaints: this.held.size, windows: this.windows.size };
+  }
+
+  /** Adds complaints (duplicates by id and non-network ones are reported, not added) and correlates them. */
+  addComplaints(cs: readonly Complaint[]): { outcomes: ComplaintOutcome[] } {
+    const outcomes: ComplaintOutcome[] = [];
+    const notes: HotspotEntry[] = [];
+    for (const c of cs) {
+      if (this.held.has(c.id)) {
+        outcomes.push({ id: c.id, status: 'duplicate' });
+        continue;
+      }
+      if (c.category !== 'network') {
+        outcomes.push({ id: c.id, status: 'ignored', reason: 'not-network' });
+        continue;
+      }
+      if (!Number.isFinite(c.receivedAt)) {
+        outcomes.push({ id: c.id, status: 'rejected', reason: 'bad-time', field: 'receivedAt', message: 'not a time' });
+        continue;
+      }
+      const place = locate(c, this.inventory);
+      if (!place.ok) {
+        outcomes.push({
+          id: c.id,
+          status: 'rejected',
+          reason: place.reason,
+          field: place.field,
+          message: place.message,
+        });
+        continue;
+      }
+      const [from, to] = candidateRange(c, this.options);
+      const h: Held = {
+        c,
+        place,
+        from,
+        to,
+        places: this.placesFor(place),
+        matches: [],
+        correlation: NO_MATCHES,
+        dropped: false,
+      };
+      this.maxRange = Math.max(this.maxRange, to - from);
+      const nearest = this.matchAll(h);
+      const anchor = this.anchorOf(h, nearest);
+      if (anchor) h.anchor = anchor;
+      h.correlation = this.build(h);
+      this.held.set(c.id, h);
+      for (const p of h.places) p.complaints.add(h);
+      outcomes.push({ id: c.id, status: 'added', correlation: h.correlation });
+      const note = this.noteFor(h);
+      if (note) notes.push(note);
+    }
+    if (notes.length > 0) this.hotspotBook.note(notes);
+    return { outcomes };
+  }
+
+  /** Convenience for windows read back from the store: each as an 'opened' (open) or 'closed' event at its lastBad. */
+  addWindows(ws: readonly Window[]): { correlations: CorrelationChange[] } {
+    return this.applyWindowEvents(
+      ws.map((w) => ({
+        change: w.end === undefined || w.end === null ? 'opened' : 'closed',
+        window: w,
+        at: w.lastBad,
+      })),
+    );
+  }
+
+  /** Applies window updates; returns the complaints whose correlation changed. */
+  applyWindowEvents(events: readonly WindowEvent[]): { correlations: CorrelationChange[] } {
+    const affected = new Map<Held, ComplaintCorrelation>();
+    for (const ev of events) {
+      const id = ev.window.id;
+      const rank = EVENT_RANK[ev.change] ?? 1;
+      const at = Number.isFinite(ev.at) ? ev.at : -Infinity;
+      const seen = this.versions.get(id);
+      if (seen && (at < seen.at || (at === seen.at && rank < seen.rank))) continue;
+      const old = this.windows.get(id);
+      const next = ev.change === 'retracted' ? undefined : this.entryFor(ev.window);
+      this.versions.set(id, { at, rank, end: next?.end ?? old?.end ?? ev.window.end ?? Infinity });
+      if (old) {
+        this.places.get(old.key)?.windows.remove(old);
+        this.windows.delete(id);
+      }
+      if (next) {
+        this.place(next.key).windows.add(next);
+        this.windows.set(id, next);
+      }
+      const visit = (e: WindowEntry) =>
+        this.places.get(e.key)?.complaints.overlapping(e.w.start, e.end, this.maxRange, (h) => {
+          if (!affected.has(h)) affected.set(h, h.correlation);
+          this.rematch(h, id, next);
+        });
+      if (old) visit(old);
+      if (next && (!old || old.key !== next.key || old.w.start !== next.w.start || old.end !== next.end)) visit(next);
+    }
+    const correlations: CorrelationChange[] = [];
+    const notes: HotspotEntry[] = [];
+    for (const [h, before] of affected) {
+      const after = this.build(h);
+      if (sameCorrelation(before, after)) continue;
+      h.correlation = after;
+      correlations.push({
+        complaint: h.c.id,
+        correlation: after,
+        explainedChanged: before.explained !== after.explained,
+      });
+      const note = this.noteFor(h);
+      if (note) notes.push(note);
+    }
+    correlations.sort((a, b) => (a.complaint < b.complaint ? -1 : a.complaint > b.complaint ? 1 : 0));
+    if (notes.length > 0) this.hotspotBook.note(notes);
+    return { correlations };
+  }
+
+  correlation(id: string): ComplaintCorrelation | undefined {
+    return this.held.get(id)?.correlation;
+  }
+
+  complaint(id: string): Complaint | undefined {
+    return this.held.get(id)?.c;
+  }
+
+  /**
+   * Hot spot events for what changed since the last call (complaints added, explanations gained or
+   * lost). Call it after each intake batch or window update, or on a cadence; finalize() calls it too.
+   */
+  hotspotEvents(): HotspotEvent[] {
+    return this.hotspotBook.flush();
+  }
+
+  /** Hot spots as of `now`, newest first. */
+  hotspots(now: EpochMs, filter: { open?: boolean } = {}): Hotspot[] {
+    return this.hotspotBook.list(now, filter);
+  }
+
+  /**
+   * Moves to `now`: closes hot spots whose 72 h passed, hands back the complaints whose correlation is
+   * final (their range ended more than settleMs ago) and drops them and the windows nothing can need.
+   */
+  finalize(now: EpochMs): { finalised: FinalCorrelation[]; hotspots: HotspotEvent[] } {
+    const finalised: FinalCorrelation[] = [];
+    for (const [id, h] of this.held) {
+      if (h.to + this.options.settleMs > now) continue;
+      finalised.push({ complaint: h.c, correlation: h.correlation });
+      h.dropped = true;
+      for (const p of h.places) p.complaints.dropped++;
+      this.held.delete(id);
+    }
+    const horizon = now - this.options.windowRetentionMs;
+    for (const [key, p] of this.places) {
+      for (const e of p.windows.dropEndedBefore(horizon)) this.windows.delete(e.w.id);
+      p.complaints.compact();
+      // Sites stay (the inventory bounds them, and caches hold them); unknown cells go when empty.
+      if (key.startsWith('c:') && p.windows.size === 0 && p.complaints.items.length === 0) this.places.delete(key);
+    }
+    for (const [id, v] of this.versions) if (v.end < horizon && !this.windows.has(id)) this.versions.delete(id);
+    finalised.sort(
+      (a, b) => a.complaint.receivedAt - b.complaint.receivedAt || (a.complaint.id < b.complaint.id ? -1 : 1),
+    );
+    return { finalised, hotspots: [...this.hotspotBook.flush(), ...this.hotspotBook.advance(now)] };
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private placeKey(cell: string): string {
+    const site = this.inventory.cell(cell)?.site;
+    return site !== undefined ? `s:${site}` : `c:${cell}`;
+  }
+
+  private place(key: string): Place {
+    let p = this.places.get(key);
+    if (!p) {
+      p = { key, windows: new PlaceWindows(), complaints: new PlaceComplaints() };
+      const cells = key.startsWith('s:') ? this.inventory.cellsOfSite(key.slice(2)) : [];
+      if (cells.length > 0) {
+        const lat = cells[0]!.lat;
+        const lon = cells[0]!.lon;
+        p.at = { lat, lon, spreadKm: Math.max(...cells.map((c) => haversineKm(lat, lon, c.lat, c.lon))) };
+      }
+      this.places.set(key, p);
+    }
+    return p;
+  }
+
+  private entryFor(w: Window): WindowEntry {
+    const cell = this.inventory.cell(w.cell);
+    return {
+      w,
+      cell,
+      key: cell ? `s:${cell.site}` : `c:${w.cell}`,
+      end: w.end === undefined || w.end === null ? Infinity : w.end,
+    };
+  }
+
+  /**
+   * Places whose cells may be candidates: a superset is fine (the pair function decides), a missing
+   * one is not. A cell-located complaint's places are memoised per cell; an address's per tile of
+   * about 300 m, queried with the tile's half-diagonal added to the radius.
+   */
+  private placesFor(place: Located): readonly Place[] {
+    const r = this.options.radiusKm + QUERY_MARGIN_KM;
+    if (place.pointFrom === 'cell' && place.ownId !== undefined) {
+      let list = this.cellPlaces.get(place.ownId);
+      if (!list) {
+        const set = new Set(this.placesWithin(place.point.lat, place.point.lon, r));
+        for (const p of this.ownPlaceSet(place)) set.add(p);
+        list = [...set];
+        this.cellPlaces.set(place.ownId, list);
+      }
+      return list;
+    }
+    const i = Math.floor(place.point.lat / TILE_DEG);
+    const lonDeg = TILE_DEG / Math.max(0.05, Math.cos(((i + 0.5) * TILE_DEG * Math.PI) / 180));
+    const j = Math.floor(place.point.lon / lonDeg);
+    const tile = `${i}:${j}`;
+    let near = this.tilePlaces.get(tile);
+    if (!near) {
+      near = this.placesWithin((i + 0.5) * TILE_DEG, (j + 0.5) * lonDeg, r + TILE_HALF_DIAGONAL_KM);
+      this.tilePlaces.set(tile, near);
+    }
+    if (place.ownId === undefined) return near;
+    const own = this.ownPlaceSet(place);
+    if ([...own].every((p) => near.includes(p))) return near;
+    return [...new Set([...near, ...own])];
+  }
+
+  private placesWithin(lat: number, lon: number, km: number): Place[] {
+    const keys = new Set<string>();
+    for (const n of this.inventory.within(lat, lon, km)) keys.add(`s:${n.cell.site}`);
+    return [...keys].map((k) => this.place(k));
+  }
+
+  /** The places of the named cell and of its neighbours (a neighbour may sit beyond the radius), memoised per cell. */
+  private ownPlaceSet(place: Located): Set<Place> {
+    const id = place.ownId!;
+    let set = this.ownKeys.get(id);
+    if (!set) {
+      set = new Set([this.place(this.placeKey(id))]);
+      if (place.own)
+        for (const n of place.own.neighbours) if (this.inventory.has(n)) set.add(this.place(this.placeKey(n)));
+      this.ownKeys.set(id, set);
+    }
+    return set;
+  }
+
+  /**
+   * Scores the complaint against every window at its places. The inner loop is the pair function
+   * (spatialWeight × scorePair) unrolled: the time factors first, as an upper bound (spatial ≤ 1), then
+   * one distance and bearing per mast, and a Candidate only for a pair that is listed. Returns the
+   * nearest site place and its distance, which the hot-spot anchor of an address starts from.
+   */
+  private matchAll(h: Held): { places: { place: Place; km: number }[] } {
+    const { minScore, radiusKm } = this.options;
+    const { c, place } = h;
+    const ownId = place.ownId;
+    const issue = statedTime(c);
+    const tau = statedTolerance(c);
+    const near = ownId !== undefined ? this.ownPlaceSet(place) : undefined;
+    const located: { place: Place; km: number }[] = [];
+    const plat = place.point.lat;
+    const plon = place.point.lon;
+    for (const p of h.places) {
+      let placeKm = NaN;
+      if (p.at) {
+        placeKm = haversineKm(plat, plon, p.at.lat, p.at.lon);
+        // A mast beyond the radius holds no candidate unless the named cell or one of its neighbours is there.
+        if (placeKm - p.at.spreadKm > radiusKm + QUERY_MARGIN_KM && !near?.has(p)) continue;
+        if (ownId === undefined) located.push({ place: p, km: placeKm });
+      }
+      const pw = p.windows;
+      if (pw.size === 0) continue;
+      let atLat = NaN;
+      let atLon = NaN;
+      let km = 0;
+      let bearing = NaN;
+      const visit = (e: WindowEntry) => {
+        const w = e.w;
+        const time = timeWeightAt(issue, tau, c.receivedAt, w.start, e.end);
+        const severity = severityWeight(w.severity);
+        const fit = symptomFit(c.symptom, w);
+        if (combine(1, time, severity, fit) < minScore) return;
+        let where: Candidate | undefined;
+        if (w.cell === ownId) {
+          where = spatialWeight(place, w.cell, this.inventory, radiusKm);
+        } else {
+          const cell = e.cell;
+          if (!cell) return;
+          if (cell.lat !== atLat || cell.lon !== atLon) {
+            atLat = cell.lat;
+            atLon = cell.lon;
+            km =
+              p.at && cell.lat === p.at.lat && cell.lon === p.at.lon
+                ? placeKm
+                : haversineKm(plat, plon, cell.lat, cell.lon);
+            bearing = cell.azimuth !== undefined ? bearingDeg(cell.lat, cell.lon, plat, plon) : NaN;
+          }
+          const relation = relate(place, cell, km, radiusKm);
+          if (!relation) return;
+          const weight = weighRelated(place, cell, relation, km, bearing);
+          if (weight < minScore) return;
+          where = { cell: cell.id, relation, km: Math.round(km * 1000) / 1000, weight };
+        }
+        if (!where || where.weight < minScore) return;
+        const score = combine(where.weight, time, severity, fit);
+        if (score >= minScore) h.matches.push({ entry: e, where, score });
+      };
+      for (const e of pw.open) if (e.w.start <= h.to) visit(e);
+      if (pw.closed.length === 0) continue;
+      const last = pw.upTo(h.to) - 1; // first: it may sort, replacing the arrays read below
+      const starts = pw.starts;
+      const ends = pw.ends;
+      const stop = h.from - pw.maxSpan;
+      for (let i = last; i >= 0 && starts[i]! >= stop; i--) if (ends[i]! >= h.from) visit(pw.closed[i]!);
+    }
+    return { places: located };
+  }
+
+  /** Replaces the complaint's match with window `id` by its score against `next` (none when retracted). */
+  private rematch(h: Held, id: string, next: WindowEntry | undefined): void {
+    const i = h.matches.findIndex((m) => m.entry.w.id === id);
+    if (i >= 0) h.matches.splice(i, 1);
+    if (!next || next.w.start > h.to || next.end < h.from || !h.places.some((p) => p.key === next.key)) return;
+    const where = spatialWeight(h.place, next.w.cell, this.inventory, this.options.radiusKm);
+    if (!where || where.weight < this.options.minScore) return;
+    const s = scorePair(h.c, next.w, where);
+    if (s.score >= this.options.minScore) h.matches.push({ entry: next, where, score: s.score });
+  }
+
+  private build(h: Held): ComplaintCorrelation {
+    if (h.matches.length === 0) return NO_MATCHES;
+    if (h.matches.length > 1) h.matches.sort(byScore);
+    const best = h.matches[0]!.score;
+    const windows: ComplaintMatch[] = [];
+    const n = Math.min(this.options.maxMatches, h.matches.length);
+    for (let i = 0; i < n; i++) {
+      const m = h.matches[i]!;
+      m.entry.span ??= windowSpan(m.entry.w, this.options.formatTime);
+      m.reason ??= reasonFor(h.c, m.entry.w, m.where, h.place.ownId, m.entry.span);
+      windows.push({ window: m.entry.w.id, cell: m.entry.w.cell, score: m.score, reason: m.reason });
+    }
+    return { explained: best >= this.options.explainAt, score: best, windows };
+  }
+
+  /**
+   * The cell a complaint is anchored to for hot spots: the one it names, or its best candidate. For an
+   * address, masts are tried nearest first, skipping those too far to outweigh the best so far.
+   */
+  private anchorOf(h: Held, matched: { places: { place: Place; km: number }[] }): Held['anchor'] {
+    let cell = h.place.ownId;
+    if (cell === undefined) {
+      const sites = matched.places.sort((a, b) => a.km - b.km);
+      let best: Candidate | undefined;
+      for (const { place, km } of sites) {
+        const spread = place.at?.spreadKm ?? 0;
+        if (best && ADDRESS_BASE * distanceFactor(Math.max(0, km - spread - QUERY_MARGIN_KM)) < best.weight) continue;
+        for (const c of this.inventory.cellsOfSite(place.key.slice(2))) {
+          const where = spatialWeight(h.place, c.id, this.inventory, this.options.radiusKm);
+          if (where && (!best || byWeight(where, best) < 0)) best = where;
+        }
+      }
+      if (!best) return undefined;
+      cell = best.cell;
+    }
+    const known = this.inventory.cell(cell);
+    const anchor: NonNullable<Held['anchor']> = { cell };
+    if (known) {
+      anchor.site = known.site;
+      anchor.region = known.region;
+    }
+    return anchor;
+  }
+
+  private noteFor(h: Held): HotspotEntry | undefined {
+    if (!h.anchor) return undefined;
+    const e: HotspotEntry = {
+      id: h.c.id,
+      receivedAt: h.c.receivedAt,
+      cell: h.anchor.cell,
+      explained: h.correlation.explained,
+      windows: h.matches.filter((m) => m.score >= this.options.explainAt).map((m) => m.entry.w.id),
+    };
+    if (h.anchor.site !== undefined) e.site = h.anchor.site;
+    if (h.anchor.region !== undefined) e.region = h.anchor.region;
+    return e;
+  }
+}
+
+function byScore(a: Match, b: Match): number {
+  return b.score - a.score || (a.entry.w.id < b.entry.w.id ? -1 : a.entry.w.id > b.entry.w.id ? 1 : 0);
+}
+
+function sameCorrelation(a: ComplaintCorrelation, b: ComplaintCorrelation): boolean {
+  if (a.explained !== b.explained || a.score !== b.score || a.windows.length !== b.windows.length) return false;
+  return a.windows.every((m, i) => {
+    const o = b.windows[i]!;
+    return m.window === o.window && m.score === o.score && m.reason === o.reason;
+  });
+}
+
+export { HOUR_MS };
