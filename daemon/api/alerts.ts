@@ -85,11 +85,9 @@ export function registerAlertRoutes(api: FastifyInstance, ctx: AlertRoutesContex
     const { comment } = ackBody.parse(req.body ?? {});
     const result = ctx.alerts.ack(req.params.id, req.principal ?? 'anonymous', comment, ctx.now());
     if (!result.ok) {
-      return reply
-        .code(result.reason === 'not-found' ? 404 : 409)
-        .send({
-          error: result.reason === 'not-found' ? `unknown alert "${req.params.id}"` : 'the alert is not active',
-        });
+      return reply.code(result.reason === 'not-found' ? 404 : 409).send({
+        error: result.reason === 'not-found' ? `unknown alert "${req.params.id}"` : 'the alert is not active',
+      });
     }
     return result.alert;
   });
