@@ -74,6 +74,10 @@ export interface SeriesReader {
 export { openStores, type StoreDeps, type StoreEvent, type Stores } from './open.js';
 export {
   AlertRecords,
+  ComplaintRecords,
+  type ComplaintEvent,
+  type ComplaintQuery,
+  type StoredComplaint,
   GapRecords,
   NotificationRecords,
   RecordDb,

@@ -225,9 +225,9 @@ class ComplaintDecoder {
     return { ok: true, complaint: out };
   }
 
-  take(v: unknown, index: number, line: number | undefined, out: (c: Complaint) => void): void {
+  take(v: unknown, index: number, line: number | undefined, out: (c: Complaint, index: number) => void): void {
     const r = this.decode(v);
-    if (r.ok) out(r.complaint);
+    if (r.ok) out(r.complaint, index);
     else this.tally.reject(index, line, r.field, r.error);
   }
 }
@@ -241,6 +241,8 @@ export function decodeComplaint(v: unknown, opts: ComplaintOptions = {}): Decode
 
 export interface ComplaintBatch {
   complaints: Complaint[];
+  /** Each accepted complaint's record index (parallel to `complaints`), for rejections found later. */
+  indexes: number[];
   /** Records seen (elements, data rows). */
   records: number;
   rejectedCount: number;
@@ -254,16 +256,27 @@ export interface ComplaintBatch {
 export function decodeComplaints(body: unknown, opts: ComplaintOptions = {}): ComplaintBatch {
   const dec = new ComplaintDecoder(opts);
   const complaints: Complaint[] = [];
-  const push = (c: Complaint) => complaints.push(c);
+  const indexes: number[] = [];
+  const push = (c: Complaint, i: number) => {
+    complaints.push(c);
+    indexes.push(i);
+  };
   const list = Array.isArray(body) ? body : [body];
   list.forEach((v, i) => dec.take(v, i, undefined, push));
-  return batch(complaints, list.length, dec.tally);
+  return batch(complaints, indexes, list.length, dec.tally);
 }
 
-function batch(complaints: Complaint[], records: number, tally: Tally, error?: string): ComplaintBatch {
+function batch(
+  complaints: Complaint[],
+  indexes: number[],
+  records: number,
+  tally: Tally,
+  error?: string,
+): ComplaintBatch {
   const c = tally.counts();
   return {
     complaints,
+    indexes,
     records,
     rejectedCount: c.rejectedCount,
     rejected: c.rejected,
@@ -338,9 +351,15 @@ export function decodeComplaintCsv(input: string | Buffer, opts: ComplaintOption
   );
   const rows = new ComplaintRows(opts, delimiter);
   const complaints: Complaint[] = [];
-  for (const e of events) rows.event(e, (c) => complaints.push(c));
+  const indexes: number[] = [];
+  for (const e of events) {
+    rows.event(e, (c, i) => {
+      complaints.push(c);
+      indexes.push(i);
+    });
+  }
   const r = rows.finish();
-  return { complaints, ...r };
+  return { complaints, indexes, ...r };
 }
 
 /**
@@ -367,7 +386,7 @@ export class ComplaintRows {
   }
 
   /** Returns the complaint a data row gave, if any. */
-  event(e: CsvEvent, out: (c: Complaint) => void): void {
+  event(e: CsvEvent, out: (c: Complaint, index: number) => void): void {
     if (this.error !== undefined) return;
     if (this.header) {
       this.header = false;
@@ -394,7 +413,7 @@ export class ComplaintRows {
   }
 
   /** Counts; unknown columns are counted once per data row, as JSON counts keys per object. */
-  finish(): Omit<ComplaintBatch, 'complaints'> {
+  finish(): Omit<ComplaintBatch, 'complaints' | 'indexes'> {
     if (this.header) this.error ??= 'the CSV has no header row';
     if (this.error !== undefined) return { ...countsOf(new Tally()), records: 0, error: this.error };
     for (const name of this.unknown) for (let i = 0; i < this.index; i++) this.dec.tally.ignore(name);

@@ -15,6 +15,7 @@ import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { openDatabase, type Migration } from '../sqlite.js';
 import { alertRecordMigrations } from './alerts.js';
+import { complaintMigrations } from './complaints.js';
 import { gapMigrations } from './gaps.js';
 import { notificationRecordMigrations } from './notifications.js';
 import { silenceRecordMigrations } from './silences.js';
@@ -40,6 +41,7 @@ const RECORD_STEPS: readonly MigrationStep[] = [
   ...alertRecordMigrations,
   ...silenceRecordMigrations,
   ...notificationRecordMigrations,
+  ...complaintMigrations,
 ];
 
 export const recordMigrations: readonly Migration[] = RECORD_STEPS.map((s, i) => ({ version: i + 1, ...s }));
@@ -64,6 +66,14 @@ export class RecordDb {
 }
 
 export { AlertRecords, alertRecordMigrations } from './alerts.js';
+export {
+  ComplaintRecords,
+  complaintMigrations,
+  type ComplaintEvent,
+  type ComplaintEventKind,
+  type ComplaintQuery,
+  type StoredComplaint,
+} from './complaints.js';
 export { GapRecords, gapMigrations } from './gaps.js';
 export { NotificationRecords, notificationRecordMigrations } from './notifications.js';
 export { SilenceRecords, silenceRecordMigrations } from './silences.js';
