@@ -16,6 +16,7 @@ import { configSchema, crossCheck, type Config } from './schema.js';
 export * from './schema.js';
 export { Secret, fingerprint } from './secret.js';
 export { parseDuration } from './units.js';
+export { detectionSettings } from './detection.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

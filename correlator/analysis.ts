@@ -26,7 +26,7 @@ import type { BaselineKind, HourlyMean } from './baseline.js';
 import { CAUSE_PRIORITY } from './causes.js';
 import { Detector } from './detector.js';
 import { DAY_MS, LocalClock, dayString } from './localtime.js';
-import type { DetectionSettings, PeakSetting } from './settings.js';
+import { ABSOLUTE_MAD_FLOOR, type DetectionSettings, type PeakSetting } from './settings.js';
 import type { TargetResult } from './targets.js';
 
 const SOURCES: readonly SampleSource[] = ['snmp', 'probe', 'push', 'sim', 'import'];
@@ -309,7 +309,7 @@ function reportSettings(s: DetectionSettings): ReportSettings {
     experience: { ...s.experience },
     target: { ...s.target, peak: peak === 'busy-hour' ? peak : { from: hhmm(peak.from), to: hhmm(peak.to) } },
     rules: { ...rules, mergeGapMin: mergeGapMs / 60_000, latenessMin: latenessMs / 60_000 },
-    baseline: { ...s.baseline, madFloor: { ...s.baseline.madFloor } },
+    baseline: { ...s.baseline, madFloor: { ...ABSOLUTE_MAD_FLOOR, ...s.baseline.madFloor } },
   };
 }
 

@@ -22,7 +22,7 @@
 import { medianSorted } from 'simple-statistics';
 import type { EpochMs } from '../model/index.js';
 import { HOUR_MS, type LocalClock } from './localtime.js';
-import type { BaselineSettings } from './settings.js';
+import { ABSOLUTE_MAD_FLOOR, type BaselineSettings } from './settings.js';
 
 export const BASELINE_KPIS = [
   'activeUsers',
@@ -362,7 +362,7 @@ export class BaselineStore {
     const { median, mad } = medianMad(
       this.scratch.subarray(0, n),
       this.settings.madFloorShare,
-      this.settings.madFloor[kpi],
+      this.settings.madFloor?.[kpi] ?? ABSOLUTE_MAD_FLOOR[kpi],
     );
     return { kind, median, mad, n };
   }

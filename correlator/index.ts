@@ -58,8 +58,9 @@ export { assessInterval, trafficMbps, type Breach, type Interval, type Verdict }
 export { LocalClock, dayString, parseDay } from './localtime.js';
 export { busyHour, peakSeconds, peakSlot, type BusyHour } from './peak.js';
 export {
+  ABSOLUTE_MAD_FLOOR,
   DEFAULT_DETECTION_SETTINGS,
-  detectionSettings,
+  settingsWith,
   type BaselineSettings,
   type DetectionRules,
   type DetectionSettings,

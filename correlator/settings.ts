@@ -72,8 +72,8 @@ export interface BaselineSettings {
   minLevelHours: number;
   /** MAD floor: this share of |median|… */
   madFloorShare: number;
-  /** …and at least this, per KPI (in the KPI's unit). */
-  madFloor: Record<BaselineKpi, number>;
+  /** …and at least this, per KPI in its unit (defaults: ABSOLUTE_MAD_FLOOR). */
+  madFloor?: Partial<Record<BaselineKpi, number>>;
 }
 
 export interface DetectionSettings {
@@ -112,32 +112,33 @@ export const DEFAULT_DETECTION_SETTINGS: DetectionSettings = {
     levelDays: 7,
     minLevelHours: 24,
     madFloorShare: 0.1,
-    madFloor: {
-      activeUsers: 1,
-      trafficMbps: 0.5,
-      dlMbps: 1,
-      ulMbps: 0.2,
-      latencyMs: 5,
-      rsrpDbm: 2,
-      sinrDb: 1.5,
-      prbUtilPct: 5,
-    },
   },
 };
 
+/**
+ * The smallest MAD taken seriously per KPI, in its unit: about the resolution at which a change is
+ * real for one sample (a user, half a Mbit/s of traffic, 2 dB of RSRP…).
+ */
+export const ABSOLUTE_MAD_FLOOR: Readonly<Record<BaselineKpi, number>> = {
+  activeUsers: 1,
+  trafficMbps: 0.5,
+  dlMbps: 1,
+  ulMbps: 0.2,
+  latencyMs: 5,
+  rsrpDbm: 2,
+  sinrDb: 1.5,
+  prbUtilPct: 5,
+};
+
 /** Defaults overlaid with a partial object, one level deep per section (tests and the CLI use it). */
-export function detectionSettings(over: DeepPartial<DetectionSettings> = {}): DetectionSettings {
+export function settingsWith(over: DeepPartial<DetectionSettings> = {}): DetectionSettings {
   const d = DEFAULT_DETECTION_SETTINGS;
   return {
     timezone: over.timezone ?? d.timezone,
     experience: { ...d.experience, ...over.experience },
     target: { ...d.target, ...(over.target as Partial<TargetSettings>) },
     rules: { ...d.rules, ...over.rules },
-    baseline: {
-      ...d.baseline,
-      ...(over.baseline as Partial<BaselineSettings>),
-      madFloor: { ...d.baseline.madFloor, ...over.baseline?.madFloor },
-    },
+    baseline: { ...d.baseline, ...(over.baseline as Partial<BaselineSettings>) },
   };
 }
 

@@ -9,7 +9,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { analyze, Detector, detectionSettings } from '../../correlator/index.js';
+import { analyze, Detector, settingsWith } from '../../correlator/index.js';
 import type { Sample } from '../../model/index.js';
 import { simAccuracy } from '../../test/helpers/detect-accuracy.js';
 import type { BenchCase, BenchRow } from '../index.js';
@@ -44,7 +44,7 @@ export interface AnalyzeFigures {
 /** Parse-only, then parse + analyze, of the cached file. */
 export function timeAnalyze(cells: number, days: number, stepMin: number, log: (m: string) => void): AnalyzeFigures {
   const file = benchFile(cells, days, stepMin, log);
-  const settings = detectionSettings({ timezone: BENCH_TZ });
+  const settings = settingsWith({ timezone: BENCH_TZ });
   const inventory = benchInventory(cells);
   let t = performance.now();
   const parsed = readSamplesJsonl(file);
@@ -70,7 +70,7 @@ export interface LiveFigures {
 /** The live detector fed every cell each minute for `days` simulated days, batch per minute. */
 export function timeLive(cells: number, days: number, log: (m: string) => void): LiveFigures {
   const inv = benchCells(cells);
-  const det = new Detector(detectionSettings({ timezone: BENCH_TZ }), { inventory: benchInventory(cells) });
+  const det = new Detector(settingsWith({ timezone: BENCH_TZ }), { inventory: benchInventory(cells) });
   const heap: number[] = [];
   let cpu = 0;
   let n = 0;

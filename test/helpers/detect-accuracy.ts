@@ -12,7 +12,7 @@
  *   still find some.
  */
 import { CellInventory } from '../../config/inventory.js';
-import { analyzeDetailed, detectionSettings, type DetectionSettings, type HourlyMean } from '../../correlator/index.js';
+import { analyzeDetailed, settingsWith, type DetectionSettings, type HourlyMean } from '../../correlator/index.js';
 import { trafficMbps } from '../../correlator/interval.js';
 import type { Cause, LinkSample, Sample, Window } from '../../model/index.js';
 import { SimNetwork, isGood, type IncidentKind, type IncidentTruth } from '../../sim/index.js';
@@ -151,7 +151,7 @@ export function simAccuracy(o: AccuracyOptions): AccuracyResult {
     for (const site of net.sites) links.push(net.linkSample(site.id, t));
   }
   const t1 = performance.now();
-  const settings = o.settings ?? detectionSettings({ timezone: tz });
+  const settings = o.settings ?? settingsWith({ timezone: tz });
   const { windows } = analyzeDetailed({ samples, links, inventory: CellInventory.of(net.cells), settings, history });
   const t2 = performance.now();
 
