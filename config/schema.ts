@@ -277,7 +277,7 @@ const detectionSchema = z.strictObject({
   rsrpDbm: z.number().default(-110),
   sinrDb: z.number().default(0),
   prbUtilPct: z.number().min(0).max(100).default(80),
-  prbDlFactor: z.number().min(1).default(2),
+  prbDlFactor: z.number().min(1).default(1),
   /** A site link this busy (or down) makes its cells' bad intervals `backhaul`. */
   backhaulUtilPct: z.number().min(0).max(100).default(90),
   /** Silent failure: users and traffic below this share of their baseline median (and below −zThreshold). */

@@ -52,7 +52,14 @@ const MAX_COUNT = 60_000;
  * `SeriesBucket`s). `trafficMbps` = (dlVolumeMB + ulVolumeMB) · 8 / intervalS, the carried rate.
  * Means should come from the counter sources (not probes).
  */
-export type HourlyMean = { cell: string; hour: EpochMs; count: number } & Partial<Record<BaselineKpi, number>>;
+export type HourlyMean = {
+  cell: string;
+  hour: EpochMs;
+  /** Samples in the hour. */
+  count: number;
+  /** Per KPI, when it differs from `count` (a down cell's samples carry no DL): exact merges. */
+  counts?: Partial<Record<BaselineKpi, number>>;
+} & Partial<Record<BaselineKpi, number>>;
 
 export type BaselineKind = 'none' | 'hour-of-day' | 'hour-of-week' | 'level';
 
@@ -251,11 +258,11 @@ export class BaselineStore {
       const h = Math.floor(m.hour / HOUR_MS);
       const slot = hist.slotFor(h);
       if (slot === undefined || !(m.count > 0)) continue;
-      const n = Math.min(m.count, MAX_COUNT);
       BASELINE_KPIS.forEach((kpi, k) => {
         const v = m[kpi];
         const i = slot * K + k;
-        if (v === undefined || !Number.isFinite(v)) {
+        const n = Math.min(m.counts?.[kpi] ?? m.count, MAX_COUNT);
+        if (v === undefined || !Number.isFinite(v) || !(n > 0)) {
           hist.sums[i] = 0;
           hist.counts[i] = 0;
         } else {
@@ -265,6 +272,28 @@ export class BaselineStore {
       });
       hist.invalidate();
     }
+  }
+
+  /** The history as hourly means (what the store's rollups would hold), by cell then hour. */
+  means(): HourlyMean[] {
+    const out: HourlyMean[] = [];
+    for (const cell of [...this.cells.keys()].sort()) {
+      const hist = this.cells.get(cell)!;
+      const hours = [...hist.tags].filter((h) => h >= 0).sort((a, b) => a - b);
+      for (const h of hours) {
+        const slot = h % hist.slots;
+        const m: HourlyMean = { cell, hour: h * HOUR_MS, count: 0, counts: {} };
+        BASELINE_KPIS.forEach((kpi, k) => {
+          const n = hist.counts[slot * K + k]!;
+          if (n === 0) return;
+          m[kpi] = hist.sums[slot * K + k]! / SCALE / n;
+          m.counts![kpi] = n;
+          m.count = Math.max(m.count, n);
+        });
+        if (m.count > 0) out.push(m);
+      }
+    }
+    return out;
   }
 
   has(cell: string): boolean {

@@ -189,7 +189,11 @@ export class Detector {
       else {
         if (out.length > before) this.history.note(out.slice(before), track);
         if (s.ts > this.watermark) this.advance(s.ts);
-        if (stream === 'counters') this.markChanged(s.ts);
+        if (stream === 'counters') {
+          this.markChanged(s.ts);
+          // The day exists (for targetDays and coverage) as soon as a sample of it arrives, not when it settles.
+          if (!this.ordered) this.days.touch(this.clock.day(s.ts), s.cell);
+        }
       }
     }
     this.counts.late += late;
@@ -230,9 +234,17 @@ export class Detector {
     return { windows: out, late, duplicates };
   }
 
-  /** History from the store's hourly rollups (at start, before samples flow). */
+  /**
+   * History from the store's hourly rollups (at start, before samples flow; after `restore`, with
+   * hours the snapshot's buffers have not settled left out — they are added when they settle).
+   */
   seedHourly(means: readonly HourlyMean[]): void {
     this.baselines.seed(means);
+  }
+
+  /** The hourly history the detector holds (settled samples), as the store's rollups would. */
+  hourlyMeans(): HourlyMean[] {
+    return this.baselines.means();
   }
 
   /** A reload: new thresholds apply to samples from now on. Time zone and peak mode need a restart. */

@@ -5,7 +5,8 @@
  * - a sample at `ts` covers [ts − intervalS, ts);
  * - **absolute breaches**: bad experience (unavailable, or a present experience KPI failing);
  *   RSRP < `rsrpDbm`; SINR < `sinrDb`; PRB ≥ `prbUtilPct` with per-user DL below `prbDlFactor` × the
- *   DL threshold (below 1× it is already bad experience; 2× catches a full cell before users feel it);
+ *   DL threshold (default 1×: a full cell whose users still get 5–10 Mbit/s is a capacity warning
+ *   for planners, not a degradation — 2× makes it one);
  * - **relative breaches** against the cell's baseline (counter streams only — a probe's speed test
  *   is not the per-user throughput counters measure): robust z below −z for DL, RSRP and SINR,
  *   above +z for latency, and the silent-failure test: available, radio fine, and users AND traffic
@@ -151,7 +152,7 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
       }
     }
     const prbHigh = s.prbUtilPct !== undefined && s.prbUtilPct >= r.prbUtilPct;
-    if (prbHigh && s.dlMbps !== undefined && s.dlMbps < r.prbDlFactor * th.dlMbps && s.dlMbps >= th.dlMbps) {
+    if (prbHigh && s.dlMbps !== undefined && s.dlMbps < r.prbDlFactor * th.dlMbps) {
       add({ kpi: 'prbUtilPct', value: s.prbUtilPct!, threshold: r.prbUtilPct });
       drift = Math.max(drift, clamp01((s.prbUtilPct! - r.prbUtilPct) / (100 - r.prbUtilPct || 1)));
     }

@@ -97,7 +97,7 @@ export const DEFAULT_DETECTION_SETTINGS: DetectionSettings = {
     rsrpDbm: -110,
     sinrDb: 0,
     prbUtilPct: 80,
-    prbDlFactor: 2,
+    prbDlFactor: 1,
     backhaulUtilPct: 90,
     silentShare: 0.3,
     congestionMinUsers: 10,

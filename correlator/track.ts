@@ -248,12 +248,17 @@ export class Track {
       const wasOpen = p.shown.end === undefined;
       const isOpen = acc.end === undefined;
       let change: WindowEvent['change'] | undefined;
+      let w: Window | undefined;
       if (wasOpen && !isOpen) change = 'closed';
       else if (!wasOpen && isOpen) change = 'changed';
-      else if (!isOpen && acc.end !== p.shown.end) change = 'changed';
-      else if (materialChange(p.gist, accGist(acc))) change = 'changed';
+      else if (!isOpen) {
+        // A closed window changes only through late data or links; its last event must be its
+        // final state (the record store keeps it), so any difference is news.
+        w = toWindow(acc, svc.place(this.cell));
+        if (JSON.stringify(w) !== JSON.stringify(p.shown)) change = 'changed';
+      } else if (materialChange(p.gist, accGist(acc))) change = 'changed';
       if (change) {
-        const w = toWindow(acc, svc.place(this.cell));
+        w ??= toWindow(acc, svc.place(this.cell));
         p.shown = w;
         p.gist = windowGist(w);
         out.push({ change, window: w, at });
