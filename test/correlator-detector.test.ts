@@ -112,8 +112,8 @@ function live(d: Detector, samples: Sample[], links: LinkSample[], batch = 500) 
   let duplicates = 0;
   for (let k = 0; k < merged.length; k += batch) {
     const part = merged.slice(k, k + batch);
-    const ss = part.filter((p) => p.kind === 's').map((p) => p.v as Sample);
-    const ls = part.filter((p) => p.kind === 'l').map((p) => p.v as LinkSample);
+    const ss = part.filter((p) => p.kind === 's').map((p) => p.v);
+    const ls = part.filter((p) => p.kind === 'l').map((p) => p.v);
     for (const out of [d.addLinks(ls), d.addSamples(ss)]) {
       events.push(...out.windows);
       late += out.late;
