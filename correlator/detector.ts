@@ -346,6 +346,7 @@ export class Detector {
       into.knownS += from.knownS;
       into.intervals += from.intervals;
       into.peakS += from.peakS;
+      into.users += from.users;
       into.cells += from.cells;
     };
     if (!scope || scope === 'network') {

@@ -62,6 +62,7 @@ export {
   DEFAULT_DETECTION_SETTINGS,
   settingsWith,
   type BaselineSettings,
+  type DeepPartial,
   type DetectionRules,
   type DetectionSettings,
   type ExperienceThresholds,

@@ -7,7 +7,8 @@
  *   counter streams (probes are point tests with no users: they make windows, not targets);
  * - a down cell's interval counts the users its baseline expects as not good; a silent failure's
  *   users who could not attach likewise (interval.ts);
- * - users = mean concurrent users counted = known user-seconds / peak seconds;
+ * - users = mean concurrent users counted = known user-seconds / peak seconds, summed over the
+ *   scope's cells (each over its own peak: busy hours differ by cell);
  * - coverage = known interval seconds / (cells × peak seconds): cells of the inventory with no data
  *   at all lower it; without an inventory the cells are those with data that day;
  * - interval: 95% Wilson interval with the Kish effective sample size n = (Σw)² / Σw² over
@@ -62,13 +63,15 @@ export interface TargetSums {
   w2: number;
   knownS: number;
   intervals: number;
-  /** Peak seconds of all cells in scope. */
+  /** Peak seconds of all cells in scope (the coverage denominator). */
   peakS: number;
+  /** Mean concurrent users counted: Σ over cells of their known user-seconds / their peak seconds. */
+  users: number;
   cells: number;
 }
 
 export function emptySums(): TargetSums {
-  return { good: 0, known: 0, w2: 0, knownS: 0, intervals: 0, peakS: 0, cells: 0 };
+  return { good: 0, known: 0, w2: 0, knownS: 0, intervals: 0, peakS: 0, users: 0, cells: 0 };
 }
 
 /** Adds an interval to a day accumulator slot. */
@@ -94,6 +97,7 @@ export function addSlot(sums: TargetSums, acc: Float64Array | undefined, slot: n
   sums.w2 += acc[o + W2]!;
   sums.knownS += acc[o + KNOWN_S]!;
   sums.intervals += acc[o + N]!;
+  if (peakS > 0) sums.users += acc[o + KNOWN]! / peakS;
 }
 
 /** 95% Wilson score interval for a share p over n (effective) trials. */
@@ -125,7 +129,7 @@ export function targetResult(
   head: { day: string; scope: TargetScope; id: string; final: boolean },
 ): TargetResult {
   const ratio = sums.known > 0 ? sums.good / sums.known : null;
-  const users = sums.peakS > 0 ? sums.known / sums.peakS : 0;
+  const users = sums.users;
   const coverage = sums.peakS > 0 ? Math.min(1, sums.knownS / sums.peakS) : 0;
   const interval =
     ratio === null ? null : (wilson(ratio, kishN(sums.known, sums.w2)).map((x) => round(x, 4)) as [number, number]);

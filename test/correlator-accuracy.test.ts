@@ -1,5 +1,5 @@
 /**
- * The simulator's ground truth against `analyze`: a week of 1-minute samples from 60 sites (three
+ * The simulator's ground truth against `analyze`: a week of 1-minute samples from 40 sites (three
  * weeks of hourly history before it, so hour-of-week baselines exist), with the simulator's own
  * incident schedule plus injected sleeping cells. Targets from issue 8: recall ≥ 0.95, cause
  * accuracy ≥ 0.85, and few windows where nothing was injected. The figures go to the bench too.
@@ -8,7 +8,16 @@ import t from 'tap';
 import { simAccuracy } from './helpers/detect-accuracy.js';
 
 void t.test('simulated week: recall, cause accuracy, precision', async (t) => {
-  const r = simAccuracy({ seed: 3, sites: 60, regions: 2, days: 7, historyWeeks: 3, stepMin: 1, sleeping: 6 });
+  const r = simAccuracy({
+    seed: 3,
+    sites: 40,
+    regions: 2,
+    days: 7,
+    historyWeeks: 3,
+    historyStepMin: 15,
+    stepMin: 1,
+    sleeping: 6,
+  });
   const show = (x: { id: string; kind: string; severity: number; start: number; end: number }) =>
     `${x.id} ${x.kind} sev ${x.severity} ${(x.end - x.start) / 60_000} min`;
   t.comment(

@@ -493,6 +493,7 @@ void t.test('targets: Wilson interval, Kish n, status rules', async (t) => {
     w2: known * 60,
     knownS,
     peakS,
+    users: known / peakS,
     cells: 1,
   });
   const cases: [string, ReturnType<typeof sums>, string][] = [
