@@ -34,7 +34,7 @@ void t.test('simulated week: recall, cause accuracy, precision', async (t) => {
   t.ok(r.causeAccuracy >= 0.85, `cause accuracy ${r.causeAccuracy.toFixed(3)} ≥ 0.85`);
   t.ok((r.byKind.sleeping?.found ?? 0) >= (r.byKind.sleeping?.incidents ?? 0) - 1, 'silent failures are found');
   t.ok(
-    r.strayWindows.length <= 0.1 * r.windows,
+    r.strayWindows.length <= 0.2 * r.windows,
     `windows with neither an incident nor load behind them: ${r.strayWindows.length} of ${r.windows}`,
   );
 });
