@@ -311,8 +311,14 @@ export class Detector {
       minCoverage: this.settings.target.minCoverage,
     };
     const final = this.isFinal(d);
-    const cellIds = new Set(this.days.cells(d));
-    for (const c of this.inventory?.cells ?? []) cellIds.add(c.id);
+    const cellIds = new Set<string>();
+    if (scope === 'cell' && id) {
+      // One cell asked for (the cell view): do not sum the whole network for it.
+      if (this.days.get(d, id) || this.inventory?.has(id)) cellIds.add(id);
+    } else {
+      for (const c of this.days.cells(d)) cellIds.add(c);
+      for (const c of this.inventory?.cells ?? []) cellIds.add(c.id);
+    }
     const pendingByCell = this.pendingSums(d);
     const perCell: { id: string; region: string | undefined; sums: TargetSums; busyHour?: number }[] = [];
     for (const id of [...cellIds].sort()) {
