@@ -12,7 +12,8 @@
  *   values; otherwise the same local hour of the previous `fallbackDays` days (`minDays` values);
  *   otherwise there is none (`no-history`, absolute rules only);
  * - radio KPIs (RSRP, SINR) have no weekly rhythm, so they get one level: the hourly means of the
- *   `levelDays` local days before the sample's day (≥ `minLevelHours` values) — more values, and a
+ *   `levelDays` local days before the sample's day, ending `lateness` before it (hours a live detector
+ *   has surely settled), ≥ `minLevelHours` values — more values, and a
  *   fault that started last week does not hide in an hour-of-week median;
  * - the MAD is floored at max(`madFloorShare` × |median|, an absolute floor per KPI): hourly means
  *   vary far less than single samples, and a MAD near zero would turn noise into z-scores of 50;
@@ -213,6 +214,9 @@ export class BaselineStore {
     this.slots = (settings.weeks + 1) * 168;
   }
 
+  /** How far before a day its level baseline stops: the lateness. */
+  guardMs = 0;
+
   get settingsNow(): BaselineSettings {
     return this.settings;
   }
@@ -247,8 +251,8 @@ export class BaselineStore {
       hist.sums[i]! += Math.round(v * SCALE);
       hist.counts[i]! += 1;
     }
-    // A changed past hour may be part of a level baseline in use (late data near midnight).
-    if (h < hist.hourKey) hist.invalidate();
+    // No invalidation: settled samples land in hours no baseline in use reads (they are ≥ lateness
+    // old, baselines read hours ≥ a day old); late-dropped samples invalidate explicitly.
   }
 
   /** History from the store's rollups: each given hour replaces what the ring held for it. */
@@ -326,7 +330,9 @@ export class BaselineStore {
     if (hist.dayKey === day) return hist.day;
     const s = this.settings;
     const from = Math.ceil(this.clock.dayStart(day - s.levelDays) / HOUR_MS);
-    const to = Math.ceil(this.clock.dayStart(day) / HOUR_MS);
+    // Up to `guard` before the day: the hours a live detector has surely settled by then, so live
+    // and sorted input see the same history.
+    const to = Math.floor((this.clock.dayStart(day) - this.guardMs) / HOUR_MS);
     const hours: number[] = [];
     for (let h = from; h < to; h++) hours.push(h);
     const out: Baselines = {};

@@ -151,6 +151,7 @@ export class Detector {
     this.ordered = deps.ordered ?? false;
     this.clock = new LocalClock(settings.timezone);
     this.baselines = new BaselineStore(settings.baseline, this.clock);
+    this.baselines.guardMs = settings.rules.latenessMs;
     this.days = new DayBook(peakSlots(settings.target.peak));
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
@@ -262,6 +263,7 @@ export class Detector {
       baseline: { ...settings.baseline, weeks: this.settings.baseline.weeks },
     };
     this.baselines.setSettings(this.settings.baseline);
+    this.baselines.guardMs = this.settings.rules.latenessMs;
     return { restartNeeded };
   }
 

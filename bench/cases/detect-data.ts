@@ -83,7 +83,8 @@ export function benchSample(cellIdx: number, cell: string, ts: number, stepMin: 
   if (!available) return { cell, ts, source: 'import', intervalS, available: false };
   users *= demandFactor;
   const eff = Math.min(4.4, 0.6 * Math.log2(1 + 10 ** (sinr / 10)));
-  const cap = 20 * 0.75 * 1.5 * eff;
+  // Two LTE carriers' worth: a healthy network is not congested every evening (sim/README: 96–99% good at peak).
+  const cap = 2 * 20 * 0.75 * 1.5 * eff;
   const rho = Math.min(0.99, (users * 2.5) / cap);
   const dl = 0.6 * cap * Math.max(1 - rho, 1 / Math.max(users, 1));
   const carried = Math.min(users * 2.5, 0.98 * cap);
@@ -108,7 +109,7 @@ export function benchSample(cellIdx: number, cell: string, ts: number, stepMin: 
 
 /** The cached JSONL file of `days` × `cells` × `stepMin` samples, in time order (as an export would be). */
 export function benchFile(cells: number, days: number, stepMin: number, log: (m: string) => void): string {
-  const file = join(tmpdir(), `cellwatch-bench-detect-v1-${cells}c-${days}d-${stepMin}m.jsonl`);
+  const file = join(tmpdir(), `cellwatch-bench-detect-v2-${cells}c-${days}d-${stepMin}m.jsonl`);
   if (existsSync(file) && statSync(file).size > 0) return file;
   log(`generating ${file} (once)…`);
   const inv = benchCells(cells);
