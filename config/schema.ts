@@ -253,6 +253,50 @@ const targetSchema = z.strictObject({
   peak: z
     .union([z.literal('busy-hour'), z.strictObject({ from: clockTime, to: clockTime })])
     .prefault({ from: '19:00', to: '22:00' }),
+  // --- detection (issue 8) ---
+  /** Below this many mean concurrent users counted at peak a result is `insufficient-data`. */
+  minUsers: z.number().min(0).default(10),
+  /** Below this share of the peak time covered by samples with known experience, `insufficient-data`. */
+  minCoverage: z.number().min(0).max(1).default(0.5),
+});
+
+/** Degradation windows, baselines, causes: every knob of `correlator/` (docs/detection.md). */
+const detectionSchema = z.strictObject({
+  /** Consecutive bad intervals that open a window, and good ones that close it. */
+  openAfter: z.number().int().min(1).max(100).default(2),
+  closeAfter: z.number().int().min(1).max(100).default(3),
+  /** A window opening this soon after the previous one's end on the same cell re-opens it. */
+  mergeGap: duration('15m').prefault('15m'),
+  /** Samples up to this far behind their cell's newest are folded in exactly; older ones are counted as late. */
+  lateness: duration('2h')
+    .prefault('2h')
+    .refine((ms) => ms <= 12 * 3_600_000, 'at most 12h (baselines read data a day old)'),
+  /** |robust z| beyond this against the baseline is a relative breach. */
+  zThreshold: z.number().positive().default(3.5),
+  /** Absolute breaches: RSRP below, SINR below, PRB at or above (with per-user DL below prbDlFactor × experience.dlMbps). */
+  rsrpDbm: z.number().default(-110),
+  sinrDb: z.number().default(0),
+  prbUtilPct: z.number().min(0).max(100).default(80),
+  prbDlFactor: z.number().min(1).default(1),
+  /** A site link this busy (or down) makes its cells' bad intervals `backhaul`. */
+  backhaulUtilPct: z.number().min(0).max(100).default(90),
+  /** Silent failure: users and traffic below this share of their baseline median (and below −zThreshold). */
+  silentShare: z.number().gt(0).max(1).default(0.3),
+  /** Congestion needs at least this many users (or the cell's usual users). */
+  congestionMinUsers: z.number().min(0).default(10),
+  /** Hour-of-week baselines: weeks looked back and weekly values needed. */
+  baselineWeeks: z.number().int().min(1).max(12).default(8),
+  minBaselineWeeks: z.number().int().min(1).max(12).default(3),
+  /** Hour-of-day fallback: days looked back and values needed. */
+  fallbackDays: z.number().int().min(1).max(28).default(14),
+  minFallbackDays: z.number().int().min(1).max(28).default(3),
+  /** RSRP/SINR level baseline: days looked back and hourly values needed. */
+  levelDays: z.number().int().min(1).max(28).default(7),
+  minLevelHours: z.number().int().min(1).default(24),
+  /** MAD floor: this share of |median| (absolute floors per KPI are built in, see docs/detection.md). */
+  madFloorShare: z.number().min(0).max(1).default(0.1),
+  /** Days of daily target results kept in memory (the record store keeps history). */
+  historyDays: z.number().int().min(2).max(400).default(35),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -508,6 +552,7 @@ export const configSchema = z.strictObject({
     .default([]),
   experience: experienceSchema.prefault({}),
   target: targetSchema.prefault({}),
+  detection: detectionSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
   sim: simSchema.prefault({}),
   log: logSchema.prefault({}),
@@ -577,3 +622,4 @@ export type SnmpConfig = Config['snmp'];
 export type SnmpTargetConfig = SnmpConfig['targets'][number];
 export type SnmpProfileConfig = SnmpConfig['profiles'][string];
 export type SimConfig = Config['sim'];
+export type DetectionConfig = Config['detection'];

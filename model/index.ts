@@ -120,7 +120,8 @@ export type SampleStream = 'counters' | 'probes';
 
 /** One KPI that made intervals bad: its worst value and what it was judged against. */
 export interface KpiEvidence {
-  kpi: SampleNumericField | 'available';
+  /** `trafficMbps`: carried volume as a rate, (dlVolumeMB + ulVolumeMB) · 8 / intervalS (silent failures). */
+  kpi: SampleNumericField | 'available' | 'trafficMbps';
   /** Worst value over the window's bad intervals (for `available`: 0 = down). */
   worst: number;
   /** The absolute threshold breached, when that was the test. */

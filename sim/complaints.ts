@@ -30,6 +30,7 @@ const KIND_WEIGHT: Record<IncidentKind, number> = {
   coverage: 1,
   interference: 1,
   congestion: 0.5,
+  sleeping: 1,
 };
 /** Background rates per site and day: network complaints with no incident, and other categories. */
 const NOISE_NETWORK_PER_SITE_DAY = 0.065;
@@ -65,6 +66,11 @@ const TEXT: Record<IncidentKind | 'noise' | Exclude<ComplaintCategory, 'network'
     'Signal looks fine but nothing works',
   ],
   congestion: ['Internet very slow in the evening', 'Videos keep buffering', 'Mobile data crawls at busy times'],
+  sleeping: [
+    'Full bars but cannot connect at all',
+    'No data since yesterday, others nearby have it',
+    'Phone says connected but nothing works',
+  ],
   noise: ['Mobile data slow', 'Poor network quality in my area', 'Calls sometimes drop'],
   billing: ['Charged twice for my data pack', 'Bill higher than my plan', 'Refund not received'],
   efficiency: ['Still waiting for a reply to my last complaint', 'Ticket closed without a fix', 'Nobody called back'],
@@ -132,8 +138,10 @@ export class ComplaintBook {
       const state = this.siteState(siteIdx, t);
       slots.forEach((slot, j) => {
         const cs = state.cells[slot]!;
-        if (isGood(cs)) return;
-        const users = cs.available ? cs.activeUsers : state.baselineUsers[slot]!;
+        // A sleeping cell serves the few users who attach well: the ones it lost are the affected.
+        const lost = inc.kind === 'sleeping' ? state.baselineUsers[slot]! - cs.activeUsers : 0;
+        if (isGood(cs) && !(lost > 0)) return;
+        const users = lost > 0 ? lost : cs.available ? cs.activeUsers : state.baselineUsers[slot]!;
         badCellMinutes++;
         affected.add(j);
         userMinutes += users;

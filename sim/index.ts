@@ -80,7 +80,11 @@ export interface LinkState {
   outErrors: number;
 }
 
-export type IncidentKind = 'outage' | 'coverage' | 'interference' | 'congestion' | 'backhaul';
+/**
+ * `sleeping` (a silent failure: the cell reports itself available with normal radio KPIs, but most
+ * users cannot attach) is never scheduled automatically; tests inject it with `addIncident`.
+ */
+export type IncidentKind = 'outage' | 'coverage' | 'interference' | 'congestion' | 'backhaul' | 'sleeping';
 
 export interface Incident {
   id: string;

@@ -183,6 +183,11 @@ export class KpiModel {
             break;
           case 'backhaul':
             break;
+          case 'sleeping':
+            // A silent failure: the cell stays on air and says it is fine, but only 5–20% of its users
+            // manage to attach (the rest see no service); those who do are served normally.
+            u *= sleepingShare(inc.severity);
+            break;
         }
       }
       rsrp[i] = r;
@@ -288,6 +293,11 @@ export class KpiModel {
       linkOutOctets: minuteOctets(outMbps),
     };
   }
+}
+
+/** Share of its users a sleeping cell still serves: 20% at severity 0, 5% at severity 1. */
+export function sleepingShare(severity: number): number {
+  return 0.2 - 0.15 * severity;
 }
 
 export function dlCapacity(m: CellModel, sinrDb: number): number {

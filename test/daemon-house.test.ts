@@ -65,6 +65,7 @@ void t.test('reload: every top-level section is applied by its part or reported 
     probes: { change: { probes: [{ kind: 'http' }] }, want: 'refused' },
     experience: { change: { experience: { dlMbps: 3 } }, want: 'restart' },
     target: { change: { target: { ratio: 0.9 } }, want: 'restart' },
+    detection: { change: { detection: { openAfter: 3 } }, want: 'restart' },
     alerts: { change: { alerts: { sinks: [{ kind: 'log' }] } }, want: 'restart' },
     sim: { change: { sim: { seed: 9 } }, want: 'restart' },
     log: { change: { log: { level: 'debug' } }, want: 'restart' },

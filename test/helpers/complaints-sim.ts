@@ -25,7 +25,7 @@ export function incidentSeverity(s: number): number {
 export const truthWindows: WindowSource = (net, from, to) => {
   const out: Window[] = [];
   for (const inc of net.groundTruth(from, to).incidents) {
-    const cause: Cause = inc.kind;
+    const cause: Cause = inc.kind === 'sleeping' ? 'silent-failure' : inc.kind;
     for (const cell of inc.affectedCells) {
       const c = net.cells.find((x) => x.id === cell);
       const w: Window = {

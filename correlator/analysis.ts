@@ -1,0 +1,474 @@
+/**
+ * Offline analysis: the whole detector over samples from files, as one report.
+ *
+ * The rules:
+ * - the input may come in any order; it is held in compact columns (`SampleColumns`: typed arrays,
+ *   cell ids interned, NaN = missing — a file reader appends to it, so millions of samples never
+ *   exist as objects at once), sorted by (cell, ts) through an index, and fed to the same `Detector`
+ *   the daemon runs, cell after cell in time order (`ordered`: no lateness buffer needed);
+ * - links are fed first, so every bad interval meets its site's link trouble;
+ * - the report is deterministic: windows by start then id, targets by day then scope then id,
+ *   cells by id; times are RFC 3339 strings (epoch ms inside cellwatch);
+ * - two samples of one cell with the same ts: the first is kept, the rest are duplicates.
+ */
+import type {
+  Cause,
+  EpochMs,
+  Inventory,
+  LinkSample,
+  Sample,
+  SampleNumericField,
+  SampleSource,
+  Window,
+  WindowEvidence,
+} from '../model/index.js';
+import type { BaselineKind, HourlyMean } from './baseline.js';
+import { CAUSE_PRIORITY } from './causes.js';
+import { Detector } from './detector.js';
+import { DAY_MS, LocalClock, dayString } from './localtime.js';
+import { ABSOLUTE_MAD_FLOOR, type DetectionSettings, type PeakSetting } from './settings.js';
+import type { TargetResult } from './targets.js';
+
+const SOURCES: readonly SampleSource[] = ['snmp', 'probe', 'push', 'sim', 'import'];
+const SOURCE_INDEX = new Map(SOURCES.map((s, i) => [s, i]));
+
+/** Samples as columns: what a file reader appends to (≈ 100 bytes per sample with every KPI). */
+export class SampleColumns {
+  length = 0;
+  private capacity: number;
+  private ts: Float64Array;
+  private cell: Uint32Array;
+  private source: Uint8Array;
+  /** 0 missing, 1 down, 2 up. */
+  private available: Uint8Array;
+  private interval: Float64Array | undefined;
+  private readonly fields = new Map<SampleNumericField, Float64Array>();
+  /** The same columns by name, for the hot path. */
+  private cols: Partial<Record<SampleNumericField, Float64Array>> = {};
+  private readonly cellIndex = new Map<string, number>();
+  readonly cellIds: string[] = [];
+
+  constructor(capacity = 1024) {
+    this.capacity = Math.max(16, capacity);
+    this.ts = new Float64Array(this.capacity);
+    this.cell = new Uint32Array(this.capacity);
+    this.source = new Uint8Array(this.capacity);
+    this.available = new Uint8Array(this.capacity);
+  }
+
+  static from(samples: Iterable<Sample>): SampleColumns {
+    const c = new SampleColumns(Array.isArray(samples) ? samples.length : 1024);
+    for (const s of samples) c.append(s);
+    return c;
+  }
+
+  append(s: Sample): void {
+    if (this.length === this.capacity) this.grow();
+    const i = this.length++;
+    let ci = this.cellIndex.get(s.cell);
+    if (ci === undefined) {
+      ci = this.cellIds.length;
+      this.cellIds.push(s.cell);
+      this.cellIndex.set(s.cell, ci);
+    }
+    this.cell[i] = ci;
+    this.ts[i] = s.ts;
+    this.source[i] = SOURCE_INDEX.get(s.source) ?? 0;
+    this.available[i] = s.available === undefined ? 0 : s.available ? 2 : 1;
+    if (s.intervalS !== undefined) (this.interval ?? this.column('interval'))[i] = s.intervalS;
+    else if (this.interval) this.interval[i] = Number.NaN;
+    // Field by field, like sample(): a loop over names costs a Map lookup and a keyed read each.
+    const f = this.cols;
+    if (s.dlMbps !== undefined) (f.dlMbps ?? this.column('dlMbps'))[i] = s.dlMbps;
+    else if (f.dlMbps) f.dlMbps[i] = Number.NaN;
+    if (s.ulMbps !== undefined) (f.ulMbps ?? this.column('ulMbps'))[i] = s.ulMbps;
+    else if (f.ulMbps) f.ulMbps[i] = Number.NaN;
+    if (s.latencyMs !== undefined) (f.latencyMs ?? this.column('latencyMs'))[i] = s.latencyMs;
+    else if (f.latencyMs) f.latencyMs[i] = Number.NaN;
+    if (s.rsrpDbm !== undefined) (f.rsrpDbm ?? this.column('rsrpDbm'))[i] = s.rsrpDbm;
+    else if (f.rsrpDbm) f.rsrpDbm[i] = Number.NaN;
+    if (s.rsrqDb !== undefined) (f.rsrqDb ?? this.column('rsrqDb'))[i] = s.rsrqDb;
+    else if (f.rsrqDb) f.rsrqDb[i] = Number.NaN;
+    if (s.sinrDb !== undefined) (f.sinrDb ?? this.column('sinrDb'))[i] = s.sinrDb;
+    else if (f.sinrDb) f.sinrDb[i] = Number.NaN;
+    if (s.prbUtilPct !== undefined) (f.prbUtilPct ?? this.column('prbUtilPct'))[i] = s.prbUtilPct;
+    else if (f.prbUtilPct) f.prbUtilPct[i] = Number.NaN;
+    if (s.activeUsers !== undefined) (f.activeUsers ?? this.column('activeUsers'))[i] = s.activeUsers;
+    else if (f.activeUsers) f.activeUsers[i] = Number.NaN;
+    if (s.dlVolumeMB !== undefined) (f.dlVolumeMB ?? this.column('dlVolumeMB'))[i] = s.dlVolumeMB;
+    else if (f.dlVolumeMB) f.dlVolumeMB[i] = Number.NaN;
+    if (s.ulVolumeMB !== undefined) (f.ulVolumeMB ?? this.column('ulVolumeMB'))[i] = s.ulVolumeMB;
+    else if (f.ulVolumeMB) f.ulVolumeMB[i] = Number.NaN;
+  }
+
+  /** The sample at row i, as an object (only what it had). */
+  sample(i: number): Sample {
+    // Written out field by field: every sample then gets its properties in one order, so V8 keeps
+    // them as fast objects (a loop over field names made them dictionaries: 5 µs per sample).
+    const s: Sample = { cell: this.cellIds[this.cell[i]!]!, ts: this.ts[i]!, source: SOURCES[this.source[i]!]! };
+    let v = this.interval ? this.interval[i]! : Number.NaN;
+    if (v === v) s.intervalS = v;
+    const a = this.available[i]!;
+    if (a !== 0) s.available = a === 2;
+    const f = this.cols;
+    if (f.dlMbps) {
+      v = f.dlMbps[i]!;
+      if (v === v) s.dlMbps = v;
+    }
+    if (f.ulMbps) {
+      v = f.ulMbps[i]!;
+      if (v === v) s.ulMbps = v;
+    }
+    if (f.latencyMs) {
+      v = f.latencyMs[i]!;
+      if (v === v) s.latencyMs = v;
+    }
+    if (f.rsrpDbm) {
+      v = f.rsrpDbm[i]!;
+      if (v === v) s.rsrpDbm = v;
+    }
+    if (f.rsrqDb) {
+      v = f.rsrqDb[i]!;
+      if (v === v) s.rsrqDb = v;
+    }
+    if (f.sinrDb) {
+      v = f.sinrDb[i]!;
+      if (v === v) s.sinrDb = v;
+    }
+    if (f.prbUtilPct) {
+      v = f.prbUtilPct[i]!;
+      if (v === v) s.prbUtilPct = v;
+    }
+    if (f.activeUsers) {
+      v = f.activeUsers[i]!;
+      if (v === v) s.activeUsers = v;
+    }
+    if (f.dlVolumeMB) {
+      v = f.dlVolumeMB[i]!;
+      if (v === v) s.dlVolumeMB = v;
+    }
+    if (f.ulVolumeMB) {
+      v = f.ulVolumeMB[i]!;
+      if (v === v) s.ulVolumeMB = v;
+    }
+    return s;
+  }
+
+  /** Row order by (cell id, ts, arrival) and where each cell's rows begin: counting sort, then ts per cell. */
+  sortedByCell(): { order: Uint32Array; cells: { id: string; from: number; to: number }[] } {
+    const n = this.length;
+    const ids = this.cellIds.map((id, i) => ({ id, i })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const rank = new Uint32Array(ids.length);
+    ids.forEach((x, r) => (rank[x.i] = r));
+    const start = new Uint32Array(ids.length + 1);
+    for (let i = 0; i < n; i++) start[rank[this.cell[i]!]! + 1]!++;
+    for (let r = 0; r < ids.length; r++) start[r + 1]! += start[r]!;
+    const next = start.slice(0, ids.length);
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[next[rank[this.cell[i]!]!]!++] = i;
+    const ts = this.ts;
+    const cells = ids.map((x, r) => ({ id: x.id, from: start[r]!, to: start[r + 1]! }));
+    for (const c of cells) {
+      let sorted = true;
+      for (let k = c.from + 1; k < c.to && sorted; k++) if (ts[order[k]!]! < ts[order[k - 1]!]!) sorted = false;
+      if (sorted) continue;
+      const slice = Array.from(order.subarray(c.from, c.to)).sort((a, b) => ts[a]! - ts[b]! || a - b);
+      order.set(slice, c.from);
+    }
+    return { order, cells };
+  }
+
+  /** Smallest and largest ts. */
+  span(): { from: EpochMs; to: EpochMs } | undefined {
+    if (this.length === 0) return undefined;
+    let from = Infinity;
+    let to = -Infinity;
+    for (let i = 0; i < this.length; i++) {
+      const t = this.ts[i]!;
+      if (t < from) from = t;
+      if (t > to) to = t;
+    }
+    return { from, to };
+  }
+
+  private column(f: SampleNumericField | 'interval'): Float64Array {
+    if (f === 'interval') return (this.interval ??= new Float64Array(this.capacity).fill(Number.NaN));
+    let col = this.fields.get(f);
+    if (!col) {
+      this.fields.set(f, (col = new Float64Array(this.capacity).fill(Number.NaN)));
+      this.cols[f] = col;
+    }
+    return col;
+  }
+
+  private grow(): void {
+    const cap = this.capacity * 2;
+    const widen = <T extends Float64Array | Uint32Array | Uint8Array>(a: T, fill?: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap);
+      if (fill !== undefined) b.fill(fill, a.length);
+      b.set(a);
+      return b;
+    };
+    this.ts = widen(this.ts);
+    this.cell = widen(this.cell);
+    this.source = widen(this.source);
+    this.available = widen(this.available);
+    if (this.interval) this.interval = widen(this.interval, Number.NaN);
+    for (const [f, col] of this.fields) {
+      const wide = widen(col, Number.NaN);
+      this.fields.set(f, wide);
+      this.cols[f] = wide;
+    }
+    this.capacity = cap;
+  }
+}
+
+export interface AnalysisInput {
+  samples: Iterable<Sample> | SampleColumns;
+  links?: Iterable<LinkSample>;
+  inventory?: Inventory;
+  settings: DetectionSettings;
+  /** Hourly means from before the samples (a store export), for baselines from day one. */
+  history?: readonly HourlyMean[];
+  /** Stamped into the report when given (the report is otherwise a pure function of its input). */
+  generatedAt?: EpochMs;
+}
+
+export interface ReportWindow {
+  id: string;
+  cell: string;
+  site?: string;
+  region?: string;
+  stream: Window['stream'];
+  start: string;
+  /** Absent while the window was still open at the end of the data. */
+  end?: string;
+  cause: Cause;
+  severity: number;
+  usersAffected: number;
+  userMinutes: number;
+  worst: Window['worst'];
+  evidence: WindowEvidence;
+  remediation: string;
+}
+
+export interface ReportCell {
+  id: string;
+  site?: string;
+  region?: string;
+  /** Time-consistent busy hour as of the last day of data (local clock hour). */
+  busyHour: number | null;
+  bouncingBusyHour: number | null;
+  baseline: BaselineKind;
+  windows: number;
+  /** Lowest daily peak ratio (null when no day had known experience), and its day. */
+  worstRatio: number | null;
+  worstDay: string | null;
+}
+
+export interface AnalysisReport {
+  generatedAt?: string;
+  settings: ReportSettings;
+  input: {
+    samples: number;
+    links: number;
+    cells: number;
+    from: string | null;
+    to: string | null;
+    late: number;
+    duplicates: number;
+  };
+  windows: ReportWindow[];
+  targets: TargetResult[];
+  cells: ReportCell[];
+  summary: {
+    windowsByCause: Record<Cause, number>;
+    worstCells: { id: string; ratio: number; day: string }[];
+  };
+  /** Added by complaint correlation (issue 9). */
+  complaints?: unknown[];
+}
+
+/** The settings as the report prints them: peak hours as HH:MM, durations in minutes. */
+export interface ReportSettings {
+  timezone: string;
+  experience: DetectionSettings['experience'];
+  target: { ratio: number; peak: { from: string; to: string } | 'busy-hour'; minUsers: number; minCoverage: number };
+  rules: Omit<DetectionSettings['rules'], 'mergeGapMs' | 'latenessMs'> & { mergeGapMin: number; latenessMin: number };
+  baseline: DetectionSettings['baseline'];
+}
+
+const rfc3339 = (ms: EpochMs) => new Date(ms).toISOString();
+const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+
+function reportSettings(s: DetectionSettings): ReportSettings {
+  const peak: PeakSetting = s.target.peak;
+  const { mergeGapMs, latenessMs, ...rules } = s.rules;
+  return {
+    timezone: s.timezone,
+    experience: { ...s.experience },
+    target: { ...s.target, peak: peak === 'busy-hour' ? peak : { from: hhmm(peak.from), to: hhmm(peak.to) } },
+    rules: { ...rules, mergeGapMin: mergeGapMs / 60_000, latenessMin: latenessMs / 60_000 },
+    baseline: { ...s.baseline, madFloor: { ...ABSOLUTE_MAD_FLOOR, ...s.baseline.madFloor } },
+  };
+}
+
+export function reportWindow(w: Window): ReportWindow {
+  const r: ReportWindow = {
+    id: w.id,
+    cell: w.cell,
+    stream: w.stream,
+    start: rfc3339(w.start),
+    cause: w.cause,
+    severity: w.severity,
+    usersAffected: w.usersAffected,
+    userMinutes: w.userMinutes,
+    worst: w.worst,
+    evidence: w.evidence,
+    remediation: w.remediation,
+  };
+  if (w.site !== undefined) r.site = w.site;
+  if (w.region !== undefined) r.region = w.region;
+  if (w.end !== undefined) r.end = rfc3339(w.end);
+  // Key order fixed for diffs of reports.
+  return {
+    id: r.id,
+    cell: r.cell,
+    ...(r.site !== undefined ? { site: r.site } : {}),
+    ...(r.region !== undefined ? { region: r.region } : {}),
+    stream: r.stream,
+    start: r.start,
+    ...(r.end !== undefined ? { end: r.end } : {}),
+    cause: r.cause,
+    severity: r.severity,
+    usersAffected: r.usersAffected,
+    userMinutes: r.userMinutes,
+    worst: r.worst,
+    evidence: r.evidence,
+    remediation: r.remediation,
+  };
+}
+
+/** What analysis produced before it is printed: windows with epoch times, and the detector for reads. */
+export interface AnalysisResult {
+  report: AnalysisReport;
+  /** Final windows, by start then id (epoch ms). */
+  windows: Window[];
+}
+
+export function analyze(input: AnalysisInput): AnalysisReport {
+  return analyzeDetailed(input).report;
+}
+
+export function analyzeDetailed(input: AnalysisInput): AnalysisResult {
+  const cols = input.samples instanceof SampleColumns ? input.samples : SampleColumns.from(input.samples);
+  const span = cols.span();
+  const spanDays = span ? Math.ceil((span.to - span.from) / DAY_MS) + 2 : 0;
+  // Offline, every day of the input is kept (the live detector keeps `historyDays`).
+  const settings: DetectionSettings = {
+    ...input.settings,
+    rules: { ...input.settings.rules, historyDays: Math.max(input.settings.rules.historyDays, spanDays) },
+  };
+  const detector = new Detector(settings, {
+    ...(input.inventory ? { inventory: input.inventory } : {}),
+    ordered: true,
+  });
+  if (input.history) detector.seedHourly(input.history);
+
+  const links = [...(input.links ?? [])].sort((a, b) => (a.link < b.link ? -1 : a.link > b.link ? 1 : a.ts - b.ts));
+  let late = 0;
+  let duplicates = 0;
+  const windows = new Map<string, Window>();
+  const take = (events: readonly { change: string; window: Window }[]) => {
+    for (const e of events) {
+      if (e.change === 'retracted') windows.delete(e.window.id);
+      else windows.set(e.window.id, e.window);
+    }
+  };
+  const lo = detector.addLinks(links);
+  late += lo.late;
+  duplicates += lo.duplicates;
+
+  const { order, cells } = cols.sortedByCell();
+  const batch: Sample[] = [];
+  for (const c of cells) {
+    batch.length = 0;
+    for (let k = c.from; k < c.to; k++) batch.push(cols.sample(order[k]!));
+    const out = detector.addSamples(batch);
+    late += out.late;
+    duplicates += out.duplicates;
+    take(out.windows);
+  }
+  // Windows still open: their current state (changes that were not news were not emitted).
+  for (const id of windows.keys()) {
+    const now = detector.window(id);
+    if (now) windows.set(id, now);
+  }
+  const finalWindows = [...windows.values()].sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1));
+
+  const targets: TargetResult[] = [];
+  for (const day of detector.targetDays()) targets.push(...detector.targets(day));
+
+  const clock = new LocalClock(settings.timezone);
+  const lastDay = span ? clock.day(span.to) : undefined;
+  const cellIds = new Set<string>(cols.cellIds);
+  for (const c of input.inventory?.cells ?? []) cellIds.add(c.id);
+  const windowsPerCell = new Map<string, number>();
+  for (const w of finalWindows) windowsPerCell.set(w.cell, (windowsPerCell.get(w.cell) ?? 0) + 1);
+  const worst = new Map<string, { ratio: number; day: string }>();
+  for (const t of targets) {
+    if (t.scope !== 'cell' || t.ratio === null) continue;
+    const w = worst.get(t.id);
+    if (!w || t.ratio < w.ratio) worst.set(t.id, { ratio: t.ratio, day: t.day });
+  }
+  const reportCells: ReportCell[] = [...cellIds].sort().map((id) => {
+    const inv = input.inventory?.cell(id);
+    const view = lastDay === undefined ? undefined : detector.cellView(id, clock.dayStart(lastDay) + 12 * 3_600_000);
+    const w = worst.get(id);
+    return {
+      id,
+      ...(inv ? { site: inv.site, region: inv.region } : {}),
+      busyHour: view?.busyHour ?? null,
+      bouncingBusyHour: view?.bouncingBusyHour ?? null,
+      baseline: view?.baseline ?? 'none',
+      windows: windowsPerCell.get(id) ?? 0,
+      worstRatio: w?.ratio ?? null,
+      worstDay: w?.day ?? null,
+    };
+  });
+
+  const windowsByCause = Object.fromEntries(CAUSE_PRIORITY.map((c) => [c, 0])) as Record<Cause, number>;
+  for (const w of finalWindows) windowsByCause[w.cause]++;
+  const judged = targets.filter((t) => t.scope === 'cell' && t.ratio !== null && t.status !== 'insufficient-data');
+  const worstCells: { id: string; ratio: number; day: string }[] = [];
+  const seen = new Set<string>();
+  for (const t of judged.sort(
+    (a, b) => a.ratio! - b.ratio! || (a.id < b.id ? -1 : a.id > b.id ? 1 : a.day < b.day ? -1 : 1),
+  )) {
+    if (seen.has(t.id)) continue;
+    seen.add(t.id);
+    worstCells.push({ id: t.id, ratio: t.ratio!, day: t.day });
+    if (worstCells.length === 10) break;
+  }
+
+  const report: AnalysisReport = {
+    ...(input.generatedAt !== undefined ? { generatedAt: rfc3339(input.generatedAt) } : {}),
+    settings: reportSettings(input.settings),
+    input: {
+      samples: cols.length,
+      links: links.length,
+      cells: cols.cellIds.length,
+      from: span ? rfc3339(span.from) : null,
+      to: span ? rfc3339(span.to) : null,
+      late,
+      duplicates,
+    },
+    windows: finalWindows.map(reportWindow),
+    targets,
+    cells: reportCells,
+    summary: { windowsByCause, worstCells },
+  };
+  return { report, windows: finalWindows };
+}
+
+export { dayString };

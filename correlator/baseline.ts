@@ -1,0 +1,423 @@
+/**
+ * What is normal for a cell: robust baselines from its own hourly means.
+ *
+ * The rules:
+ * - history is one mean per cell and UTC hour and KPI (the store's hourly rollups hold the same),
+ *   kept for `weeks + 1` weeks in typed arrays per cell; older hours are overwritten (bounded memory);
+ * - sums are kept in fixed point (1/100 of the unit) as integers, so a mean is the same whatever
+ *   order its samples arrived in;
+ * - load-driven KPIs (users, traffic, DL, UL, latency, PRB) follow the week: the baseline of hour H is
+ *   the median and MAD of the means at the same local hour of week in the previous 1..`weeks` weeks
+ *   (strictly earlier weeks: a baseline in use never changes with late data), needing `minWeeks`
+ *   values; otherwise the same local hour of the previous `fallbackDays` days (`minDays` values);
+ *   otherwise there is none (`no-history`, absolute rules only);
+ * - radio KPIs (RSRP, SINR) have no weekly rhythm, so they get one level: the hourly means of the
+ *   `levelDays` local days before the sample's day, ending `lateness` before it (hours a live detector
+ *   has surely settled), ≥ `minLevelHours` values — more values, and a
+ *   fault that started last week does not hide in an hour-of-week median;
+ * - the MAD is floored at max(`madFloorShare` × |median|, an absolute floor per KPI): hourly means
+ *   vary far less than single samples, and a MAD near zero would turn noise into z-scores of 50;
+ * - robust z = 0.6745 · (x − median) / MAD.
+ * The hour a UTC hour belongs to locally is the local hour of its start.
+ */
+import { medianSorted } from 'simple-statistics';
+import type { EpochMs } from '../model/index.js';
+import { HOUR_MS, type LocalClock } from './localtime.js';
+import { ABSOLUTE_MAD_FLOOR, type BaselineSettings } from './settings.js';
+
+export const BASELINE_KPIS = [
+  'activeUsers',
+  'trafficMbps',
+  'dlMbps',
+  'ulMbps',
+  'latencyMs',
+  'rsrpDbm',
+  'sinrDb',
+  'prbUtilPct',
+] as const;
+export type BaselineKpi = (typeof BASELINE_KPIS)[number];
+const K = BASELINE_KPIS.length;
+export const KPI_INDEX: Record<BaselineKpi, number> = Object.fromEntries(BASELINE_KPIS.map((k, i) => [k, i])) as Record<
+  BaselineKpi,
+  number
+>;
+const LEVEL_KPIS: readonly BaselineKpi[] = ['rsrpDbm', 'sinrDb'];
+
+/** Fixed-point scale of the sums: 1/100 of each KPI's unit. */
+const SCALE = 100;
+/** A count beyond this in one hour is not a collection interval any more; the rest are not summed. */
+const MAX_COUNT = 60_000;
+
+/**
+ * One hourly mean per cell and UTC hour, as the store's rollups hold it (the lead converts
+ * `SeriesBucket`s). `trafficMbps` = (dlVolumeMB + ulVolumeMB) · 8 / intervalS, the carried rate.
+ * Means should come from the counter sources (not probes).
+ */
+export type HourlyMean = {
+  cell: string;
+  hour: EpochMs;
+  /** Samples in the hour. */
+  count: number;
+  /** Per KPI, when it differs from `count` (a down cell's samples carry no DL): exact merges. */
+  counts?: Partial<Record<BaselineKpi, number>>;
+} & Partial<Record<BaselineKpi, number>>;
+
+export type BaselineKind = 'none' | 'hour-of-day' | 'hour-of-week' | 'level';
+
+export interface KpiBaseline {
+  kind: Exclude<BaselineKind, 'none'>;
+  median: number;
+  /** Floored MAD. */
+  mad: number;
+  /** Values the median was taken over. */
+  n: number;
+}
+
+export type Baselines = Partial<Record<BaselineKpi, KpiBaseline>>;
+
+/** 0.6745 · (x − median) / MAD. */
+export function robustZ(x: number, b: KpiBaseline): number {
+  return (0.6745 * (x - b.median)) / b.mad;
+}
+
+/** Sorts a small typed array in place (insertion sort: baselines take 3–14 values, level ones ~168). */
+function sortSmall(a: Float64Array): Float64Array {
+  if (a.length > 32) return a.sort();
+  for (let i = 1; i < a.length; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > v) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = v;
+  }
+  return a;
+}
+
+const devScratch = new Float64Array(4096);
+
+/**
+ * Median and floored MAD of some values (sorted in place), with simple-statistics' median of sorted
+ * values. Written without allocation: it runs once per cell, hour and KPI.
+ */
+export function medianMad(values: Float64Array, floorShare: number, floorAbs: number): { median: number; mad: number } {
+  const sorted = sortSmall(values);
+  const median = medianSorted(sorted as unknown as number[]);
+  const dev = devScratch.subarray(0, sorted.length);
+  for (let i = 0; i < sorted.length; i++) dev[i] = Math.abs(sorted[i]! - median);
+  const mad = medianSorted(sortSmall(dev) as unknown as number[]);
+  return { median, mad: Math.max(mad, floorShare * Math.abs(median), floorAbs) };
+}
+
+/** One cell's hourly history: a ring of UTC hours, each with fixed-point sums and counts per KPI. */
+class CellHistory {
+  readonly tags: Int32Array;
+  readonly sums: Int32Array;
+  readonly counts: Uint16Array;
+  /** The baselines of the hour (and day) asked last: samples arrive hour after hour. */
+  hourKey = Number.NaN;
+  hour: Baselines = {};
+  dayKey = Number.NaN;
+  day: Baselines = {};
+
+  constructor(readonly slots: number) {
+    this.tags = new Int32Array(slots).fill(-1);
+    this.sums = new Int32Array(slots * K);
+    this.counts = new Uint16Array(slots * K);
+  }
+
+  /** The slot for UTC hour h, cleared if it held an older hour; undefined if h is older than the ring. */
+  slotFor(h: number): number | undefined {
+    const slot = h % this.slots;
+    const tag = this.tags[slot]!;
+    if (tag === h) return slot;
+    if (tag > h) return undefined;
+    this.tags[slot] = h;
+    this.sums.fill(0, slot * K, slot * K + K);
+    this.counts.fill(0, slot * K, slot * K + K);
+    return slot;
+  }
+
+  mean(h: number, k: number): number {
+    const slot = h % this.slots;
+    if (this.tags[slot] !== h) return Number.NaN;
+    const n = this.counts[slot * K + k]!;
+    return n === 0 ? Number.NaN : this.sums[slot * K + k]! / SCALE / n;
+  }
+
+  invalidate(): void {
+    this.hourKey = Number.NaN;
+    this.dayKey = Number.NaN;
+  }
+}
+
+/**
+ * The load-KPI baselines of one cell and hour, each found on first use: users, DL and latency are
+ * asked for on most samples, traffic only when users collapsed, UL and PRB by nothing yet.
+ */
+class HourBaselines implements Baselines {
+  private memo: (KpiBaseline | undefined | null)[] = [null, null, null, null, null, null, null, null];
+
+  constructor(
+    private readonly store: BaselineStore,
+    private readonly hist: CellHistory,
+    private readonly weekly: readonly number[],
+    private readonly daily: readonly number[],
+  ) {}
+
+  private of(kpi: BaselineKpi): KpiBaseline | undefined {
+    const k = KPI_INDEX[kpi];
+    let b = this.memo[k];
+    if (b === null) {
+      const s = this.store.settingsNow;
+      b =
+        this.store.fromHours(this.hist, this.weekly, k, s.minWeeks, 'hour-of-week', kpi) ??
+        this.store.fromHours(this.hist, this.daily, k, s.minDays, 'hour-of-day', kpi);
+      this.memo[k] = b;
+    }
+    return b;
+  }
+
+  get activeUsers() {
+    return this.of('activeUsers');
+  }
+  get trafficMbps() {
+    return this.of('trafficMbps');
+  }
+  get dlMbps() {
+    return this.of('dlMbps');
+  }
+  get ulMbps() {
+    return this.of('ulMbps');
+  }
+  get latencyMs() {
+    return this.of('latencyMs');
+  }
+  get prbUtilPct() {
+    return this.of('prbUtilPct');
+  }
+}
+
+/** Per-cell hourly histories and the baselines drawn from them. */
+export class BaselineStore {
+  private readonly cells = new Map<string, CellHistory>();
+  private readonly slots: number;
+  private readonly scratch = new Float64Array(2048);
+  /** Per UTC hour, the hours its baselines look at: the same for every cell, so found once. */
+  private readonly lookback = new Map<number, { weekly: number[]; daily: number[] }>();
+
+  constructor(
+    private settings: BaselineSettings,
+    private readonly clock: LocalClock,
+  ) {
+    this.slots = (settings.weeks + 1) * 168;
+  }
+
+  /** How far before a day its level baseline stops: the lateness. */
+  guardMs = 0;
+
+  get settingsNow(): BaselineSettings {
+    return this.settings;
+  }
+
+  setSettings(s: BaselineSettings): void {
+    // The ring's size follows `weeks` as built; a longer look-back needs a restart.
+    this.settings = s;
+    this.lookback.clear();
+    for (const c of this.cells.values()) c.invalidate();
+  }
+
+  private history(cell: string): CellHistory {
+    let h = this.cells.get(cell);
+    if (!h) {
+      h = new CellHistory(this.slots);
+      this.cells.set(cell, h);
+    }
+    return h;
+  }
+
+  /** Adds one sample's values (NaN = missing) to its UTC hour. */
+  add(cell: string, ts: EpochMs, values: ArrayLike<number>): void {
+    const hist = this.history(cell);
+    const h = Math.floor(ts / HOUR_MS);
+    const slot = hist.slotFor(h);
+    if (slot === undefined) return;
+    for (let k = 0; k < K; k++) {
+      const v = values[k]!;
+      if (Number.isNaN(v)) continue;
+      const i = slot * K + k;
+      if (hist.counts[i]! >= MAX_COUNT) continue;
+      hist.sums[i]! += Math.round(v * SCALE);
+      hist.counts[i]! += 1;
+    }
+    // No invalidation: settled samples land in hours no baseline in use reads (they are ≥ lateness
+    // old, baselines read hours ≥ a day old); late-dropped samples invalidate explicitly.
+  }
+
+  /** History from the store's rollups: each given hour replaces what the ring held for it. */
+  seed(means: readonly HourlyMean[]): void {
+    for (const m of means) {
+      const hist = this.history(m.cell);
+      const h = Math.floor(m.hour / HOUR_MS);
+      const slot = hist.slotFor(h);
+      if (slot === undefined || !(m.count > 0)) continue;
+      BASELINE_KPIS.forEach((kpi, k) => {
+        const v = m[kpi];
+        const i = slot * K + k;
+        const n = Math.min(m.counts?.[kpi] ?? m.count, MAX_COUNT);
+        if (v === undefined || !Number.isFinite(v) || !(n > 0)) {
+          hist.sums[i] = 0;
+          hist.counts[i] = 0;
+        } else {
+          hist.sums[i] = Math.round(v * SCALE * n);
+          hist.counts[i] = n;
+        }
+      });
+      hist.invalidate();
+    }
+  }
+
+  /** The history as hourly means (what the store's rollups would hold), by cell then hour. */
+  means(): HourlyMean[] {
+    const out: HourlyMean[] = [];
+    for (const cell of [...this.cells.keys()].sort()) {
+      const hist = this.cells.get(cell)!;
+      const hours = [...hist.tags].filter((h) => h >= 0).sort((a, b) => a - b);
+      for (const h of hours) {
+        const slot = h % hist.slots;
+        const m: HourlyMean = { cell, hour: h * HOUR_MS, count: 0, counts: {} };
+        BASELINE_KPIS.forEach((kpi, k) => {
+          const n = hist.counts[slot * K + k]!;
+          if (n === 0) return;
+          m[kpi] = hist.sums[slot * K + k]! / SCALE / n;
+          m.counts![kpi] = n;
+          m.count = Math.max(m.count, n);
+        });
+        if (m.count > 0) out.push(m);
+      }
+    }
+    return out;
+  }
+
+  has(cell: string): boolean {
+    return this.cells.has(cell);
+  }
+
+  /** Forget cached baselines of a cell (its history changed under a sample being recomputed). */
+  invalidate(cell: string): void {
+    this.cells.get(cell)?.invalidate();
+  }
+
+  /** Baselines of the load KPIs for the UTC hour containing ts. */
+  hourly(cell: string, ts: EpochMs): Baselines {
+    const hist = this.cells.get(cell);
+    if (!hist) return {};
+    const h = Math.floor(ts / HOUR_MS);
+    if (hist.hourKey === h) return hist.hour;
+    const { weekly, daily } = this.lookbackOf(h);
+    const out = new HourBaselines(this, hist, weekly, daily);
+    hist.hourKey = h;
+    hist.hour = out;
+    return out;
+  }
+
+  /** Baselines of the radio KPIs for the local day containing ts. */
+  level(cell: string, ts: EpochMs): Baselines {
+    const hist = this.cells.get(cell);
+    if (!hist) return {};
+    const day = this.clock.day(ts);
+    if (hist.dayKey === day) return hist.day;
+    const s = this.settings;
+    const from = Math.ceil(this.clock.dayStart(day - s.levelDays) / HOUR_MS);
+    // Up to `guard` before the day: the hours a live detector has surely settled by then, so live
+    // and sorted input see the same history.
+    const to = Math.floor((this.clock.dayStart(day) - this.guardMs) / HOUR_MS);
+    const hours: number[] = [];
+    for (let h = from; h < to; h++) hours.push(h);
+    const out: Baselines = {};
+    for (const kpi of LEVEL_KPIS) {
+      const b = this.fromHours(hist, hours, KPI_INDEX[kpi], s.minLevelHours, 'level', kpi);
+      if (b) out[kpi] = b;
+    }
+    hist.dayKey = day;
+    hist.day = out;
+    return out;
+  }
+
+  private lookbackOf(h: number): { weekly: number[]; daily: number[] } {
+    let l = this.lookback.get(h);
+    if (l) return l;
+    const s = this.settings;
+    const how = this.clock.hourOfWeek(h * HOUR_MS);
+    const weekly: number[] = [];
+    for (let k = 1; k <= s.weeks; k++) {
+      const c = this.matching(h - 168 * k, (x) => this.clock.hourOfWeek(x * HOUR_MS) === how);
+      if (c !== undefined) weekly.push(c);
+    }
+    const day = this.clock.day(h * HOUR_MS);
+    const hod = this.clock.hourOfDay(h * HOUR_MS);
+    const daily: number[] = [];
+    for (let k = 1; k <= s.fallbackDays; k++) {
+      const want = day - k;
+      const c = this.matching(
+        h - 24 * k,
+        (x) => this.clock.day(x * HOUR_MS) === want && this.clock.hourOfDay(x * HOUR_MS) === hod,
+      );
+      if (c !== undefined) daily.push(c);
+    }
+    if (this.lookback.size > 10_000) this.lookback.clear();
+    this.lookback.set(h, (l = { weekly, daily }));
+    return l;
+  }
+
+  /** The hour h, or the one beside it when a DST change moved the local hour wanted. */
+  private matching(h: number, ok: (h: number) => boolean): number | undefined {
+    if (ok(h)) return h;
+    if (ok(h - 1)) return h - 1;
+    if (ok(h + 1)) return h + 1;
+    return undefined;
+  }
+
+  /** @internal */
+  fromHours(
+    hist: CellHistory,
+    hours: readonly number[],
+    k: number,
+    min: number,
+    kind: KpiBaseline['kind'],
+    kpi: BaselineKpi,
+  ): KpiBaseline | undefined {
+    let n = 0;
+    for (const h of hours) {
+      const m = hist.mean(h, k);
+      if (!Number.isNaN(m) && n < this.scratch.length) this.scratch[n++] = m;
+    }
+    if (n < min) return undefined;
+    const { median, mad } = medianMad(
+      this.scratch.subarray(0, n),
+      this.settings.madFloorShare,
+      this.settings.madFloor?.[kpi] ?? ABSOLUTE_MAD_FLOOR[kpi],
+    );
+    return { kind, median, mad, n };
+  }
+
+  /** The fixed-point sum (1/100 units) and count of a KPI in UTC hour h (busy hours merge them exactly). */
+  hourSum(cell: string, h: number, kpi: BaselineKpi): { sum: number; count: number } {
+    const hist = this.cells.get(cell);
+    const k = KPI_INDEX[kpi];
+    if (!hist || hist.tags[h % hist.slots] !== h) return { sum: 0, count: 0 };
+    const slot = h % hist.slots;
+    return { sum: hist.sums[slot * K + k]!, count: hist.counts[slot * K + k]! };
+  }
+
+  /** Cells with any history. */
+  cellIds(): IterableIterator<string> {
+    return this.cells.keys();
+  }
+
+  /** Drop a cell's history (it left the inventory and sends nothing). */
+  forget(cell: string): void {
+    this.cells.delete(cell);
+  }
+}

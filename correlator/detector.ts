@@ -1,0 +1,550 @@
+/**
+ * The live detector: samples and links in, window events and daily targets out — synchronous, no
+ * I/O, no clock. It composes the parts that hold state, each with its own job:
+ *
+ * ```
+ *  addSamples ─► Track per (cell, stream) ─► window events
+ *                 │  lateness buffer, window machine (track.ts, windows.ts)
+ *                 ├─► BaselineStore: hourly history per cell (baseline.ts)
+ *                 └─► DayBook: target sums per local day and cell (targets.ts)
+ *  addLinks ───► LinkTimeline per site (causes.ts) ─► re-judged causes of overlapping windows
+ *  WindowHistory: which track holds a window, and recently closed ones
+ * ```
+ * Memory stays flat: hourly history is a fixed ring per cell, day sums are kept `historyDays`,
+ * tracks keep `lateness` of intervals, and closed windows leave after a day (the record store keeps
+ * window history, not the detector).
+ */
+import type {
+  Cell,
+  EpochMs,
+  Inventory,
+  LinkSample,
+  Sample,
+  SampleStream,
+  Window,
+  WindowEvent,
+} from '../model/index.js';
+import { BaselineStore, type BaselineKind, type HourlyMean } from './baseline.js';
+import { LinkTimeline, linkTrouble, type LinkTrouble } from './causes.js';
+import { baselineValues, type Interval } from './interval.js';
+import { DAY_MS, HOUR_MS, LocalClock, dayString, parseDay } from './localtime.js';
+import { busyHour, peakSeconds, peakSlot, peakSlots } from './peak.js';
+import type { DetectionSettings } from './settings.js';
+import {
+  DAY_FIELDS,
+  DayBook,
+  accumulate,
+  addSlot,
+  emptySums,
+  targetResult,
+  type TargetResult,
+  type TargetScope,
+  type TargetSums,
+} from './targets.js';
+import { Track, type TrackServices, type TrackSnapshot } from './track.js';
+
+export interface DetectionOutput {
+  windows: WindowEvent[];
+  /** Samples (or links) older than `lateness` behind their cell's newest: counted, not folded in. */
+  late: number;
+  duplicates: number;
+}
+
+export interface DetectorDeps {
+  inventory?: Inventory;
+  /**
+   * The caller feeds each (cell, stream) in time order (offline analysis, after sorting): the
+   * lateness buffer is skipped. Results are the same as unordered input within lateness.
+   */
+  ordered?: boolean;
+}
+
+export interface CellView {
+  cell: string;
+  busyHour: number | undefined;
+  bouncingBusyHour: number | undefined;
+  todayRatio: number | null;
+  baseline: BaselineKind;
+  openWindows: Window[];
+}
+
+export interface DetectorSnapshot {
+  version: 1;
+  timezone: string;
+  watermark: number | null;
+  late: number;
+  duplicates: number;
+  tracks: TrackSnapshot[];
+  days: { day: number; cell: string; values: number[] }[];
+  links: LinkTrouble[];
+  linkNewest: [string, number][];
+  recent: Window[];
+  changedDays: string[];
+}
+
+/** Where windows are: published in a track, or closed and kept for a day for lookups. */
+class WindowHistory {
+  private readonly where = new Map<string, Track>();
+  private readonly recent = new Map<string, Window>();
+
+  note(events: readonly WindowEvent[], track: Track): void {
+    for (const e of events) {
+      if (e.change === 'retracted') {
+        this.where.delete(e.window.id);
+        this.recent.delete(e.window.id);
+      } else {
+        this.where.set(e.window.id, track);
+      }
+    }
+  }
+
+  retire(w: Window): void {
+    this.where.delete(w.id);
+    this.recent.set(w.id, w);
+  }
+
+  track(id: string): Track | undefined {
+    return this.where.get(id);
+  }
+
+  closed(id: string): Window | undefined {
+    return this.recent.get(id);
+  }
+
+  recentWindows(): Window[] {
+    return [...this.recent.values()];
+  }
+
+  /** Closed windows leave a day after their end, and never more than `cap` are kept. */
+  prune(before: EpochMs, cap = 50_000): void {
+    for (const [id, w] of this.recent) {
+      if ((w.end ?? w.lastBad) >= before && this.recent.size <= cap) break;
+      this.recent.delete(id);
+    }
+  }
+}
+
+const numOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+export class Detector {
+  private settings: DetectionSettings;
+  private inventory: Inventory | undefined;
+  private readonly clock: LocalClock;
+  private readonly baselines: BaselineStore;
+  private readonly links = new LinkTimeline();
+  private readonly linkNewest = new Map<string, number>();
+  private readonly tracks = new Map<string, Track>();
+  private readonly days: DayBook;
+  private readonly history = new WindowHistory();
+  private readonly ordered: boolean;
+  private readonly svc: TrackServices;
+  private watermark = -Infinity;
+  private counts = { late: 0, duplicates: 0 };
+  private changed = new Set<number>();
+  /** Days up to this one have been reported final. */
+  private finalThrough = -Infinity;
+  private lastTrack: Track | undefined;
+
+  constructor(settings: DetectionSettings, deps: DetectorDeps = {}) {
+    this.settings = settings;
+    this.inventory = deps.inventory;
+    this.ordered = deps.ordered ?? false;
+    this.clock = new LocalClock(settings.timezone);
+    this.baselines = new BaselineStore(settings.baseline, this.clock);
+    this.baselines.guardMs = settings.rules.latenessMs;
+    this.days = new DayBook(peakSlots(settings.target.peak));
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    this.svc = {
+      get settings() {
+        return self.settings;
+      },
+      baselines: this.baselines,
+      links: this.links,
+      place: (cell) => this.place(cell),
+      settle: (track, iv) => this.settle(track, iv),
+      retire: (w) => this.history.retire(w),
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Input
+
+  addSamples(samples: readonly Sample[]): DetectionOutput {
+    const out: WindowEvent[] = [];
+    let late = 0;
+    let duplicates = 0;
+    for (const s of samples) {
+      const stream: SampleStream = s.source === 'probe' ? 'probes' : 'counters';
+      let track = this.lastTrack;
+      if (!track || track.cell !== s.cell || track.stream !== stream) {
+        const key = `${stream === 'probes' ? 'p' : 'c'}${s.cell}`;
+        track = this.tracks.get(key);
+        if (!track) this.tracks.set(key, (track = new Track(s.cell, stream, this.ordered)));
+        this.lastTrack = track;
+      }
+      const before = out.length;
+      const verdict = track.accept(s, this.svc, out);
+      if (verdict === 'late') late++;
+      else if (verdict === 'duplicate') duplicates++;
+      else {
+        if (out.length > before) this.history.note(out.slice(before), track);
+        if (s.ts > this.watermark) this.advance(s.ts);
+        if (stream === 'counters') {
+          this.markChanged(s.ts);
+          // The day exists (for targetDays and coverage) as soon as a sample of it arrives, not when it settles.
+          if (!this.ordered) this.days.touch(this.clock.day(s.ts), s.cell);
+        }
+      }
+    }
+    this.counts.late += late;
+    this.counts.duplicates += duplicates;
+    return { windows: out, late, duplicates };
+  }
+
+  addLinks(links: readonly LinkSample[]): DetectionOutput {
+    const out: WindowEvent[] = [];
+    let late = 0;
+    let duplicates = 0;
+    const r = this.settings.rules;
+    for (const l of links) {
+      const newest = this.linkNewest.get(l.link) ?? -Infinity;
+      if (l.ts < newest - (this.ordered ? Infinity : r.latenessMs)) {
+        late++;
+        continue;
+      }
+      if (l.ts > newest) this.linkNewest.set(l.link, l.ts);
+      const trouble = linkTrouble(l, r.backhaulUtilPct, r.defaultIntervalS);
+      if (!trouble) continue;
+      if (!this.links.add(trouble)) {
+        duplicates++;
+        continue;
+      }
+      for (const cell of this.cellsOfSite(l.site)) {
+        for (const stream of ['c', 'p']) {
+          const track = this.tracks.get(`${stream}${cell}`);
+          if (!track) continue;
+          const before = out.length;
+          track.relink(this.svc, trouble.start, trouble.end, l.ts, out);
+          if (out.length > before) this.history.note(out.slice(before), track);
+        }
+      }
+    }
+    this.counts.late += late;
+    this.counts.duplicates += duplicates;
+    return { windows: out, late, duplicates };
+  }
+
+  /**
+   * History from the store's hourly rollups (at start, before samples flow; after `restore`, with
+   * hours the snapshot's buffers have not settled left out — they are added when they settle).
+   */
+  seedHourly(means: readonly HourlyMean[]): void {
+    this.baselines.seed(means);
+  }
+
+  /** The hourly history the detector holds (settled samples), as the store's rollups would. */
+  hourlyMeans(): HourlyMean[] {
+    return this.baselines.means();
+  }
+
+  /** A reload: new thresholds apply to samples from now on. Time zone and peak mode need a restart. */
+  updateSettings(settings: DetectionSettings): { restartNeeded: string[] } {
+    const restartNeeded: string[] = [];
+    if (settings.timezone !== this.settings.timezone) restartNeeded.push('timezone');
+    if (peakSlots(settings.target.peak) !== peakSlots(this.settings.target.peak)) restartNeeded.push('target.peak');
+    if (settings.baseline.weeks !== this.settings.baseline.weeks) restartNeeded.push('detection.baselineWeeks');
+    this.settings = {
+      ...settings,
+      timezone: this.settings.timezone,
+      target: restartNeeded.includes('target.peak')
+        ? { ...settings.target, peak: this.settings.target.peak }
+        : settings.target,
+      baseline: { ...settings.baseline, weeks: this.settings.baseline.weeks },
+    };
+    this.baselines.setSettings(this.settings.baseline);
+    this.baselines.guardMs = this.settings.rules.latenessMs;
+    return { restartNeeded };
+  }
+
+  setInventory(inventory: Inventory | undefined): void {
+    this.inventory = inventory;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Reads
+
+  openWindows(): Window[] {
+    const out: Window[] = [];
+    for (const t of this.sortedTracks()) for (const w of t.windows(this.svc)) if (w.end === undefined) out.push(w);
+    return out;
+  }
+
+  /** Open windows and windows closed in the last day or so, by start then id. */
+  recentWindows(): Window[] {
+    const all = [...this.history.recentWindows()];
+    for (const t of this.sortedTracks()) all.push(...t.windows(this.svc));
+    return all.sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1));
+  }
+
+  window(id: string): Window | undefined {
+    return this.history.track(id)?.window(id, this.svc) ?? this.history.closed(id);
+  }
+
+  /** Days with target sums, YYYY-MM-DD ascending. */
+  targetDays(): string[] {
+    return this.days.dayNumbers().map(dayString);
+  }
+
+  /** Days whose targets changed (or became final) since the last call. */
+  takeChangedDays(): string[] {
+    const out = [...this.changed].sort((a, b) => a - b).map(dayString);
+    this.changed.clear();
+    return out;
+  }
+
+  targets(day: string, scope?: TargetScope, id?: string): TargetResult[] {
+    const d = parseDay(day);
+    if (d === undefined) return [];
+    const peak = this.settings.target.peak;
+    const rule = {
+      goal: this.settings.target.ratio,
+      minUsers: this.settings.target.minUsers,
+      minCoverage: this.settings.target.minCoverage,
+    };
+    const final = this.isFinal(d);
+    const cellIds = new Set<string>();
+    if (scope === 'cell' && id) {
+      // One cell asked for (the cell view): do not sum the whole network for it.
+      if (this.days.get(d, id) || this.inventory?.has(id)) cellIds.add(id);
+    } else {
+      for (const c of this.days.cells(d)) cellIds.add(c);
+      for (const c of this.inventory?.cells ?? []) cellIds.add(c.id);
+    }
+    const pendingByCell = this.pendingSums(d);
+    const perCell: { id: string; region: string | undefined; sums: TargetSums; busyHour?: number }[] = [];
+    for (const id of [...cellIds].sort()) {
+      const sums = emptySums();
+      const acc = pendingByCell.get(id) ?? this.days.get(d, id);
+      if (peak === 'busy-hour') {
+        const bh = busyHour(this.baselines, this.clock, id, d).hour;
+        addSlot(
+          sums,
+          bh === undefined ? undefined : acc,
+          bh ?? 0,
+          bh === undefined ? 3600 : peakSeconds(this.clock, peak, d, bh),
+        );
+        perCell.push({
+          id,
+          region: this.inventory?.cell(id)?.region,
+          sums,
+          ...(bh !== undefined ? { busyHour: bh } : {}),
+        });
+      } else {
+        addSlot(sums, acc, 0, peakSeconds(this.clock, peak, d));
+        perCell.push({ id, region: this.inventory?.cell(id)?.region, sums });
+      }
+    }
+    const head = (s: TargetScope, i: string) => ({ day, scope: s, id: i, final });
+    const out: TargetResult[] = [];
+    const merge = (into: TargetSums, from: TargetSums) => {
+      into.good += from.good;
+      into.known += from.known;
+      into.w2 += from.w2;
+      into.knownS += from.knownS;
+      into.intervals += from.intervals;
+      into.peakS += from.peakS;
+      into.users += from.users;
+      into.cells += from.cells;
+    };
+    if (!scope || scope === 'network') {
+      if (!id || id === 'network') {
+        const net = emptySums();
+        for (const c of perCell) merge(net, c.sums);
+        out.push(targetResult(net, rule, head('network', 'network')));
+      }
+    }
+    if (!scope || scope === 'region') {
+      const regions = new Map<string, TargetSums>();
+      for (const c of perCell) {
+        if (c.region === undefined || (id && c.region !== id)) continue;
+        let r = regions.get(c.region);
+        if (!r) regions.set(c.region, (r = emptySums()));
+        merge(r, c.sums);
+      }
+      for (const [r, sums] of [...regions].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+        out.push(targetResult(sums, rule, head('region', r)));
+    }
+    if (!scope || scope === 'cell') {
+      for (const c of perCell) {
+        if (id && c.id !== id) continue;
+        const t = targetResult(c.sums, rule, head('cell', c.id));
+        if (c.busyHour !== undefined) t.busyHour = c.busyHour;
+        out.push(t);
+      }
+    }
+    return out;
+  }
+
+  cellView(cell: string, now: EpochMs): CellView {
+    const today = this.clock.day(now);
+    const bh = busyHour(this.baselines, this.clock, cell, today);
+    const hourly = this.baselines.hourly(cell, now);
+    const kind = hourly.activeUsers?.kind ?? hourly.dlMbps?.kind ?? 'none';
+    const openWindows: Window[] = [];
+    for (const stream of ['c', 'p'])
+      for (const w of this.tracks.get(`${stream}${cell}`)?.windows(this.svc) ?? [])
+        if (w.end === undefined) openWindows.push(w);
+    return {
+      cell,
+      busyHour: bh.hour,
+      bouncingBusyHour: bh.bouncing,
+      todayRatio: this.targets(dayString(today), 'cell', cell)[0]?.ratio ?? null,
+      baseline: kind,
+      openWindows,
+    };
+  }
+
+  /** Counters of late and duplicate samples since start. */
+  stats(): { late: number; duplicates: number; tracks: number; watermark: number | null } {
+    return { ...this.counts, tracks: this.tracks.size, watermark: numOrNull(this.watermark) };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Persistence
+
+  snapshot(): DetectorSnapshot {
+    return {
+      version: 1,
+      timezone: this.settings.timezone,
+      watermark: numOrNull(this.watermark),
+      late: this.counts.late,
+      duplicates: this.counts.duplicates,
+      tracks: this.sortedTracks().map((t) => t.snapshot()),
+      days: this.days.snapshot(),
+      links: this.links.all(),
+      linkNewest: [...this.linkNewest],
+      recent: this.history.recentWindows(),
+      changedDays: [...this.changed].sort((a, b) => a - b).map(dayString),
+    };
+  }
+
+  static restore(settings: DetectionSettings, deps: DetectorDeps, snap: DetectorSnapshot): Detector {
+    if (snap.version !== 1) throw new Error(`detector snapshot version ${String(snap.version)} is not supported`);
+    const d = new Detector(settings, deps);
+    d.watermark = snap.watermark ?? -Infinity;
+    d.counts = { late: snap.late, duplicates: snap.duplicates };
+    for (const t of snap.links) d.links.add(t);
+    for (const [l, ts] of snap.linkNewest) d.linkNewest.set(l, ts);
+    d.days.restore(snap.days);
+    for (const w of snap.recent) d.history.retire(w);
+    for (const ts of snap.tracks) {
+      const track = Track.restore(ts, d.ordered, d.svc);
+      d.tracks.set(`${ts.stream === 'probes' ? 'p' : 'c'}${ts.cell}`, track);
+      d.history.note(
+        track.windows(d.svc).map((w) => ({ change: 'opened', window: w, at: w.start })),
+        track,
+      );
+    }
+    for (const day of snap.changedDays) {
+      const n = parseDay(day);
+      if (n !== undefined) d.changed.add(n);
+    }
+    d.finalThrough = Number.isFinite(d.watermark) ? d.lastFinalDay() : -Infinity;
+    return d;
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private place(cell: string): { site?: string; region?: string } {
+    const c: Cell | undefined = this.inventory?.cell(cell);
+    return c ? { site: c.site, region: c.region } : {};
+  }
+
+  private cellsOfSite(site: string): string[] {
+    return (this.inventory?.cellsOfSite(site) ?? []).map((c) => c.id);
+  }
+
+  private sortedTracks(): Track[] {
+    return [...this.tracks.values()].sort((a, b) =>
+      a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0,
+    );
+  }
+
+  /** An interval left its track's buffer: the cell's hourly history and day sums take it. */
+  private settle(track: Track, iv: Interval): void {
+    if (track.stream !== 'counters') return;
+    this.baselines.add(track.cell, iv.ts, baselineValues(iv.sample, iv.intervalS, this.scratch));
+    this.days.touch(this.clock.day(iv.ts), track.cell);
+    const p = peakSlot(this.clock, this.settings.target.peak, iv.ts);
+    if (p) accumulate(this.days.touch(p.day, track.cell), p.slot, iv);
+  }
+
+  private readonly scratch = new Float64Array(8);
+
+  /** Sums of cells with unsettled intervals on day d: settled sums plus the buffer, in time order. */
+  private pendingSums(d: number): Map<string, Float64Array> {
+    const out = new Map<string, Float64Array>();
+    if (this.ordered) return out;
+    const peak = this.settings.target.peak;
+    for (const t of this.tracks.values()) {
+      if (t.stream !== 'counters') continue;
+      for (const { iv } of t.pending()) {
+        const p = peakSlot(this.clock, peak, iv.ts);
+        if (!p || p.day !== d) continue;
+        let acc = out.get(t.cell);
+        if (!acc) {
+          const settled = this.days.get(d, t.cell);
+          acc = settled ? settled.slice() : new Float64Array(peakSlots(peak) * DAY_FIELDS);
+          out.set(t.cell, acc);
+        }
+        accumulate(acc, p.slot, iv);
+      }
+    }
+    return out;
+  }
+
+  private markChanged(ts: EpochMs): void {
+    // Peak membership changes at most every minute; most samples repeat the last answer.
+    const minute = Math.floor(ts / 60_000);
+    if (minute === this.lastMarkedMinute) return;
+    this.lastMarkedMinute = minute;
+    const p = peakSlot(this.clock, this.settings.target.peak, ts);
+    if (p) this.changed.add(p.day);
+  }
+
+  private lastMarkedMinute = Number.NaN;
+
+  /** The end (UTC) after which a day's sums can no longer change. */
+  private dayEnd(d: number): EpochMs {
+    const peak = this.settings.target.peak;
+    const end = this.clock.dayStart(d + 1);
+    return peak !== 'busy-hour' && peak.to <= peak.from ? Math.max(end, this.clock.utcOf(d + 1, peak.to)) : end;
+  }
+
+  private isFinal(d: number): boolean {
+    return this.dayEnd(d) + this.settings.rules.latenessMs <= this.watermark;
+  }
+
+  private lastFinalDay(): number {
+    let d = this.clock.day(this.watermark) - 1;
+    while (!this.isFinal(d)) d--;
+    return d;
+  }
+
+  private advance(ts: EpochMs): void {
+    const hourBefore = Math.floor(this.watermark / HOUR_MS);
+    this.watermark = ts;
+    if (Math.floor(ts / HOUR_MS) === hourBefore) return;
+    // Once an hour of event time: newly final days, and what falls out of memory.
+    const lastFinal = this.lastFinalDay();
+    if (Number.isFinite(this.finalThrough))
+      for (let d = this.finalThrough + 1; d <= lastFinal; d++) this.changed.add(d);
+    this.finalThrough = lastFinal;
+    const today = this.clock.day(ts);
+    this.days.prune(today - this.settings.rules.historyDays);
+    // Offline, links are all fed first: they must stay for every cell.
+    if (!this.ordered) this.links.prune(ts - 8 * DAY_MS);
+    this.history.prune(ts - DAY_MS);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The parsed config as the detector's settings (correlator/ cannot import config/: it sees only this
+ * plain object). Absolute MAD floors per KPI are not configurable: they are units, not policy
+ * (correlator's ABSOLUTE_MAD_FLOOR).
+ */
+import type { DetectionSettings } from '../correlator/settings.js';
+import type { Config } from '../config/index.js';
+
+export function detectionSettings(cfg: Config): DetectionSettings {
+  const d = cfg.detection;
+  const peak = cfg.target.peak;
+  return {
+    timezone: cfg.timezone,
+    experience: { ...cfg.experience },
+    target: {
+      ratio: cfg.target.ratio,
+      peak: peak === 'busy-hour' ? peak : { from: peak.from, to: peak.to },
+      minUsers: cfg.target.minUsers,
+      minCoverage: cfg.target.minCoverage,
+    },
+    rules: {
+      openAfter: d.openAfter,
+      closeAfter: d.closeAfter,
+      mergeGapMs: d.mergeGap,
+      latenessMs: d.lateness,
+      zThreshold: d.zThreshold,
+      rsrpDbm: d.rsrpDbm,
+      sinrDb: d.sinrDb,
+      prbUtilPct: d.prbUtilPct,
+      prbDlFactor: d.prbDlFactor,
+      backhaulUtilPct: d.backhaulUtilPct,
+      silentShare: d.silentShare,
+      congestionMinUsers: d.congestionMinUsers,
+      defaultIntervalS: cfg.snmp.defaults.interval / 1000,
+      historyDays: d.historyDays,
+    },
+    baseline: {
+      weeks: d.baselineWeeks,
+      minWeeks: d.minBaselineWeeks,
+      fallbackDays: d.fallbackDays,
+      minDays: d.minFallbackDays,
+      levelDays: d.levelDays,
+      minLevelHours: d.minLevelHours,
+      madFloorShare: d.madFloorShare,
+    },
+  };
+}
