@@ -8,7 +8,7 @@ import {
   type AlertTransition,
   type AlertView,
 } from '../alerts/index.js';
-import type { Inventory, WindowEvent } from '../model/index.js';
+import type { Inventory, TargetResult, WindowEvent } from '../model/index.js';
 import { AlertRecords, NotificationRecords, SilenceRecords, type RecordDb } from '../store/index.js';
 import { registerAlertRoutes } from './api/alerts.js';
 import type { House } from './house/index.js';
@@ -64,10 +64,31 @@ export function startAlerting(
   h.bus.on('collected', 'alerts', (e) => handle({ type: 'collected', target: e.target, ts: e.at }));
   h.bus.on('store', 'alerts', (e) => handle({ type: 'store', event: e }));
   h.bus.on('inventory', 'alerts', (e) => manager.setInventory(e.inventory));
+  h.bus.on('targets', 'alerts', (e) => handle(targetInputs(e.results)));
   manager.onTransition((t: AlertTransition, a: AlertView) =>
     h.bus.emit('alert', { at: t.at, transition: t, alert: a }),
   );
   h.routes((api) => registerAlertRoutes(api, { alerts: manager, now: () => h.clock.now() }));
   log.info({ sinks: names }, 'alerts started');
   return { manager, handle };
+}
+
+/** Network and region results with a ratio, as the alert rules' target input (cells are not paged on). */
+export function targetInputs(results: readonly TargetResult[]): AlertInput[] {
+  return results
+    .filter((r) => r.scope !== 'cell' && r.ratio !== null)
+    .map((r) => ({
+      type: 'target',
+      target: {
+        day: r.day,
+        scope: r.scope as 'network' | 'region',
+        id: r.id,
+        ratio: r.ratio!,
+        goal: r.goal,
+        users: r.users,
+        coverage: r.coverage,
+        status: r.status,
+        final: r.final,
+      },
+    }));
 }

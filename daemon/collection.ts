@@ -120,6 +120,4 @@ function registerCollectionRoutes(api: FastifyInstance, collection: Collection, 
     return { at: h.clock.now(), count: targets.length, targets };
   };
   api.get('/collection', { config: { permission: 'read' } }, handler);
-  // The experience target takes this path with the detector; until then it still answers collection health.
-  api.get('/targets', { config: { permission: 'read' } }, handler);
 }

@@ -2,10 +2,11 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { realTimers, type Scheduler, type Timers } from '../clock/index.js';
 import type { Config } from '../config/index.js';
-import { startAlerting } from './alerting.js';
+import { startAlerting, targetInputs } from './alerting.js';
 import { registerAdminRoutes, registerCellRoutes } from './api/index.js';
 import { Authenticator } from './auth.js';
 import { BUILT_IN_COLLECTORS, startCollection, type CollectorPlugin } from './collection.js';
+import { startDetection } from './detection.js';
 import { House, type ReloadResult } from './house/index.js';
 import { startApi, type Api } from './http.js';
 import { startIngest } from './ingest.js';
@@ -73,11 +74,18 @@ export class Daemon {
     this.sim = await startSimulation(h);
     const inventory = startInventory(h, this.sim);
     const latest = await startLatest(h, stores.reader);
+    const detection = await startDetection(h, { records: stores.records, reader: stores.reader, inventory });
     const listen = h.config.http.listen;
     startAlerting(h, {
       records: stores.records,
       inventory,
-      current: () => [],
+      current: () => [
+        ...detection.detector.openWindows().map((window) => ({
+          type: 'window' as const,
+          event: { change: 'opened' as const, window, at: window.lastBad },
+        })),
+        ...targetInputs(detection.targets({ from: detection.today(), to: detection.today() })),
+      ],
       externalURL: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`,
     });
     const ingest = startIngest(h, stores.writer, inventory);
@@ -92,6 +100,7 @@ export class Daemon {
         inventory,
         latest: (cells) => latest.latest(cells),
         collection: () => collection.status(),
+        detection: (cell) => ({ ...detection.cellView(cell) }),
       }),
     );
     h.routes((api) => registerAdminRoutes(api, { reload: () => this.reload() }));

@@ -54,7 +54,7 @@ void t.test('SIGHUP and POST /admin/reload apply a changed target list; a broken
   const child = daemon.child;
   const url = `http://127.0.0.1:${port}`;
   const get = async (path: string) => fetch(`${url}${path}`, { headers: { authorization: `Bearer ${VIEWER}` } });
-  const targets = async () => ((await (await get('/api/v1/targets')).json()) as { targets: Target[] }).targets;
+  const targets = async () => ((await (await get('/api/v1/collection')).json()) as { targets: Target[] }).targets;
   const byName = async () => new Map((await targets()).map((x) => [x.target, x]));
 
   await waitReady(url, daemon);

@@ -10,6 +10,8 @@ export interface CellRoutesContext {
   inventory(): Inventory;
   latest(cells?: readonly string[]): Sample[] | Promise<Sample[]>;
   collection(): TargetStatus[];
+  /** Busy hour, today's ratio, baseline and open windows, when the daemon runs a detector. */
+  detection?(cell: string): Record<string, unknown>;
 }
 
 /** A sample older than this many of its own intervals means the cell's data has stopped arriving. */
@@ -71,6 +73,13 @@ export function registerCellRoutes(api: FastifyInstance, ctx: CellRoutesContext)
     const now = ctx.clock.now();
     const site = cell?.site;
     const collection = site ? ctx.collection().filter((t) => t.site === site) : [];
-    return { at: now, ...view(id, cell, latest, now), collection };
+    return { at: now, ...view(id, cell, latest, now), collection, ...detectionOf(ctx, id) };
   });
+}
+
+/** Busy hour, bouncing busy hour, today's ratio, baseline kind and open windows (not the cell id twice). */
+function detectionOf(ctx: CellRoutesContext, id: string): Record<string, unknown> {
+  if (!ctx.detection) return {};
+  const { cell: _cell, ...rest } = ctx.detection(id);
+  return rest;
 }
