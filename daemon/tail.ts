@@ -49,7 +49,9 @@ export interface TailDeps {
 }
 
 /** The daemon refused us in a way retrying cannot fix (bad token, bad filter). */
-export class TailRefused extends Error {}
+export class TailRefused extends Error {
+  override readonly name = 'TailRefused';
+}
 
 const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 30_000 };
 
@@ -124,11 +126,11 @@ export async function runTail(opts: TailOptions, deps: TailDeps): Promise<void> 
     }
     const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(failures, 20));
     const wait = Math.round(base * (0.5 + random() / 2));
-    if (end.kind === 'closed')
-      notice(
-        `connection ${end.hello ? 'lost' : 'failed'} (${end.code}${end.reason ? ` ${end.reason}` : ''}); retrying in ${(wait / 1000).toFixed(1)} s`,
-      );
-    else notice(`retrying in ${(wait / 1000).toFixed(1)} s`);
+    const after = wait < 1000 ? `${wait} ms` : `${(wait / 1000).toFixed(1)} s`;
+    if (end.kind === 'closed') {
+      const why = `${end.code}${end.reason ? ` ${end.reason}` : ''}`;
+      notice(`connection ${end.hello ? 'lost' : 'failed'} (${why}); retrying in ${after}`);
+    } else notice(`retrying in ${after}`);
     failures++;
     try {
       await timers.sleep(wait, deps.signal);
