@@ -270,7 +270,7 @@ void t.test(
   async (t) => {
     const clock = new ManualClock(T0);
     const timers = new ManualTimers(clock);
-    const s = await startStreamServer({ clock, timers, options: { heartbeatMs: 15_000 } });
+    const s = await startStreamServer({ clock, timers, options: { heartbeatMs: 15_000, flushIntervalMs: 0 } });
     t.teardown(() => s.close());
     const auth = bearer(STREAM_TOKENS.viewer);
     const alive = new RecordingClient(s.wsUrl, { headers: auth });
@@ -305,13 +305,14 @@ void t.test(
 );
 
 void t.test('stop: every client gets 1001 going away and the server closes', async (t) => {
-  const s = await startStreamServer();
+  // On timers nobody advances, the close can end only by the clients answering it, not by its grace.
+  const timers = new ManualTimers(new ManualClock(T0));
+  const s = await startStreamServer({ timers, options: { flushIntervalMs: 0 } });
   const auth = { headers: bearer(STREAM_TOKENS.viewer) };
   const clients = [new RecordingClient(s.wsUrl, auth), new RecordingClient(`${s.wsUrl}?since=0`, auth)];
   for (const c of clients) t.ok(await c.opened);
   s.hub.publish(alert(1));
   await Promise.all(clients.map((c) => c.until((x) => x.events.length === 1, 'the event')));
-  // The hub runs on ManualTimers nobody advances: the close resolves only if the clients' answers end it.
   await s.close();
   for (const c of clients) t.match(await c.ended, { code: 1001, reason: 'going away' }, 'going away');
   t.equal(s.hub.stats().clients, 0, 'no subscriber left');

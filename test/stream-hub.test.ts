@@ -18,7 +18,8 @@ const T0 = Date.UTC(2026, 10, 30, 20, 0, 0);
 function hub(options: Partial<StreamOptions> = {}) {
   const clock = new ManualClock(T0);
   const timers = new ManualTimers(clock);
-  return { hub: new StreamHub(options, { timers, clock, runId: 'run-a' }), clock, timers };
+  // Flushed every turn unless a test is about the flush interval: these tests step time by hand.
+  return { hub: new StreamHub({ flushIntervalMs: 0, ...options }, { timers, clock, runId: 'run-a' }), clock, timers };
 }
 
 /** Lets the hub's end-of-turn flush run. */
@@ -229,6 +230,29 @@ void t.test('hub: consecutive seqs, one serialisation and one write per turn sha
   t.strictSame(a.events[2], { seq: 3, ...alert(3) }, 'the event as published, with its seq');
   t.strictSame(seqs(critical.events), [2], 'the filtered subscriber gets only its match');
   t.equal(critical.raw.length, 2, 'hello and one batch');
+});
+
+void t.test('hub: under load, writes at most once per flush interval; a quiet stream writes at once', async (t) => {
+  const { hub: h, timers } = hub({ flushIntervalMs: 10 });
+  const a = new FakeConnection();
+  h.subscribe(a, { filter: {} });
+  const writes = () => a.raw.length - 1;
+  h.publish(alert(1));
+  await turn();
+  t.equal(writes(), 1, 'the first event goes out at the end of its turn');
+  h.publish(alert(2));
+  await turn();
+  h.publish(alert(3));
+  await turn();
+  t.equal(writes(), 1, 'what follows within the interval waits');
+  await timers.advance(10);
+  t.equal(writes(), 2, 'and goes out together at its end');
+  t.strictSame(seqs(a.events), [1, 2, 3], 'nothing lost, in order');
+  await timers.advance(10);
+  t.equal(writes(), 2, 'an interval with nothing pending writes nothing');
+  h.publish(alert(4));
+  await turn();
+  t.equal(writes(), 3, 'after a quiet interval the next event goes out at once again');
 });
 
 void t.test(

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { WebSocket } from 'ws';
-import { ManualClock, ManualTimers, type Clock, type Timers } from '../../clock/index.js';
+import { ManualClock, realTimers, type Clock, type Timers } from '../../clock/index.js';
 import { parseConfig } from '../../config/index.js';
 import { mountApi } from '../../daemon/api/index.js';
 import { Authenticator } from '../../daemon/auth.js';
@@ -45,6 +45,7 @@ export interface StreamServerOptions {
   options?: Partial<StreamOptions>;
   tokens?: boolean;
   allowedOrigins?: string[];
+  /** Heartbeats, flush intervals, close graces; default the real ones. */
   timers?: Timers;
   /** Heartbeats' `at` and ticket expiry. */
   clock?: Clock;
@@ -64,7 +65,7 @@ export async function startStreamServer(o: StreamServerOptions = {}): Promise<St
   const metrics = new PromMetrics(registry);
   const clock = o.clock ?? new ManualClock(Date.UTC(2026, 10, 30, 20, 0, 0));
   const hub = new StreamHub(o.options ?? {}, {
-    timers: o.timers ?? new ManualTimers(new ManualClock(0)),
+    timers: o.timers ?? realTimers,
     clock,
     metrics,
     log,
