@@ -111,9 +111,18 @@ class FrameReader {
       if (opcode === 1) {
         const at = buf.indexOf(PUB, start);
         if (at >= 0 && at < end) {
-          let stop = at + PUB.length;
-          while (stop < end && buf[stop] !== 0x2c && buf[stop] !== 0x7d) stop++;
-          this.histogram.add(t - Number(buf.toString('latin1', at + PUB.length, stop)));
+          // Digits by hand: half the cost of a string and Number() per message, and this runs a million times a second.
+          let v = 0;
+          let scale = 0;
+          for (let p = at + PUB.length; p < end; p++) {
+            const c = buf[p]!;
+            if (c === 0x2e) scale = 1;
+            else if (c >= 0x30 && c <= 0x39) {
+              v = v * 10 + (c - 0x30);
+              if (scale) scale *= 10;
+            } else break;
+          }
+          this.histogram.add(t - (scale ? v / scale : v));
           this.received++;
         }
       } else if (opcode === 9) this.pong(buf.subarray(start, end));
