@@ -22,6 +22,20 @@ const duration = (example: string) =>
     return ms;
   });
 
+/** A duration that may be zero ("0s": no wait, no hold-down). */
+const durationOrZero = (example: string) =>
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration like "${example}" (units ms, s, m, h, d, w; 0s allowed), got "${text}"`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 const size = z.string().transform((text, ctx) => {
   const bytes = parseSize(text);
   if (bytes === undefined) {
@@ -69,6 +83,23 @@ const httpSchema = z.strictObject({
   board: z.boolean().default(true),
   /** Grace time for open requests and WebSocket clients on shutdown. */
   shutdownGrace: duration('3s').prefault('3s'),
+  /** Web origins besides the daemon's own that may open the event stream from a browser. */
+  allowedOrigins: z.array(z.url({ protocol: /^https?$/ })).default([]),
+  /** The live event stream (`/api/v1/stream`). */
+  stream: z
+    .strictObject({
+      /** Events kept for `?since=` replay, by count and by bytes. */
+      history: z.number().int().min(100).max(1_000_000).default(10_000),
+      historyBytes: size.prefault('16MiB'),
+      /** Unsent bytes after which a client that does not read is closed as a slow consumer. */
+      clientBuffer: size.prefault('1MiB'),
+      heartbeat: duration('15s').prefault('15s'),
+      /** Under load, events are written at most this often (batches per socket write). */
+      flushInterval: durationOrZero('10ms').prefault('10ms'),
+      /** Lifetime of a browser's single-use stream ticket. */
+      ticketTtl: duration('30s').prefault('30s'),
+    })
+    .prefault({}),
 });
 
 export const ROLES = ['viewer', 'operator', 'ingest', 'admin'] as const;
@@ -301,20 +332,6 @@ const detectionSchema = z.strictObject({
 
 // ---------------------------------------------------------------------------------------------
 // Alerts (docs/alerts.md). One block, so that the sinks' and the core's edits merge easily.
-
-/** A duration that may be zero ("0s": no wait, no hold-down). */
-const durationOrZero = (example: string) =>
-  z.string().transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a duration like "${example}" (units ms, s, m, h, d, w; 0s allowed), got "${text}"`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
 
 /** A sink's name in the notification log and in metrics; default `<kind>` (then `<kind>-2`, …). */
 const sinkName = z

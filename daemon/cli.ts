@@ -17,6 +17,7 @@ import { loadInventoryFile } from '../config/inventory.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
 import { packageRoot } from './paths.js';
+import { registerTailCommand } from './tail.js';
 
 /** SIGTERM must end the process well inside systemd's default 90 s, and inside the 10 s we promise. */
 const STOP_DEADLINE_MS = 9_000;
@@ -211,5 +212,7 @@ program
       `${file}: ok (store ${cfg.store.kind}, ${cfg.snmp.targets.length} SNMP target(s), ${cfg.auth.tokens.length} API token(s), listen ${cfg.http.listen.host}:${cfg.http.listen.port})\n`,
     );
   });
+
+registerTailCommand(program);
 
 await program.parseAsync(process.argv);

@@ -15,6 +15,7 @@ import { startLatest } from './latest.js';
 import { PromMetrics, createRegistry } from './metrics.js';
 import { startSimulation, type Simulation } from './simulation.js';
 import { startStores } from './stores.js';
+import { startEventStream } from './stream/events.js';
 
 export interface DaemonDeps {
   scheduler: Scheduler;
@@ -104,6 +105,7 @@ export class Daemon {
       }),
     );
     h.routes((api) => registerAdminRoutes(api, { reload: () => this.reload() }));
+    startEventStream(h, this.auth);
     this.api = await startApi(h, { auth: this.auth, registry: this.registry, isReady: () => this.ready });
     h.log.info(
       { url: this.url, parts: h.lifecycle.names, cells: inventory().size, store: h.config.store.kind },
