@@ -72,8 +72,8 @@ void t.test('migrations: upgrade keeps rows, newer schema refused, order checked
     ...recordMigrations,
     {
       version: recordMigrations.length + 1,
-      name: 'test: complaints',
-      up: (db) => db.exec('CREATE TABLE complaint (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL)'),
+      name: 'test: a table of the next release',
+      up: (db) => db.exec('CREATE TABLE next_release_table (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL)'),
     },
   ];
   const v2 = openRecords(dir, next);
@@ -83,7 +83,7 @@ void t.test('migrations: upgrade keeps rows, newer schema refused, order checked
     [{ target: 'a', cells: ['C1'], ts: T0, reason: 'error', detail: 'x' }],
     'existing rows kept',
   );
-  v2.db.prepare('INSERT INTO complaint VALUES (?, ?)').run('K1', T0);
+  v2.db.prepare('INSERT INTO next_release_table VALUES (?, ?)').run('K1', T0);
   v2.close();
 
   // The older release must refuse the newer file, and leave it untouched.
@@ -94,7 +94,7 @@ void t.test('migrations: upgrade keeps rows, newer schema refused, order checked
   );
   const raw = new BetterSqlite3(join(dir, 'cellwatch.db'));
   t.equal(raw.pragma('user_version', { simple: true }), next.length, 'refusal did not change the file');
-  t.equal((raw.prepare('SELECT count(*) AS n FROM complaint').get() as { n: number }).n, 1);
+  t.equal((raw.prepare('SELECT count(*) AS n FROM next_release_table').get() as { n: number }).n, 1);
   raw.close();
 
   const dir2 = tempDir(t);
