@@ -503,6 +503,42 @@ const alertsSchema = z.strictObject({
   history: duration('90d').prefault('90d'),
 });
 
+/** Complaint matching, hot spots and the handling targets (docs/complaints.md). */
+const complaintsSchema = z.strictObject({
+  /** Cells within this distance of a complaint's location are candidates (km). */
+  radiusKm: z.number().positive().max(50).default(1.5),
+  /** Windows overlapping [issueAt or receivedAt − lookback, receivedAt + after] are candidates. */
+  lookback: duration('72h').prefault('72h'),
+  after: duration('2h').prefault('2h'),
+  /** A complaint is explained when its best score reaches this. */
+  explainAt: z.number().gt(0).max(1).default(0.5),
+  hotspot: z
+    .strictObject({
+      /** This many network complaints on one site within `span` make a hot spot. */
+      minComplaints: z.number().int().min(2).max(1000).default(3),
+      span: duration('72h').prefault('72h'),
+    })
+    .prefault({}),
+  handling: z
+    .strictObject({
+      /** First response is due this long after receipt (the plan's 72 hours). */
+      firstResponse: duration('72h').prefault('72h'),
+      /** Complaints this close to missing their first response are raised. */
+      warnBefore: duration('12h').prefault('12h'),
+      /** Goals: share first-responded in time, share resolved, share satisfied. */
+      goals: z
+        .strictObject({
+          firstResponse: z.number().gt(0).max(1).default(1),
+          resolution: z.number().gt(0).max(1).default(0.9),
+          satisfaction: z.number().gt(0).max(1).default(0.85),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  /** Largest POST /api/v1/complaints body. */
+  maxBody: size.prefault('8MiB'),
+});
+
 /** Regions of the simulated network unless configured (`demo --sites 2` lowers it to fit). */
 export const DEFAULT_SIM_REGIONS = 4;
 
@@ -571,6 +607,7 @@ export const configSchema = z.strictObject({
   target: targetSchema.prefault({}),
   detection: detectionSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
+  complaints: complaintsSchema.prefault({}),
   sim: simSchema.prefault({}),
   log: logSchema.prefault({}),
 });

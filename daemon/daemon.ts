@@ -6,6 +6,7 @@ import { startAlerting, targetInputs } from './alerting.js';
 import { registerAdminRoutes, registerCellRoutes } from './api/index.js';
 import { Authenticator } from './auth.js';
 import { BUILT_IN_COLLECTORS, startCollection, type CollectorPlugin } from './collection.js';
+import { startComplaints } from './complaints.js';
 import { startDetection } from './detection.js';
 import { House, type ReloadResult } from './house/index.js';
 import { startApi, type Api } from './http.js';
@@ -13,7 +14,7 @@ import { startIngest } from './ingest.js';
 import { startInventory } from './inventory.js';
 import { startLatest } from './latest.js';
 import { PromMetrics, createRegistry } from './metrics.js';
-import { startSimulation, type Simulation } from './simulation.js';
+import { startSimulatedCare, startSimulation, type Simulation } from './simulation.js';
 import { startStores } from './stores.js';
 import { startEventStream } from './stream/events.js';
 
@@ -77,7 +78,7 @@ export class Daemon {
     const latest = await startLatest(h, stores.reader);
     const detection = await startDetection(h, { records: stores.records, reader: stores.reader, inventory });
     const listen = h.config.http.listen;
-    startAlerting(h, {
+    const alerting = startAlerting(h, {
       records: stores.records,
       inventory,
       current: () => [
@@ -89,6 +90,14 @@ export class Daemon {
       ],
       externalURL: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`,
     });
+    const complaints = startComplaints(h, {
+      records: stores.records,
+      windows: detection.windows,
+      inventory,
+      alerts: (inputs) => alerting.handle(inputs),
+      openAlerts: () => alerting.manager.active(),
+    });
+    startSimulatedCare(h, this.sim, complaints);
     const ingest = startIngest(h, stores.writer, inventory);
     const collection = await startCollection(h, this.deps.collectors ?? BUILT_IN_COLLECTORS, {
       ingest,

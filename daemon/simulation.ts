@@ -1,4 +1,5 @@
-import { SimAgents, SimNetwork } from '../sim/index.js';
+import { SimAgents, SimNetwork, careEvents, type CareEvent } from '../sim/index.js';
+import type { Complaints } from './complaints.js';
 import type { House } from './house/index.js';
 
 export interface Simulation {
@@ -64,4 +65,33 @@ export function openingScenario(network: SimNetwork, start: number): void {
       severity: p.severity,
     });
   });
+}
+
+/**
+ * The simulated customers and care desk (demo): every poll interval, the complaints the simulator's
+ * customers filed since the last one go through the same intake as the API's, and the desk's answers,
+ * resolutions and feedback (sim/care.ts) are recorded as their times come. Events still pending at a
+ * restart are not replayed: the demo's desk forgets what it had planned.
+ */
+export function startSimulatedCare(h: House, sim: Simulation | undefined, complaints: Complaints): void {
+  if (!sim) return;
+  const log = h.logFor('sim-care');
+  const seed = h.config.sim.seed;
+  let since = h.clock.now();
+  const pending: { id: string; event: CareEvent }[] = [];
+  const job = h.scheduler.every('sim:complaints', sim.intervalMs, (tick) => {
+    const filed = sim.network.complaints(since, tick).map(({ cause: _cause, ...c }) => c);
+    since = tick;
+    if (filed.length > 0) {
+      const result = complaints.intake(filed, 'json');
+      if (result.rejected.length > 0)
+        log.warn({ rejected: result.rejected.slice(0, 5) }, 'simulated complaints rejected');
+      for (const c of filed) for (const event of careEvents(seed, c)) pending.push({ id: c.id, event });
+      pending.sort((a, b) => a.event.at - b.event.at);
+    }
+    let due = 0;
+    while (due < pending.length && pending[due]!.event.at <= tick) due++;
+    for (const { id, event } of pending.splice(0, due)) complaints.records.addEvent(id, event);
+  });
+  h.defer('sim-care', () => job.cancel());
 }

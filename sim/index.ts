@@ -180,3 +180,4 @@ export interface SimTarget {
 export { SimNetwork } from './network.js';
 export { SimAgents, CELL_TABLE_OID, CELL_ENTRY_OID } from './agents.js';
 export type { Cell };
+export { careEvents, type CareEvent } from './care.js';

@@ -67,6 +67,7 @@ void t.test('reload: every top-level section is applied by its part or reported 
     target: { change: { target: { ratio: 0.9 } }, want: 'applied' },
     detection: { change: { detection: { openAfter: 3 } }, want: 'applied' },
     alerts: { change: { alerts: { sinks: [{ kind: 'log' }] } }, want: 'restart' },
+    complaints: { change: { complaints: { radiusKm: 2 } }, want: 'applied' },
     sim: { change: { sim: { seed: 9 } }, want: 'restart' },
     log: { change: { log: { level: 'debug' } }, want: 'restart' },
   };

@@ -1,0 +1,330 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { Config } from '../../config/index.js';
+import {
+  candidateCells,
+  contextFor,
+  firstResponseVerdict,
+  handlingStats,
+  intlTimeWords,
+  locate,
+  notices,
+  resolutionVerdict,
+} from '../../correlator/complaints/index.js';
+import type { Alert, EpochMs, Inventory, Window } from '../../model/index.js';
+import type { WindowRecords } from '../../store/index.js';
+import { handled, type Complaints } from '../complaints.js';
+import { boolParam, limitParam, rfc3339, timeParam } from './params.js';
+
+export interface ComplaintRoutesContext {
+  complaints: Complaints;
+  windows: Pick<WindowRecords, 'list'>;
+  inventory(): Inventory;
+  now(): EpochMs;
+  config(): Config;
+  openAlerts(): readonly Alert[];
+  /** A handling event was recorded for this complaint. */
+  onEvent(id: string): void;
+}
+
+const HOUR = 3_600_000;
+const CONTEXT_SPAN_MS = 72 * HOUR;
+
+const listQuery = z.strictObject({
+  cell: z.string().optional(),
+  region: z.string().optional(),
+  from: timeParam.optional(),
+  to: timeParam.optional(),
+  explained: boolParam.optional(),
+  category: z.enum(['network', 'efficiency', 'billing', 'attitude']).optional(),
+  limit: limitParam.optional(),
+});
+
+const eventBody = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.enum(['responded', 'resolved']),
+    at: z.union([z.number(), timeParam]).optional(),
+    by: z.string().max(200).optional(),
+    note: z.string().max(4000).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('feedback'),
+    at: z.union([z.number(), timeParam]).optional(),
+    satisfied: z.boolean(),
+    score: z.number().min(0).max(10).optional(),
+    note: z.string().max(4000).optional(),
+  }),
+]);
+
+const statsQuery = z.strictObject({
+  from: timeParam.optional(),
+  to: timeParam.optional(),
+  by: z.enum(['category', 'channel', 'region']).optional(),
+});
+
+const contextQuery = z
+  .strictObject({
+    cell: z.string().min(1).optional(),
+    lat: z.coerce.number().min(-90).max(90).optional(),
+    lon: z.coerce.number().min(-180).max(180).optional(),
+    at: z.string().optional(),
+    complaint: z.string().min(1).optional(),
+  })
+  .refine((q) => q.complaint !== undefined || q.cell !== undefined || (q.lat !== undefined && q.lon !== undefined), {
+    message: 'give cell, lat and lon, or complaint',
+    path: ['cell'],
+  })
+  .refine((q) => (q.lat === undefined) === (q.lon === undefined), {
+    message: 'lat and lon go together',
+    path: ['lat'],
+  });
+
+const noticeQuery = z.strictObject({ region: z.string().optional(), cell: z.string().optional() });
+
+/**
+ * "2026-11-28 20:15" (the configured zone's local time, as an agent types it), RFC 3339, or epoch ms.
+ * Returns undefined for text that is none of these.
+ */
+export function parseAgentTime(text: string, timeZone: string): EpochMs | undefined {
+  if (/^\d+$/.test(text)) return Number(text);
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text.trim());
+  if (!m) {
+    const ms = Date.parse(text);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  const [y, mo, d, h, mi, s] = m.slice(1).map((v) => Number(v ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  // The wall time in the zone: start from UTC and correct by the zone's offset there (twice, for DST edges).
+  let t = Date.UTC(y, mo - 1, d, h, mi, s);
+  for (let i = 0; i < 2; i++) t = Date.UTC(y, mo - 1, d, h, mi, s) - offsetMs(t, timeZone);
+  return t;
+}
+
+function offsetMs(t: EpochMs, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(t);
+  const p: Record<string, number> = {};
+  for (const x of parts) if (x.type !== 'literal') p[x.type] = Number(x.value);
+  return Date.UTC(p.year!, p.month! - 1, p.day, p.hour, p.minute, p.second) - Math.floor(t / 1000) * 1000;
+}
+
+/** CAMARA-style error: `{status, code, message}`. */
+function camaraError(reply: FastifyReply, status: number, code: string, message: string) {
+  return reply.code(status).send({ status, code, message });
+}
+
+export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRoutesContext): void {
+  const maxBody = ctx.config().complaints.maxBody;
+  // CSV as operators export it (the decoder handles BOM, CRLF, quoted newlines, `;` delimiters).
+  api.addContentTypeParser(
+    ['text/csv', 'application/csv'],
+    { parseAs: 'buffer', bodyLimit: maxBody },
+    (_req, body, done) => done(null, body),
+  );
+
+  /** Intake: one complaint, an array, or CSV; 202 once committed (see daemon/complaints.ts). */
+  api.post('/complaints', { config: { permission: 'ingest' }, bodyLimit: maxBody }, async (req, reply) => {
+    const csv = Buffer.isBuffer(req.body);
+    const result = ctx.complaints.intake(req.body, csv ? 'csv' : 'json');
+    return reply.code(202).send(result);
+  });
+
+  /** Handling targets: first response within 72 h, resolution, satisfaction — overall and per group. */
+  api.get('/complaints/stats', { config: { permission: 'read' } }, async (req) => {
+    const q = statsQuery.parse(req.query);
+    const now = ctx.now();
+    const to = q.to ?? now;
+    const from = q.from ?? to - 30 * 24 * HOUR;
+    const rows = ctx.complaints.records.list({ from, to, limit: 1_000_000 }, true);
+    const h = ctx.config().complaints.handling;
+    const stats = handlingStats(rows.map(handled), {
+      from,
+      to,
+      now,
+      ...(q.by ? { by: q.by } : {}),
+      responseWithinMs: h.firstResponse,
+      targets: h.goals,
+    });
+    const network = rows.filter((r) => r.complaint.category === 'network' && r.correlation);
+    const explained = network.filter((r) => r.correlation!.explained).length;
+    return {
+      ...stats,
+      networkExplained: { explained, of: network.length, share: network.length ? explained / network.length : null },
+    };
+  });
+
+  api.get('/complaints', { config: { permission: 'read' } }, async (req) => {
+    const q = listQuery.parse(req.query);
+    const rows = ctx.complaints.records.list({
+      ...(q.cell !== undefined ? { cell: q.cell } : {}),
+      ...(q.region !== undefined ? { region: q.region } : {}),
+      ...(q.from !== undefined ? { from: q.from } : {}),
+      ...(q.to !== undefined ? { to: q.to } : {}),
+      ...(q.explained !== undefined ? { explained: q.explained } : {}),
+      ...(q.category !== undefined ? { category: q.category } : {}),
+      limit: q.limit ?? 500,
+    });
+    return {
+      count: rows.length,
+      complaints: rows.map((r) => ({
+        ...r.complaint,
+        correlation: r.correlation ?? null,
+        cell: r.cell ?? r.complaint.cell,
+      })),
+    };
+  });
+
+  api.get<{ Params: { id: string } }>('/complaints/:id', { config: { permission: 'read' } }, async (req, reply) => {
+    const r = ctx.complaints.records.get(req.params.id);
+    if (!r) return reply.code(404).send({ error: `unknown complaint "${req.params.id}"` });
+    const now = ctx.now();
+    const h = handled(r);
+    return {
+      ...r.complaint,
+      ...(r.cell !== undefined ? { locatedCell: r.cell } : {}),
+      ...(r.region !== undefined ? { region: r.region } : {}),
+      correlation: r.correlation ?? (r.complaint.category === 'network' ? null : undefined),
+      events: r.events,
+      handling: {
+        firstResponse: firstResponseVerdict(h, now, ctx.config().complaints.handling.firstResponse),
+        resolution: resolutionVerdict(h, now),
+      },
+    };
+  });
+
+  api.post<{ Params: { id: string } }>(
+    '/complaints/:id/events',
+    { config: { permission: 'ingest' } },
+    async (req, reply) => {
+      const b = eventBody.parse(req.body);
+      const at = b.at ?? ctx.now();
+      const ok = ctx.complaints.records.addEvent(req.params.id, {
+        kind: b.type,
+        at,
+        ...(b.type === 'feedback'
+          ? { satisfied: b.satisfied, ...(b.score !== undefined ? { score: b.score } : {}) }
+          : {}),
+        ...('by' in b && b.by !== undefined ? { by: b.by } : {}),
+        ...(b.note !== undefined ? { note: b.note } : {}),
+      });
+      if (!ok) return reply.code(404).send({ error: `unknown complaint "${req.params.id}"` });
+      ctx.onEvent(req.params.id);
+      return reply.code(201).send({ complaint: req.params.id, type: b.type, at });
+    },
+  );
+
+  /** Complaint hot spots and silent degradations (open, and closed within 72 h). */
+  api.get('/hotspots', { config: { permission: 'read' } }, async (req) => {
+    const q = z.strictObject({ open: boolParam.optional() }).parse(req.query);
+    const hotspots = ctx.complaints.correlator().hotspots(ctx.now(), q.open !== undefined ? { open: q.open } : {});
+    return { count: hotspots.length, hotspots };
+  });
+
+  /** The agent's lookup: what happened at this place around this time, in words to read out. */
+  api.get('/context', { config: { permission: 'read' } }, async (req, reply) => {
+    const q = contextQuery.parse(req.query);
+    const cfg = ctx.config();
+    const inventory = ctx.inventory();
+    let place: { cell?: string; lat?: number; lon?: number };
+    let at: EpochMs | undefined;
+    if (q.complaint !== undefined) {
+      const r = ctx.complaints.records.get(q.complaint);
+      if (!r) return reply.code(404).send({ error: `unknown complaint "${q.complaint}"` });
+      const c = r.complaint;
+      place = {
+        ...(c.cell !== undefined ? { cell: c.cell } : {}),
+        ...(c.lat !== undefined && c.lon !== undefined ? { lat: c.lat, lon: c.lon } : {}),
+      };
+      at = c.issueAt ?? c.receivedAt;
+    } else {
+      place = {
+        ...(q.cell !== undefined ? { cell: q.cell } : {}),
+        ...(q.lat !== undefined ? { lat: q.lat, lon: q.lon! } : {}),
+      };
+    }
+    if (q.at !== undefined) {
+      at = parseAgentTime(q.at, cfg.timezone);
+      if (at === undefined)
+        return reply.code(400).send({
+          error: 'invalid request',
+          problems: [`at: expected "YYYY-MM-DD HH:MM", RFC 3339 or epoch ms, got "${q.at}"`],
+        });
+    }
+    at ??= ctx.now();
+    const located = locate(
+      { id: 'context', receivedAt: at, channel: 'hotline', category: 'network', ...place },
+      inventory,
+    );
+    if (!located.ok) return reply.code(404).send({ error: located.message, reason: located.reason });
+    const cells = candidateCells(located, inventory, cfg.complaints.radiusKm).map((c) => c.cell);
+    const windows: Window[] = ctx.windows.list({ cells, from: at - CONTEXT_SPAN_MS, to: at + CONTEXT_SPAN_MS });
+    const complaintCount = Math.max(
+      0,
+      ctx.complaints.records.countOn(cells, at - CONTEXT_SPAN_MS, at + CONTEXT_SPAN_MS) -
+        (q.complaint !== undefined ? 1 : 0),
+    );
+    const result = contextFor({ ...place, at }, windows, {
+      inventory,
+      now: ctx.now(),
+      words: intlTimeWords(cfg.timezone),
+      alerts: ctx.openAlerts(),
+      complaintCount,
+      radiusKm: cfg.complaints.radiusKm,
+    });
+    if (!result.ok) return reply.code(404).send({ error: result.message, reason: result.reason });
+    return { ...result, atTime: rfc3339(at) };
+  });
+
+  /**
+   * Proactive notices (CAMARA conventions: RFC 3339 times, `{status, code, message}` errors): ongoing
+   * problems and ones fixed in the last two hours, with the area, a customer-safe text and a fix hint.
+   */
+  api.get('/notices', { config: { permission: 'read' } }, async (req, reply) => {
+    const parsed = noticeQuery.safeParse(req.query);
+    if (!parsed.success) {
+      return camaraError(
+        reply,
+        400,
+        'INVALID_ARGUMENT',
+        parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
+    }
+    const q = parsed.data;
+    const inventory = ctx.inventory();
+    if (q.cell !== undefined && !inventory.has(q.cell))
+      return camaraError(reply, 404, 'NOT_FOUND', `unknown cell "${q.cell}"`);
+    const now = ctx.now();
+    const windows = ctx.windows.list({
+      from: now - 2 * HOUR,
+      ...(q.region !== undefined ? { region: q.region } : {}),
+      ...(q.cell !== undefined ? { cell: q.cell } : {}),
+    });
+    const list = notices(windows, {
+      inventory,
+      now,
+      words: intlTimeWords(ctx.config().timezone),
+      resolvedWithinMs: 2 * HOUR,
+    });
+    return {
+      notices: list.map((n) => ({
+        ...n,
+        start: rfc3339(n.start),
+        ...(n.resolvedAt !== undefined ? { resolvedAt: rfc3339(n.resolvedAt) } : {}),
+      })),
+    };
+  });
+}

@@ -1,0 +1,259 @@
+import type { AlertInput } from '../alerts/index.js';
+import {
+  decodeComplaintCsv,
+  decodeComplaints,
+  type ComplaintBatch,
+  type Rejection,
+} from '../collectors/intake/index.js';
+import type { Config } from '../config/index.js';
+import {
+  ComplaintCorrelator,
+  candidateCells,
+  intlTimeWords,
+  locate,
+  slaAtRisk,
+  type CorrelationChange,
+  type HotspotEvent,
+} from '../correlator/complaints/index.js';
+import type { Alert, Complaint, ComplaintCorrelation, EpochMs, Inventory } from '../model/index.js';
+import { ComplaintRecords, type RecordDb, type StoredComplaint, type WindowRecords } from '../store/index.js';
+import { registerComplaintRoutes } from './api/complaints.js';
+import type { House } from './house/index.js';
+
+/** Finalising, hot-spot housekeeping and the first-response watch run this often (clock time). */
+const HOUSEKEEPING_MS = 60_000;
+/** Unanswered complaints are watched this long after receipt (past due they stay raised a week). */
+const WATCH_MS = 10 * 86_400_000;
+
+/** What `POST /complaints` answers: DESIGN.md's 202 body. */
+export interface IntakeResult {
+  accepted: number;
+  duplicates: number;
+  rejected: Rejection[];
+  /** All rejections, when more were found than are listed. */
+  rejectedCount: number;
+  ignoredFields?: Record<string, number>;
+}
+
+export interface Complaints {
+  records: ComplaintRecords;
+  correlator(): ComplaintCorrelator;
+  /** Validates, commits, correlates: the one path of the API, `cellwatch import` and the demo's feed. */
+  intake(body: unknown, format: 'json' | 'csv'): IntakeResult;
+}
+
+/** The correlator's options from config, with reasons written in the configured time zone. */
+function correlatorOptions(cfg: Config) {
+  const c = cfg.complaints;
+  const words = intlTimeWords(cfg.timezone);
+  return {
+    radiusKm: c.radiusKm,
+    lookbackMs: c.lookback,
+    afterMs: c.after,
+    explainAt: c.explainAt,
+    formatTime: (ms: EpochMs) => words.time(ms),
+    hotspots: { minComplaints: c.hotspot.minComplaints, windowMs: c.hotspot.span },
+  };
+}
+
+/** Hot spots as the alert rules take them. */
+function hotspotInputs(events: readonly HotspotEvent[]): AlertInput[] {
+  return events.map((e) => ({
+    type: 'hotspot',
+    hotspot: {
+      id: e.hotspot.id,
+      kind: e.hotspot.kind,
+      cells: e.hotspot.cells.map((c) => c.cell),
+      ...(e.hotspot.site !== undefined ? { site: e.hotspot.site } : {}),
+      ...(e.hotspot.region !== undefined ? { region: e.hotspot.region } : {}),
+      complaints: e.hotspot.complaints.length,
+      start: e.hotspot.openedAt,
+      ...(e.hotspot.status === 'closed' ? { end: e.hotspot.closesAt } : {}),
+      open: e.hotspot.status === 'open',
+    },
+  }));
+}
+
+/**
+ * The complaints part. Intake validates every record (bad ones rejected with index, field and reason,
+ * the rest kept), commits the batch in one SQLite transaction — so a 202 means committed, and a repeat
+ * of an id is a duplicate even when posted concurrently — and then correlates the network complaints
+ * against the windows the detector publishes (a window found later still explains an earlier
+ * complaint: window events re-score the complaints near them). Hot spots and complaints nearing
+ * their first-response deadline go to the alerts.
+ */
+export function startComplaints(
+  h: House,
+  needs: {
+    records: RecordDb;
+    windows: WindowRecords;
+    inventory: () => Inventory;
+    alerts: (inputs: readonly AlertInput[]) => void;
+    openAlerts: () => readonly Alert[];
+  },
+): Complaints {
+  const log = h.logFor('complaints');
+  const records = new ComplaintRecords(needs.records.db);
+  const cfg = () => h.config;
+
+  const build = (inventory: Inventory, config: Config = cfg()): ComplaintCorrelator => {
+    const c = new ComplaintCorrelator(inventory, correlatorOptions(config));
+    const now = h.clock.now();
+    const horizon = now - config.complaints.lookback - config.complaints.after - 86_400_000;
+    // Windows and complaints still within reach of each other, so a restart correlates as before.
+    c.addWindows(needs.windows.list({ from: horizon, limit: 100_000 }));
+    const recent = records.list({ from: horizon, limit: 1_000_000 }).reverse();
+    c.addComplaints(recent.map((r) => r.complaint));
+    c.hotspotEvents(); // the alerts are reconciled with the open windows; old hot spots are not news
+    return c;
+  };
+  let correlator = build(needs.inventory());
+
+  const saveChanges = (changes: readonly CorrelationChange[]) => {
+    if (changes.length === 0) return;
+    records.setCorrelations(changes.map((c) => ({ complaint: c.complaint, correlation: c.correlation })));
+  };
+  const raise = (events: readonly HotspotEvent[]) => {
+    if (events.length > 0) needs.alerts(hotspotInputs(events));
+  };
+
+  h.bus.on('windows', 'complaints', (e) => {
+    saveChanges(correlator.applyWindowEvents(e.events).correlations);
+    raise(correlator.hotspotEvents());
+  });
+  h.bus.on('inventory', 'complaints', (e) => {
+    correlator = build(e.inventory);
+  });
+  // Matching knobs apply at once (the correlator is rebuilt from the store); the body limit is a route's.
+  h.onReload('complaints', (next, prev, config) => {
+    if (next.maxBody !== prev.maxBody) return { applied: false, why: 'maxBody is fixed when the routes are built' };
+    correlator = build(needs.inventory(), config);
+    return { applied: true };
+  });
+
+  const where = (c: Complaint, inventory: Inventory): { cell?: string; region?: string } => {
+    const place = locate(c, inventory);
+    if (!place.ok) return c.cell !== undefined ? { cell: c.cell } : {};
+    const best = place.own?.id ?? candidateCells(place, inventory, cfg().complaints.radiusKm)[0]?.cell ?? c.cell;
+    const region = best !== undefined ? inventory.cell(best)?.region : undefined;
+    return { ...(best !== undefined ? { cell: best } : {}), ...(region !== undefined ? { region } : {}) };
+  };
+
+  const intake = (body: unknown, format: 'json' | 'csv'): IntakeResult => {
+    const inventory = needs.inventory();
+    const now = h.clock.now();
+    const opts = { now, timeZone: cfg().timezone, isKnownCell: (id: string) => inventory.has(id) };
+    const batch: ComplaintBatch =
+      format === 'csv' ? decodeComplaintCsv(body as string | Buffer, opts) : decodeComplaints(body, opts);
+    const rejected = [...batch.rejected];
+    let rejectedCount = batch.rejectedCount;
+    if (batch.error !== undefined) {
+      return { accepted: 0, duplicates: 0, rejected: [{ index: 0, error: batch.error }], rejectedCount: 1 };
+    }
+    // Within one request the first of two equal ids wins; the store decides against earlier requests.
+    const seen = new Set<string>();
+    const fresh: { complaint: Complaint; cell?: string; region?: string }[] = [];
+    let duplicates = 0;
+    batch.complaints.forEach((c) => {
+      if (seen.has(c.id)) {
+        duplicates++;
+        return;
+      }
+      seen.add(c.id);
+      fresh.push({ complaint: c, ...where(c, inventory) });
+    });
+    const { accepted, duplicates: known } = records.insert(fresh);
+    duplicates += known.length;
+    const acceptedSet = new Set(accepted);
+    const added = fresh.filter((f) => acceptedSet.has(f.complaint.id)).map((f) => f.complaint);
+    const changes: { complaint: string; correlation: ComplaintCorrelation }[] = [];
+    for (const o of correlator.addComplaints(added).outcomes) {
+      if (o.status === 'added') changes.push({ complaint: o.id, correlation: o.correlation });
+      // The decoder checked places already; a complaint the correlator cannot place is stored but
+      // unexplained, and said so.
+      else if (o.status === 'rejected')
+        log.warn({ complaint: o.id, reason: o.message }, 'complaint could not be placed');
+    }
+    records.setCorrelations(changes);
+    raise(correlator.hotspotEvents());
+    rejectedCount = Math.max(rejectedCount, rejected.length);
+    return {
+      accepted: accepted.length,
+      duplicates,
+      rejected,
+      rejectedCount,
+      ...(Object.keys(batch.ignoredFields).length > 0 ? { ignoredFields: batch.ignoredFields } : {}),
+    };
+  };
+
+  // Housekeeping on event time: finished complaints leave the correlator's memory (they are stored),
+  // hot spots close, and complaints nearing 72 h without a first response are raised.
+  let watched = new Set<string>();
+  const housekeeping = (now: EpochMs) => {
+    const done = correlator.finalize(now);
+    saveChanges(
+      done.finalised.map((f) => ({ complaint: f.complaint.id, correlation: f.correlation, explainedChanged: false })),
+    );
+    raise(done.hotspots);
+    const open = records.list({ unanswered: true, from: now - WATCH_MS, limit: 100_000 }, true);
+    const risks = slaAtRisk(
+      open.map((r) => handled(r)),
+      now,
+      { warnBeforeMs: cfg().complaints.handling.warnBefore, responseWithinMs: cfg().complaints.handling.firstResponse },
+    );
+    const inputs: AlertInput[] = risks.map((r) => ({
+      type: 'sla-risk',
+      risk: {
+        complaint: r.complaint,
+        receivedAt: r.receivedAt,
+        dueAt: r.dueAt,
+        ...(r.region !== undefined ? { region: r.region } : {}),
+        category: r.category,
+        channel: r.channel,
+      },
+    }));
+    const now_ = new Set(risks.map((r) => r.complaint));
+    for (const id of watched) if (!now_.has(id)) inputs.push({ type: 'sla-cleared', complaint: id, at: now });
+    watched = now_;
+    if (inputs.length > 0) needs.alerts(inputs);
+  };
+  const job = h.scheduler.every('complaints:housekeeping', HOUSEKEEPING_MS, (tick) => housekeeping(tick));
+  h.defer('complaints', () => job.cancel());
+
+  const complaints: Complaints = { records, correlator: () => correlator, intake };
+  h.routes((api) =>
+    registerComplaintRoutes(api, {
+      complaints,
+      windows: needs.windows,
+      inventory: needs.inventory,
+      now: () => h.clock.now(),
+      config: cfg,
+      openAlerts: needs.openAlerts,
+      onEvent: (id) => {
+        // An answer may take a complaint off the at-risk list at once.
+        if (watched.has(id)) housekeeping(h.clock.now());
+      },
+    }),
+  );
+  log.info({ held: correlator.size }, 'complaints started');
+  return complaints;
+}
+
+/** A stored complaint as the handling figures take it. */
+export function handled(r: StoredComplaint) {
+  return {
+    complaint: r.complaint,
+    events: r.events.map((e) =>
+      e.kind === 'feedback'
+        ? {
+            kind: 'feedback' as const,
+            at: e.at,
+            satisfied: e.satisfied ?? false,
+            ...(e.score !== undefined ? { score: e.score } : {}),
+          }
+        : { kind: e.kind, at: e.at },
+    ),
+    ...(r.region !== undefined ? { region: r.region } : {}),
+    ...(r.correlation ? { explained: r.correlation.explained } : {}),
+  };
+}
