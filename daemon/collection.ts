@@ -25,7 +25,7 @@ export interface PluggedCollector {
   start(acc: Accumulator): Promise<void>;
   stop(): Promise<void>;
   /** Applies a changed config section; the result is reported under the plugin's kind. */
-  reload(cfg: Config): unknown;
+  reload(cfg: Config): Promise<unknown>;
   status(): TargetStatus[];
   setInventory(inventory: Inventory): void;
 }
@@ -97,9 +97,9 @@ export async function startCollection(
       inventory: needs.inventory(),
       ...(needs.simulation ? { simulation: needs.simulation } : {}),
     });
-    h.onReload(plugin.section, (_next, _prev, cfg) => ({
+    h.onReload(plugin.section, async (_next, _prev, cfg) => ({
       applied: true,
-      report: { [plugin.kind]: collector.reload(cfg) },
+      report: { [plugin.kind]: await collector.reload(cfg) },
     }));
     return { plugin, collector };
   });

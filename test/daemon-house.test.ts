@@ -102,6 +102,9 @@ void t.test('reload: every top-level section is applied by its part or reported 
     await daemon.reload(base);
   }
 
+  const dropped = await daemon.reload(parseConfig({ ...raw, ...changes.snmp.change }, { env: {} }));
+  t.same((dropped.snmp as { removed?: string[] })?.removed, ['bh-1'], 'the collector reports what its reload did');
+  await daemon.reload(base);
   const rotated = await daemon.reload(parseConfig({ ...raw, ...changes.auth.change }, { env: {} }));
   t.equal(rotated.tokens, 1, 'the auth part reports the tokens now in force');
   const moved = await daemon.reload(parseConfig({ ...raw, ...changes.inventory.change }, { env: {} }));
