@@ -275,7 +275,7 @@ program
       process.exit(EXIT_CONFIG);
     }
     process.stdout.write(
-      `${file}: ok (store ${cfg.store.kind}, ${cfg.snmp.targets.length} SNMP target(s), ${cfg.auth.tokens.length} API token(s), listen ${cfg.http.listen.host}:${cfg.http.listen.port})\n`,
+      `${file}: ok (store ${cfg.store.kind}, ${cfg.snmp.targets.length} SNMP target(s), ${cfg.probes.length} probe(s), ${cfg.auth.tokens.length} API token(s), listen ${cfg.http.listen.host}:${cfg.http.listen.port})\n`,
     );
   });
 

@@ -593,12 +593,14 @@ export class ProbeMode {
     this.reloads.subscribe(
       'inventory',
       (file) => {
+        const before = this.inventoryVersion;
         const next = this.loadInventory(file);
-        if (next) {
+        const changed = next !== undefined && this.inventoryVersion !== before;
+        if (next && changed) {
           inventory = next;
           collector.setInventory(next);
         }
-        return { applied: true, report: { inventory: inventory.size } };
+        return { applied: true, changed, report: { inventory: inventory.size } };
       },
       { everyReload: true },
     );

@@ -4,14 +4,14 @@
  * restart, Retry-After honoured, refused samples isolated and dead-lettered, a wrong token keeping
  * everything — and ProbeMode itself running a real probe and draining at stop.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import t, { type Test } from 'tap';
-import { SystemClock, TimerScheduler, realTimers } from '../clock/index.js';
+import { ManualClock, ManualScheduler, SystemClock, TimerScheduler, realTimers } from '../clock/index.js';
 import { Secret, parseConfig, type CentralConfig } from '../config/index.js';
 import { PromMetrics } from '../daemon/metrics.js';
 import { Forwarder, ProbeMode, SampleOutbox, pushVerdict, retryAfterMs } from '../daemon/probe-mode.js';
@@ -199,6 +199,10 @@ void t.test('outbox and forwarder: in order and exactly once through an outage a
   const second = await device(t, central.url, { dir: first.dir });
   t.equal(second.outbox.waiting, 4, 'a restarted device finds what it buffered');
   await second.add(range(9, 12));
+  t.ok(
+    await eventually(() => second.forwarder.state !== 'ok', 10_000),
+    'the restarted device finds the central still down',
+  );
   await central.up();
   t.ok(await eventually(() => central.accepted.length === 12, 10_000), 'everything arrives once the central is back');
   await sleep(100);
@@ -359,4 +363,48 @@ void t.test('ProbeMode: real probes into the outbox, pushed, drained at stop', a
       { target: 'dead', result: 'failed' },
     ],
   });
+});
+
+void t.test('ProbeMode reload: probes, central and inventory apply; log and dataDir need a restart', async (t) => {
+  const central = await StandInCentral.start(t, TOKEN);
+  const dir = await makeTempDir('cellwatch-probe-mode-reload-');
+  const inventory = join(dir, 'cells.csv');
+  writeFileSync(inventory, 'id,site,region,lat,lon\nS1-1,S1,R,31,121\n');
+  const raw = {
+    dataDir: dir,
+    inventory,
+    central: { url: central.url, token: TOKEN },
+    probes: [{ name: 'a', kind: 'tcp-connect', host: '127.0.0.1', port: 9, site: 'S1', interval: '1h' }],
+  };
+  const scheduler = new ManualScheduler(new ManualClock(T0));
+  const mode = new ProbeMode(parseConfig(raw, { env: {} }), {
+    scheduler,
+    log: pino({ level: 'silent' }),
+    metrics: new PromMetrics(new Registry()),
+  });
+  await mode.start();
+  t.teardown(() => mode.stop());
+  writeFileSync(inventory, 'id,site,region,lat,lon\nS1-1,S1,R,31,121\nS1-2,S1,R,31,121\n');
+  const next = parseConfig(
+    {
+      ...raw,
+      central: { url: central.url, token: `${TOKEN}-rotated` },
+      probes: [...raw.probes, { ...raw.probes[0], name: 'b' }],
+      store: { kind: 'embedded', retention: '7d' },
+      log: { level: 'debug' },
+    },
+    { env: {} },
+  );
+  const result = await mode.reload(next);
+  t.same(
+    [...result.applied].sort(),
+    ['central', 'inventory', 'probes', 'store'],
+    'the daemon-only store changes nothing here',
+  );
+  t.same(result.restartNeeded, ['log']);
+  t.match(result, { probe: { added: ['b'], kept: ['a'] }, inventory: 2 });
+  t.same(
+    mode.status().targets.map((s) => s.target),
+    ['a', 'b'],
+  );
 });
