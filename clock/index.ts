@@ -58,4 +58,4 @@ export interface Scheduler {
 
 export { SystemClock, AcceleratedClock, TimerScheduler } from './system.js';
 export { ManualClock, ManualScheduler } from './manual.js';
-export { realTimers, onClock, ManualTimers, type Timers, type Cancel } from './timers.js';
+export { realTimers, onClock, ManualTimers, holdProcessOpen, type Timers, type Cancel } from './timers.js';

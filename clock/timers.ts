@@ -28,6 +28,15 @@ export const realTimers: Timers = {
   },
 };
 
+/**
+ * Keeps the process running until the returned function is called. Every Timers wait and scheduler
+ * timer is unref'd, so a process with no listening socket (probe mode) would otherwise exit at once.
+ */
+export function holdProcessOpen(): Cancel {
+  const timer = setInterval(() => undefined, 2 ** 30);
+  return () => clearInterval(timer);
+}
+
 function sleepWith(timers: Pick<Timers, 'after'>, ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortReason(signal));
   return new Promise((resolve, reject) => {

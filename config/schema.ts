@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { SAMPLE_NUMERIC_FIELDS } from '../model/index.js';
 import { Secret } from './secret.js';
@@ -268,6 +269,132 @@ const snmpSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(4096).default(64),
   targets: z.array(snmpTargetSchema).default([]),
   profiles: z.record(z.string(), profileSchema).default({}),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Probes (docs/probes.md)
+
+/** A poll must end by this share of its interval (collectors/running.ts DEADLINE_SHARE). */
+const PROBE_DEADLINE_SHARE = 0.8;
+
+const port = z.number().int().min(1).max(65535);
+
+/** An IP address with an optional port, as node:dns's setServers takes it: `10.0.0.53`, `10.0.0.53:5353`, `[::1]:53`. */
+const resolverAddress = z.string().refine((text) => {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)|([0-9a-fA-F:]+))(?::(\d{1,5}))?$/.exec(text.trim());
+  if (!m) return false;
+  const host = m[1] ?? m[2] ?? m[3] ?? '';
+  const p = m[4] === undefined ? 53 : Number(m[4]);
+  // A bare IPv6 address has colons of its own: it cannot carry a port without brackets.
+  if (m[3] !== undefined && m[4] !== undefined) return isIP(`${m[3]}:${m[4]}`) === 6;
+  return isIP(host) !== 0 && p >= 1 && p <= 65535;
+}, 'expected an IP address, optionally with a port: "10.0.0.53", "10.0.0.53:5353" or "[2001:db8::53]:53"');
+
+const positiveSize = size.refine((bytes) => bytes > 0, 'must be more than 0 bytes');
+
+/** What tells "the network failed the user" from "this probe host cannot test right now". */
+const healthCheckSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      kind: z.literal('tcp-connect'),
+      host: z.string().min(1),
+      port,
+      timeout: duration('2s').prefault('2s'),
+    }),
+    z.strictObject({
+      kind: z.literal('dns'),
+      /** A name that always resolves (the check passes when it does). */
+      host: z.string().min(1),
+      resolver: resolverAddress.optional(),
+      timeout: duration('2s').prefault('2s'),
+    }),
+  ],
+  { error: 'expected a health check of kind tcp-connect or dns' },
+);
+
+const probeCommon = {
+  /** Unique among the probes: names the target in /api/v1/collection, logs and metrics. */
+  name: z.string().min(1),
+  /** The cell the probe stands in for (exactly one of cell and site). */
+  cell: z.string().min(1).optional(),
+  /** The site it stands in for: each of the site's inventory cells gets the result. */
+  site: z.string().min(1).optional(),
+  interval: duration('60s').prefault('60s'),
+  /** The longest wait for anything: the connection, the answer, the next byte of a download. */
+  timeout: duration('5s').prefault('5s'),
+  /** Checked when a test fails: if one of them fails too, the probe host is unhealthy and the result unknown. */
+  healthCheck: z.array(healthCheckSchema).default([]),
+};
+
+const PROBE_KINDS = ['http-download', 'http-ttfb', 'tcp-connect', 'dns'] as const;
+
+const probeSchema = z
+  .discriminatedUnion(
+    'kind',
+    [
+      z.strictObject({
+        kind: z.literal('http-download'),
+        ...probeCommon,
+        url,
+        /** The download stops after this many bytes (a bigger file is fine: it is cut off). */
+        maxBytes: positiveSize.prefault('10MiB'),
+        /** …or after this long, counted from the first byte. */
+        maxDuration: duration('10s').prefault('10s'),
+      }),
+      z.strictObject({ kind: z.literal('http-ttfb'), ...probeCommon, url }),
+      z.strictObject({ kind: z.literal('tcp-connect'), ...probeCommon, host: z.string().min(1), port }),
+      z.strictObject({
+        kind: z.literal('dns'),
+        ...probeCommon,
+        /** The name to resolve. */
+        host: z.string().min(1),
+        /** Default: the host's resolvers (/etc/resolv.conf). */
+        resolver: resolverAddress.optional(),
+        recordType: z.enum(['A', 'AAAA']).default('A'),
+      }),
+    ],
+    { error: `expected kind ${PROBE_KINDS.join(', ')}` },
+  )
+  .superRefine((p, ctx) => {
+    if ((p.cell === undefined) === (p.site === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [p.cell === undefined ? 'cell' : 'site'],
+        message: 'give exactly one of cell and site: the cell or site the probe stands in for',
+      });
+    }
+    // The test must be over before the running collector's deadline, or every slow test becomes a gap.
+    const longest = p.timeout + (p.kind === 'http-download' ? p.maxDuration : 0);
+    const budget = p.interval * PROBE_DEADLINE_SHARE;
+    if (longest > budget) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeout'],
+        message: `${p.kind === 'http-download' ? 'timeout + maxDuration' : 'timeout'} (${longest / 1000} s) must fit in ${PROBE_DEADLINE_SHARE * 100}% of the interval (${budget / 1000} s): lower it or raise interval`,
+      });
+    }
+  });
+
+/** Probe mode (`cellwatch probe`): where a device at a site pushes its results. */
+const centralSchema = z.strictObject({
+  /** Base URL of the central cellwatch; results go to `<url>/api/v1/samples`. */
+  url,
+  /** A token with the `ingest` role on the central daemon. */
+  token: z
+    .string({ error: 'required: an ingest-role token of the central daemon (token, or tokenFile: /path)' })
+    .min(1, 'must not be empty')
+    .transform((s) => new Secret(s)),
+  /** Samples per request. */
+  batchSize: z.number().int().min(1).max(5000).default(500),
+  /** Per request. */
+  timeout: duration('10s').prefault('10s'),
+  /** Backoff ceiling while the central daemon is unreachable or busy. */
+  maxRetryDelay: duration('5m').prefault('5m'),
+  /** The disk buffer (dataDir/probe-spool) while the central daemon is unreachable. */
+  spoolMaxBytes: positiveSize.prefault('256MiB'),
+  /** Day files of samples the central refused (dataDir/probe-dead-letter) are deleted after this. */
+  deadLetterRetention: duration('35d').prefault('35d'),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -598,11 +725,10 @@ export const configSchema = z.strictObject({
   /** Cells CSV: id, site, region, lat, lon, neighbours (";"-separated), snmpIndex (optional). */
   inventory: z.string().min(1).optional(),
   snmp: snmpSchema.prefault({}),
-  /** Active probes arrive with their collector; until then a probe list is refused rather than ignored. */
-  probes: z
-    .array(z.unknown())
-    .max(0, 'probes are not supported by this version of cellwatch yet; remove the list')
-    .default([]),
+  /** Active probes (docs/probes.md), run by the daemon or by `cellwatch probe` on a device. */
+  probes: z.array(probeSchema).default([]),
+  /** Where `cellwatch probe` pushes its results; the daemon does not read it. */
+  central: centralSchema.optional(),
   experience: experienceSchema.prefault({}),
   target: targetSchema.prefault({}),
   detection: detectionSchema.prefault({}),
@@ -659,6 +785,14 @@ export function crossCheck(raw: unknown): string[] {
       );
     else names.set(name, i);
   });
+  const probeNames = new Map<unknown, number>();
+  list(obj(raw).probes).forEach((p, i) => {
+    const { name } = obj(p);
+    const first = probeNames.get(name);
+    if (name !== undefined && first !== undefined)
+      problems.push(`probes.${i}.name: duplicate probe name ${JSON.stringify(name)} (also at probes.${first})`);
+    else probeNames.set(name, i);
+  });
   const tokens = new Map<unknown, number>();
   list(obj(obj(raw).auth).tokens).forEach((t, i) => {
     const { token } = obj(t);
@@ -677,3 +811,7 @@ export type SnmpTargetConfig = SnmpConfig['targets'][number];
 export type SnmpProfileConfig = SnmpConfig['profiles'][string];
 export type SimConfig = Config['sim'];
 export type DetectionConfig = Config['detection'];
+export type ProbeConfig = Config['probes'][number];
+export type ProbeKind = ProbeConfig['kind'];
+export type HealthCheckConfig = ProbeConfig['healthCheck'][number];
+export type CentralConfig = NonNullable<Config['central']>;

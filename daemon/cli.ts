@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { AcceleratedClock, SystemClock, TimerScheduler, realTimers } from '../clock/index.js';
+import { AcceleratedClock, SystemClock, TimerScheduler, holdProcessOpen, realTimers } from '../clock/index.js';
 import {
   ConfigError,
   DEFAULT_SIM_REGIONS,
@@ -16,8 +16,10 @@ import { parseListen } from '../config/units.js';
 import { loadInventoryFile } from '../config/inventory.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
+import { PromMetrics, createRegistry } from './metrics.js';
 import { packageRoot } from './paths.js';
 import { registerTailCommand } from './tail.js';
+import { ProbeMode } from './probe-mode.js';
 
 /** SIGTERM must end the process well inside systemd's default 90 s, and inside the 10 s we promise. */
 const STOP_DEADLINE_MS = 9_000;
@@ -192,6 +194,71 @@ program
     });
   });
 
+/**
+ * `cellwatch probe`: only the probes, pushing to the central daemon (daemon/probe-mode.ts). Signals as
+ * for `run`: SIGTERM/SIGINT stop (sending what is buffered for up to 3 s), SIGHUP re-reads the file.
+ */
+async function runProbeMode(cfg: Config, configFile: string): Promise<void> {
+  const log = createLogger(cfg.log);
+  const scheduler = new TimerScheduler(new SystemClock(), (err, job, tick) =>
+    log.error({ err, job, tick }, 'scheduled job failed'),
+  );
+  const probeMode = new ProbeMode(cfg, { scheduler, log, metrics: new PromMetrics(createRegistry()) });
+  const release = holdProcessOpen();
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    if (++signals > 1) process.exit(1);
+    log.info({ signal }, 'stopping');
+    realTimers.after(STOP_DEADLINE_MS, () => {
+      log.error({ deadlineMs: STOP_DEADLINE_MS }, 'stop did not finish in time; exiting');
+      process.exit(1);
+    });
+    void (async () => {
+      await probeMode.stop();
+      await scheduler.stop({ abort: true });
+      release();
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading configuration');
+    void (async () => {
+      try {
+        log.info(await probeMode.reload(loadConfigFile(configFile)), 'configuration reloaded');
+      } catch (err) {
+        log.error(
+          { err: err instanceof ConfigError ? err.problems : err },
+          'reload failed; keeping the running configuration',
+        );
+      }
+    })();
+  });
+  try {
+    await probeMode.start();
+  } catch (err) {
+    log.fatal({ err }, 'cellwatch probe could not start');
+    process.exit(1);
+  }
+}
+
+program
+  .command('probe')
+  .description('run only the probes (no store, no API) and push their results to a central cellwatch')
+  .requiredOption('-c, --config <file>', 'YAML or JSON config file with probes and central')
+  .action(async (opts: { config: string }) => {
+    let cfg: Config;
+    try {
+      cfg = loadConfigFile(opts.config);
+      if (!cfg.central)
+        throw new ConfigError(['central: required by `cellwatch probe`: { url, tokenFile } of the central daemon']);
+    } catch (err) {
+      failConfig(err);
+    }
+    await runProbeMode(cfg, opts.config);
+  });
+
 program
   .command('check-config')
   .description('validate a config file (and its inventory); exit 0 if valid, 2 with every problem listed')
@@ -209,7 +276,7 @@ program
       process.exit(EXIT_CONFIG);
     }
     process.stdout.write(
-      `${file}: ok (store ${cfg.store.kind}, ${cfg.snmp.targets.length} SNMP target(s), ${cfg.auth.tokens.length} API token(s), listen ${cfg.http.listen.host}:${cfg.http.listen.port})\n`,
+      `${file}: ok (store ${cfg.store.kind}, ${cfg.snmp.targets.length} SNMP target(s), ${cfg.probes.length} probe(s), ${cfg.auth.tokens.length} API token(s), listen ${cfg.http.listen.host}:${cfg.http.listen.port})\n`,
     );
   });
 

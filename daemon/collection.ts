@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Scheduler, Timers } from '../clock/index.js';
 import type { Accumulator, TargetStatus } from '../collectors/index.js';
+import { ProbeCollector } from '../collectors/probe/index.js';
 import { SnmpCollector } from '../collectors/snmp/index.js';
 import { Secret, type Config, type SnmpConfig, type SnmpTargetConfig } from '../config/index.js';
 import type { Inventory, Metrics } from '../model/index.js';
@@ -37,6 +38,11 @@ export interface PluggedCollector {
 export interface CollectorPlugin {
   readonly kind: string;
   readonly section: keyof Config;
+  /**
+   * Sections that belong to this collector's other command and that the daemon reads nothing from
+   * (probe mode's `central`): a change to them is applied by keeping it, not a restart.
+   */
+  readonly inertSections?: readonly (keyof Config)[];
   create(cfg: Config, env: CollectorEnv): PluggedCollector;
 }
 
@@ -70,8 +76,25 @@ export const snmpCollectorPlugin: CollectorPlugin = {
   },
 };
 
+/** Active probes (docs/probes.md); `central` is for `cellwatch probe` on a device, the daemon ignores it. */
+export const probeCollectorPlugin: CollectorPlugin = {
+  kind: 'probe',
+  section: 'probes',
+  inertSections: ['central'],
+  create(cfg, env) {
+    const collector = new ProbeCollector(cfg.probes, env);
+    return {
+      start: (acc) => collector.start(acc),
+      stop: () => collector.stop(),
+      reload: async (next) => collector.reload(next.probes),
+      status: () => collector.status(),
+      setInventory: (inventory) => collector.setInventory(inventory),
+    };
+  },
+};
+
 /** The collectors a daemon runs unless told otherwise. */
-export const BUILT_IN_COLLECTORS: readonly CollectorPlugin[] = [snmpCollectorPlugin];
+export const BUILT_IN_COLLECTORS: readonly CollectorPlugin[] = [snmpCollectorPlugin, probeCollectorPlugin];
 
 export interface Collection {
   /** Every collector's targets: state, last success, gap reason. */
@@ -101,6 +124,7 @@ export async function startCollection(
       applied: true,
       report: { [plugin.kind]: await collector.reload(cfg) },
     }));
+    for (const section of plugin.inertSections ?? []) h.onReload(section, () => ({ applied: true }));
     return { plugin, collector };
   });
   h.bus.on('inventory', 'collectors', (e) => {

@@ -101,7 +101,8 @@ export interface CollectionGap {
   cells: string[];
   /** Event time of the missed poll. */
   ts: EpochMs;
-  reason: 'timeout' | 'unreachable' | 'auth' | 'error' | 'counter-reset' | 'skipped-overlap';
+  /** `probe-host`: the probe host itself could not test (its uplink or resolver is down), not the network. */
+  reason: 'timeout' | 'unreachable' | 'auth' | 'error' | 'counter-reset' | 'skipped-overlap' | 'probe-host';
   detail?: string;
 }
 

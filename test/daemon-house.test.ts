@@ -61,8 +61,12 @@ void t.test('reload: every top-level section is applied by its part or reported 
     dataDir: { change: { dataDir: join(dir, 'elsewhere') }, want: 'restart' },
     inventory: { change: { inventory: otherInventory }, want: 'applied' },
     snmp: { change: { snmp: { targets: [] } }, want: 'applied' },
-    // Probes come with their collector; until then the schema refuses any probe list.
-    probes: { change: { probes: [{ kind: 'http' }] }, want: 'refused' },
+    probes: {
+      change: { probes: [{ name: 'dns-a', kind: 'dns', host: 'a.example', resolver: '127.0.0.1:9', cell: 'A-1' }] },
+      want: 'applied',
+    },
+    // Read by `cellwatch probe` only (which applies it on SIGHUP); the daemon keeps it and reads nothing from it.
+    central: { change: { central: { url: 'http://127.0.0.1:9/', token: 'ingest-token-0123456789' } }, want: 'applied' },
     experience: { change: { experience: { dlMbps: 3 } }, want: 'applied' },
     target: { change: { target: { ratio: 0.9 } }, want: 'applied' },
     detection: { change: { detection: { openAfter: 3 } }, want: 'applied' },
