@@ -630,6 +630,51 @@ const alertsSchema = z.strictObject({
   history: duration('90d').prefault('90d'),
 });
 
+/** Push intake: `POST /api/v1/samples` and the InfluxDB-v1-compatible `/write` (docs/intake.md). */
+const fieldValue = z.union([z.number(), z.string(), z.boolean()]);
+const idSource = z.union([
+  z.strictObject({ tag: z.string().min(1), map: z.record(z.string(), z.string().min(1)).optional() }),
+  z.strictObject({ value: z.string().min(1) }),
+]);
+const mappingCondition = z
+  .strictObject({
+    field: z.string().min(1).optional(),
+    tag: z.string().min(1).optional(),
+    eq: fieldValue.optional(),
+    ne: fieldValue.optional(),
+    lt: z.number().optional(),
+    le: z.number().optional(),
+    gt: z.number().optional(),
+    ge: z.number().optional(),
+    in: z.array(fieldValue).min(1).optional(),
+    notIn: z.array(fieldValue).min(1).optional(),
+    missing: z.boolean().optional(),
+  })
+  .refine((c) => (c.field === undefined) !== (c.tag === undefined), { message: 'give exactly one of field or tag' });
+const measurementMapping = z.strictObject({
+  measurement: z.string().min(1),
+  kind: z.enum(['cell', 'link']).default('cell'),
+  cell: idSource.optional(),
+  link: idSource.optional(),
+  site: idSource.optional(),
+  source: z.enum(['snmp', 'probe', 'push', 'sim', 'import']).optional(),
+  sourceTag: z.string().min(1).optional(),
+  intervalS: z.number().positive().max(86_400).optional(),
+  fields: z
+    .record(z.string().min(1), z.strictObject({ to: z.string().min(1), scale: z.number().optional() }))
+    .default({}),
+  failure: z.array(mappingCondition).optional(),
+});
+const intakeSchema = z.strictObject({
+  /** Largest push body (JSON, CSV or line protocol; after gzip is undone). */
+  maxBody: size.prefault('32MiB'),
+  /** Samples per second one token may push, sustained, and the burst above it (429 with Retry-After beyond). */
+  ratePerToken: z.number().int().min(1).default(200_000),
+  burst: z.number().int().min(1).default(1_000_000),
+  /** Measurements other agents write to `/write` (Telegraf's ping, http_response…), besides cellwatch's own. */
+  mappings: z.array(measurementMapping).default([]),
+});
+
 /** Complaint matching, hot spots and the handling targets (docs/complaints.md). */
 const complaintsSchema = z.strictObject({
   /** Cells within this distance of a complaint's location are candidates (km). */
@@ -734,6 +779,7 @@ export const configSchema = z.strictObject({
   detection: detectionSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
   complaints: complaintsSchema.prefault({}),
+  intake: intakeSchema.prefault({}),
   sim: simSchema.prefault({}),
   log: logSchema.prefault({}),
 });

@@ -49,9 +49,9 @@ export class Authenticator {
 
   decide(authorization: string | undefined, needs: Permission): AuthDecision {
     if (!this.enabled) return { ok: true };
-    const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-    if (!m) return { ok: false, status: 401, error: 'missing bearer token' };
-    const presented = digest(m[1]!);
+    const token = presentedToken(authorization);
+    if (token === undefined) return { ok: false, status: 401, error: 'missing bearer token' };
+    const presented = digest(token);
     // Compare against every token so the time taken does not reveal which one (or whether one) matched.
     let principal: Principal | undefined;
     for (const t of this.tokens) if (timingSafeEqual(t.digest, presented)) principal = t.principal;
@@ -68,4 +68,18 @@ function digest(token: string): Buffer {
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * The token in an Authorization header: `Bearer <t>`, or the forms InfluxDB clients send to `/write`
+ * — `Token <t>` (InfluxDB 2 style) and HTTP Basic with the token as the password (Telegraf's and the
+ * `influx` CLI's username/password). Never from the URL: tokens in URLs end up in logs.
+ */
+export function presentedToken(authorization: string | undefined): string | undefined {
+  const m = /^(Bearer|Token|Basic)\s+(\S+)$/i.exec(authorization ?? '');
+  if (!m) return undefined;
+  if (m[1]!.toLowerCase() !== 'basic') return m[2]!;
+  const decoded = Buffer.from(m[2]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 && colon < decoded.length - 1 ? decoded.slice(colon + 1) : undefined;
 }

@@ -11,6 +11,7 @@ import { startDetection } from './detection.js';
 import { House, type ReloadResult } from './house/index.js';
 import { startApi, type Api } from './http.js';
 import { startIngest } from './ingest.js';
+import { startIntake } from './intake.js';
 import { startInventory } from './inventory.js';
 import { startLatest } from './latest.js';
 import { PromMetrics, createRegistry } from './metrics.js';
@@ -99,6 +100,7 @@ export class Daemon {
     });
     startSimulatedCare(h, this.sim, complaints);
     const ingest = startIngest(h, stores.writer, inventory);
+    startIntake(h, ingest);
     const collection = await startCollection(h, this.deps.collectors ?? BUILT_IN_COLLECTORS, {
       ingest,
       inventory,

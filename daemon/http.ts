@@ -146,6 +146,7 @@ export async function startApi(
     isReady: needs.isReady,
   });
   mountApi(app, h.routeList);
+  for (const register of h.rootRouteList) void app.register(async (root) => register(root));
   await app.listen({ host: plan.host, port: plan.port });
   h.defer('http', () => closeHttp(h, app, cfg.http.shutdownGrace));
   const addr = app.server.address();

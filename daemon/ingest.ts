@@ -107,6 +107,25 @@ export class Ingest {
     this.deps.log.debug({ target, err: err.message }, 'collector error');
   }
 
+  /**
+   * Pushed data (the push API, `/write`): published like collected data, exported at once, and the
+   * promise settles when the points are durable — so the caller's 202 means accepted. A full spool
+   * rejects it (the caller answers 503); nothing of the request is then published as accepted.
+   */
+  async push(samples: readonly Sample[], links: readonly LinkSample[]): Promise<void> {
+    if (samples.length === 0 && links.length === 0) return;
+    const inventory = this.deps.inventory();
+    const points: Point[] = [];
+    for (const s of samples) points.push(samplePoint(s, inventory.cell(s.cell)));
+    for (const l of links) points.push(linkPoint(l, inventory.regionOfSite(l.site)));
+    await this.deps.writer.export(points);
+    for (const s of samples) this.deps.metrics.samples.inc({ source: s.source });
+    if (links.length > 0) this.deps.metrics.links.inc(links.length);
+    const bus = this.deps.bus;
+    if (samples.length > 0) bus.emit('samples', { at: newest(samples), samples });
+    if (links.length > 0) bus.emit('links', { at: newest(links), links });
+  }
+
   /** Resolves when everything added so far has been exported (durable) or its failure logged. */
   async drain(): Promise<void> {
     this.flush();

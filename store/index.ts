@@ -90,3 +90,4 @@ export {
   type WindowQuery,
 } from './records/index.js';
 export { linkPoint, pointLink, pointSample, samplePoint } from './schema.js';
+export { SpoolFullError } from './spool.js';

@@ -72,6 +72,7 @@ void t.test('reload: every top-level section is applied by its part or reported 
     detection: { change: { detection: { openAfter: 3 } }, want: 'applied' },
     alerts: { change: { alerts: { sinks: [{ kind: 'log' }] } }, want: 'restart' },
     complaints: { change: { complaints: { radiusKm: 2 } }, want: 'applied' },
+    intake: { change: { intake: { ratePerToken: 1000 } }, want: 'restart' },
     sim: { change: { sim: { seed: 9 } }, want: 'restart' },
     log: { change: { log: { level: 'debug' } }, want: 'restart' },
   };

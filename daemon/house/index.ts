@@ -27,6 +27,7 @@ export class House {
   readonly reloads: ReloadCoordinator;
   readonly clock: Clock;
   private readonly routeModules: RouteModule[] = [];
+  private readonly rootModules: RouteModule[] = [];
 
   constructor(
     config: Config,
@@ -54,8 +55,14 @@ export class House {
     this.reloads.subscribe(section, apply, opts);
   }
 
-  routes(register: RouteModule): void {
-    this.routeModules.push(register);
+  /** Routes under /api/v1; `{ root: true }` for the few that live at the root (InfluxDB's /write and /ping). */
+  routes(register: RouteModule, opts: { root?: boolean } = {}): void {
+    (opts.root ? this.rootModules : this.routeModules).push(register);
+  }
+
+  /** Route modules registered at the root, in registration order. */
+  get rootRouteList(): readonly RouteModule[] {
+    return this.rootModules;
   }
 
   /** The route modules registered so far, in registration order (the API part mounts them under /api/v1). */

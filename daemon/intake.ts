@@ -1,0 +1,193 @@
+import { gunzipSync } from 'node:zlib';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  ArraySink,
+  CELLWATCH_MAPPING,
+  compileMappings,
+  decodeLineProtocol,
+  decodeSamples,
+  parsePrecision,
+  type CompiledMappings,
+  type IntakeCounts,
+  type MeasurementMapping,
+} from '../collectors/intake/index.js';
+import { ConfigError, type Config } from '../config/index.js';
+import type { EpochMs } from '../model/index.js';
+import { SpoolFullError } from '../store/index.js';
+import type { House } from './house/index.js';
+import type { Ingest } from './ingest.js';
+
+/** Pushed samples may be ahead of our clock by this much (device clocks drift). */
+const FUTURE_SKEW_MS = 5 * 60_000;
+/** InfluxDB 1.x's version header, which clients read from /ping. */
+const INFLUX_VERSION = '1.8.10 (cellwatch)';
+
+/** Checks the configured mappings' meaning and indexes them, after cellwatch's own. */
+export function intakeMappings(cfg: Config['intake']): CompiledMappings {
+  const result = compileMappings([...CELLWATCH_MAPPING, ...(cfg.mappings as MeasurementMapping[])]);
+  if (!result.ok) {
+    // Mapping paths count from cellwatch's own two: shift them back to the config's list.
+    const own = CELLWATCH_MAPPING.length;
+    throw new ConfigError(
+      result.errors.map((e) => e.replace(/^\[(\d+)\]\.?/, (_m, i: string) => `intake.mappings.${Number(i) - own}.`)),
+    );
+  }
+  return result.mappings;
+}
+
+/**
+ * Per-token token buckets: each token may push `rate` samples per second sustained and `burst` at
+ * once; over it the request is refused whole with 429 and a Retry-After saying when it would fit.
+ * Real time (a rate limit protects the real machine, whatever the demo's clock does).
+ */
+export class PushLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Takes `n` samples' worth; 0 when admitted, else the ms to wait. */
+  take(key: string, n: number): number {
+    const t = this.now();
+    const b = this.buckets.get(key) ?? { tokens: this.burst, at: t };
+    b.tokens = Math.min(this.burst, b.tokens + ((t - b.at) / 1000) * this.rate);
+    b.at = t;
+    this.buckets.set(key, b);
+    const need = Math.min(n, this.burst);
+    if (b.tokens >= need) {
+      b.tokens -= need;
+      return 0;
+    }
+    return Math.ceil(((need - b.tokens) / this.rate) * 1000);
+  }
+}
+
+function body(req: FastifyRequest): unknown {
+  const raw = req.body;
+  if (Buffer.isBuffer(raw) && /gzip/i.test(String(req.headers['content-encoding'] ?? ''))) return gunzipSync(raw);
+  return raw;
+}
+
+/**
+ * The push intake part: `POST /api/v1/samples` (JSON array of samples, or line protocol as text), and
+ * the InfluxDB-v1-compatible `POST /write` and `GET /ping` so that Telegraf's InfluxDB output or the
+ * `influx` CLI can send to cellwatch as if it were InfluxDB. Every record is validated; bad ones are
+ * rejected with index (or line) and reason while the rest are kept. A 2xx is sent only once the points
+ * are durable (acknowledged by the backend or fsynced to the spool); a full spool is a 503, never a
+ * silent drop; over a token's rate a 429 with Retry-After.
+ */
+export function startIntake(h: House, ingest: Ingest): void {
+  const cfg = h.config.intake;
+  const mappings = intakeMappings(cfg);
+  const limiter = new PushLimiter(cfg.ratePerToken, cfg.burst);
+  const log = h.logFor('intake');
+
+  const decode = (req: FastifyRequest, sink: ArraySink, now: EpochMs): IntakeCounts => {
+    const opts = { source: 'push' as const, notAfter: now + FUTURE_SKEW_MS };
+    const b = body(req);
+    if (Buffer.isBuffer(b) || typeof b === 'string') {
+      const precision = parsePrecision((req.query as Record<string, string | undefined>).precision ?? 'ns');
+      return decodeLineProtocol(b, sink, { ...opts, now, mappings, ...(precision ? { precision } : {}) });
+    }
+    return decodeSamples(b, sink, opts);
+  };
+
+  /** Admits, stores, answers: the one path of both routes. */
+  const accept = async (req: FastifyRequest, reply: FastifyReply, sink: ArraySink) => {
+    const n = sink.samples.length + sink.links.length;
+    const wait = limiter.take(req.principal ?? 'anonymous', n);
+    if (wait > 0) {
+      await reply
+        .code(429)
+        .header('retry-after', String(Math.ceil(wait / 1000)))
+        .send({ error: `rate limit: ${cfg.ratePerToken} samples/s per token (burst ${cfg.burst})` });
+      return false;
+    }
+    try {
+      await ingest.push(sink.samples, sink.links);
+      return true;
+    } catch (err) {
+      const full = err instanceof SpoolFullError;
+      log.error({ err: (err as Error).message, points: n }, 'pushed samples refused by the store');
+      await reply
+        .code(503)
+        .header('retry-after', '30')
+        .send({ error: full ? 'store spool full; retry later' : 'store unavailable; retry later' });
+      return false;
+    }
+  };
+
+  const register = (api: FastifyInstance) => {
+    // Line protocol and gzip bodies arrive raw; JSON is parsed by fastify (gzip JSON is decoded here too).
+    for (const type of ['text/plain', 'application/octet-stream']) {
+      api.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: cfg.maxBody }, (_r, b, done) => done(null, b));
+    }
+    api.addHook('preParsing', async (req, _reply, payload) => {
+      if (
+        /gzip/i.test(String(req.headers['content-encoding'] ?? '')) &&
+        /json/.test(String(req.headers['content-type']))
+      ) {
+        const chunks: Buffer[] = [];
+        for await (const c of payload) chunks.push(c as Buffer);
+        const { Readable } = await import('node:stream');
+        delete req.headers['content-encoding'];
+        return Readable.from([gunzipSync(Buffer.concat(chunks))]);
+      }
+      return payload;
+    });
+    return api;
+  };
+
+  h.routes((api) => {
+    register(api);
+    api.post('/samples', { config: { permission: 'ingest' }, bodyLimit: cfg.maxBody }, async (req, reply) => {
+      const sink = new ArraySink();
+      const counts = decode(req, sink, h.clock.now());
+      if (!(await accept(req, reply, sink))) return reply;
+      return reply.code(202).send({
+        accepted: counts.samples + counts.links,
+        rejected: counts.rejected,
+        rejectedCount: counts.rejectedCount,
+        ...(Object.keys(counts.ignoredFields).length > 0 ? { ignoredFields: counts.ignoredFields } : {}),
+      });
+    });
+  });
+
+  h.routes(
+    (root) => {
+      // InfluxDB takes any content type on /write (curl's default is a form type); this scope has only /write.
+      root.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: cfg.maxBody }, (_r, b, done) => done(null, b));
+      root.get('/ping', async (_req, reply) => reply.code(204).header('x-influxdb-version', INFLUX_VERSION).send());
+      root.post('/write', { config: { permission: 'ingest' }, bodyLimit: cfg.maxBody }, async (req, reply) => {
+        const q = req.query as Record<string, string | undefined>;
+        if (q.precision !== undefined && parsePrecision(q.precision) === undefined) {
+          return reply.code(400).send({ error: `invalid precision "${q.precision}" (n, u, ms, s, m, h)` });
+        }
+        const sink = new ArraySink();
+        const b = body(req);
+        const counts = decodeLineProtocol(Buffer.isBuffer(b) || typeof b === 'string' ? b : JSON.stringify(b), sink, {
+          source: 'push',
+          notAfter: h.clock.now() + FUTURE_SKEW_MS,
+          now: h.clock.now(),
+          mappings,
+          precision: parsePrecision(q.precision ?? 'ns')!,
+        });
+        if (!(await accept(req, reply, sink))) return reply;
+        reply.header('x-influxdb-version', INFLUX_VERSION);
+        // InfluxDB's answer to a partly bad batch: the good points are written, the rest named in a 400.
+        if (counts.rejectedCount > 0) {
+          const first = counts.rejected[0];
+          return reply.code(400).send({
+            error: `partial write: ${first ? `line ${first.line ?? first.index + 1}: ${first.error}` : 'points refused'} dropped=${counts.rejectedCount}`,
+            rejected: counts.rejected,
+          });
+        }
+        return reply.code(204).send();
+      });
+    },
+    { root: true },
+  );
+}
