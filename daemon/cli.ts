@@ -18,6 +18,7 @@ import { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
 import { PromMetrics, createRegistry } from './metrics.js';
 import { packageRoot } from './paths.js';
+import { registerAnalyzeCommand } from './analyze.js';
 import { registerTailCommand } from './tail.js';
 import { ProbeMode } from './probe-mode.js';
 
@@ -281,5 +282,10 @@ program
   });
 
 registerTailCommand(program);
+registerAnalyzeCommand(program, (err) => {
+  if (err instanceof ConfigError) failConfig(err);
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(1);
+});
 
 await program.parseAsync(process.argv);
