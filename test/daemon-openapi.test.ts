@@ -32,7 +32,7 @@ interface Operation {
   summary?: string;
   description?: string;
   security?: Record<string, string[]>[];
-  requestBody?: { content: Record<string, { schema: object }> };
+  requestBody?: { required: boolean; content: Record<string, { schema: object }> };
   responses: Record<string, { content?: Record<string, { schema: object }> }>;
 }
 interface Document {
@@ -173,6 +173,8 @@ void t.test('the API document', async (t) => {
       const content = doc.paths[c.path]?.post?.requestBody?.content ?? {};
       t.strictSame(Object.keys(content).sort(), [...c.want].sort(), c.spec);
     }
+    t.equal(doc.paths['/api/v1/alerts/{id}/ack']?.post?.requestBody?.required, false, 'ack: the body may be left out');
+    t.equal(doc.paths['/api/v1/complaints']?.post?.requestBody?.required, true, 'complaints: a body is needed');
     const sample = doc.paths['/api/v1/samples']?.post?.requestBody?.content['application/json']?.schema;
     t.match(JSON.stringify(sample), /"rsrpDbm":\{[^}]*"minimum":-160/, "samples: the decoder's ranges");
   });

@@ -20,11 +20,12 @@ const list = (values: readonly string[]) =>
   z
     .string()
     .transform((s) => s.split(',').map((v) => v.trim()))
-    .pipe(z.array(z.enum(values as [string, ...string[]])));
+    .pipe(z.array(z.enum(values as [string, ...string[]])))
+    .meta({ description: `comma-separated: ${values.join(', ')}` });
 
 const listQuery = z.strictObject({
   state: list(STATES).optional(),
-  kind: z.string().optional(),
+  kind: z.string().optional().meta({ description: 'comma-separated alert kinds' }),
   severity: list(SEVERITIES).optional(),
   region: z.string().optional(),
   from: timeParam.optional(),
@@ -150,6 +151,7 @@ export function registerAlertRoutes(api: FastifyInstance, ctx: AlertRoutesContex
     permission: 'operate' as const,
     doc: {
       summary: 'Acknowledge an active alert',
+      bodyOptional: true,
       description: 'Recorded with the token name as `ackedBy`.',
       params: idParams('alert'),
       body: ackBody,

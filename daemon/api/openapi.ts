@@ -26,6 +26,8 @@ export interface RouteDoc {
   params?: z.ZodType;
   /** The request body: a schema for `application/json`, or schemas by content type. */
   body?: z.ZodType | Record<string, z.ZodType>;
+  /** The body may be left out (the handler reads a missing one as `{}`). */
+  bodyOptional?: boolean;
   /**
    * Answers by status. Added unless given: 200 "OK" when no 2xx is listed; 400 with `problems` when a
    * query or body is documented (the handlers' ZodError answer); 401 and 403 for a permission.
@@ -149,9 +151,11 @@ export function operation(route: Pick<RouteOptions, 'method' | 'url' | 'schema' 
     schema.body = {
       content: Object.fromEntries(Object.entries(byType).map(([t, s]) => [t, { schema: toJson(s, 'input') }])),
     };
+    // @fastify/swagger always writes `requestBody.required: true`; optionalBodies() undoes it by this mark.
+    if (doc.bodyOptional) schema[OPTIONAL_BODY] = true;
   }
   const answers: Record<number, ResponseDoc> = { ...doc?.responses };
-  if (!Object.keys(answers).some((s) => s.startsWith('2'))) answers[200] = { description: 'OK' };
+  if (!Object.keys(answers).some((s) => /^[12]/.test(s))) answers[200] = { description: 'OK' };
   if ((doc?.query || doc?.body) && !answers[400])
     answers[400] = { description: 'The query or body did not validate.', schema: problemsBody };
   if (permission) {
@@ -160,6 +164,19 @@ export function operation(route: Pick<RouteOptions, 'method' | 'url' | 'schema' 
   }
   schema.response = Object.fromEntries(Object.entries(answers).map(([status, r]) => [status, response(r)]));
   return schema;
+}
+
+const OPTIONAL_BODY = 'x-cellwatch-optional-body';
+
+/** The document's final pass: request bodies marked optional say so, and the mark goes. */
+function optionalBodies(document: Record<string, unknown>): Record<string, unknown> {
+  const paths = (document.paths ?? {}) as Record<string, Record<string, Record<string, unknown>>>;
+  for (const op of Object.values(paths).flatMap((item) => Object.values(item))) {
+    if (!op[OPTIONAL_BODY]) continue;
+    delete op[OPTIONAL_BODY];
+    if (op.requestBody) (op.requestBody as { required: boolean }).required = false;
+  }
+  return document;
 }
 
 export interface OpenApiOptions {
@@ -198,6 +215,7 @@ export function registerOpenApi(app: FastifyInstance, opts: OpenApiOptions): voi
       },
     },
     transform: ({ url, route }) => ({ url, schema: operation(route) }),
+    transformObject: (o) => optionalBodies(('openapiObject' in o ? o.openapiObject : o.swaggerObject) as never),
   });
 }
 
