@@ -21,6 +21,11 @@ const GRANTS: Record<Role, readonly Permission[]> = {
   admin: ['read', 'operate', 'ingest', 'admin'],
 };
 
+/** The roles that hold a permission, in GRANTS' order (for the API document). */
+export function rolesWith(permission: Permission): Role[] {
+  return (Object.keys(GRANTS) as Role[]).filter((role) => GRANTS[role].includes(permission));
+}
+
 export interface Principal {
   name: string;
   role: Role;

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Scheduler, Timers } from '../clock/index.js';
 import type { Accumulator, TargetStatus } from '../collectors/index.js';
 import { ProbeCollector } from '../collectors/probe/index.js';
 import { SnmpCollector } from '../collectors/snmp/index.js';
 import { Secret, type Config, type SnmpConfig, type SnmpTargetConfig } from '../config/index.js';
 import type { Inventory, Metrics } from '../model/index.js';
+import { listOf } from './api/index.js';
 import type { House } from './house/index.js';
 import type { Ingest } from './ingest.js';
 import type { Simulation } from './simulation.js';
@@ -143,5 +145,17 @@ function registerCollectionRoutes(api: FastifyInstance, collection: Collection, 
     const targets = collection.status();
     return { at: h.clock.now(), count: targets.length, targets };
   };
-  api.get('/collection', { config: { permission: 'read' } }, handler);
+  const doc = {
+    summary: "Collection health: every collector's targets, state, last success, gap reason",
+    responses: {
+      200: {
+        description: 'The targets.',
+        schema: listOf(
+          'targets',
+          z.looseObject({ target: z.string(), collector: z.string(), state: z.string() }),
+        ).extend({ at: z.number() }),
+      },
+    },
+  };
+  api.get('/collection', { config: { permission: 'read', doc } }, handler);
 }

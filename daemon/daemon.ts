@@ -1,3 +1,4 @@
+import type { RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { realTimers, type Scheduler, type Timers } from '../clock/index.js';
@@ -29,6 +30,8 @@ export interface DaemonDeps {
   collectors?: readonly CollectorPlugin[];
   /** Where SIGHUP and the admin API get the new config from (the CLI re-reads the file). */
   reloadConfig?: () => Config;
+  /** Told of every HTTP route as it is registered (tests check that each one is in the API document). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 export type { ReloadResult } from './house/index.js';
@@ -117,7 +120,12 @@ export class Daemon {
     );
     h.routes((api) => registerAdminRoutes(api, { reload: () => this.reload() }));
     startEventStream(h, this.auth);
-    this.api = await startApi(h, { auth: this.auth, registry: this.registry, isReady: () => this.ready });
+    this.api = await startApi(h, {
+      auth: this.auth,
+      registry: this.registry,
+      isReady: () => this.ready,
+      onRoute: this.deps.onRoute,
+    });
     h.log.info(
       { url: this.url, parts: h.lifecycle.names, cells: inventory().size, store: h.config.store.kind },
       'cellwatch running',

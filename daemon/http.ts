@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { ZodError } from 'zod';
+import { ZodError, z } from 'zod';
 import { Authenticator, isLoopback, type Permission } from './auth.js';
 import { ConfigError, type Config } from '../config/index.js';
-import { mountApi } from './api/index.js';
+import { mountApi, registerOpenApi, registerOpenApiRoute } from './api/index.js';
+import type { RouteDoc } from './api/openapi.js';
 import type { House } from './house/index.js';
 import { packageRoot } from './paths.js';
 
@@ -24,6 +25,8 @@ export interface HttpOptions {
   log: Logger;
   registry: Registry;
   isReady: () => boolean;
+  /** Told of every route as it is registered (tests check that each one is in the API document). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /** Where the server decided to listen, and why, for the start-up log line. */
@@ -59,6 +62,8 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     bodyLimit: 32 * 1024 * 1024,
   });
   const { auth } = opts;
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
+  registerOpenApi(app, { version: packageVersion() });
 
   app.addHook('onRequest', async (req, reply) => {
     const needs = req.routeOptions.config.permission;
@@ -93,21 +98,50 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }),
   );
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) =>
-    opts.isReady() ? { ready: true } : reply.code(503).send({ ready: false }),
-  );
-  app.get('/metrics', { config: { permission: 'read' } }, async (_req, reply) =>
-    reply.type(opts.registry.contentType).send(await opts.registry.metrics()),
-  );
-
-  if (opts.cfg.board) {
-    const board = readFileSync(join(packageRoot, 'daemon/board/index.html'), 'utf8');
-    app.get('/', async (_req, reply) =>
-      reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(board),
+  // In a plugin, so that they are added after @fastify/swagger's onRoute hook is in place.
+  void app.register(async (root) => {
+    root.get('/healthz', { config: { doc: HEALTHZ } }, async () => ({ status: 'ok' }));
+    root.get('/readyz', { config: { doc: READYZ } }, async (_req, reply) =>
+      opts.isReady() ? { ready: true } : reply.code(503).send({ ready: false }),
     );
-  }
+    root.get('/metrics', { config: { permission: 'read', doc: METRICS } }, async (_req, reply) =>
+      reply.type(opts.registry.contentType).send(await opts.registry.metrics()),
+    );
+    registerOpenApiRoute(root);
+
+    if (opts.cfg.board) {
+      const board = readFileSync(join(packageRoot, 'daemon/board/index.html'), 'utf8');
+      root.get('/', { config: { doc: BOARD } }, async (_req, reply) =>
+        reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(board),
+      );
+    }
+  });
   return app;
+}
+
+const HEALTHZ: RouteDoc = {
+  summary: 'Liveness: the process answers',
+  responses: { 200: { description: 'Alive.', schema: z.strictObject({ status: z.literal('ok') }) } },
+};
+const READYZ: RouteDoc = {
+  summary: 'Readiness: started and serving (503 while starting or stopping)',
+  responses: {
+    200: { description: 'Ready.', schema: z.strictObject({ ready: z.literal(true) }) },
+    503: { description: 'Not ready.', schema: z.strictObject({ ready: z.literal(false) }) },
+  },
+};
+const METRICS: RouteDoc = {
+  summary: 'Prometheus metrics',
+  responses: { 200: { description: 'Prometheus text exposition format.', type: 'text/plain', schema: z.string() } },
+};
+const BOARD: RouteDoc = {
+  summary: 'The web board',
+  responses: { 200: { description: 'The board page.', type: 'text/html', schema: z.string() } },
+};
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
 }
 
 declare module 'fastify' {
@@ -133,7 +167,12 @@ export interface Api {
  */
 export async function startApi(
   h: House,
-  needs: { auth: Authenticator; registry: Registry; isReady: () => boolean },
+  needs: {
+    auth: Authenticator;
+    registry: Registry;
+    isReady: () => boolean;
+    onRoute?: ((route: RouteOptions) => void) | undefined;
+  },
 ): Promise<Api> {
   const cfg = h.config;
   const plan = planListen(cfg.http, cfg.auth);
@@ -144,6 +183,7 @@ export async function startApi(
     log: h.log,
     registry: needs.registry,
     isReady: needs.isReady,
+    ...(needs.onRoute ? { onRoute: needs.onRoute } : {}),
   });
   mountApi(app, h.routeList);
   for (const register of h.rootRouteList) void app.register(async (root) => register(root));

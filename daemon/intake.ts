@@ -1,8 +1,14 @@
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import {
   ArraySink,
+  CELL_NUMBERS,
   CELLWATCH_MAPPING,
+  LINK_NUMBERS,
+  MAX_ID_LENGTH,
+  SAMPLE_SOURCES,
+  type NumberSpec,
   compileMappings,
   decodeLineProtocol,
   decodeSamples,
@@ -13,6 +19,7 @@ import {
 } from '../collectors/intake/index.js';
 import { ConfigError, type Config } from '../config/index.js';
 import type { EpochMs } from '../model/index.js';
+import { errorBody, rejection, type ResponseDoc, type RouteDoc } from './api/index.js';
 import { SpoolFullError } from '../store/index.js';
 import type { House } from './house/index.js';
 import type { Ingest } from './ingest.js';
@@ -64,6 +71,97 @@ export class PushLimiter {
     return Math.ceil(((need - b.tokens) / this.rate) * 1000);
   }
 }
+
+/*
+ * The API document's view of the push routes, built from the decoders' own field table (fields.ts), so
+ * a field added there is documented with its range. The decoders stay the judges of a record.
+ */
+function numberDoc(spec: NumberSpec) {
+  const n = spec.minExclusive ? z.number().gt(spec.min) : z.number().min(spec.min);
+  return n.max(spec.max).nullable().optional();
+}
+const numbers = (table: Readonly<Record<string, NumberSpec>>) =>
+  Object.fromEntries(Object.entries(table).map(([field, spec]) => [field, numberDoc(spec)]));
+const id = z.string().min(1).max(MAX_ID_LENGTH);
+const common = {
+  ts: z.union([z.number(), z.string()]).meta({ description: 'event time: epoch milliseconds or RFC 3339' }),
+  source: z.enum(SAMPLE_SOURCES as [string, ...string[]]).optional(),
+};
+const flag = z.union([z.boolean(), z.literal(0), z.literal(1)]).optional();
+const cellSampleDoc = z
+  .looseObject({ cell: id, ...common, available: flag, ...numbers(CELL_NUMBERS) })
+  .meta({ description: 'A cell sample: one cell over one interval, or one probe test. Every KPI is optional.' });
+const linkSampleDoc = z
+  .looseObject({ kind: z.literal('link').optional(), link: id, site: id.optional(), ...common, operUp: flag })
+  .extend(numbers(LINK_NUMBERS))
+  .meta({ description: 'A transport link sample (`kind: "link"`, or `link` without `cell`).' });
+const sampleDoc = z.union([cellSampleDoc, linkSampleDoc]);
+const lineProtocol = z.string().meta({
+  description: "InfluxDB line protocol, one point a line (cellwatch's measurements or the configured mappings)",
+});
+/** What parsePrecision takes (n is InfluxDB's default). */
+const precision = z
+  .enum(['n', 'ns', 'u', 'us', 'µ', 'µs', 'ms', 's', 'm', 'h'])
+  .optional()
+  .meta({ description: 'unit of line-protocol timestamps (default ns)' });
+const RETRY = { 'retry-after': 'seconds to wait before retrying' };
+const pushAnswers: Record<number, ResponseDoc> = {
+  429: { description: "Over the token's rate; nothing was taken.", schema: errorBody, headers: RETRY },
+  503: {
+    description: 'The store cannot take it now (spool full); nothing was taken.',
+    schema: errorBody,
+    headers: RETRY,
+  },
+};
+const DOC = {
+  samples: {
+    summary: 'Push samples: JSON (one object or an array) or line protocol',
+    description:
+      'Each record is checked on its own: the good ones are kept, the bad ones come back with index (line), ' +
+      'field and reason. 202 only once the samples are durable. `Content-Encoding: gzip` is accepted. ' +
+      'Line protocol as `text/plain` (or `application/octet-stream`), with `?precision=` as on /write.',
+    query: z.looseObject({ precision }),
+    body: {
+      'application/json': z.union([sampleDoc, z.array(sampleDoc)]),
+      'text/plain': lineProtocol,
+      'application/octet-stream': lineProtocol,
+    },
+    responses: {
+      202: {
+        description: 'Stored durably; the refused records listed.',
+        schema: z.strictObject({
+          accepted: z.number().int(),
+          rejected: z.array(rejection),
+          rejectedCount: z.number().int(),
+          ignoredFields: z.record(z.string(), z.number()).optional(),
+        }),
+      },
+      400: { description: 'The body is not JSON.', schema: errorBody },
+      ...pushAnswers,
+    },
+  },
+  ping: {
+    summary: 'InfluxDB 1.x compatible ping (for Telegraf and the influx CLI)',
+    responses: { 204: { description: 'Alive; `X-Influxdb-Version` names cellwatch.' } },
+  },
+  write: {
+    summary: 'InfluxDB 1.x compatible write: line protocol, as Telegraf and the influx CLI send it',
+    description:
+      'Any content type (curl sends a form type); gzip accepted. Points are mapped to samples by ' +
+      '`intake.mappings` (docs/intake.md). A partly bad batch keeps the good points and answers 400 naming ' +
+      'the first bad line, as InfluxDB does. `db`, `rp` and the other InfluxDB parameters are accepted and ignored.',
+    query: z.looseObject({ precision, db: z.string().optional() }),
+    body: { 'text/plain': lineProtocol },
+    responses: {
+      204: { description: 'Every point stored durably.' },
+      400: {
+        description: 'Partial write (the good points were stored) or a bad precision.',
+        schema: errorBody.extend({ rejected: z.array(rejection).optional() }),
+      },
+      ...pushAnswers,
+    },
+  },
+} satisfies Record<string, RouteDoc>;
 
 function body(req: FastifyRequest): unknown {
   const raw = req.body;
@@ -143,50 +241,60 @@ export function startIntake(h: House, ingest: Ingest): void {
 
   h.routes((api) => {
     register(api);
-    api.post('/samples', { config: { permission: 'ingest' }, bodyLimit: cfg.maxBody }, async (req, reply) => {
-      const sink = new ArraySink();
-      const counts = decode(req, sink, h.clock.now());
-      if (!(await accept(req, reply, sink))) return reply;
-      return reply.code(202).send({
-        accepted: counts.samples + counts.links,
-        rejected: counts.rejected,
-        rejectedCount: counts.rejectedCount,
-        ...(Object.keys(counts.ignoredFields).length > 0 ? { ignoredFields: counts.ignoredFields } : {}),
-      });
-    });
+    api.post(
+      '/samples',
+      { config: { permission: 'ingest', doc: DOC.samples }, bodyLimit: cfg.maxBody },
+      async (req, reply) => {
+        const sink = new ArraySink();
+        const counts = decode(req, sink, h.clock.now());
+        if (!(await accept(req, reply, sink))) return reply;
+        return reply.code(202).send({
+          accepted: counts.samples + counts.links,
+          rejected: counts.rejected,
+          rejectedCount: counts.rejectedCount,
+          ...(Object.keys(counts.ignoredFields).length > 0 ? { ignoredFields: counts.ignoredFields } : {}),
+        });
+      },
+    );
   });
 
   h.routes(
     (root) => {
       // InfluxDB takes any content type on /write (curl's default is a form type); this scope has only /write.
       root.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: cfg.maxBody }, (_r, b, done) => done(null, b));
-      root.get('/ping', async (_req, reply) => reply.code(204).header('x-influxdb-version', INFLUX_VERSION).send());
-      root.post('/write', { config: { permission: 'ingest' }, bodyLimit: cfg.maxBody }, async (req, reply) => {
-        const q = req.query as Record<string, string | undefined>;
-        if (q.precision !== undefined && parsePrecision(q.precision) === undefined) {
-          return reply.code(400).send({ error: `invalid precision "${q.precision}" (n, u, ms, s, m, h)` });
-        }
-        const sink = new ArraySink();
-        const b = body(req);
-        const counts = decodeLineProtocol(Buffer.isBuffer(b) || typeof b === 'string' ? b : JSON.stringify(b), sink, {
-          source: 'push',
-          notAfter: h.clock.now() + FUTURE_SKEW_MS,
-          now: h.clock.now(),
-          mappings,
-          precision: parsePrecision(q.precision ?? 'ns')!,
-        });
-        if (!(await accept(req, reply, sink))) return reply;
-        reply.header('x-influxdb-version', INFLUX_VERSION);
-        // InfluxDB's answer to a partly bad batch: the good points are written, the rest named in a 400.
-        if (counts.rejectedCount > 0) {
-          const first = counts.rejected[0];
-          return reply.code(400).send({
-            error: `partial write: ${first ? `line ${first.line ?? first.index + 1}: ${first.error}` : 'points refused'} dropped=${counts.rejectedCount}`,
-            rejected: counts.rejected,
+      root.get('/ping', { config: { doc: DOC.ping } }, async (_req, reply) =>
+        reply.code(204).header('x-influxdb-version', INFLUX_VERSION).send(),
+      );
+      root.post(
+        '/write',
+        { config: { permission: 'ingest', doc: DOC.write }, bodyLimit: cfg.maxBody },
+        async (req, reply) => {
+          const q = req.query as Record<string, string | undefined>;
+          if (q.precision !== undefined && parsePrecision(q.precision) === undefined) {
+            return reply.code(400).send({ error: `invalid precision "${q.precision}" (n, u, ms, s, m, h)` });
+          }
+          const sink = new ArraySink();
+          const b = body(req);
+          const counts = decodeLineProtocol(Buffer.isBuffer(b) || typeof b === 'string' ? b : JSON.stringify(b), sink, {
+            source: 'push',
+            notAfter: h.clock.now() + FUTURE_SKEW_MS,
+            now: h.clock.now(),
+            mappings,
+            precision: parsePrecision(q.precision ?? 'ns')!,
           });
-        }
-        return reply.code(204).send();
-      });
+          if (!(await accept(req, reply, sink))) return reply;
+          reply.header('x-influxdb-version', INFLUX_VERSION);
+          // InfluxDB's answer to a partly bad batch: the good points are written, the rest named in a 400.
+          if (counts.rejectedCount > 0) {
+            const first = counts.rejected[0];
+            return reply.code(400).send({
+              error: `partial write: ${first ? `line ${first.line ?? first.index + 1}: ${first.error}` : 'points refused'} dropped=${counts.rejectedCount}`,
+              rejected: counts.rejected,
+            });
+          }
+          return reply.code(204).send();
+        },
+      );
     },
     { root: true },
   );

@@ -73,6 +73,7 @@ export interface IntakeCounts {
 }
 
 export { DEFAULT_MAX_REJECTIONS } from './tally.js';
+export { CELL_NUMBERS, LINK_NUMBERS, MAX_ID_LENGTH, SAMPLE_SOURCES, type NumberSpec } from './fields.js';
 
 export {
   CATEGORIES,

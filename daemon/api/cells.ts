@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../../clock/index.js';
 import type { TargetStatus } from '../../collectors/index.js';
 import type { Cell, EpochMs, Inventory, Sample } from '../../model/index.js';
+import { errorBody, listOf } from './openapi.js';
 
 /** What the cell routes read: the inventory, the newest sample per cell, and collection health. */
 export interface CellRoutesContext {
@@ -39,14 +40,42 @@ function view(id: string, cell: Cell | undefined, latest: Sample | undefined, no
   return { ...(cell ?? {}), id, status: cellStatus(latest, now), latest: latest ?? null };
 }
 
+const STATUSES = ['up', 'down', 'stale', 'unknown'] as const;
+
 const listQuery = z.strictObject({
   region: z.string().optional(),
   site: z.string().optional(),
-  status: z.enum(['up', 'down', 'stale', 'unknown']).optional(),
+  status: z.enum(STATUSES).optional(),
 });
 
+const cellDoc = z
+  .looseObject({
+    id: z.string(),
+    status: z.enum(STATUSES),
+    latest: z.looseObject({ cell: z.string(), ts: z.number() }).nullable(),
+    site: z.string().optional(),
+    region: z.string().optional(),
+    lat: z.number().optional(),
+    lon: z.number().optional(),
+  })
+  .meta({ description: 'A cell: its inventory entry, status from its newest sample, and that sample.' });
+const listDoc = {
+  summary: 'Every cell with its status and newest sample',
+  description: 'Inventory cells, plus cells that report data but are missing from the inventory.',
+  query: listQuery,
+  responses: { 200: { description: 'The cells.', schema: listOf('cells', cellDoc).extend({ at: z.number() }) } },
+};
+const oneDoc = {
+  summary: 'One cell: status, latest KPIs, collection, busy hour, today, open windows',
+  params: z.strictObject({ id: z.string() }),
+  responses: {
+    200: { description: 'The cell.', schema: cellDoc.extend({ at: z.number() }) },
+    404: { description: 'Neither in the inventory nor reporting.', schema: errorBody },
+  },
+};
+
 export function registerCellRoutes(api: FastifyInstance, ctx: CellRoutesContext): void {
-  api.get('/cells', { config: { permission: 'read' } }, async (req) => {
+  api.get('/cells', { config: { permission: 'read', doc: listDoc } }, async (req) => {
     const q = listQuery.parse(req.query);
     const now = ctx.clock.now();
     const inventory = ctx.inventory();
@@ -65,16 +94,20 @@ export function registerCellRoutes(api: FastifyInstance, ctx: CellRoutesContext)
     return { at: now, count: cells.length, cells };
   });
 
-  api.get<{ Params: { id: string } }>('/cells/:id', { config: { permission: 'read' } }, async (req, reply) => {
-    const { id } = req.params;
-    const cell = ctx.inventory().cell(id);
-    const [latest] = await ctx.latest([id]);
-    if (!cell && !latest) return reply.code(404).send({ error: `unknown cell "${id}"` });
-    const now = ctx.clock.now();
-    const site = cell?.site;
-    const collection = site ? ctx.collection().filter((t) => t.site === site) : [];
-    return { at: now, ...view(id, cell, latest, now), collection, ...detectionOf(ctx, id) };
-  });
+  api.get<{ Params: { id: string } }>(
+    '/cells/:id',
+    { config: { permission: 'read', doc: oneDoc } },
+    async (req, reply) => {
+      const { id } = req.params;
+      const cell = ctx.inventory().cell(id);
+      const [latest] = await ctx.latest([id]);
+      if (!cell && !latest) return reply.code(404).send({ error: `unknown cell "${id}"` });
+      const now = ctx.clock.now();
+      const site = cell?.site;
+      const collection = site ? ctx.collection().filter((t) => t.site === site) : [];
+      return { at: now, ...view(id, cell, latest, now), collection, ...detectionOf(ctx, id) };
+    },
+  );
 }
 
 /** Busy hour, bouncing busy hour, today's ratio, baseline kind and open windows (not the cell id twice). */

@@ -14,6 +14,8 @@ import {
 import type { Alert, EpochMs, Inventory, Window } from '../../model/index.js';
 import type { WindowRecords } from '../../store/index.js';
 import { handled, type Complaints } from '../complaints.js';
+import { CATEGORIES, CHANNELS, SYMPTOMS } from '../../collectors/intake/index.js';
+import { camaraErrorBody, errorBody, listOf, rejection, type RouteDoc } from './openapi.js';
 import { boolParam, limitParam, rfc3339, timeParam } from './params.js';
 
 export interface ComplaintRoutesContext {
@@ -80,6 +82,140 @@ const contextQuery = z
   });
 
 const noticeQuery = z.strictObject({ region: z.string().optional(), cell: z.string().optional() });
+const hotspotQuery = z.strictObject({ open: boolParam.optional() });
+
+/*
+ * The API document's view of these routes. The intake decoder (collectors/intake/complaints.ts) is the
+ * judge of a complaint; this describes its fields for integrators, with its own value lists.
+ */
+const time = z.union([z.number(), z.string()]).meta({ description: 'epoch milliseconds or RFC 3339' });
+const complaintDoc = z
+  .looseObject({
+    id: z.union([z.string().min(1).max(128), z.number()]).meta({ description: "the CRM's id; idempotent" }),
+    receivedAt: time,
+    issueAt: time.optional(),
+    channel: z.enum(CHANNELS as [string, ...string[]]),
+    category: z.enum(CATEGORIES as [string, ...string[]]),
+    symptom: z.enum(SYMPTOMS as [string, ...string[]]).optional(),
+    cell: z.string().optional(),
+    lat: z.number().min(-90).max(90).optional(),
+    lon: z.number().min(-180).max(180).optional(),
+    text: z.string().max(4000).optional(),
+  })
+  .meta({ description: 'A complaint: `cell`, or `lat` and `lon`, or both. Unknown fields are ignored and counted.' });
+const storedComplaintDoc = z.looseObject({
+  id: z.string(),
+  receivedAt: z.number(),
+  channel: z.string(),
+  category: z.string(),
+  correlation: z
+    .looseObject({ explained: z.boolean(), score: z.number(), windows: z.array(z.unknown()) })
+    .nullable()
+    .optional(),
+});
+const unknownComplaint = { description: 'No such complaint.', schema: errorBody };
+const byId = z.strictObject({ id: z.string().meta({ description: "the complaint's id" }) });
+
+const DOC = {
+  intake: {
+    summary: 'Complaints in: one object, an array, or CSV',
+    description:
+      'Each record is checked on its own: the good ones are committed, the bad ones come back with index, ' +
+      'field and reason. A known id is a duplicate, not an error. 202 once committed. CSV as CRMs export ' +
+      'it (header row; BOM, CRLF, quoted newlines and `;` delimiters are fine). docs/intake.md has the rules.',
+    body: {
+      'application/json': z.union([complaintDoc, z.array(complaintDoc)]),
+      'text/csv': z.string().meta({ description: 'CSV with a header row naming the fields' }),
+    },
+    responses: {
+      202: {
+        description: 'Committed; the refused records listed.',
+        schema: z.looseObject({
+          accepted: z.number().int(),
+          duplicates: z.number().int(),
+          rejected: z.array(rejection),
+          rejectedCount: z.number().int(),
+          ignoredFields: z.record(z.string(), z.number()).optional(),
+        }),
+      },
+      400: { description: 'The body is not JSON.', schema: errorBody },
+    },
+  },
+  stats: {
+    summary: 'Complaint handling targets: first response within 72 h, resolved, satisfied',
+    description: 'Overall and per group (`by`), over [from, to) (default the last 30 days).',
+    query: statsQuery,
+    responses: { 200: { description: 'The handling figures.', schema: z.looseObject({}) } },
+  },
+  list: {
+    summary: 'Complaints with their correlation',
+    query: listQuery,
+    responses: { 200: { description: 'The complaints.', schema: listOf('complaints', storedComplaintDoc) } },
+  },
+  one: {
+    summary: 'One complaint: correlation, handling events and verdicts',
+    params: byId,
+    responses: { 200: { description: 'The complaint.', schema: storedComplaintDoc }, 404: unknownComplaint },
+  },
+  event: {
+    summary: 'Record a handling event: responded, resolved, feedback',
+    params: byId,
+    body: eventBody,
+    responses: {
+      201: {
+        description: 'Recorded.',
+        schema: z.strictObject({ complaint: z.string(), type: z.string(), at: z.number() }),
+      },
+      404: unknownComplaint,
+    },
+  },
+  hotspots: {
+    summary: 'Complaint hot spots and silent degradations (open, and closed within 72 h)',
+    query: hotspotQuery,
+    responses: { 200: { description: 'The hot spots.', schema: listOf('hotspots', z.looseObject({})) } },
+  },
+  context: {
+    summary: "A care agent's lookup: what happened at this place around this time",
+    description:
+      'By cell, by coordinates, or by complaint id; `at` is the time to look around (local time of the ' +
+      "configured zone as typed, RFC 3339 or epoch ms; default now or the complaint's time). The summary " +
+      'is customer-safe, to read out.',
+    query: contextQuery,
+    responses: {
+      200: {
+        description: 'Windows, alerts and the summary.',
+        schema: z.looseObject({
+          ok: z.literal(true),
+          at: z.number(),
+          atTime: z.string(),
+          cells: z.array(z.string()),
+          windows: z.array(z.looseObject({})),
+          alerts: z.array(z.looseObject({})),
+          complaintCount: z.number().int(),
+          summary: z.string(),
+        }),
+      },
+      404: { description: 'Unknown cell or complaint, or no location.', schema: errorBody },
+    },
+  },
+  notices: {
+    summary: 'Proactive customer notices (CAMARA conventions)',
+    description:
+      'Ongoing problems and ones fixed in the last two hours, with the area, a customer-safe text and a ' +
+      'fix hint. Times are RFC 3339; errors are `{status, code, message}`.',
+    query: noticeQuery,
+    responses: {
+      200: {
+        description: 'The notices.',
+        schema: z.strictObject({
+          notices: z.array(z.looseObject({ id: z.string(), start: z.string(), status: z.string(), text: z.string() })),
+        }),
+      },
+      400: { description: 'INVALID_ARGUMENT: the query did not validate.', schema: camaraErrorBody },
+      404: { description: 'NOT_FOUND: unknown cell.', schema: camaraErrorBody },
+    },
+  },
+} satisfies Record<string, RouteDoc>;
 
 /**
  * "2026-11-28 20:15" (the configured zone's local time, as an agent types it), RFC 3339, or epoch ms.
@@ -137,14 +273,18 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
   );
 
   /** Intake: one complaint, an array, or CSV; 202 once committed (see daemon/complaints.ts). */
-  api.post('/complaints', { config: { permission: 'ingest' }, bodyLimit: maxBody }, async (req, reply) => {
-    const csv = Buffer.isBuffer(req.body);
-    const result = ctx.complaints.intake(req.body, csv ? 'csv' : 'json');
-    return reply.code(202).send(result);
-  });
+  api.post(
+    '/complaints',
+    { config: { permission: 'ingest', doc: DOC.intake }, bodyLimit: maxBody },
+    async (req, reply) => {
+      const csv = Buffer.isBuffer(req.body);
+      const result = ctx.complaints.intake(req.body, csv ? 'csv' : 'json');
+      return reply.code(202).send(result);
+    },
+  );
 
   /** Handling targets: first response within 72 h, resolution, satisfaction — overall and per group. */
-  api.get('/complaints/stats', { config: { permission: 'read' } }, async (req) => {
+  api.get('/complaints/stats', { config: { permission: 'read', doc: DOC.stats } }, async (req) => {
     const q = statsQuery.parse(req.query);
     const now = ctx.now();
     const to = q.to ?? now;
@@ -167,7 +307,7 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
     };
   });
 
-  api.get('/complaints', { config: { permission: 'read' } }, async (req) => {
+  api.get('/complaints', { config: { permission: 'read', doc: DOC.list } }, async (req) => {
     const q = listQuery.parse(req.query);
     const rows = ctx.complaints.records.list({
       ...(q.cell !== undefined ? { cell: q.cell } : {}),
@@ -188,27 +328,31 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
     };
   });
 
-  api.get<{ Params: { id: string } }>('/complaints/:id', { config: { permission: 'read' } }, async (req, reply) => {
-    const r = ctx.complaints.records.get(req.params.id);
-    if (!r) return reply.code(404).send({ error: `unknown complaint "${req.params.id}"` });
-    const now = ctx.now();
-    const h = handled(r);
-    return {
-      ...r.complaint,
-      ...(r.cell !== undefined ? { locatedCell: r.cell } : {}),
-      ...(r.region !== undefined ? { region: r.region } : {}),
-      correlation: r.correlation ?? (r.complaint.category === 'network' ? null : undefined),
-      events: r.events,
-      handling: {
-        firstResponse: firstResponseVerdict(h, now, ctx.config().complaints.handling.firstResponse),
-        resolution: resolutionVerdict(h, now),
-      },
-    };
-  });
+  api.get<{ Params: { id: string } }>(
+    '/complaints/:id',
+    { config: { permission: 'read', doc: DOC.one } },
+    async (req, reply) => {
+      const r = ctx.complaints.records.get(req.params.id);
+      if (!r) return reply.code(404).send({ error: `unknown complaint "${req.params.id}"` });
+      const now = ctx.now();
+      const h = handled(r);
+      return {
+        ...r.complaint,
+        ...(r.cell !== undefined ? { locatedCell: r.cell } : {}),
+        ...(r.region !== undefined ? { region: r.region } : {}),
+        correlation: r.correlation ?? (r.complaint.category === 'network' ? null : undefined),
+        events: r.events,
+        handling: {
+          firstResponse: firstResponseVerdict(h, now, ctx.config().complaints.handling.firstResponse),
+          resolution: resolutionVerdict(h, now),
+        },
+      };
+    },
+  );
 
   api.post<{ Params: { id: string } }>(
     '/complaints/:id/events',
-    { config: { permission: 'ingest' } },
+    { config: { permission: 'ingest', doc: DOC.event } },
     async (req, reply) => {
       const b = eventBody.parse(req.body);
       const at = b.at ?? ctx.now();
@@ -228,14 +372,14 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
   );
 
   /** Complaint hot spots and silent degradations (open, and closed within 72 h). */
-  api.get('/hotspots', { config: { permission: 'read' } }, async (req) => {
-    const q = z.strictObject({ open: boolParam.optional() }).parse(req.query);
+  api.get('/hotspots', { config: { permission: 'read', doc: DOC.hotspots } }, async (req) => {
+    const q = hotspotQuery.parse(req.query);
     const hotspots = ctx.complaints.correlator().hotspots(ctx.now(), q.open !== undefined ? { open: q.open } : {});
     return { count: hotspots.length, hotspots };
   });
 
   /** The agent's lookup: what happened at this place around this time, in words to read out. */
-  api.get('/context', { config: { permission: 'read' } }, async (req, reply) => {
+  api.get('/context', { config: { permission: 'read', doc: DOC.context } }, async (req, reply) => {
     const q = contextQuery.parse(req.query);
     const cfg = ctx.config();
     const inventory = ctx.inventory();
@@ -293,7 +437,7 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
    * Proactive notices (CAMARA conventions: RFC 3339 times, `{status, code, message}` errors): ongoing
    * problems and ones fixed in the last two hours, with the area, a customer-safe text and a fix hint.
    */
-  api.get('/notices', { config: { permission: 'read' } }, async (req, reply) => {
+  api.get('/notices', { config: { permission: 'read', doc: DOC.notices } }, async (req, reply) => {
     const parsed = noticeQuery.safeParse(req.query);
     if (!parsed.success) {
       return camaraError(

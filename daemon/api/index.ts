@@ -20,3 +20,15 @@ export function mountApi(app: FastifyInstance, modules: readonly RouteModule[]):
 
 export { registerAdminRoutes } from './admin.js';
 export { registerCellRoutes, type CellRoutesContext } from './cells.js';
+export {
+  registerOpenApi,
+  registerOpenApiRoute,
+  operation,
+  listOf,
+  errorBody,
+  problemsBody,
+  camaraErrorBody,
+  rejection,
+  type RouteDoc,
+  type ResponseDoc,
+} from './openapi.js';

@@ -31,13 +31,34 @@ const query = z
   .refine((q) => !(q.day && (q.from || q.to)), { message: 'give either day or from/to, not both', path: ['day'] })
   .refine((q) => !q.id || q.scope, { message: 'id needs a scope (region or cell)', path: ['id'] });
 
+const doc = {
+  summary: 'The good-experience target per local day and scope',
+  description:
+    'Per local day and scope, the user-weighted good ratio during the peak hours against the goal, with ' +
+    'users counted, coverage, its 95% interval and a status. Today, for the network, by default; ' +
+    '`from`/`to` (local days) give the history.',
+  query,
+  responses: {
+    200: {
+      description: 'The results.',
+      schema: z.looseObject({
+        from: z.string(),
+        to: z.string(),
+        scope: z.enum(['network', 'region', 'cell']),
+        count: z.number().int(),
+        results: z.array(z.looseObject({ day: z.string() })),
+      }),
+    },
+  },
+};
+
 export function registerTargetRoutes(api: FastifyInstance, ctx: TargetRoutesContext): void {
   /**
    * The good-experience target: per local day and scope, the user-weighted good ratio during the peak
    * hours against the goal, with users counted, coverage, its 95% interval and a status. Today by
    * default, for the network; `from`/`to` give the history.
    */
-  api.get('/targets', { config: { permission: 'read' } }, async (req) => {
+  api.get('/targets', { config: { permission: 'read', doc } }, async (req) => {
     const q = query.parse(req.query);
     const today = ctx.today();
     const from = q.day ?? q.from ?? (q.to ? q.to : today);

@@ -21,7 +21,9 @@ import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { CounterMetric, Metrics } from '../../model/index.js';
 import type { Authenticator, Principal } from '../auth.js';
-import { parseStreamQuery, type StreamRequest } from './filter.js';
+import { z } from 'zod';
+import { errorBody, type RouteDoc } from '../api/openapi.js';
+import { STREAM_QUERY, parseStreamQuery, type StreamRequest } from './filter.js';
 import type { StreamConnection, StreamHub } from './hub.js';
 import type { StreamTickets } from './tickets.js';
 
@@ -39,7 +41,35 @@ type Admission =
   | { ok: true; request: StreamRequest; principal?: Principal }
   | { ok: false; status: 400 | 401 | 403 | 503; error: string };
 
-/** Registers the ticket route and the upgrade handler on the API plugin (prefix /api/v1). */
+const refusal = (description: string) => ({ description, schema: errorBody });
+const STREAM_DOC: RouteDoc = {
+  summary: 'The live event stream (WebSocket)',
+  description:
+    'Open with `Upgrade: websocket`; events arrive as JSON text messages `{seq, type, ...}`. Browsers, which ' +
+    'cannot set headers on a WebSocket, pass a `ticket` instead of the Authorization header. A token in the ' +
+    'URL is refused. docs/stream.md is the protocol.',
+  query: STREAM_QUERY,
+  responses: {
+    101: { description: 'Switching to the WebSocket protocol.' },
+    400: refusal('A bad query: unknown parameter or severity, malformed since, a token in the URL.'),
+    401: refusal('No token, an unknown token, or a used, expired or unknown ticket.'),
+    403: refusal('A role without read, or an Origin that is not allowed.'),
+    426: refusal('A plain GET without the WebSocket upgrade.'),
+    503: refusal('The daemon is stopping, or the stream is at its subscriber limit.'),
+  },
+};
+const TICKET_DOC: RouteDoc = {
+  summary: 'A single-use ticket to open the stream from a browser',
+  description: 'Works once, for 30 s, with the role of the token that asked for it.',
+  responses: {
+    200: {
+      description: 'The ticket.',
+      schema: z.strictObject({ ticket: z.string(), expiresAt: z.number(), expiresInMs: z.number() }),
+    },
+  },
+};
+
+/** Registers the ticket route, the upgrade handler and its plain-GET answer on the API plugin (prefix /api/v1). */
 export function registerStreamRoutes(api: FastifyInstance, ctx: StreamEndpointContext): void {
   const path = `${api.prefix}/stream`;
   const rejected: CounterMetric<'status'> | undefined = ctx.metrics?.counter({
@@ -48,11 +78,20 @@ export function registerStreamRoutes(api: FastifyInstance, ctx: StreamEndpointCo
     labelNames: ['status'],
   });
 
-  api.post('/stream/ticket', { config: { permission: 'read' } }, async (req) => {
+  api.post('/stream/ticket', { config: { permission: 'read', doc: TICKET_DOC } }, async (req) => {
     const decision = ctx.auth.decide(req.headers.authorization, 'read');
     const { ticket, expiresAt } = ctx.tickets.issue(decision.ok ? decision.principal : undefined);
     return { ticket, expiresAt, expiresInMs: ctx.tickets.ttlMs };
   });
+
+  // The upgrade never reaches fastify; a plain GET does, and is told what the path is (and the route
+  // puts the stream in the API document).
+  api.get('/stream', { config: { permission: 'read', doc: STREAM_DOC } }, async (_req, reply) =>
+    reply
+      .code(426)
+      .header('upgrade', 'websocket')
+      .send({ error: `${path} is a WebSocket: send Upgrade: websocket (docs/stream.md)` }),
+  );
 
   // Clients send nothing but pongs and a close: a small payload cap keeps a hostile one from making us buffer.
   const wss = new WebSocketServer({

@@ -14,6 +14,8 @@
  * - Any other key is an error (a typo like `severty=` must not silently mean "everything").
  */
 
+import { z } from 'zod';
+
 export const SEVERITIES = ['critical', 'major', 'minor', 'warning'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
@@ -45,7 +47,27 @@ export type ParsedStreamQuery = { ok: true; request: StreamRequest } | { ok: fal
 const MAX_VALUES = 64;
 const MAX_VALUE_LENGTH = 128;
 const LIST_KEYS = { type: 'types', kind: 'kinds', region: 'regions', severity: 'severities' } as const;
-const KNOWN_KEYS = new Set([...Object.keys(LIST_KEYS), 'minSeverity', 'since', 'runId', 'ticket']);
+
+/**
+ * The query as the API document shows it. parseStreamQuery above the line is the judge (repeated keys,
+ * limits, the token refusal); the known keys are this schema's, so the two cannot drift apart.
+ */
+const list = (what: string) =>
+  z
+    .string()
+    .optional()
+    .meta({ description: `${what}, comma-separated or repeated` });
+export const STREAM_QUERY = z.strictObject({
+  type: list('event types (alert, window, …)'),
+  kind: list('kinds (for alerts: the alert kind)'),
+  region: list('regions'),
+  severity: list(`severities (${SEVERITIES.join(', ')})`),
+  minSeverity: z.enum(SEVERITIES).optional().meta({ description: 'this severity and above (instead of severity)' }),
+  since: z.number().int().min(0).optional().meta({ description: 'the last seq you have: replay what came after it' }),
+  runId: z.string().optional().meta({ description: 'the runId your since belongs to (from the hello)' }),
+  ticket: z.string().optional().meta({ description: 'a single-use ticket from POST /api/v1/stream/ticket' }),
+});
+const KNOWN_KEYS = new Set(Object.keys(STREAM_QUERY.shape));
 const TOKEN_KEYS = new Set(['token', 'access_token', 'authorization', 'bearer']);
 
 export function parseStreamQuery(params: URLSearchParams): ParsedStreamQuery {
