@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -8,7 +6,7 @@ import { Authenticator, isLoopback, type Permission } from './auth.js';
 import { ConfigError, type Config } from '../config/index.js';
 import { mountApi } from './api/index.js';
 import type { House } from './house/index.js';
-import { packageRoot } from './paths.js';
+import { registerBoard } from './board.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -101,12 +99,7 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     reply.type(opts.registry.contentType).send(await opts.registry.metrics()),
   );
 
-  if (opts.cfg.board) {
-    const board = readFileSync(join(packageRoot, 'daemon/board/index.html'), 'utf8');
-    app.get('/', async (_req, reply) =>
-      reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(board),
-    );
-  }
+  if (opts.cfg.board) registerBoard(app, opts.log);
   return app;
 }
 

@@ -10,6 +10,7 @@ import {
   locate,
   notices,
   resolutionVerdict,
+  slaAtRisk,
 } from '../../correlator/complaints/index.js';
 import type { Alert, EpochMs, Inventory, Window } from '../../model/index.js';
 import type { WindowRecords } from '../../store/index.js';
@@ -186,6 +187,24 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
         cell: r.cell ?? r.complaint.cell,
       })),
     };
+  });
+
+  /**
+   * Complaints with no first response yet whose deadline (72 h) is within `handling.warnBefore`, or
+   * past (overdue, listed for 7 days): the care desk's worklist, soonest deadline first.
+   */
+  api.get('/complaints/at-risk', { config: { permission: 'read' } }, async () => {
+    const now = ctx.now();
+    const h = ctx.config().complaints.handling;
+    const open = ctx.complaints.records.list(
+      { unanswered: true, from: now - h.firstResponse - 7 * 24 * HOUR, limit: 100_000 },
+      true,
+    );
+    const risks = slaAtRisk(open.map(handled), now, {
+      warnBeforeMs: h.warnBefore,
+      responseWithinMs: h.firstResponse,
+    });
+    return { at: now, count: risks.length, complaints: risks };
   });
 
   api.get<{ Params: { id: string } }>('/complaints/:id', { config: { permission: 'read' } }, async (req, reply) => {

@@ -20,3 +20,4 @@ export function mountApi(app: FastifyInstance, modules: readonly RouteModule[]):
 
 export { registerAdminRoutes } from './admin.js';
 export { registerCellRoutes, type CellRoutesContext } from './cells.js';
+export { registerSessionRoutes, type SessionRoutesContext } from './session.js';
