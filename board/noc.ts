@@ -383,7 +383,7 @@ export class NocPage {
       out.push(h('tr', {}, h('td', { colspan: 9, class: 'empty' }, 'No active alerts match these filters.')));
     this.el.alerts.replaceChildren(...out);
     const total = this.app.alerts.size;
-    this.el.alertCount.textContent = `(${rows.length} rows, ${total} active)`;
+    this.el.alertCount.textContent = `(${rows.length} ${rows.length === 1 ? 'row' : 'rows'}, ${total} active)`;
   }
 
   private signature(row: AlertRow, open: boolean): string {
@@ -618,7 +618,7 @@ export class NocPage {
     const cells = [...this.app.cells.values()].filter(
       (c): c is typeof c & { lat: number; lon: number } => typeof c.lat === 'number' && typeof c.lon === 'number',
     );
-    const proj = fitProjection(cells, width, height);
+    const proj = fitProjection(cells, width, height, 28);
     const counts = { good: 0, degraded: 0, down: 0, 'no-data': 0 };
     const byCause = new Map<string, number>();
     const layers: Record<CellState['kind'], typeof this.mapPoints> = {

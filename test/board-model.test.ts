@@ -62,14 +62,22 @@ void t.test('alert rows: incidents grouped under their parent, the rest alone, m
     labels: { site: 'S1', incident: 'S1', region: 'R1' },
     annotations: { usersAffected: '120' },
   });
-  const c1 = alert('c1', { labels: { cell: 'S1-1', incident: 'S1', region: 'R1' }, annotations: { usersAffected: '50' } });
+  const c1 = alert('c1', {
+    labels: { cell: 'S1-1', incident: 'S1', region: 'R1' },
+    annotations: { usersAffected: '50' },
+  });
   const c2 = alert('c2', {
     severity: 'major',
     labels: { cell: 'S1-2', incident: 'S1', region: 'R1' },
     annotations: { usersAffected: '70' },
   });
   const lone = alert('c9', { severity: 'major', startsAt: T0 + MIN, labels: { cell: 'S9-1', region: 'R2' } });
-  const gap = alert('gap', { kind: 'collection_gap', severity: 'minor', startsAt: T0 + 2 * MIN, labels: { target: 'x' } });
+  const gap = alert('gap', {
+    kind: 'collection_gap',
+    severity: 'minor',
+    startsAt: T0 + 2 * MIN,
+    labels: { target: 'x' },
+  });
   // Two cells of a site whose parent has not fired yet (the incident group wait): still one row.
   const b1 = alert('b1', { labels: { cell: 'S2-1', incident: 'S2' } });
   const b2 = alert('b2', { labels: { cell: 'S2-2', incident: 'S2' } });
@@ -88,7 +96,11 @@ void t.test('alert rows: incidents grouped under their parent, the rest alone, m
         ['s1', ['s1']],
       ],
     },
-    { spec: 'a region keeps the group whose alerts are in it', filter: { region: 'R1' }, want: [['incident:S1', ['c2', 'c1']]] },
+    {
+      spec: 'a region keeps the group whose alerts are in it',
+      filter: { region: 'R1' },
+      want: [['incident:S1', ['c2', 'c1']]],
+    },
     {
       spec: 'major and above: the group shows only what passes',
       filter: { minSeverity: 'major' },
@@ -121,19 +133,32 @@ void t.test('alert rows: incidents grouped under their parent, the rest alone, m
 void t.test('the alert book: resolved alerts leave, an older answer never rolls back a newer event', async (t) => {
   const book = new AlertBook();
   book.reset([alert('a', { updatedAt: 5 }), alert('b', { state: 'resolved' }), alert('c')]);
-  t.strictSame(book.all().map((a) => a.id), ['a', 'c'], 'a snapshot keeps the live ones');
+  t.strictSame(
+    book.all().map((a) => a.id),
+    ['a', 'c'],
+    'a snapshot keeps the live ones',
+  );
   const steps: { spec: string; a: AlertView; changed: boolean; ids: string[] }[] = [
     { spec: 'a new alert fires', a: alert('d', { updatedAt: 1 }), changed: true, ids: ['a', 'c', 'd'] },
     { spec: 'an ack updates it', a: alert('a', { updatedAt: 6, ackedBy: 'noc' }), changed: true, ids: ['a', 'c', 'd'] },
     { spec: 'a stale copy is ignored', a: alert('a', { updatedAt: 4 }), changed: false, ids: ['a', 'c', 'd'] },
     { spec: 'resolved leaves', a: alert('c', { state: 'resolved' }), changed: true, ids: ['a', 'd'] },
-    { spec: 'resolving an unknown one changes nothing', a: alert('z', { state: 'resolved' }), changed: false, ids: ['a', 'd'] },
+    {
+      spec: 'resolving an unknown one changes nothing',
+      a: alert('z', { state: 'resolved' }),
+      changed: false,
+      ids: ['a', 'd'],
+    },
   ];
   for (const s of steps) {
     const before = book.version;
     t.equal(book.apply(s.a), s.changed, s.spec);
     t.equal(book.version > before, s.changed, `${s.spec}: version`);
-    t.strictSame(book.all().map((a) => a.id), s.ids, `${s.spec}: what is live`);
+    t.strictSame(
+      book.all().map((a) => a.id),
+      s.ids,
+      `${s.spec}: what is live`,
+    );
   }
   t.equal(book.get('a')?.ackedBy, 'noc');
 });
@@ -142,12 +167,17 @@ void t.test('silence matchers name exactly the problem', async (t) => {
   const cases: { spec: string; a: AlertView; want: string[] }[] = [
     {
       spec: 'a cell alert',
-      a: alert('x', { labels: { alertname: 'cell_degraded', cell: 'S1-1', region: 'R1', scope: 'cell', cause: 'outage' } }),
+      a: alert('x', {
+        labels: { alertname: 'cell_degraded', cell: 'S1-1', region: 'R1', scope: 'cell', cause: 'outage' },
+      }),
       want: ['alertname=cell_degraded', 'cell=S1-1', 'region=R1', 'scope=cell'],
     },
     {
       spec: 'a collection gap',
-      a: alert('y', { kind: 'collection_gap', labels: { alertname: 'collection_gap', target: 'cells-S1', site: 'S1' } }),
+      a: alert('y', {
+        kind: 'collection_gap',
+        labels: { alertname: 'collection_gap', target: 'cells-S1', site: 'S1' },
+      }),
       want: ['alertname=collection_gap', 'site=S1', 'target=cells-S1'],
     },
     { spec: 'no labels: the kind', a: alert('z', { kind: 'store_backlog' }), want: ['alertname=store_backlog'] },
@@ -171,7 +201,12 @@ void t.test("a cell's state on the map", async (t) => {
       open: [win('w1', 'c', 'congestion', 0.6), win('w2', 'c', 'coverage', 0.9)],
       want: 'degraded:coverage',
     },
-    { spec: 'no data beats a window (the collector is blind)', status: 'stale', open: [win('w', 'c', 'congestion', 1)], want: 'no-data' },
+    {
+      spec: 'no data beats a window (the collector is blind)',
+      status: 'stale',
+      open: [win('w', 'c', 'congestion', 1)],
+      want: 'no-data',
+    },
     { spec: 'never heard of', status: 'unknown', open: [], want: 'no-data' },
   ];
   for (const c of cases) {
@@ -180,7 +215,11 @@ void t.test("a cell's state on the map", async (t) => {
   }
   const open = new OpenWindows();
   open.reset([win('a', 'c1', 'congestion', 0.7), win('b', 'c2', 'coverage', 0.7, T0 + MIN)]);
-  t.strictSame(open.of('c1').map((w) => w.id), ['a'], 'open windows from the snapshot');
+  t.strictSame(
+    open.of('c1').map((w) => w.id),
+    ['a'],
+    'open windows from the snapshot',
+  );
   t.equal(open.of('c2').length, 0, 'closed ones are left out');
   open.apply('opened', win('c', 'c2', 'interference', 0.8));
   open.apply('closed', win('a', 'c1', 'congestion', 0.7, T0 + 2 * MIN));

@@ -185,7 +185,11 @@ void t.test('a cell’s series: default range and step, explicit ones, bad range
   t.equal(def.buckets[0]?.dlMbps, 21, 'the reader’s buckets are returned');
   const explicit = await app.inject({ url: `/api/v1/cells/S1-1/series?from=${NOW - HOUR}&to=${NOW}&step=60000` });
   t.equal(explicit.statusCode, 200);
-  t.strictSame(seriesCalls.at(-1), { cell: 'S1-1', from: NOW - HOUR, to: NOW, step: 60_000 }, 'range and step passed on');
+  t.strictSame(
+    seriesCalls.at(-1),
+    { cell: 'S1-1', from: NOW - HOUR, to: NOW, step: 60_000 },
+    'range and step passed on',
+  );
   const cases: { spec: string; url: string; status: number }[] = [
     { spec: 'from after to', url: `/api/v1/cells/S1-1/series?from=${NOW}&to=${NOW - HOUR}`, status: 400 },
     { spec: 'more than 31 days', url: `/api/v1/cells/S1-1/series?from=${NOW - 32 * 24 * HOUR}&to=${NOW}`, status: 400 },
@@ -201,7 +205,8 @@ void t.test('a cell’s series: default range and step, explicit ones, bad range
     [7 * 24 * HOUR, 15 * 60_000],
     [31 * 24 * HOUR, 180 * 60_000],
   ];
-  for (const [range, step] of steps) t.equal(seriesStep(range), step, `${range / HOUR} h → ${step / 60_000} min buckets`);
+  for (const [range, step] of steps)
+    t.equal(seriesStep(range), step, `${range / HOUR} h → ${step / 60_000} min buckets`);
 });
 
 void t.test('session: what the presented token may do, and how the board should draw', async (t) => {
@@ -237,23 +242,26 @@ void t.test('session: what the presented token may do, and how the board should 
   t.equal((await app.inject({ url: '/api/v1/session' })).statusCode, 401, 'no token: sign in');
 });
 
-void t.test('the board: its page under a self-only CSP, its files by exact name, uPlot from node_modules', async (t) => {
-  const app = await server(true);
-  t.teardown(() => app.close());
-  const page = await app.inject({ url: '/' });
-  t.equal(page.statusCode, 200, 'the page needs no token (its API calls do)');
-  t.match(page.body, /<title>cellwatch<\/title>/);
-  t.equal(page.headers['content-security-policy'], BOARD_CSP);
-  t.match(BOARD_CSP, /script-src 'self';/, 'no inline or foreign scripts');
-  t.notMatch(page.body, /https?:\/\//, 'the page loads nothing from another origin');
-  const uplot = await app.inject({ url: '/board/vendor/uplot.js' });
-  t.equal(uplot.statusCode, 200, 'uPlot is served by the daemon');
-  t.match(uplot.headers['content-type'], /text\/javascript/);
-  t.match(uplot.body, /export \{ uPlot as default \}|export default/, 'as an ES module');
-  t.equal((await app.inject({ url: '/board/board.css' })).statusCode, 200, 'the stylesheet');
-  for (const url of ['/board/../package.json', '/board/%2e%2e/package.json', '/board/nothing.js', '/board/'])
-    t.equal((await app.inject({ url })).statusCode, 404, `${url} is not a board file`);
-});
+void t.test(
+  'the board: its page under a self-only CSP, its files by exact name, uPlot from node_modules',
+  async (t) => {
+    const app = await server(true);
+    t.teardown(() => app.close());
+    const page = await app.inject({ url: '/' });
+    t.equal(page.statusCode, 200, 'the page needs no token (its API calls do)');
+    t.match(page.body, /<title>cellwatch<\/title>/);
+    t.equal(page.headers['content-security-policy'], BOARD_CSP);
+    t.match(BOARD_CSP, /script-src 'self';/, 'no inline or foreign scripts');
+    t.notMatch(page.body, /https?:\/\//, 'the page loads nothing from another origin');
+    const uplot = await app.inject({ url: '/board/vendor/uplot.js' });
+    t.equal(uplot.statusCode, 200, 'uPlot is served by the daemon');
+    t.match(uplot.headers['content-type'], /text\/javascript/);
+    t.match(uplot.body, /export \{ uPlot as default \}|export default/, 'as an ES module');
+    t.equal((await app.inject({ url: '/board/board.css' })).statusCode, 200, 'the stylesheet');
+    for (const url of ['/board/../package.json', '/board/%2e%2e/package.json', '/board/nothing.js', '/board/'])
+      t.equal((await app.inject({ url })).statusCode, 404, `${url} is not a board file`);
+  },
+);
 
 void t.test('cellStatus', async (t) => {
   const cases: { spec: string; s?: Partial<Sample>; age: number; want: string }[] = [
