@@ -37,11 +37,17 @@ export interface ComplaintRow {
 
 type Listener = () => void;
 
+export interface CellList {
+  at: number;
+  cells: CellView[];
+}
+
 export class App {
   readonly alerts = new AlertBook();
   readonly windows = new OpenWindows();
   cells = new Map<string, CellView>();
   cellsVersion = 0;
+  private cellsLoadedAt = -Infinity;
   hotspots: Hotspot[] = [];
   /** Network complaints of the last 72 h, by the cell they were located on. */
   complaintsByCell = new Map<string, number>();
@@ -53,7 +59,7 @@ export class App {
   renders = 0;
 
   constructor(readonly session: Session) {
-    this.stream = new LiveStream({
+    this.stream = new LiveStream(session.authRequired, {
       snapshot: () => this.snapshot(),
       events: (batch) => {
         for (const e of batch) {
@@ -116,8 +122,17 @@ export class App {
     this.changed();
   }
 
+  /** Milliseconds since the cells were last loaded (real time). */
+  cellsAge(): number {
+    return performance.now() - this.cellsLoadedAt;
+  }
+
   async loadCells(): Promise<void> {
-    const body = await get<{ at: number; cells: CellView[] }>('cells');
+    this.adoptCells(await get<CellList>('cells'));
+  }
+
+  adoptCells(body: CellList): void {
+    this.cellsLoadedAt = performance.now();
     this.seen(body.at);
     this.cells = new Map(body.cells.map((c) => [c.id, c]));
     this.cellsVersion++;

@@ -89,3 +89,23 @@ export function swatch(cause: string): HTMLElement {
   el.style.background = CAUSE_COLOUR[cause] ?? '#888';
   return el;
 }
+
+/**
+ * Makes `parent`'s children exactly `want`, in order, touching only what differs: a row that stays
+ * where it was is not taken out and put back (which would cost its style and layout again).
+ */
+export function reconcile(parent: Element, want: readonly Node[]): void {
+  let cur = parent.firstChild;
+  for (const node of want) {
+    if (cur === node) {
+      cur = cur.nextSibling;
+      continue;
+    }
+    parent.insertBefore(node, cur);
+  }
+  while (cur) {
+    const next = cur.nextSibling;
+    parent.removeChild(cur);
+    cur = next;
+  }
+}

@@ -4,9 +4,8 @@
  * `#/region/<id>`, `#/network`, `#/collection/<target>`, plus `#/agent?…` and `#/complaints`.
  */
 import { AgentPage } from './agent.js';
-import { ApiError, forgetToken, session, storeToken, storedToken, whenUnauthorised, type Session } from './api.js';
-import { App } from './app.js';
-import { CellPage } from './cell.js';
+import { ApiError, forgetToken, get, session, storeToken, storedToken, whenUnauthorised, type Session } from './api.js';
+import { App, type CellList } from './app.js';
 import { ComplaintsPage } from './complaints.js';
 import { actionDialog } from './dialogs.js';
 import { byId, h } from './dom.js';
@@ -21,6 +20,8 @@ let current: Page | undefined;
 
 async function start(): Promise<void> {
   let s: Session;
+  // The cells (the map's half of the first screen) are asked for beside the session, not after it.
+  const cells = get<CellList>('cells').catch(() => undefined);
   try {
     s = await session();
   } catch (err) {
@@ -37,9 +38,10 @@ async function start(): Promise<void> {
   });
   app = new App(s);
   showWho(s);
-  // The first page's cell list and the map need the cells; the stream brings the alerts.
-  await app.loadCells().catch(() => undefined);
   app.stream.start();
+  const list = await cells;
+  if (list) app.adoptCells(list);
+  else await app.loadCells().catch(() => undefined);
   app.subscribe(() => showStream());
   window.addEventListener('hashchange', route);
   route();
@@ -99,6 +101,10 @@ function showWho(s: Session): void {
 function showStream(): void {
   if (!app) return;
   const el = byId('stream');
+  // Called on every batch of events: touch the DOM only when the words change.
+  const key = `${app.streamStatus}|${app.streamDetail}`;
+  if (el.dataset.key === key) return;
+  el.dataset.key = key;
   const word = { live: '● live', connecting: '◌ connecting', offline: '✕ offline' }[app.streamStatus];
   el.textContent = word;
   el.className = `stream stream-${app.streamStatus}`;
@@ -116,10 +122,16 @@ function route(): void {
   let nav = 'board';
   const [head, arg] = parts;
   if (head === 'cell' && arg) {
-    const p = new CellPage(app);
-    p.mount(main, arg);
-    current = p;
-    nav = 'board';
+    // The charts (and uPlot) load with the first cell page, not with the board.
+    const a = app;
+    const placeholder: Page = { unmount: () => undefined };
+    current = placeholder;
+    void import('./cell.js').then(({ CellPage }) => {
+      if (current !== placeholder) return;
+      const p = new CellPage(a);
+      p.mount(main, arg);
+      current = p;
+    });
   } else if (head === 'agent') {
     const p = new AgentPage(app);
     p.mount(main, new URLSearchParams(qs));
@@ -150,6 +162,13 @@ function exposeForTests(): void {
   (window as unknown as { cellwatchBoard: unknown }).cellwatchBoard = {
     get received() {
       return app?.stream.received ?? 0;
+    },
+    get receivedAlerts() {
+      return app?.stream.receivedAlerts ?? 0;
+    },
+    /** Events received and not yet applied (a batch waits for the next frame). */
+    get pending() {
+      return app?.stream.pending ?? 0;
     },
     get alerts() {
       return app?.alerts.size ?? 0;

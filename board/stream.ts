@@ -28,10 +28,17 @@ export class LiveStream {
   private watch?: number;
   private quietPeriods = 0;
   private stopped = false;
-  /** Events received in this page's life (the bench and the tests read it). */
+  /** Events received in this page's life, and alert events among them (the bench and the tests read them). */
   received = 0;
+  receivedAlerts = 0;
+
+  get pending(): number {
+    return this.queue.length;
+  }
 
   constructor(
+    /** Without tokens (a loopback daemon) the stream needs no ticket: one round trip fewer. */
+    private readonly needsTicket: boolean,
     private readonly handlers: StreamHandlers,
     private readonly filter: Record<string, string> = { type: 'alert,window' },
   ) {}
@@ -50,14 +57,13 @@ export class LiveStream {
   private async connect(): Promise<void> {
     if (this.stopped) return;
     this.handlers.status('connecting', 'connecting to the live stream…');
-    let ticket: string;
+    const q = new URLSearchParams(this.filter);
     try {
-      ticket = await streamTicket();
+      if (this.needsTicket) q.set('ticket', await streamTicket());
     } catch (err) {
       this.retry(`cannot reach cellwatch (${(err as Error).message})`);
       return;
     }
-    const q = new URLSearchParams({ ...this.filter, ticket });
     if (this.cursor.seq !== undefined && this.cursor.runId !== undefined) {
       q.set('since', String(this.cursor.seq));
       q.set('runId', this.cursor.runId);
@@ -111,6 +117,7 @@ export class LiveStream {
       default:
         this.cursor.seq = m.seq;
         this.received++;
+        if (m.type === 'alert') this.receivedAlerts++;
         this.queue.push(m);
         this.schedule();
     }

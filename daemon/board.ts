@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { packageRoot } from './paths.js';
 
@@ -34,6 +35,8 @@ export const BOARD_CSP = [
 interface Asset {
   body: Buffer;
   type: string;
+  /** A strong validator: a reloaded board revalidates every file and is answered 304 when unchanged. */
+  etag: string;
 }
 
 /** Every file the board needs, by the URL path it is served at. */
@@ -41,7 +44,9 @@ export function boardAssets(root = packageRoot): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   const add = (url: string, file: string) => {
     const type = TYPES[extname(file)];
-    if (type) assets.set(url, { body: readFileSync(file), type });
+    if (!type) return;
+    const body = readFileSync(file);
+    assets.set(url, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` });
   };
   const source = join(root, 'board');
   for (const name of readdirSync(source)) if (/\.(html|css|svg)$/.test(name)) add(`/board/${name}`, join(source, name));
@@ -58,21 +63,19 @@ export function registerBoard(app: FastifyInstance, log: Logger): void {
   if (!assets.has('/board/main.js'))
     log.warn('the board is not built (dist/board/main.js missing): run `npm run build`; / serves its page only');
   const page = assets.get('/board/index.html')!;
-  app.get('/', async (_req, reply) =>
-    reply
-      .type(page.type)
+  const send = (req: FastifyRequest, reply: FastifyReply, asset: Asset) => {
+    void reply
+      .type(asset.type)
       .header('cache-control', 'no-cache')
-      .header('content-security-policy', BOARD_CSP)
-      .header('x-content-type-options', 'nosniff')
-      .send(page.body),
-  );
+      .header('etag', asset.etag)
+      .header('x-content-type-options', 'nosniff');
+    if (req.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+    return reply.send(asset.body);
+  };
+  app.get('/', async (req, reply) => send(req, reply.header('content-security-policy', BOARD_CSP), page));
   app.get('/board/*', async (req, reply) => {
     const asset = assets.get(req.url.split('?')[0]!);
     if (!asset) return reply.code(404).send({ error: `no board file ${req.url.split('?')[0]}` });
-    return reply
-      .type(asset.type)
-      .header('cache-control', 'no-cache')
-      .header('x-content-type-options', 'nosniff')
-      .send(asset.body);
+    return send(req, reply, asset);
   });
 }
