@@ -170,7 +170,7 @@ async function blankMs(browser: Browser, url: string): Promise<number> {
   const page = await browser.newPage();
   await page.goto(`${url}/healthz`, { waitUntil: 'load' });
   // Evaluated in the page (its DOM types are not in this program's lib).
-  const ms = (await page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")) as number;
+  const ms = await page.evaluate<number>("performance.getEntriesByType('navigation')[0].loadEventEnd");
   await page.close();
   return ms;
 }
