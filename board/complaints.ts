@@ -70,9 +70,10 @@ export class ComplaintsPage {
     const to = this.app.now();
     const from = to - this.days * DAY;
     const [all, byCategory, byChannel, risk] = await Promise.all([
-      get<Stats>('complaints/stats', { from, to }),
-      get<Stats>('complaints/stats', { from, to, by: 'category' }),
-      get<Stats>('complaints/stats', { from, to, by: 'channel' }),
+      // No `to`: the daemon's now, which includes what arrived since this page last heard its clock.
+      get<Stats>('complaints/stats', { from }),
+      get<Stats>('complaints/stats', { from, by: 'category' }),
+      get<Stats>('complaints/stats', { from, by: 'channel' }),
       get<{ at: number; complaints: AtRisk[] }>('complaints/at-risk'),
     ]);
     this.app.seen(risk.at);
@@ -102,7 +103,7 @@ export class ComplaintsPage {
         h(
           'p',
           {},
-          `${all.complaints.toLocaleString()} complaints received ${localDateTime(from, tz)} – ${localDateTime(to, tz)}`,
+          `${all.complaints.toLocaleString()} ${all.complaints === 1 ? 'complaint' : 'complaints'} received since ${localDateTime(from, tz)}`,
         ),
         period,
         h(
@@ -221,8 +222,8 @@ function groupTable(title: string, s: Stats): HTMLElement {
           'tr',
           {},
           h('th', { scope: 'col' }, 'Group'),
-          h('th', { scope: 'col' }, 'Complaints'),
-          METRICS.map(([, l]) => h('th', { scope: 'col' }, l)),
+          h('th', { scope: 'col', class: 'num' }, 'Complaints'),
+          METRICS.map(([, l]) => h('th', { scope: 'col', class: 'num' }, l)),
         ),
       ),
       h(
