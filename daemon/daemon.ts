@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import { realTimers, type Scheduler, type Timers } from '../clock/index.js';
 import type { Config } from '../config/index.js';
 import { startAlerting, targetInputs } from './alerting.js';
-import { registerAdminRoutes, registerCellRoutes } from './api/index.js';
+import { registerAdminRoutes, registerCellRoutes, registerSessionRoutes } from './api/index.js';
 import { Authenticator } from './auth.js';
 import { BUILT_IN_COLLECTORS, startCollection, type CollectorPlugin } from './collection.js';
 import { startComplaints } from './complaints.js';
@@ -116,9 +116,11 @@ export class Daemon {
         latest: (cells) => latest.latest(cells),
         collection: () => collection.status(),
         detection: (cell) => ({ ...detection.cellView(cell) }),
+        series: (cell, from, to, stepMs) => stores.reader.series(cell, from, to, stepMs),
       }),
     );
     h.routes((api) => registerAdminRoutes(api, { reload: () => this.reload() }));
+    h.routes((api) => registerSessionRoutes(api, { auth: this.auth, config: () => h.config }));
     startEventStream(h, this.auth);
     this.api = await startApi(h, {
       auth: this.auth,

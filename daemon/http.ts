@@ -9,6 +9,7 @@ import { ConfigError, type Config } from '../config/index.js';
 import { mountApi, registerOpenApi, registerOpenApiRoute } from './api/index.js';
 import type { RouteDoc } from './api/openapi.js';
 import type { House } from './house/index.js';
+import { registerBoard } from './board.js';
 import { packageRoot } from './paths.js';
 
 declare module 'fastify' {
@@ -109,12 +110,7 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     );
     registerOpenApiRoute(root);
 
-    if (opts.cfg.board) {
-      const board = readFileSync(join(packageRoot, 'daemon/board/index.html'), 'utf8');
-      root.get('/', { config: { doc: BOARD } }, async (_req, reply) =>
-        reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(board),
-      );
-    }
+    if (opts.cfg.board) registerBoard(root, opts.log, BOARD);
   });
   return app;
 }

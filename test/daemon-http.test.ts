@@ -3,8 +3,15 @@ import { Registry } from 'prom-client';
 import t from 'tap';
 import { ManualClock } from '../clock/index.js';
 import { parseConfig } from '../config/index.js';
-import { mountApi, registerAdminRoutes, registerCellRoutes, type CellRoutesContext } from '../daemon/api/index.js';
-import { cellStatus } from '../daemon/api/cells.js';
+import {
+  mountApi,
+  registerAdminRoutes,
+  registerCellRoutes,
+  registerSessionRoutes,
+  type CellRoutesContext,
+} from '../daemon/api/index.js';
+import { cellStatus, seriesStep } from '../daemon/api/cells.js';
+import { BOARD_CSP } from '../daemon/board.js';
 import { Authenticator } from '../daemon/auth.js';
 import { createHttpServer, planListen } from '../daemon/http.js';
 import { LatestSamples } from '../daemon/latest.js';
@@ -34,11 +41,17 @@ const samples: Sample[] = [
   { cell: 'X9-9', ts: NOW - 60_000, source: 'snmp', intervalS: 60, dlMbps: 12, available: true },
 ];
 
-/** A SeriesReader over plain arrays: the API under test only needs `latest`. */
+/** What the series route asked the reader for, newest last. */
+const seriesCalls: { cell: string; from: number; to: number; step: number }[] = [];
+
+/** A SeriesReader over plain arrays: `latest`, and `series` answering one bucket per call. */
 const reader: SeriesReader = {
   latest: async (ids) => samples.filter((s) => !ids || ids.includes(s.cell)),
   latestLinks: async () => [],
-  series: async () => [],
+  series: async (cell, from, to, step) => {
+    seriesCalls.push({ cell, from, to, step });
+    return [{ cell, ts: Math.floor(from / step) * step, count: 1, dlMbps: 21 }];
+  },
   hourly: async () => [],
 };
 
@@ -47,9 +60,10 @@ async function server(tokens: boolean) {
     tokens ? { auth: { tokens: Object.entries(TOKENS).map(([role, token]) => ({ name: role, role, token })) } } : {},
   );
   let reloads = 0;
+  const auth = new Authenticator(cfg.auth);
   const app = createHttpServer({
     cfg: cfg.http,
-    auth: new Authenticator(cfg.auth),
+    auth,
     log: pino({ level: 'silent' }),
     registry: new Registry(),
     isReady: () => true,
@@ -60,9 +74,11 @@ async function server(tokens: boolean) {
     latest: (ids) => reader.latest(ids),
     collection: () => [{ target: 'S1-cells', collector: 'snmp', site: 'S1', state: 'ok', lastSuccess: NOW - 60_000 }],
   };
+  ctx.series = (cell, from, to, step) => reader.series(cell, from, to, step);
   mountApi(app, [
     (api) => registerCellRoutes(api, ctx),
     (api) => registerAdminRoutes(api, { reload: async () => ++reloads }),
+    (api) => registerSessionRoutes(api, { auth, config: () => cfg }),
   ]);
   await app.ready();
   return app;
@@ -154,6 +170,98 @@ void t.test('cells: status from the newest sample, filters, unknown ids', async 
   t.equal(one.collection.length, 1, 'the site’s collection state comes with the cell');
   t.equal((await app.inject({ url: '/api/v1/cells/nope' })).statusCode, 404);
 });
+
+void t.test('a cell’s series: default range and step, explicit ones, bad ranges, unknown cells', async (t) => {
+  const app = await server(false);
+  t.teardown(() => app.close());
+  const HOUR = 3_600_000;
+  const def = (await app.inject({ url: '/api/v1/cells/S1-1/series' })).json<{
+    from: number;
+    to: number;
+    stepMs: number;
+    buckets: { dlMbps: number }[];
+  }>();
+  t.strictSame([def.from, def.to, def.stepMs], [NOW - 24 * HOUR, NOW, 5 * 60_000], 'last 24 h in 5-minute buckets');
+  t.equal(def.buckets[0]?.dlMbps, 21, 'the reader’s buckets are returned');
+  const explicit = await app.inject({ url: `/api/v1/cells/S1-1/series?from=${NOW - HOUR}&to=${NOW}&step=60000` });
+  t.equal(explicit.statusCode, 200);
+  t.strictSame(
+    seriesCalls.at(-1),
+    { cell: 'S1-1', from: NOW - HOUR, to: NOW, step: 60_000 },
+    'range and step passed on',
+  );
+  const cases: { spec: string; url: string; status: number }[] = [
+    { spec: 'from after to', url: `/api/v1/cells/S1-1/series?from=${NOW}&to=${NOW - HOUR}`, status: 400 },
+    { spec: 'more than 31 days', url: `/api/v1/cells/S1-1/series?from=${NOW - 32 * 24 * HOUR}&to=${NOW}`, status: 400 },
+    { spec: 'a step that is not whole minutes', url: '/api/v1/cells/S1-1/series?step=90000', status: 400 },
+    { spec: 'an unknown parameter', url: '/api/v1/cells/S1-1/series?resolution=1m', status: 400 },
+    { spec: 'an unknown cell', url: '/api/v1/cells/nope/series', status: 404 },
+    { spec: 'a cell only the data knows', url: '/api/v1/cells/X9-9/series', status: 200 },
+  ];
+  for (const c of cases) t.equal((await app.inject({ url: c.url })).statusCode, c.status, c.spec);
+  const steps: [number, number][] = [
+    [HOUR, 60_000],
+    [24 * HOUR, 5 * 60_000],
+    [7 * 24 * HOUR, 15 * 60_000],
+    [31 * 24 * HOUR, 180 * 60_000],
+  ];
+  for (const [range, step] of steps)
+    t.equal(seriesStep(range), step, `${range / HOUR} h → ${step / 60_000} min buckets`);
+});
+
+void t.test('session: what the presented token may do, and how the board should draw', async (t) => {
+  const open = await server(false);
+  t.teardown(() => open.close());
+  const anonymous = (await open.inject({ url: '/api/v1/session' })).json<{
+    authRequired: boolean;
+    permissions: string[];
+    display: { timezone: string; goal: number; peak: unknown };
+  }>();
+  t.equal(anonymous.authRequired, false, 'no tokens: nothing to sign in to');
+  t.strictSame(anonymous.permissions, ['read', 'operate', 'ingest', 'admin'], 'loopback without tokens may do all');
+  t.strictSame(anonymous.display.peak, { fromMinute: 19 * 60, toMinute: 22 * 60 }, 'peak hours as minutes');
+  t.equal(anonymous.display.goal, 0.95);
+  const app = await server(true);
+  t.teardown(() => app.close());
+  const as = (role: keyof typeof TOKENS) =>
+    app.inject({ url: '/api/v1/session', headers: { authorization: `Bearer ${TOKENS[role]}` } });
+  const roles: { role: keyof typeof TOKENS; status: number; permissions?: string[] }[] = [
+    { role: 'viewer', status: 200, permissions: ['read'] },
+    { role: 'operator', status: 200, permissions: ['read', 'operate'] },
+    { role: 'admin', status: 200, permissions: ['read', 'operate', 'ingest', 'admin'] },
+    { role: 'ingest', status: 403 },
+  ];
+  for (const r of roles) {
+    const res = await as(r.role);
+    t.equal(res.statusCode, r.status, `${r.role}: ${r.status}`);
+    if (r.permissions) {
+      const body = res.json<{ principal: string; permissions: string[]; authRequired: boolean }>();
+      t.strictSame([body.principal, body.permissions, body.authRequired], [r.role, r.permissions, true], r.role);
+    }
+  }
+  t.equal((await app.inject({ url: '/api/v1/session' })).statusCode, 401, 'no token: sign in');
+});
+
+void t.test(
+  'the board: its page under a self-only CSP, its files by exact name, uPlot from node_modules',
+  async (t) => {
+    const app = await server(true);
+    t.teardown(() => app.close());
+    const page = await app.inject({ url: '/' });
+    t.equal(page.statusCode, 200, 'the page needs no token (its API calls do)');
+    t.match(page.body, /<title>cellwatch<\/title>/);
+    t.equal(page.headers['content-security-policy'], BOARD_CSP);
+    t.match(BOARD_CSP, /script-src 'self';/, 'no inline or foreign scripts');
+    t.notMatch(page.body, /https?:\/\//, 'the page loads nothing from another origin');
+    const uplot = await app.inject({ url: '/board/vendor/uplot.js' });
+    t.equal(uplot.statusCode, 200, 'uPlot is served by the daemon');
+    t.match(uplot.headers['content-type'], /text\/javascript/);
+    t.match(uplot.body, /export \{ uPlot as default \}|export default/, 'as an ES module');
+    t.equal((await app.inject({ url: '/board/board.css' })).statusCode, 200, 'the stylesheet');
+    for (const url of ['/board/../package.json', '/board/%2e%2e/package.json', '/board/nothing.js', '/board/'])
+      t.equal((await app.inject({ url })).statusCode, 404, `${url} is not a board file`);
+  },
+);
 
 void t.test('cellStatus', async (t) => {
   const cases: { spec: string; s?: Partial<Sample>; age: number; want: string }[] = [

@@ -4,6 +4,8 @@ import type { Clock } from '../../clock/index.js';
 import type { TargetStatus } from '../../collectors/index.js';
 import type { Cell, EpochMs, Inventory, Sample } from '../../model/index.js';
 import { errorBody, listOf } from './openapi.js';
+import type { SeriesBucket } from '../../store/index.js';
+import { timeParam } from './params.js';
 
 /** What the cell routes read: the inventory, the newest sample per cell, and collection health. */
 export interface CellRoutesContext {
@@ -13,6 +15,8 @@ export interface CellRoutesContext {
   collection(): TargetStatus[];
   /** Busy hour, today's ratio, baseline and open windows, when the daemon runs a detector. */
   detection?(cell: string): Record<string, unknown>;
+  /** A cell's KPI series in [from, to), in buckets of `stepMs` (the store's SeriesReader). */
+  series?(cell: string, from: EpochMs, to: EpochMs, stepMs: number): Promise<SeriesBucket[]>;
 }
 
 /** A sample older than this many of its own intervals means the cell's data has stopped arriving. */
@@ -74,6 +78,52 @@ const oneDoc = {
   },
 };
 
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+/** The longest range one series request may cover; a chart of more is unreadable anyway. */
+export const SERIES_MAX_RANGE_MS = 31 * DAY;
+/** Buckets one request returns at most when no step is given (a chart is ~1,000 px wide). */
+const SERIES_TARGET_POINTS = 720;
+
+const seriesQuery = z
+  .strictObject({
+    from: timeParam.optional(),
+    to: timeParam.optional(),
+    /** Bucket width in ms (whole minutes); default: the range over ~720 buckets, at least a minute. */
+    step: z.coerce.number().int().min(MINUTE).max(DAY).optional(),
+  })
+  .refine((q) => q.step === undefined || q.step % MINUTE === 0, { message: 'must be whole minutes', path: ['step'] });
+
+/**
+ * The bucket width for a range: a whole number of minutes giving at most ~720 buckets, rounded up to
+ * a width a person reads on an axis (1, 5, 15, 30 minutes, 1, 3, 6 hours).
+ */
+export function seriesStep(rangeMs: number): number {
+  const widths = [1, 5, 15, 30, 60, 180, 360, 720, 1440].map((m) => m * MINUTE);
+  return widths.find((w) => rangeMs / w <= SERIES_TARGET_POINTS) ?? DAY;
+}
+
+const seriesDoc = {
+  summary: "A cell's KPIs over a range as bucket means (what the cell page charts)",
+  description: 'Buckets with no sample are absent, not zero. Default range: the last 24 h; at most 31 days.',
+  query: seriesQuery,
+  params: z.strictObject({ id: z.string() }),
+  responses: {
+    200: {
+      description: 'The buckets, oldest first.',
+      schema: z.looseObject({
+        cell: z.string(),
+        from: z.number(),
+        to: z.number(),
+        stepMs: z.number(),
+        count: z.number().int(),
+        buckets: z.array(z.looseObject({ ts: z.number(), count: z.number().int() })),
+      }),
+    },
+    404: { description: 'Unknown cell, or no series store.', schema: errorBody },
+  },
+};
+
 export function registerCellRoutes(api: FastifyInstance, ctx: CellRoutesContext): void {
   api.get('/cells', { config: { permission: 'read', doc: listDoc } }, async (req) => {
     const q = listQuery.parse(req.query);
@@ -106,6 +156,33 @@ export function registerCellRoutes(api: FastifyInstance, ctx: CellRoutesContext)
       const site = cell?.site;
       const collection = site ? ctx.collection().filter((t) => t.site === site) : [];
       return { at: now, ...view(id, cell, latest, now), collection, ...detectionOf(ctx, id) };
+    },
+  );
+
+  /**
+   * A cell's KPIs over [from, to) (default the last 24 h) as bucket means, oldest first: what the
+   * cell page charts. Buckets with no sample are absent, not zero (a gap is drawn as a gap).
+   */
+  api.get<{ Params: { id: string } }>(
+    '/cells/:id/series',
+    { config: { permission: 'read', doc: seriesDoc } },
+    async (req, reply) => {
+      const q = seriesQuery.parse(req.query);
+      const { id } = req.params;
+      if (!ctx.series) return reply.code(404).send({ error: 'no series store in this daemon' });
+      if (!ctx.inventory().has(id) && (await ctx.latest([id])).length === 0)
+        return reply.code(404).send({ error: `unknown cell "${id}"` });
+      const to = q.to ?? ctx.clock.now();
+      const from = q.from ?? to - DAY;
+      if (!(from < to))
+        return reply.code(400).send({ error: 'invalid request', problems: ['from: must be before to'] });
+      if (to - from > SERIES_MAX_RANGE_MS)
+        return reply
+          .code(400)
+          .send({ error: 'invalid request', problems: [`to: at most ${SERIES_MAX_RANGE_MS / DAY} days after from`] });
+      const stepMs = q.step ?? seriesStep(to - from);
+      const buckets = await ctx.series(id, from, to, stepMs);
+      return { cell: id, from, to, stepMs, count: buckets.length, buckets };
     },
   );
 }

@@ -10,6 +10,7 @@ import {
   locate,
   notices,
   resolutionVerdict,
+  slaAtRisk,
 } from '../../correlator/complaints/index.js';
 import type { Alert, EpochMs, Inventory, Window } from '../../model/index.js';
 import type { WindowRecords } from '../../store/index.js';
@@ -117,6 +118,16 @@ const unknownComplaint = { description: 'No such complaint.', schema: errorBody 
 const byId = z.strictObject({ id: z.string().meta({ description: "the complaint's id" }) });
 
 const DOC = {
+  atRisk: {
+    summary: 'Complaints at risk of missing the 72 h first response (or overdue): the care worklist',
+    description: 'No first response yet, deadline within `complaints.handling.warnBefore` or past (kept 7 days).',
+    responses: {
+      200: {
+        description: 'Soonest deadline first.',
+        schema: listOf('complaints', z.looseObject({ id: z.string() })).extend({ at: z.number() }),
+      },
+    },
+  },
   intake: {
     summary: 'Complaints in: one object, an array, or CSV',
     description:
@@ -326,6 +337,24 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
         cell: r.cell ?? r.complaint.cell,
       })),
     };
+  });
+
+  /**
+   * Complaints with no first response yet whose deadline (72 h) is within `handling.warnBefore`, or
+   * past (overdue, listed for 7 days): the care desk's worklist, soonest deadline first.
+   */
+  api.get('/complaints/at-risk', { config: { permission: 'read', doc: DOC.atRisk } }, async () => {
+    const now = ctx.now();
+    const h = ctx.config().complaints.handling;
+    const open = ctx.complaints.records.list(
+      { unanswered: true, from: now - h.firstResponse - 7 * 24 * HOUR, limit: 100_000 },
+      true,
+    );
+    const risks = slaAtRisk(open.map(handled), now, {
+      warnBeforeMs: h.warnBefore,
+      responseWithinMs: h.firstResponse,
+    });
+    return { at: now, count: risks.length, complaints: risks };
   });
 
   api.get<{ Params: { id: string } }>(

@@ -32,3 +32,4 @@ export {
   type RouteDoc,
   type ResponseDoc,
 } from './openapi.js';
+export { registerSessionRoutes, type SessionRoutesContext } from './session.js';
