@@ -25,7 +25,16 @@ import {
 import { matchesAll, type Matcher } from './matchers.js';
 import { groupKeyOf } from './notice.js';
 import { DeliveryPipeline, type PipelineAlert, type PipelineEvent, type PipelineOptions } from './pipeline.js';
-import { applyInput, advanceRules, newRuleState, type AlertInput, type RuleContext, type RuleState } from './rules.js';
+import {
+  applyInput,
+  advanceRules,
+  awaitsEvidence,
+  newRuleState,
+  resumeRuleMemory,
+  type AlertInput,
+  type RuleContext,
+  type RuleState,
+} from './rules.js';
 import { silenceProblems, silenceStatus, silencedBy, type Silence, type SilenceStatus } from './silences.js';
 
 /**
@@ -242,8 +251,10 @@ export class AlertManager {
 
   /**
    * After a restart: the rules' memory is rebuilt from `inputs` (open windows, open hot spots, at-risk
-   * complaints, today's targets, the last gap of failing targets, the store's state), and every alert
-   * that was pending or firing but is not re-asserted by them is resolved at once.
+   * complaints, today's targets, the store's backend state), and every alert that was pending or
+   * firing but is not re-asserted by them is resolved at once — except those only fresh evidence can
+   * end (rules.ts `awaitsEvidence`: a collection gap waits for its target's next poll), which stay
+   * as they are with the rules' memory of them restored.
    */
   reconcile(inputs: readonly AlertInput[], now: EpochMs = this.deps.clock.now()): AlertTransition[] {
     this.rules = newRuleState();
@@ -253,7 +264,21 @@ export class AlertManager {
     const asserted = new Set(updates.filter((u) => u.active).map((u) => u.fingerprint));
     for (const t of this.trackers.values()) {
       const state = t.episode?.state;
-      if ((state === 'pending' || state === 'firing') && !asserted.has(t.fingerprint))
+      if (state !== 'pending' && state !== 'firing') continue;
+      if (asserted.has(t.fingerprint)) continue;
+      if (awaitsEvidence(t.kind, t.spec.labels))
+        resumeRuleMemory(
+          this.rules,
+          {
+            kind: t.kind,
+            labels: t.spec.labels,
+            annotations: t.spec.annotations,
+            since: t.episode!.startsAt,
+            updatedAt: t.updatedAt,
+          },
+          ctx,
+        );
+      else
         updates.push({
           fingerprint: t.fingerprint,
           kind: t.kind,

@@ -23,7 +23,8 @@
  *   or burns its budget fast (burn.ts, critical/major/minor); clears when the day is final or the
  *   data insufficient.
  * - `collection_gap`: a target missed `gapsToOpen` consecutive polls (counter resets are not blindness
- *   and are ignored); resolves on its next successful poll. The cells are *not* said to be down.
+ *   and are ignored); resolves on its next successful poll, or when the target is no longer monitored
+ *   (a `monitored` input that does not list it). The cells are *not* said to be down.
  * - `store_backlog`: the series backend is down and points are spooling (major), or points are being
  *   dropped (critical); clears when the backend is back. Dead-lettered points are a second alert of
  *   this kind (`problem=dead-letter`, minor) that clears after a quiet period.
@@ -95,6 +96,8 @@ export type AlertInput =
   | { type: 'target'; target: TargetEvent }
   | { type: 'gap'; gap: CollectionGap }
   | { type: 'collected'; target: string; ts: EpochMs }
+  /** Every target the collectors poll now (at start and after a reload): gaps of the others end. */
+  | { type: 'monitored'; targets: readonly string[]; at: EpochMs }
   | { type: 'store'; event: StoreHealthEvent };
 
 export interface RuleContext {
@@ -188,6 +191,8 @@ export function applyInput(state: RuleState, input: AlertInput, ctx: RuleContext
       return gapRule(state, input.gap, ctx);
     case 'collected':
       return collectedRule(state, input.target, input.ts);
+    case 'monitored':
+      return monitoredRule(state, input.targets);
     case 'store':
       return storeRule(state, input.event);
   }
@@ -733,6 +738,17 @@ function collectorRemedy(reason: CollectionGap['reason']): string {
   }
 }
 
+function monitoredRule(state: RuleState, targets: readonly string[]): ConditionUpdate[] {
+  const known = new Set(targets);
+  const out: ConditionUpdate[] = [];
+  for (const [target, mem] of state.gaps) {
+    if (known.has(target)) continue;
+    state.gaps.delete(target);
+    if (mem.open) out.push(clear('collection_gap', { target }, `target ${target} is no longer monitored`, true));
+  }
+  return out;
+}
+
 function collectedRule(state: RuleState, target: string, ts: EpochMs): ConditionUpdate[] {
   const mem = state.gaps.get(target);
   if (!mem || ts < mem.lastTs) return [];
@@ -805,4 +821,56 @@ function backlogSpec(state: RuleState): ConditionUpdate {
       },
     }),
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restarts
+
+/** An alert as it was when the daemon stopped: what `resumeRuleMemory` needs of it. */
+export interface ResumedAlert {
+  kind: AlertKind;
+  labels: Readonly<Record<string, string>>;
+  annotations: Readonly<Record<string, string>>;
+  /** The problem's start. */
+  since: EpochMs;
+  /** When the alert last changed (a dead-letter alert's last refusal, as far as the store knew). */
+  updatedAt: EpochMs;
+}
+
+/**
+ * Whether an alert that is not re-asserted at start must wait for fresh evidence instead of being
+ * resolved at once. At start the daemon can state what is true of windows, hot spots, complaints,
+ * targets and the store's backend; it cannot say whether a target answers until the target is polled
+ * again, nor whether points were refused in the quiet period before the stop. Resolving those at once
+ * would send a resolution and, a poll later, the same problem again.
+ */
+export function awaitsEvidence(kind: AlertKind, labels: Readonly<Record<string, string>>): boolean {
+  return kind === 'collection_gap' || (kind === 'store_backlog' && labels.problem === STORE_DEAD_LETTER.problem);
+}
+
+/**
+ * Puts an alert that awaits evidence back into the rules' memory, so that the next event about it
+ * continues its episode: a gap keeps it, an answer (or the target leaving the configuration) ends it;
+ * a dead-letter alert ends after its quiet period counted from its last change.
+ */
+export function resumeRuleMemory(state: RuleState, a: ResumedAlert, ctx: RuleContext): void {
+  if (a.kind === 'collection_gap') {
+    const target = a.labels.target;
+    if (target === undefined || state.gaps.has(target)) return;
+    const missed = Number(a.annotations.missedPolls);
+    state.gaps.set(target, {
+      streak: Number.isInteger(missed) && missed > 0 ? missed : Math.max(1, ctx.gapsToOpen),
+      lastTs: -Infinity,
+      first: a.since,
+      open: true,
+    });
+  } else if (a.kind === 'store_backlog' && a.labels.problem === STORE_DEAD_LETTER.problem) {
+    const points = Number(a.annotations.points);
+    state.store.deadLetter ??= {
+      since: a.since,
+      last: a.updatedAt,
+      points: Number.isFinite(points) ? points : 0,
+      reason: a.annotations.reason ?? 'before the restart',
+    };
+  }
 }

@@ -38,6 +38,11 @@ export interface IntakeResult {
 export interface Complaints {
   records: ComplaintRecords;
   correlator(): ComplaintCorrelator;
+  /**
+   * What holds now for the alerts: the open hot spots and the complaints at risk of missing their
+   * first response. The alerts re-assert them after a restart (what they do not re-assert resolves).
+   */
+  alertConditions(now: EpochMs): AlertInput[];
   /** Validates, commits, correlates: the one path of the API, `cellwatch import` and the demo's feed. */
   intake(body: unknown, format: 'json' | 'csv'): IntakeResult;
 }
@@ -104,7 +109,7 @@ export function startComplaints(
     c.addWindows(needs.windows.list({ from: horizon, limit: 100_000 }));
     const recent = records.list({ from: horizon, limit: 1_000_000 }).reverse();
     c.addComplaints(recent.map((r) => r.complaint));
-    c.hotspotEvents(); // the alerts are reconciled with the open windows; old hot spots are not news
+    c.hotspotEvents(); // not news: the alerts re-assert the open ones at start (alertConditions)
     return c;
   };
   let correlator = build(needs.inventory());
@@ -195,6 +200,11 @@ export function startComplaints(
       done.finalised.map((f) => ({ complaint: f.complaint.id, correlation: f.correlation, explainedChanged: false })),
     );
     raise(done.hotspots);
+    const inputs = riskInputs(now);
+    if (inputs.length > 0) needs.alerts(inputs);
+  };
+  /** Complaints at risk now as alert inputs, plus the clearing of those no longer at risk. */
+  const riskInputs = (now: EpochMs): AlertInput[] => {
     const open = records.list({ unanswered: true, from: now - WATCH_MS, limit: 100_000 }, true);
     const risks = slaAtRisk(
       open.map((r) => handled(r)),
@@ -215,12 +225,18 @@ export function startComplaints(
     const now_ = new Set(risks.map((r) => r.complaint));
     for (const id of watched) if (!now_.has(id)) inputs.push({ type: 'sla-cleared', complaint: id, at: now });
     watched = now_;
-    if (inputs.length > 0) needs.alerts(inputs);
+    return inputs;
   };
   const job = h.scheduler.every('complaints:housekeeping', HOUSEKEEPING_MS, (tick) => housekeeping(tick));
   h.defer('complaints', () => job.cancel());
 
-  const complaints: Complaints = { records, correlator: () => correlator, intake };
+  const alertConditions = (now: EpochMs): AlertInput[] => {
+    const open = correlator
+      .hotspots(now, { open: true })
+      .map((hotspot) => ({ change: 'opened' as const, hotspot, at: now }));
+    return [...hotspotInputs(open), ...riskInputs(now).filter((i) => i.type === 'sla-risk')];
+  };
+  const complaints: Complaints = { records, correlator: () => correlator, intake, alertConditions };
   h.routes((api) =>
     registerComplaintRoutes(api, {
       complaints,

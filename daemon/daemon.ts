@@ -82,13 +82,6 @@ export class Daemon {
     const alerting = startAlerting(h, {
       records: stores.records,
       inventory,
-      current: () => [
-        ...detection.detector.openWindows().map((window) => ({
-          type: 'window' as const,
-          event: { change: 'opened' as const, window, at: window.lastBad },
-        })),
-        ...targetInputs(detection.targets({ from: detection.today(), to: detection.today() })),
-      ],
       externalURL: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`,
     });
     const complaints = startComplaints(h, {
@@ -98,6 +91,17 @@ export class Daemon {
       alerts: (inputs) => alerting.handle(inputs),
       openAlerts: () => alerting.manager.active(),
     });
+    // What holds now, before anything is collected: the alerts resume from it.
+    const down = stores.backendDown();
+    alerting.resume([
+      ...detection.detector.openWindows().map((window) => ({
+        type: 'window' as const,
+        event: { change: 'opened' as const, window, at: window.lastBad },
+      })),
+      ...targetInputs(detection.targets({ from: detection.today(), to: detection.today() })),
+      ...complaints.alertConditions(h.clock.now()),
+      ...(down ? [{ type: 'store' as const, event: down }] : []),
+    ]);
     startSimulatedCare(h, this.sim, complaints);
     const ingest = startIngest(h, stores.writer, inventory);
     startIntake(h, ingest);

@@ -17,10 +17,12 @@ import { buildNotification, groupKeyOf } from '../alerts/notice.js';
 import {
   advanceRules,
   applyInput,
+  awaitsEvidence,
   cellSeverity,
   DEFAULT_RULE_CONTEXT,
   incidentThreshold,
   newRuleState,
+  resumeRuleMemory,
   type AlertInput,
   type RuleContext,
   type TargetEvent,
@@ -415,6 +417,62 @@ void t.test('hot spots, SLA risk, targets, collection gaps and the store', async
     ['+collection_gap:minor'],
     'reconciling: one gap re-asserts it',
   );
+  applyInput(st, gap(180_000), ctx, 0);
+  applyInput(st, gap(240_000), ctx, 0);
+  t.same(
+    summary(applyInput(st, { type: 'monitored', targets: ['site-1', 'site-2'], at: 0 }, ctx, 0)),
+    [],
+    'a target still monitored keeps its gap',
+  );
+  t.match(
+    applyInput(st, { type: 'monitored', targets: ['site-2'], at: 0 }, ctx, 0),
+    [{ kind: 'collection_gap', active: false, immediate: true, reason: /no longer monitored/ }],
+    'a target that left the configuration ends its gap at once (nothing else could)',
+  );
+
+  // After a restart: what only new evidence can end is put back into the rules' memory.
+  const resumedGap = {
+    kind: 'collection_gap' as const,
+    labels: { alertname: 'collection_gap', target: 'site-9' },
+    annotations: { missedPolls: '4' },
+    since: 0,
+    updatedAt: 240_000,
+  };
+  t.ok(awaitsEvidence('collection_gap', resumedGap.labels), 'a gap awaits the next poll');
+  t.ok(awaitsEvidence('store_backlog', { problem: 'dead-letter' }), 'dead letters await their quiet period');
+  t.notOk(awaitsEvidence('store_backlog', { problem: 'backlog' }), 'the backend’s state is known at start');
+  t.notOk(awaitsEvidence('complaint_hotspot', {}), 'open hot spots are known at start');
+  const resumed = newRuleState();
+  resumeRuleMemory(resumed, resumedGap, ctx);
+  t.match(
+    applyInput(
+      resumed,
+      { type: 'gap', gap: { target: 'site-9', cells: ['S1-1'], ts: 600_000, reason: 'timeout' } },
+      ctx,
+      0,
+    ),
+    [{ active: true, spec: { summary: /has not answered 5 polls/, since: 0 } }],
+    'a resumed gap goes on counting from where it was',
+  );
+  resumeRuleMemory(resumed, { ...resumedGap, labels: { target: 'site-8' } }, ctx);
+  t.same(
+    summary(applyInput(resumed, { type: 'collected', target: 'site-8', ts: 1 }, ctx, 0)),
+    ['-collection_gap'],
+    'a resumed gap ends with the target’s next answer',
+  );
+  resumeRuleMemory(
+    resumed,
+    {
+      kind: 'store_backlog',
+      labels: { problem: 'dead-letter' },
+      annotations: { points: '7', reason: 'HTTP 400' },
+      since: 0,
+      updatedAt: 1000,
+    },
+    ctx,
+  );
+  t.same(summary(advanceRules(resumed, ctx, 1000 + 15 * 60_000 - 1)), [], 'resumed dead letters: still quiet-timing');
+  t.same(summary(advanceRules(resumed, ctx, 1000 + 15 * 60_000)), ['-store_backlog'], 'then they clear');
 
   const store = (e: object) => ({ type: 'store', event: e }) as AlertInput;
   t.same(summary(applyInput(st, store({ kind: 'backend-down', reason: 'ECONNREFUSED', at: 0 }), ctx, 0)), [

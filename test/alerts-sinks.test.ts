@@ -400,7 +400,9 @@ void t.test('sinks from config: default names, webhook and log built here', asyn
   );
   const names = sinkNames(cfg.alerts.sinks);
   t.same(names, ['webhook', 'webhook-2', 'journal', 'alertmanager']);
-  const built = cfg.alerts.sinks.map((e, i) => buildSink(e, names[i]!, { clock: new SystemClock(), log: silentLog }));
+  const built = cfg.alerts.sinks.map((e, i) =>
+    buildSink(e, names[i]!, { wallClock: new SystemClock(), log: silentLog }),
+  );
   t.same(
     built.map((s) => `${s.kind}:${s.name}`),
     ['webhook:webhook', 'webhook:webhook-2', 'log:journal', 'alertmanager:alertmanager'],

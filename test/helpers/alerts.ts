@@ -33,16 +33,17 @@ export class ManualTimers implements Timers {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const entry = { at: this.clock.now() + Math.max(0, ms), seq: this.seq++, wake: resolve };
+      const onAbort = () => {
+        this.sleepers = this.sleepers.filter((s) => s !== entry);
+        resolve();
+      };
+      const wake = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const entry = { at: this.clock.now() + Math.max(0, ms), seq: this.seq++, wake };
       this.sleepers.push(entry);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.sleepers = this.sleepers.filter((s) => s !== entry);
-          resolve();
-        },
-        { once: true },
-      );
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
