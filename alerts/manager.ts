@@ -183,6 +183,7 @@ export class AlertManager {
   /** Alerts resumed from the store, handed to the pipeline on the first reconcile, handle or tick. */
   private resumed: Set<string> | undefined;
   private inventory: Inventory | undefined;
+  private externalURL: string;
   private loop: Promise<void> | undefined;
   private readonly stop = new AbortController();
   private lastPrune = -Infinity;
@@ -199,6 +200,7 @@ export class AlertManager {
 
   private constructor(private readonly deps: AlertManagerDeps) {
     this.inventory = deps.inventory;
+    this.externalURL = deps.options.externalURL;
     this.pipeline = new DeliveryPipeline({
       clock: deps.clock,
       timers: deps.timers,
@@ -238,6 +240,12 @@ export class AlertManager {
 
   setInventory(inventory: Inventory): void {
     this.inventory = inventory;
+  }
+
+  /** Where the board is: for a daemon that learns its address only once it listens (port 0). */
+  setExternalURL(url: string): void {
+    this.externalURL = url.replace(/\/+$/, '');
+    this.pipeline.setExternalURL(this.externalURL);
   }
 
   /** Feeds inputs (one poll's windows, a hot spot, a store event…) at clock time `now`. */
@@ -703,7 +711,7 @@ export class AlertManager {
       labels,
       annotations,
       startsAt: ns.startsAt,
-      generatorURL: this.deps.options.externalURL + t.spec.boardPath,
+      generatorURL: this.externalURL + t.spec.boardPath,
     };
     if (ns.endsAt !== undefined) n.endsAt = ns.endsAt;
     return n;
@@ -785,7 +793,7 @@ export class AlertManager {
   }
 
   private decorate(row: Omit<StoredAlert, 'memory'>, t: Tracker | undefined): AlertView {
-    const v: AlertView = { ...row, generatorURL: this.deps.options.externalURL + (t?.spec.boardPath ?? '') };
+    const v: AlertView = { ...row, generatorURL: this.externalURL + (t?.spec.boardPath ?? '') };
     if (t) {
       v.flapPercent = Math.round(t.flap.percent * 10) / 10;
       if (t.episode?.state === 'firing') {

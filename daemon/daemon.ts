@@ -122,6 +122,8 @@ export class Daemon {
     h.routes((api) => registerAdminRoutes(api, { reload: () => this.reload() }));
     startEventStream(h, this.auth);
     this.api = await startApi(h, { auth: this.auth, registry: this.registry, isReady: () => this.ready });
+    // Listening on port 0 (tests, a demo whose port was taken), the board's address is known only now.
+    if (h.config.alerts.externalURL === undefined) alerting.manager.setExternalURL(this.api.url);
     h.log.info(
       { url: this.url, parts: h.lifecycle.names, cells: inventory().size, store: h.config.store.kind },
       'cellwatch running',

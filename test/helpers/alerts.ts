@@ -2,6 +2,8 @@
  * Test plumbing for the alerts: manual time for the pipeline's sleeps, a recording Notifier (a fake,
  * named as one), builders of windows and inputs, and a real SQLite record store in a temp dir.
  */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { pino } from 'pino';
@@ -244,4 +246,47 @@ export function win(
 
 export function windowInput(change: WindowEvent['change'], window: Window, at: EpochMs = window.start): AlertInput {
   return { type: 'window', event: { change, window, at } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real receiver
+
+export interface Hit {
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/** A webhook receiver on a free loopback port (a real HTTP server); `reply` picks each answer. */
+export async function webhookReceiver(
+  reply: (hit: Hit, n: number) => { status: number; headers?: Record<string, string> } | 'hang',
+) {
+  const hits: Hit[] = [];
+  const hung: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const hit = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      hits.push(hit);
+      const r = reply(hit, hits.length - 1);
+      if (r === 'hang') {
+        hung.push(res);
+        return;
+      }
+      res.writeHead(r.status, r.headers ?? {});
+      res.end(r.status >= 400 ? `status ${r.status}` : '');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  return {
+    url,
+    hits,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const r of hung) r.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
