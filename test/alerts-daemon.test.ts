@@ -4,6 +4,7 @@
  * - a series backend that is down at start raises `store_backlog` (the store reports it before any
  *   other part listens), and the alert routes: the viewer reads, the operator acks and silences, with
  *   who, when and why kept, filters, and every refusal with its reason;
+ * - the complaints each open window explains, counted for the window's alert;
  * - a restart keeps a complaint hot spot firing in the same episode and sends nothing again (the alerts
  *   resume after the complaints part can say which hot spots are open).
  */
@@ -15,6 +16,7 @@ import t from 'tap';
 import { verifySignature, signingKey } from '../alerts/sinks/webhook.js';
 import { ManualClock, ManualScheduler } from '../clock/index.js';
 import { parseConfig } from '../config/index.js';
+import { ExplainedCounts } from '../daemon/complaints.js';
 import { Daemon } from '../daemon/daemon.js';
 import { eventually, freePort, makeTempDir } from './helpers/service.js';
 import { webhookReceiver } from './helpers/alerts.js';
@@ -227,4 +229,44 @@ void t.test('a restart keeps a complaint hot spot firing in the same episode and
     [],
     'nothing sent again, nothing resolved',
   );
+});
+
+void t.test('complaints explained per window, as the alerts are told', async (t) => {
+  const c = new ExplainedCounts();
+  const by = (complaint: string, window?: string) => ({
+    complaint,
+    correlation: {
+      explained: window !== undefined,
+      score: window !== undefined ? 0.8 : 0.1,
+      windows: window !== undefined ? [{ window, cell: 'A-1', score: 0.8, reason: 'r' }] : [],
+    },
+  });
+  const steps: { spec: string; changes: ReturnType<typeof by>[]; want: [string, number][] }[] = [
+    { spec: 'two complaints explained by w1', changes: [by('c1', 'w1'), by('c2', 'w1')], want: [['w1', 2]] },
+    { spec: 'the same again: no news', changes: [by('c1', 'w1')], want: [] },
+    {
+      spec: 'a better window takes c2',
+      changes: [by('c2', 'w2')],
+      want: [
+        ['w1', 1],
+        ['w2', 1],
+      ],
+    },
+    { spec: 'c1 is no longer explained', changes: [by('c1')], want: [['w1', 0]] },
+    { spec: 'unexplained complaints count nowhere', changes: [by('c3')], want: [] },
+  ];
+  for (const step of steps)
+    t.same(
+      c.update(step.changes).map((i) => (i.type === 'window-complaints' ? [i.window, i.complaints] : [])),
+      step.want,
+      step.spec,
+    );
+  t.same(
+    c.inputs().map((i) => (i.type === 'window-complaints' ? i.window : '')),
+    ['w2'],
+    'what a restart re-asserts',
+  );
+  c.forget('w2');
+  t.same(c.inputs(), [], 'a closed window is forgotten');
+  t.same(c.update([by('c2', 'w2')]), [{ type: 'window-complaints', window: 'w2', cell: 'A-1', complaints: 1 }]);
 });

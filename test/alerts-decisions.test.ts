@@ -295,6 +295,40 @@ void t.test('windows → cell_degraded and the incident parent, with hysteresis'
   t.notOk(c[0]?.active && 'incident' in c[0].spec.labels, 'no incident without a site');
 });
 
+void t.test('complaints a window explains are evidence of its alert and of its incident', async (t) => {
+  const inv = inventoryOf(cells('S1', 2));
+  const ctx: RuleContext = { ...DEFAULT_RULE_CONTEXT, inventory: inv };
+  const st = newRuleState();
+  const w1 = win('S1-1', { cause: 'outage' });
+  const w2 = win('S1-2', { cause: 'outage' });
+  applyInput(st, windowInput('opened', w1), ctx, 0);
+  applyInput(st, windowInput('opened', w2), ctx, 0);
+  const counted = (window: string, cell: string, complaints: number) =>
+    applyInput(st, { type: 'window-complaints', window, cell, complaints }, ctx, 0);
+  const four = counted(w1.id, 'S1-1', 4);
+  t.match(
+    four,
+    [
+      {
+        kind: 'cell_degraded',
+        spec: { severity: 'critical', annotations: { complaints: '4' }, summary: /, 4 customer complaints$/ },
+      },
+      { kind: 'site_outage', spec: { annotations: { complaints: '4' }, summary: /4 customer complaints/ } },
+    ],
+    'the cell and its incident say how many complaints they explain; the severity stays',
+  );
+  t.match(counted(w2.id, 'S1-2', 1), [
+    { spec: { summary: /, 1 customer complaint$/ } },
+    { spec: { annotations: { complaints: '5' } } },
+  ]);
+  t.same(counted(w2.id, 'S1-2', 1), [], 'the same count again changes nothing');
+  const none = counted(w1.id, 'S1-1', 0);
+  t.notOk(none[0]?.active && 'complaints' in none[0].spec.annotations, 'no complaints: no annotation');
+  t.same(counted('w-unknown', 'S1-1', 3), [], 'a window the alerts do not hold (closed) is ignored');
+  applyInput(st, windowInput('closed', w2), ctx, 0);
+  t.same(counted(w2.id, 'S1-2', 2), [], 'nor one that closed');
+});
+
 void t.test('hot spots, SLA risk, targets, collection gaps and the store', async (t) => {
   const ctx: RuleContext = { ...DEFAULT_RULE_CONTEXT, inventory: inventoryOf(cells('S1', 3)) };
   const st = newRuleState();
