@@ -23,6 +23,7 @@ import {
   type Tracker,
 } from './lifecycle.js';
 import { matchesAll, type Matcher } from './matchers.js';
+import { keyFingerprint } from './dedup.js';
 import { groupKeyOf } from './notice.js';
 import { DeliveryPipeline, type PipelineAlert, type PipelineEvent, type PipelineOptions } from './pipeline.js';
 import {
@@ -235,7 +236,28 @@ export class AlertManager {
       m.reindex(t);
       m.resumed.add(t.fingerprint);
     }
+    m.resumeSinks();
     return m;
+  }
+
+  /** Tells each sink that keeps state which resumed alerts it was last sent as firing. */
+  private resumeSinks(): void {
+    for (const sink of this.deps.sinks) {
+      if (!sink.resume) continue;
+      const firing: AlertNotice[] = [];
+      for (const t of this.trackers.values()) {
+        const ns = noticeState(t);
+        if (ns?.status !== 'firing') continue;
+        const entry = this.deps.stores.notifications.entry(groupKeyOf(t.spec.groupLabels), sink.name);
+        if (entry?.firing.some((k) => keyFingerprint(k) === t.fingerprint)) firing.push(this.notice(t, ns));
+      }
+      if (firing.length === 0) continue;
+      try {
+        sink.resume(firing);
+      } catch (err) {
+        this.deps.log?.error({ err, sink: sink.name }, 'a sink could not resume');
+      }
+    }
   }
 
   setInventory(inventory: Inventory): void {

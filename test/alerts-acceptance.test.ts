@@ -313,6 +313,11 @@ void t.test('a restart in the middle: nothing is re-sent, a resolution during th
   first.clock.set(t0 + 10 * MIN * 1000);
   const second = harness(dir, { clock: first.clock, timers: new ManualTimers(first.clock) });
   t.equal(second.manager.active().length, 2, 'both alerts resumed from SQLite');
+  t.same(
+    second.sinks[0]!.resumed.map((firing) => firing.map((a) => a.labels.cell).sort()),
+    [['X1', 'Y1']],
+    'a sink that keeps state (Alertmanager re-posts) is told what it was last sent as firing',
+  );
   const s2 = new Script().at(0, (h) => {
     h.manager.reconcile([windowInput('opened', x)]);
   });

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { pino } from 'pino';
-import type { Notification, Notifier, NotifyResult, Timers } from '../../alerts/index.js';
+import type { AlertNotice, Notification, Notifier, NotifyResult, Timers } from '../../alerts/index.js';
 import { AlertManager, alertManagerOptions, type AlertManagerOptions } from '../../alerts/manager.js';
 import type { AlertInput } from '../../alerts/rules.js';
 import { ManualClock } from '../../clock/index.js';
@@ -93,6 +93,8 @@ export class RecordingNotifier implements Notifier {
   readonly calls: Received[] = [];
   respond: (n: Notification, call: number) => NotifyResult | Promise<NotifyResult> = () => ({ ok: true });
   closed = false;
+  /** What each `resume` after a restart said was firing. */
+  readonly resumed: AlertNotice[][] = [];
 
   constructor(
     readonly name: string,
@@ -103,6 +105,10 @@ export class RecordingNotifier implements Notifier {
     const result = await this.respond(n, this.calls.length);
     this.calls.push({ at: this.clock.now(), n: structuredClone(n), result });
     return result;
+  }
+
+  resume(firing: readonly AlertNotice[]): void {
+    this.resumed.push([...firing]);
   }
 
   /** Successful deliveries only. */
