@@ -91,6 +91,8 @@ export class Daemon {
       alerts: (inputs) => alerting.handle(inputs),
       openAlerts: () => alerting.manager.active(),
     });
+    // Before the alerts resume: what the restart resolves is in the stream's history too.
+    startEventStream(h, this.auth);
     // What holds now, before anything is collected: the alerts resume from it.
     const down = stores.backendDown();
     alerting.resume([
@@ -120,7 +122,6 @@ export class Daemon {
       }),
     );
     h.routes((api) => registerAdminRoutes(api, { reload: () => this.reload() }));
-    startEventStream(h, this.auth);
     this.api = await startApi(h, { auth: this.auth, registry: this.registry, isReady: () => this.ready });
     // Listening on port 0 (tests, a demo whose port was taken), the board's address is known only now.
     if (h.config.alerts.externalURL === undefined) alerting.manager.setExternalURL(this.api.url);
