@@ -226,11 +226,14 @@ export class AlertManager {
     m.silenceStatuses = m.currentSilenceStatuses(now);
     m.resumed = new Set();
     for (const row of deps.stores.alerts.current()) {
-      const t = parseMemory(row.memory);
-      if (!t) {
+      const parsed = parseMemory(row.memory);
+      if (!parsed) {
         deps.log?.warn({ alert: row.id }, 'alert state in the record store is unreadable; the alert is not resumed');
         continue;
       }
+      const t = parsed.tracker;
+      // The group it was notified in (an episode keeps it): the notification log is keyed on it.
+      if (parsed.group && t.episode) m.pushed.set(t.fingerprint, { ...parsed.group, episode: t.episode.id, sig: '' });
       m.trackers.set(t.fingerprint, t);
       if (t.episode) m.byEpisode.set(t.episode.id, t.fingerprint);
       m.reindex(t);
@@ -248,7 +251,8 @@ export class AlertManager {
       for (const t of this.trackers.values()) {
         const ns = noticeState(t);
         if (ns?.status !== 'firing') continue;
-        const entry = this.deps.stores.notifications.entry(groupKeyOf(t.spec.groupLabels), sink.name);
+        const groupKey = this.pushed.get(t.fingerprint)?.groupKey ?? groupKeyOf(t.spec.groupLabels);
+        const entry = this.deps.stores.notifications.entry(groupKey, sink.name);
         if (entry?.firing.some((k) => keyFingerprint(k) === t.fingerprint)) firing.push(this.notice(t, ns));
       }
       if (firing.length === 0) continue;
@@ -767,6 +771,8 @@ export class AlertManager {
   private stored(t: Tracker, current = true): StoredAlert {
     const ep = t.episode!;
     const s = t.spec;
+    const pushed = this.pushed.get(t.fingerprint);
+    const group = pushed?.episode === ep.id ? pushed : undefined;
     const row: StoredAlert = {
       id: ep.id,
       fingerprint: t.fingerprint,
@@ -785,6 +791,7 @@ export class AlertManager {
       memory: JSON.stringify({
         v: MEMORY_VERSION,
         tracker: { ...t, flap: { ...t.flap, history: t.flap.history.map((x) => (x ? '1' : '0')).join('') } },
+        ...(group ? { group: { groupKey: group.groupKey, groupLabels: group.groupLabels } } : {}),
       }),
     };
     if (s.remediation !== undefined) row.remediation = s.remediation;
@@ -862,13 +869,23 @@ function material(t: Tracker): string {
   ].join('|');
 }
 
-function parseMemory(memory: string): Tracker | undefined {
+function parseMemory(
+  memory: string,
+): { tracker: Tracker; group?: { groupKey: string; groupLabels: Record<string, string> } } | undefined {
   try {
-    const parsed = JSON.parse(memory) as { v?: number; tracker?: Tracker & { flap: { history: unknown } } };
+    const parsed = JSON.parse(memory) as {
+      v?: number;
+      tracker?: Tracker & { flap: { history: unknown } };
+      group?: { groupKey?: unknown; groupLabels?: unknown };
+    };
     const t = parsed.tracker;
     if (parsed.v !== MEMORY_VERSION || !t || typeof t.fingerprint !== 'string' || typeof t.flap?.history !== 'string')
       return undefined;
-    return { ...t, flap: { ...t.flap, history: [...t.flap.history].map((c) => c === '1') } };
+    const tracker = { ...t, flap: { ...t.flap, history: [...t.flap.history].map((c) => c === '1') } };
+    const g = parsed.group;
+    return typeof g?.groupKey === 'string' && g.groupLabels && typeof g.groupLabels === 'object'
+      ? { tracker, group: { groupKey: g.groupKey, groupLabels: g.groupLabels as Record<string, string> } }
+      : { tracker };
   } catch {
     return undefined;
   }

@@ -413,6 +413,29 @@ void t.test('a restart with every kind of problem open: only what ended is sent,
   });
 });
 
+void t.test('a restart keeps each alert in the group it was notified in', async (t) => {
+  const dir = await makeTempDir('cw-alerts-restart-group');
+  const inventory = inventoryOf(cells('S0005', 3));
+  const first = harness(dir, { inventory });
+  const t0 = first.clock.now();
+  // Notified as congestion (a group of its own); then the cause turns out to be the backhaul, which
+  // puts the alert in its site's incident — but an episode stays in the group it was notified in.
+  const w = win('S0005-1', { start: t0 });
+  const s1 = new Script()
+    .push(0, windowInput('opened', w))
+    .push(60, windowInput('changed', { ...w, cause: 'backhaul', remediation: 'Transport repair' }));
+  s1.want(At(0), 'firing', Alert('cell_degraded', 'firing', { labels: { cell: 'S0005-1', cause: 'congestion' } }));
+  await s1.run(first, 2 * MIN);
+  s1.check(t, first, t0);
+  first.clock.set(t0 + 5 * MIN * 1000);
+  const second = harness(dir, { inventory, clock: first.clock, timers: new ManualTimers(first.clock) });
+  const s2 = new Script().at(0, (h) => {
+    h.manager.reconcile([windowInput('opened', { ...w, cause: 'backhaul' })]);
+  });
+  // No notification: the sink was told about this alert, in that group.
+  await play(t, second, s2, 5 * MIN);
+});
+
 void t.test('a sink that fails then recovers gets the notification; a healthy sink is not delayed', async (t) => {
   const h = harness(await makeTempDir('cw-alerts-recover'), { sinks: ['flaky', 'healthy'] });
   const flaky = h.sinks[0] as RecordingNotifier;
