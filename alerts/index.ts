@@ -68,6 +68,12 @@ export interface Notifier {
   readonly kind: string;
   notify(n: Notification, signal: AbortSignal): Promise<NotifyResult>;
   close(): Promise<void>;
+  /**
+   * After a restart, before anything else: the alerts this sink was last told are firing (from the
+   * notification log) and still are. A sink that keeps state of its own (Alertmanager's re-posts) picks
+   * up from them; the others need not implement it.
+   */
+  resume?(firing: readonly AlertNotice[]): void;
 }
 
 /**

@@ -23,9 +23,19 @@ import {
   type Tracker,
 } from './lifecycle.js';
 import { matchesAll, type Matcher } from './matchers.js';
+import { keyFingerprint } from './dedup.js';
 import { groupKeyOf } from './notice.js';
 import { DeliveryPipeline, type PipelineAlert, type PipelineEvent, type PipelineOptions } from './pipeline.js';
-import { applyInput, advanceRules, newRuleState, type AlertInput, type RuleContext, type RuleState } from './rules.js';
+import {
+  applyInput,
+  advanceRules,
+  awaitsEvidence,
+  newRuleState,
+  resumeRuleMemory,
+  type AlertInput,
+  type RuleContext,
+  type RuleState,
+} from './rules.js';
 import { silenceProblems, silenceStatus, silencedBy, type Silence, type SilenceStatus } from './silences.js';
 
 /**
@@ -174,6 +184,7 @@ export class AlertManager {
   /** Alerts resumed from the store, handed to the pipeline on the first reconcile, handle or tick. */
   private resumed: Set<string> | undefined;
   private inventory: Inventory | undefined;
+  private externalURL: string;
   private loop: Promise<void> | undefined;
   private readonly stop = new AbortController();
   private lastPrune = -Infinity;
@@ -190,6 +201,7 @@ export class AlertManager {
 
   private constructor(private readonly deps: AlertManagerDeps) {
     this.inventory = deps.inventory;
+    this.externalURL = deps.options.externalURL;
     this.pipeline = new DeliveryPipeline({
       clock: deps.clock,
       timers: deps.timers,
@@ -214,21 +226,52 @@ export class AlertManager {
     m.silenceStatuses = m.currentSilenceStatuses(now);
     m.resumed = new Set();
     for (const row of deps.stores.alerts.current()) {
-      const t = parseMemory(row.memory);
-      if (!t) {
+      const parsed = parseMemory(row.memory);
+      if (!parsed) {
         deps.log?.warn({ alert: row.id }, 'alert state in the record store is unreadable; the alert is not resumed');
         continue;
       }
+      const t = parsed.tracker;
+      // The group it was notified in (an episode keeps it): the notification log is keyed on it.
+      if (parsed.group && t.episode) m.pushed.set(t.fingerprint, { ...parsed.group, episode: t.episode.id, sig: '' });
       m.trackers.set(t.fingerprint, t);
       if (t.episode) m.byEpisode.set(t.episode.id, t.fingerprint);
       m.reindex(t);
       m.resumed.add(t.fingerprint);
     }
+    m.resumeSinks();
     return m;
+  }
+
+  /** Tells each sink that keeps state which resumed alerts it was last sent as firing. */
+  private resumeSinks(): void {
+    for (const sink of this.deps.sinks) {
+      if (!sink.resume) continue;
+      const firing: AlertNotice[] = [];
+      for (const t of this.trackers.values()) {
+        const ns = noticeState(t);
+        if (ns?.status !== 'firing') continue;
+        const groupKey = this.pushed.get(t.fingerprint)?.groupKey ?? groupKeyOf(t.spec.groupLabels);
+        const entry = this.deps.stores.notifications.entry(groupKey, sink.name);
+        if (entry?.firing.some((k) => keyFingerprint(k) === t.fingerprint)) firing.push(this.notice(t, ns));
+      }
+      if (firing.length === 0) continue;
+      try {
+        sink.resume(firing);
+      } catch (err) {
+        this.deps.log?.error({ err, sink: sink.name }, 'a sink could not resume');
+      }
+    }
   }
 
   setInventory(inventory: Inventory): void {
     this.inventory = inventory;
+  }
+
+  /** Where the board is: for a daemon that learns its address only once it listens (port 0). */
+  setExternalURL(url: string): void {
+    this.externalURL = url.replace(/\/+$/, '');
+    this.pipeline.setExternalURL(this.externalURL);
   }
 
   /** Feeds inputs (one poll's windows, a hot spot, a store event…) at clock time `now`. */
@@ -242,8 +285,10 @@ export class AlertManager {
 
   /**
    * After a restart: the rules' memory is rebuilt from `inputs` (open windows, open hot spots, at-risk
-   * complaints, today's targets, the last gap of failing targets, the store's state), and every alert
-   * that was pending or firing but is not re-asserted by them is resolved at once.
+   * complaints, today's targets, the store's backend state), and every alert that was pending or
+   * firing but is not re-asserted by them is resolved at once — except those only fresh evidence can
+   * end (rules.ts `awaitsEvidence`: a collection gap waits for its target's next poll), which stay
+   * as they are with the rules' memory of them restored.
    */
   reconcile(inputs: readonly AlertInput[], now: EpochMs = this.deps.clock.now()): AlertTransition[] {
     this.rules = newRuleState();
@@ -253,7 +298,21 @@ export class AlertManager {
     const asserted = new Set(updates.filter((u) => u.active).map((u) => u.fingerprint));
     for (const t of this.trackers.values()) {
       const state = t.episode?.state;
-      if ((state === 'pending' || state === 'firing') && !asserted.has(t.fingerprint))
+      if (state !== 'pending' && state !== 'firing') continue;
+      if (asserted.has(t.fingerprint)) continue;
+      if (awaitsEvidence(t.kind, t.spec.labels))
+        resumeRuleMemory(
+          this.rules,
+          {
+            kind: t.kind,
+            labels: t.spec.labels,
+            annotations: t.spec.annotations,
+            since: t.episode!.startsAt,
+            updatedAt: t.updatedAt,
+          },
+          ctx,
+        );
+      else
         updates.push({
           fingerprint: t.fingerprint,
           kind: t.kind,
@@ -678,7 +737,7 @@ export class AlertManager {
       labels,
       annotations,
       startsAt: ns.startsAt,
-      generatorURL: this.deps.options.externalURL + t.spec.boardPath,
+      generatorURL: this.externalURL + t.spec.boardPath,
     };
     if (ns.endsAt !== undefined) n.endsAt = ns.endsAt;
     return n;
@@ -712,6 +771,8 @@ export class AlertManager {
   private stored(t: Tracker, current = true): StoredAlert {
     const ep = t.episode!;
     const s = t.spec;
+    const pushed = this.pushed.get(t.fingerprint);
+    const group = pushed?.episode === ep.id ? pushed : undefined;
     const row: StoredAlert = {
       id: ep.id,
       fingerprint: t.fingerprint,
@@ -730,6 +791,7 @@ export class AlertManager {
       memory: JSON.stringify({
         v: MEMORY_VERSION,
         tracker: { ...t, flap: { ...t.flap, history: t.flap.history.map((x) => (x ? '1' : '0')).join('') } },
+        ...(group ? { group: { groupKey: group.groupKey, groupLabels: group.groupLabels } } : {}),
       }),
     };
     if (s.remediation !== undefined) row.remediation = s.remediation;
@@ -760,7 +822,7 @@ export class AlertManager {
   }
 
   private decorate(row: Omit<StoredAlert, 'memory'>, t: Tracker | undefined): AlertView {
-    const v: AlertView = { ...row, generatorURL: this.deps.options.externalURL + (t?.spec.boardPath ?? '') };
+    const v: AlertView = { ...row, generatorURL: this.externalURL + (t?.spec.boardPath ?? '') };
     if (t) {
       v.flapPercent = Math.round(t.flap.percent * 10) / 10;
       if (t.episode?.state === 'firing') {
@@ -807,13 +869,23 @@ function material(t: Tracker): string {
   ].join('|');
 }
 
-function parseMemory(memory: string): Tracker | undefined {
+function parseMemory(
+  memory: string,
+): { tracker: Tracker; group?: { groupKey: string; groupLabels: Record<string, string> } } | undefined {
   try {
-    const parsed = JSON.parse(memory) as { v?: number; tracker?: Tracker & { flap: { history: unknown } } };
+    const parsed = JSON.parse(memory) as {
+      v?: number;
+      tracker?: Tracker & { flap: { history: unknown } };
+      group?: { groupKey?: unknown; groupLabels?: unknown };
+    };
     const t = parsed.tracker;
     if (parsed.v !== MEMORY_VERSION || !t || typeof t.fingerprint !== 'string' || typeof t.flap?.history !== 'string')
       return undefined;
-    return { ...t, flap: { ...t.flap, history: [...t.flap.history].map((c) => c === '1') } };
+    const tracker = { ...t, flap: { ...t.flap, history: [...t.flap.history].map((c) => c === '1') } };
+    const g = parsed.group;
+    return typeof g?.groupKey === 'string' && g.groupLabels && typeof g.groupLabels === 'object'
+      ? { tracker, group: { groupKey: g.groupKey, groupLabels: g.groupLabels as Record<string, string> } }
+      : { tracker };
   } catch {
     return undefined;
   }

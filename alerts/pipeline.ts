@@ -165,8 +165,17 @@ export class DeliveryPipeline {
   private closed = false;
   private readonly stop = new AbortController();
 
-  constructor(private readonly deps: PipelineDeps) {
-    this.lanes = deps.sinks.map((s) => new SinkLane(s, deps, this.stop.signal));
+  private readonly deps: PipelineDeps;
+
+  constructor(deps: PipelineDeps) {
+    // Its own copy of the options: setExternalURL changes it for every lane.
+    this.deps = { ...deps, options: { ...deps.options } };
+    this.lanes = deps.sinks.map((s) => new SinkLane(s, this.deps, this.stop.signal));
+  }
+
+  /** Where the board is, once known (a daemon listening on port 0 learns its port after binding). */
+  setExternalURL(url: string): void {
+    this.deps.options.externalURL = url;
   }
 
   /** Alerts that joined a group or whose notice changed. */

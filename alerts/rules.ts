@@ -8,7 +8,9 @@
  * - `cell_degraded`: a cell has an open degradation window (any stream). Severity from the worst
  *   window: an outage is major (critical from 20 users), a window that hurt users (severity ≥ 0.5) is
  *   minor, major from 20 and critical from 200 affected users; a KPI drift that hurt nobody is a
- *   warning. A closed window clears it (hold-down applies); a retracted one clears it at once.
+ *   warning. A closed window clears it (hold-down applies); a retracted one clears it at once. The
+ *   complaints its windows explain (`window-complaints`) are evidence: they change what it says, never
+ *   its severity.
  * - `site_outage` / `backhaul_down`: the incident parents. Active when windows caused by outage (or
  *   backhaul) are open on at least min(2, ⌈half⌉) of a site's cells — two cells, or half of a small
  *   site — and, once active, until the last of those windows closes (so the parent outlives its
@@ -23,7 +25,8 @@
  *   or burns its budget fast (burn.ts, critical/major/minor); clears when the day is final or the
  *   data insufficient.
  * - `collection_gap`: a target missed `gapsToOpen` consecutive polls (counter resets are not blindness
- *   and are ignored); resolves on its next successful poll. The cells are *not* said to be down.
+ *   and are ignored); resolves on its next successful poll, or when the target is no longer monitored
+ *   (a `monitored` input that does not list it). The cells are *not* said to be down.
  * - `store_backlog`: the series backend is down and points are spooling (major), or points are being
  *   dropped (critical); clears when the backend is back. Dead-lettered points are a second alert of
  *   this kind (`problem=dead-letter`, minor) that clears after a quiet period.
@@ -95,6 +98,10 @@ export type AlertInput =
   | { type: 'target'; target: TargetEvent }
   | { type: 'gap'; gap: CollectionGap }
   | { type: 'collected'; target: string; ts: EpochMs }
+  /** How many complaints a window explains now (the complaint correlator's count, 0 when none). */
+  | { type: 'window-complaints'; window: string; cell: string; complaints: number }
+  /** Every target the collectors poll now (at start and after a reload): gaps of the others end. */
+  | { type: 'monitored'; targets: readonly string[]; at: EpochMs }
   | { type: 'store'; event: StoreHealthEvent };
 
 export interface RuleContext {
@@ -126,6 +133,8 @@ interface CellWindows {
   site?: string;
   region?: string;
   windows: Map<string, Window>;
+  /** Complaints explained per open window (absent: none). */
+  complaints?: Map<string, number>;
 }
 
 interface TargetMemory {
@@ -188,6 +197,10 @@ export function applyInput(state: RuleState, input: AlertInput, ctx: RuleContext
       return gapRule(state, input.gap, ctx);
     case 'collected':
       return collectedRule(state, input.target, input.ts);
+    case 'window-complaints':
+      return windowComplaintsRule(state, input.window, input.cell, input.complaints, ctx);
+    case 'monitored':
+      return monitoredRule(state, input.targets);
     case 'store':
       return storeRule(state, input.event);
   }
@@ -300,7 +313,10 @@ function windowRule(state: RuleState, e: WindowEvent, ctx: RuleContext): Conditi
   const out: ConditionUpdate[] = [];
   const idLabels = { cell: w.cell };
   if (e.change === 'opened' || e.change === 'changed') entry.windows.set(w.id, w);
-  else entry.windows.delete(w.id);
+  else {
+    entry.windows.delete(w.id);
+    entry.complaints?.delete(w.id);
+  }
   if (entry.windows.size > 0) out.push(active(cellSpec(w.cell, entry)));
   else {
     state.cells.delete(w.cell);
@@ -313,6 +329,34 @@ function windowRule(state: RuleState, e: WindowEvent, ctx: RuleContext): Conditi
   if (site !== undefined) out.push(...incidentUpdates(state, site, region, ctx));
   return out;
 }
+
+/** Complaint counts change what an alert says (its evidence), never its severity or its key. */
+function windowComplaintsRule(
+  state: RuleState,
+  window: string,
+  cell: string,
+  complaints: number,
+  ctx: RuleContext,
+): ConditionUpdate[] {
+  const entry = state.cells.get(cell);
+  if (!entry?.windows.has(window)) return [];
+  const before = entry.complaints?.get(window) ?? 0;
+  if (before === complaints) return [];
+  if (complaints > 0) (entry.complaints ??= new Map()).set(window, complaints);
+  else entry.complaints?.delete(window);
+  const out = [active(cellSpec(cell, entry))];
+  if (entry.site !== undefined && state.incidents.has(entry.site))
+    out.push(...incidentUpdates(state, entry.site, entry.region, ctx));
+  return out;
+}
+
+function complaintsOf(entry: CellWindows): number {
+  let n = 0;
+  if (entry.complaints) for (const c of entry.complaints.values()) n += c;
+  return n;
+}
+
+const complaintWords = (n: number) => (n === 0 ? '' : `, ${n} customer complaint${n === 1 ? '' : 's'}`);
 
 export function cellSeverity(w: Pick<Window, 'cause' | 'severity'>, users: number): AlertSeverity {
   if (w.cause === 'outage') return users >= CELL_SEVERITY_USERS.major ? 'critical' : 'major';
@@ -375,6 +419,7 @@ function cellSpec(cell: string, entry: CellWindows): AlertSpec {
   const users = Math.max(...windows.map((w) => w.usersAffected));
   const severity = cellSeverity(worst, users);
   const incident = entry.site !== undefined && INCIDENT_CAUSES.includes(worst.cause) ? entry.site : undefined;
+  const complaints = complaintsOf(entry);
   return makeSpec(
     'cell_degraded',
     { cell },
@@ -382,7 +427,7 @@ function cellSpec(cell: string, entry: CellWindows): AlertSpec {
       severity,
       scope: 'cell',
       labels: { site: entry.site ?? '', region: entry.region ?? '', cause: worst.cause, incident: incident ?? '' },
-      summary: `Cell ${cell} ${CAUSE_WORDS[worst.cause]}: ~${fmtInt(users)} users affected`,
+      summary: `Cell ${cell} ${CAUSE_WORDS[worst.cause]}: ~${fmtInt(users)} users affected${complaintWords(complaints)}`,
       remediation: worst.remediation,
       usersAffected: users,
       since: windows[0]!.start,
@@ -393,6 +438,7 @@ function cellSpec(cell: string, entry: CellWindows): AlertSpec {
         cause: worst.cause,
         evidence: describeEvidence(worst),
         windows: windows.map((w) => w.id).join(','),
+        ...(complaints > 0 ? { complaints: String(complaints) } : {}),
       },
     },
   );
@@ -410,12 +456,13 @@ function incidentUpdates(
   region: string | undefined,
   ctx: RuleContext,
 ): ConditionUpdate[] {
-  const byCause: Record<'outage' | 'backhaul', { cell: string; windows: Window[] }[]> = { outage: [], backhaul: [] };
+  const byCause: Record<'outage' | 'backhaul', Member[]> = { outage: [], backhaul: [] };
   for (const [cell, entry] of state.cells) {
     if (entry.site !== site) continue;
     for (const cause of ['outage', 'backhaul'] as const) {
       const ws = [...entry.windows.values()].filter((w) => w.cause === cause);
-      if (ws.length > 0) byCause[cause].push({ cell, windows: ws });
+      const complaints = ws.reduce((n, w) => n + (entry.complaints?.get(w.id) ?? 0), 0);
+      if (ws.length > 0) byCause[cause].push({ cell, windows: ws, complaints });
     }
   }
   const size = ctx.inventory?.cellsOfSite(site).length;
@@ -436,14 +483,22 @@ function incidentUpdates(
   return out;
 }
 
+/** A cell of an incident: its windows of the incident's cause and the complaints they explain. */
+interface Member {
+  cell: string;
+  windows: Window[];
+  complaints: number;
+}
+
 function parentSpec(
   kind: 'site_outage' | 'backhaul_down',
   site: string,
   region: string | undefined,
-  members: { cell: string; windows: Window[] }[],
+  members: Member[],
   siteSize: number | undefined,
 ): AlertSpec {
   const windows = members.flatMap((m) => m.windows);
+  const complaints = members.reduce((n, m) => n + m.complaints, 0);
   const users = members.reduce((sum, m) => sum + Math.max(...m.windows.map((w) => w.usersAffected)), 0);
   const since = Math.min(...windows.map((w) => w.start));
   const cells = members.map((m) => m.cell);
@@ -451,8 +506,8 @@ function parentSpec(
   const link = windows.find((w) => w.evidence.link)?.evidence.link;
   const summary =
     kind === 'site_outage'
-      ? `Site ${site} down: ${cells.length}${of} cells out of service, ~${fmtInt(users)} users affected`
-      : `Site ${site} backhaul failing${link ? ` (link ${link.link})` : ''}: ${cells.length}${of} cells degraded, ~${fmtInt(users)} users affected`;
+      ? `Site ${site} down: ${cells.length}${of} cells out of service, ~${fmtInt(users)} users affected${complaintWords(complaints)}`
+      : `Site ${site} backhaul failing${link ? ` (link ${link.link})` : ''}: ${cells.length}${of} cells degraded, ~${fmtInt(users)} users affected${complaintWords(complaints)}`;
   return makeSpec(
     kind,
     { site },
@@ -472,6 +527,7 @@ function parentSpec(
         cellCount: String(cells.length),
         windows: windows.map((w) => w.id).join(','),
         evidence: describeEvidence(worstWindow(windows)),
+        ...(complaints > 0 ? { complaints: String(complaints) } : {}),
       },
     },
   );
@@ -733,6 +789,17 @@ function collectorRemedy(reason: CollectionGap['reason']): string {
   }
 }
 
+function monitoredRule(state: RuleState, targets: readonly string[]): ConditionUpdate[] {
+  const known = new Set(targets);
+  const out: ConditionUpdate[] = [];
+  for (const [target, mem] of state.gaps) {
+    if (known.has(target)) continue;
+    state.gaps.delete(target);
+    if (mem.open) out.push(clear('collection_gap', { target }, `target ${target} is no longer monitored`, true));
+  }
+  return out;
+}
+
 function collectedRule(state: RuleState, target: string, ts: EpochMs): ConditionUpdate[] {
   const mem = state.gaps.get(target);
   if (!mem || ts < mem.lastTs) return [];
@@ -805,4 +872,56 @@ function backlogSpec(state: RuleState): ConditionUpdate {
       },
     }),
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restarts
+
+/** An alert as it was when the daemon stopped: what `resumeRuleMemory` needs of it. */
+export interface ResumedAlert {
+  kind: AlertKind;
+  labels: Readonly<Record<string, string>>;
+  annotations: Readonly<Record<string, string>>;
+  /** The problem's start. */
+  since: EpochMs;
+  /** When the alert last changed (a dead-letter alert's last refusal, as far as the store knew). */
+  updatedAt: EpochMs;
+}
+
+/**
+ * Whether an alert that is not re-asserted at start must wait for fresh evidence instead of being
+ * resolved at once. At start the daemon can state what is true of windows, hot spots, complaints,
+ * targets and the store's backend; it cannot say whether a target answers until the target is polled
+ * again, nor whether points were refused in the quiet period before the stop. Resolving those at once
+ * would send a resolution and, a poll later, the same problem again.
+ */
+export function awaitsEvidence(kind: AlertKind, labels: Readonly<Record<string, string>>): boolean {
+  return kind === 'collection_gap' || (kind === 'store_backlog' && labels.problem === STORE_DEAD_LETTER.problem);
+}
+
+/**
+ * Puts an alert that awaits evidence back into the rules' memory, so that the next event about it
+ * continues its episode: a gap keeps it, an answer (or the target leaving the configuration) ends it;
+ * a dead-letter alert ends after its quiet period counted from its last change.
+ */
+export function resumeRuleMemory(state: RuleState, a: ResumedAlert, ctx: RuleContext): void {
+  if (a.kind === 'collection_gap') {
+    const target = a.labels.target;
+    if (target === undefined || state.gaps.has(target)) return;
+    const missed = Number(a.annotations.missedPolls);
+    state.gaps.set(target, {
+      streak: Number.isInteger(missed) && missed > 0 ? missed : Math.max(1, ctx.gapsToOpen),
+      lastTs: -Infinity,
+      first: a.since,
+      open: true,
+    });
+  } else if (a.kind === 'store_backlog' && a.labels.problem === STORE_DEAD_LETTER.problem) {
+    const points = Number(a.annotations.points);
+    state.store.deadLetter ??= {
+      since: a.since,
+      last: a.updatedAt,
+      points: Number.isFinite(points) ? points : 0,
+      reason: a.annotations.reason ?? 'before the restart',
+    };
+  }
 }

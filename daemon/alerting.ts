@@ -17,22 +17,27 @@ export interface Alerting {
   manager: AlertManager;
   /** Feeds inputs that are not on the bus yet (the complaint part's hot spots and SLA risks). */
   handle(inputs: AlertInput | readonly AlertInput[]): void;
+  /**
+   * Called once the parts that know the current conditions have started (before anything is
+   * collected): re-asserts what holds now, resolves what ended while the daemon was down, and starts
+   * the evaluation loop.
+   */
+  resume(current: readonly AlertInput[]): void;
 }
 
 /**
  * The alerts part: the alert manager on its record kinds, fed from the bus — window events, collection
- * gaps and answers, the store's health — and its routes. Decisions run on event time with the
- * clock's timers (group waits and hold-downs follow the demo's accelerated clock); sinks' network
- * waits stay real. At start, the conditions still true are re-asserted (`reconcile`): an alert that
- * ended while the daemon was down is resolved, and nothing that was already sent is sent again.
+ * gaps and answers, the monitored targets, the store's health — and its routes. Decisions run on
+ * event time with the clock's timers (group waits and hold-downs follow the demo's accelerated
+ * clock); sinks' network waits stay real. At start (`resume`, once the windows, targets, complaints
+ * and store can say what holds) the conditions still true are re-asserted: an alert that ended while
+ * the daemon was down is resolved, and nothing that was already sent is sent again.
  */
 export function startAlerting(
   h: House,
   needs: {
     records: RecordDb;
     inventory: () => Inventory;
-    /** What is still true at start: the open windows, as `opened` events. */
-    current: () => readonly AlertInput[];
     /** Where the board link of each alert points. */
     externalURL: string;
   },
@@ -40,7 +45,7 @@ export function startAlerting(
   const cfg = h.config.alerts;
   const log = h.logFor('alerts');
   const names = sinkNames(cfg.sinks);
-  const sinks = cfg.sinks.map((entry, i) => buildSink(entry, names[i]!, { clock: h.clock, log }));
+  const sinks = cfg.sinks.map((entry, i) => buildSink(entry, names[i]!, { log }));
   const manager = AlertManager.open({
     clock: h.clock,
     timers: onClock(h.clock, h.timers),
@@ -55,13 +60,12 @@ export function startAlerting(
     log,
   });
   h.defer('alerts', () => manager.close());
-  manager.reconcile(needs.current());
-  manager.start();
 
   const handle = (inputs: AlertInput | readonly AlertInput[]) => void manager.handle(inputs);
   h.bus.on('windows', 'alerts', (e) => handle(e.events.map((event: WindowEvent) => ({ type: 'window', event }))));
   h.bus.on('gaps', 'alerts', (e) => handle(e.gaps.map((gap) => ({ type: 'gap', gap }))));
   h.bus.on('collected', 'alerts', (e) => handle({ type: 'collected', target: e.target, ts: e.at }));
+  h.bus.on('monitored', 'alerts', (e) => handle({ type: 'monitored', targets: e.targets, at: e.at }));
   h.bus.on('store', 'alerts', (e) => handle({ type: 'store', event: e }));
   h.bus.on('inventory', 'alerts', (e) => manager.setInventory(e.inventory));
   h.bus.on('targets', 'alerts', (e) => handle(targetInputs(e.results)));
@@ -70,7 +74,14 @@ export function startAlerting(
   );
   h.routes((api) => registerAlertRoutes(api, { alerts: manager, now: () => h.clock.now() }));
   log.info({ sinks: names }, 'alerts started');
-  return { manager, handle };
+  let resumed = false;
+  const resume = (current: readonly AlertInput[]) => {
+    if (resumed) return;
+    resumed = true;
+    manager.reconcile(current);
+    manager.start();
+  };
+  return { manager, handle, resume };
 }
 
 /** Network and region results with a ratio, as the alert rules' target input (cells are not paged on). */

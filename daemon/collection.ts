@@ -113,6 +113,12 @@ export async function startCollection(
   plugins: readonly CollectorPlugin[],
   needs: { ingest: Ingest; inventory: () => Inventory; simulation: Simulation | undefined },
 ): Promise<Collection> {
+  // Which targets are polled: a gap alert of a target that left the configuration has nothing to end it.
+  const announce = () =>
+    h.bus.emit('monitored', {
+      at: h.clock.now(),
+      targets: running.flatMap((r) => r.collector.status()).map((s) => s.target),
+    });
   const running = plugins.map((plugin) => {
     const collector = plugin.create(h.config, {
       scheduler: h.scheduler,
@@ -122,10 +128,11 @@ export async function startCollection(
       inventory: needs.inventory(),
       ...(needs.simulation ? { simulation: needs.simulation } : {}),
     });
-    h.onReload(plugin.section, async (_next, _prev, cfg) => ({
-      applied: true,
-      report: { [plugin.kind]: await collector.reload(cfg) },
-    }));
+    h.onReload(plugin.section, async (_next, _prev, cfg) => {
+      const report = await collector.reload(cfg);
+      announce();
+      return { applied: true, report: { [plugin.kind]: report } };
+    });
     for (const section of plugin.inertSections ?? []) h.onReload(section, () => ({ applied: true }));
     return { plugin, collector };
   });
@@ -135,6 +142,7 @@ export async function startCollection(
   for (const { plugin, collector } of running) await collector.start(needs.ingest.accumulator(plugin.kind));
   h.defer('collectors', () => Promise.all(running.map((r) => r.collector.stop())));
   const collection: Collection = { status: () => running.flatMap((r) => r.collector.status()) };
+  announce();
   h.routes((api) => registerCollectionRoutes(api, collection, h));
   return collection;
 }

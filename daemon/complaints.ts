@@ -38,6 +38,11 @@ export interface IntakeResult {
 export interface Complaints {
   records: ComplaintRecords;
   correlator(): ComplaintCorrelator;
+  /**
+   * What holds now for the alerts: the open hot spots and the complaints at risk of missing their
+   * first response. The alerts re-assert them after a restart (what they do not re-assert resolves).
+   */
+  alertConditions(now: EpochMs): AlertInput[];
   /** Validates, commits, correlates: the one path of the API, `cellwatch import` and the demo's feed. */
   intake(body: unknown, format: 'json' | 'csv'): IntakeResult;
 }
@@ -75,6 +80,68 @@ function hotspotInputs(events: readonly HotspotEvent[]): AlertInput[] {
 }
 
 /**
+ * How many complaints each open window explains (as its best match): evidence for the window's alert.
+ * `update` returns the windows whose count changed, as alert inputs. Closed windows are forgotten (their
+ * alert is clearing; later matches are the correlator's to report, not the alert's).
+ */
+export class ExplainedCounts {
+  /** complaint → the window that explains it best. */
+  private readonly by = new Map<string, { window: string; cell: string }>();
+  private readonly counts = new Map<string, { cell: string; n: number }>();
+
+  update(changes: readonly { complaint: string; correlation: ComplaintCorrelation }[]): AlertInput[] {
+    const touched = new Set<string>();
+    for (const c of changes) {
+      const best = c.correlation.explained ? c.correlation.windows[0] : undefined;
+      const old = this.by.get(c.complaint);
+      if (old?.window === best?.window) continue;
+      if (old) {
+        const entry = this.counts.get(old.window);
+        if (entry) entry.n--;
+        touched.add(old.window);
+        this.by.delete(c.complaint);
+      }
+      if (best) {
+        this.by.set(c.complaint, { window: best.window, cell: best.cell });
+        const entry = this.counts.get(best.window) ?? { cell: best.cell, n: 0 };
+        entry.n++;
+        this.counts.set(best.window, entry);
+        touched.add(best.window);
+      }
+    }
+    const out: AlertInput[] = [];
+    for (const w of touched) {
+      const entry = this.counts.get(w);
+      if (!entry) continue;
+      out.push({ type: 'window-complaints', window: w, cell: entry.cell, complaints: entry.n });
+      if (entry.n <= 0) this.counts.delete(w);
+    }
+    return out;
+  }
+
+  /** A window closed or was retracted. */
+  forget(window: string): void {
+    if (!this.counts.delete(window)) return;
+    for (const [complaint, at] of this.by) if (at.window === window) this.by.delete(complaint);
+  }
+
+  /** Keeps only these windows (after a rebuild: the ones still open). */
+  keep(windows: ReadonlySet<string>): void {
+    for (const w of [...this.counts.keys()]) if (!windows.has(w)) this.forget(w);
+  }
+
+  /** The counts as alert inputs (after a restart). */
+  inputs(): AlertInput[] {
+    return [...this.counts].map(([window, e]) => ({
+      type: 'window-complaints' as const,
+      window,
+      cell: e.cell,
+      complaints: e.n,
+    }));
+  }
+}
+
+/**
  * The complaints part. Intake validates every record (bad ones rejected with index, field and reason,
  * the rest kept), commits the batch in one SQLite transaction — so a 202 means committed, and a repeat
  * of an id is a duplicate even when posted concurrently — and then correlates the network complaints
@@ -96,15 +163,21 @@ export function startComplaints(
   const records = new ComplaintRecords(needs.records.db);
   const cfg = () => h.config;
 
+  let explained = new ExplainedCounts();
   const build = (inventory: Inventory, config: Config = cfg()): ComplaintCorrelator => {
     const c = new ComplaintCorrelator(inventory, correlatorOptions(config));
+    explained = new ExplainedCounts();
     const now = h.clock.now();
     const horizon = now - config.complaints.lookback - config.complaints.after - 86_400_000;
     // Windows and complaints still within reach of each other, so a restart correlates as before.
     c.addWindows(needs.windows.list({ from: horizon, limit: 100_000 }));
     const recent = records.list({ from: horizon, limit: 1_000_000 }).reverse();
-    c.addComplaints(recent.map((r) => r.complaint));
-    c.hotspotEvents(); // the alerts are reconciled with the open windows; old hot spots are not news
+    const added = c.addComplaints(recent.map((r) => r.complaint)).outcomes;
+    explained.update(
+      added.flatMap((o) => (o.status === 'added' ? [{ complaint: o.id, correlation: o.correlation }] : [])),
+    );
+    explained.keep(new Set(needs.windows.list({ open: true, limit: 100_000 }).map((w) => w.id)));
+    c.hotspotEvents(); // not news: the alerts re-assert the open ones at start (alertConditions)
     return c;
   };
   let correlator = build(needs.inventory());
@@ -112,12 +185,15 @@ export function startComplaints(
   const saveChanges = (changes: readonly CorrelationChange[]) => {
     if (changes.length === 0) return;
     records.setCorrelations(changes.map((c) => ({ complaint: c.complaint, correlation: c.correlation })));
+    const counts = explained.update(changes);
+    if (counts.length > 0) needs.alerts(counts);
   };
   const raise = (events: readonly HotspotEvent[]) => {
     if (events.length > 0) needs.alerts(hotspotInputs(events));
   };
 
   h.bus.on('windows', 'complaints', (e) => {
+    for (const ev of e.events) if (ev.change === 'closed' || ev.change === 'retracted') explained.forget(ev.window.id);
     saveChanges(correlator.applyWindowEvents(e.events).correlations);
     raise(correlator.hotspotEvents());
   });
@@ -175,6 +251,8 @@ export function startComplaints(
         log.warn({ complaint: o.id, reason: o.message }, 'complaint could not be placed');
     }
     records.setCorrelations(changes);
+    const counts = explained.update(changes);
+    if (counts.length > 0) needs.alerts(counts);
     raise(correlator.hotspotEvents());
     rejectedCount = Math.max(rejectedCount, rejected.length);
     return {
@@ -195,6 +273,11 @@ export function startComplaints(
       done.finalised.map((f) => ({ complaint: f.complaint.id, correlation: f.correlation, explainedChanged: false })),
     );
     raise(done.hotspots);
+    const inputs = riskInputs(now);
+    if (inputs.length > 0) needs.alerts(inputs);
+  };
+  /** Complaints at risk now as alert inputs, plus the clearing of those no longer at risk. */
+  const riskInputs = (now: EpochMs): AlertInput[] => {
     const open = records.list({ unanswered: true, from: now - WATCH_MS, limit: 100_000 }, true);
     const risks = slaAtRisk(
       open.map((r) => handled(r)),
@@ -215,12 +298,18 @@ export function startComplaints(
     const now_ = new Set(risks.map((r) => r.complaint));
     for (const id of watched) if (!now_.has(id)) inputs.push({ type: 'sla-cleared', complaint: id, at: now });
     watched = now_;
-    if (inputs.length > 0) needs.alerts(inputs);
+    return inputs;
   };
   const job = h.scheduler.every('complaints:housekeeping', HOUSEKEEPING_MS, (tick) => housekeeping(tick));
   h.defer('complaints', () => job.cancel());
 
-  const complaints: Complaints = { records, correlator: () => correlator, intake };
+  const alertConditions = (now: EpochMs): AlertInput[] => {
+    const open = correlator
+      .hotspots(now, { open: true })
+      .map((hotspot) => ({ change: 'opened' as const, hotspot, at: now }));
+    return [...hotspotInputs(open), ...riskInputs(now).filter((i) => i.type === 'sla-risk'), ...explained.inputs()];
+  };
+  const complaints: Complaints = { records, correlator: () => correlator, intake, alertConditions };
   h.routes((api) =>
     registerComplaintRoutes(api, {
       complaints,

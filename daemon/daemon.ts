@@ -85,13 +85,6 @@ export class Daemon {
     const alerting = startAlerting(h, {
       records: stores.records,
       inventory,
-      current: () => [
-        ...detection.detector.openWindows().map((window) => ({
-          type: 'window' as const,
-          event: { change: 'opened' as const, window, at: window.lastBad },
-        })),
-        ...targetInputs(detection.targets({ from: detection.today(), to: detection.today() })),
-      ],
       externalURL: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`,
     });
     const complaints = startComplaints(h, {
@@ -101,6 +94,19 @@ export class Daemon {
       alerts: (inputs) => alerting.handle(inputs),
       openAlerts: () => alerting.manager.active(),
     });
+    // Before the alerts resume: what the restart resolves is in the stream's history too.
+    startEventStream(h, this.auth);
+    // What holds now, before anything is collected: the alerts resume from it.
+    const down = stores.backendDown();
+    alerting.resume([
+      ...detection.detector.openWindows().map((window) => ({
+        type: 'window' as const,
+        event: { change: 'opened' as const, window, at: window.lastBad },
+      })),
+      ...targetInputs(detection.targets({ from: detection.today(), to: detection.today() })),
+      ...complaints.alertConditions(h.clock.now()),
+      ...(down ? [{ type: 'store' as const, event: down }] : []),
+    ]);
     startSimulatedCare(h, this.sim, complaints);
     const ingest = startIngest(h, stores.writer, inventory);
     startIntake(h, ingest);
@@ -121,13 +127,14 @@ export class Daemon {
     );
     h.routes((api) => registerAdminRoutes(api, { reload: () => this.reload() }));
     h.routes((api) => registerSessionRoutes(api, { auth: this.auth, config: () => h.config }));
-    startEventStream(h, this.auth);
     this.api = await startApi(h, {
       auth: this.auth,
       registry: this.registry,
       isReady: () => this.ready,
       onRoute: this.deps.onRoute,
     });
+    // Listening on port 0 (tests, a demo whose port was taken), the board's address is known only now.
+    if (h.config.alerts.externalURL === undefined) alerting.manager.setExternalURL(this.api.url);
     h.log.info(
       { url: this.url, parts: h.lifecycle.names, cells: inventory().size, store: h.config.store.kind },
       'cellwatch running',

@@ -84,7 +84,14 @@ export async function startDetection(
     if (saved) log.warn('detector snapshot from another time zone ignored; starting afresh');
     detector = new Detector(settings, deps);
   }
-  const history = await needs.reader.hourly(seedUntil - HISTORY_MS, Math.floor(seedUntil / 3_600_000) * 3_600_000);
+  // A store that cannot be read now (InfluxDB down at start) must not keep the daemon from running:
+  // baselines then grow from live data, and the store's alert says why.
+  const history = await needs.reader
+    .hourly(seedUntil - HISTORY_MS, Math.floor(seedUntil / 3_600_000) * 3_600_000)
+    .catch((err: unknown) => {
+      log.warn({ err }, 'hourly rollups could not be read; baselines start from live data');
+      return [];
+    });
   detector.seedHourly(history.map(hourlyMean));
   log.info({ hours: history.length }, 'baselines rebuilt from the hourly rollups');
 

@@ -30,10 +30,18 @@ export class LatestSamples {
   }
 }
 
-/** The latest-KPI part: seeded from the store, then fed every accepted sample from the bus. */
+/**
+ * The latest-KPI part: seeded from the store, then fed every accepted sample from the bus. A store that
+ * cannot be read at start (InfluxDB down: the write pipeline spools meanwhile) leaves it to fill as
+ * samples arrive — the daemon must run to say the store is down.
+ */
 export async function startLatest(h: House, reader: SeriesReader): Promise<LatestSamples> {
   const latest = new LatestSamples();
-  await latest.seed(reader);
+  await latest
+    .seed(reader)
+    .catch((err: unknown) =>
+      h.logFor('latest').warn({ err }, 'latest KPIs could not be read from the store; they fill as samples arrive'),
+    );
   h.bus.on('samples', 'latest-kpis', (e) => latest.update(e.samples));
   return latest;
 }

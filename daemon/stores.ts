@@ -4,6 +4,11 @@ import type { House } from './house/index.js';
 
 export interface StoreParts extends Stores {
   gaps: GapRecords;
+  /**
+   * The backend's failure while it lasts (else undefined). Kept here because the pipeline reports a
+   * backend that is down at start before any other part listens: the alerts read it when they resume.
+   */
+  backendDown(): Extract<StoreEvent, { kind: 'backend-down' }> | undefined;
 }
 
 /**
@@ -15,12 +20,17 @@ export async function startStores(h: House): Promise<StoreParts> {
   const cfg = h.config;
   mkdirSync(cfg.dataDir, { recursive: true });
   const log = h.logFor('store');
+  let down: Extract<StoreEvent, { kind: 'backend-down' }> | undefined;
   const stores = await openStores(cfg.store, {
     dataDir: cfg.dataDir,
     clock: h.clock,
     log,
     metrics: h.metrics,
-    onEvent: (e) => h.bus.emit('store', e),
+    onEvent: (e) => {
+      if (e.kind === 'backend-down') down = e;
+      else if (e.kind === 'backend-up') down = undefined;
+      h.bus.emit('store', e);
+    },
   });
   h.defer('stores', () => stores.close());
   const gaps = new GapRecords(stores.records.db);
@@ -29,5 +39,5 @@ export async function startStores(h: House): Promise<StoreParts> {
     const level = e.kind === 'backend-up' ? 'info' : e.kind === 'backend-down' ? 'warn' : 'error';
     log[level]({ event: e }, `store: ${e.kind}`);
   });
-  return { ...stores, gaps };
+  return { ...stores, gaps, backendDown: () => down };
 }

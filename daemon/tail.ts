@@ -113,7 +113,7 @@ export async function runTail(opts: TailOptions, deps: TailDeps): Promise<void> 
             return;
           default:
             if (typeof m.seq === 'number') cursor.seq = m.seq;
-            deps.stdout.write(`${formatEvent(m, format)}\n`);
+            if (!firedAtOnce(m)) deps.stdout.write(`${formatEvent(m, format)}\n`);
         }
       },
       onStalled: (ms) => notice(`no message for ${Math.round(ms / 1000)} s; reconnecting`),
@@ -138,6 +138,14 @@ export async function runTail(opts: TailOptions, deps: TailDeps): Promise<void> 
       return;
     }
   }
+}
+
+/**
+ * A `pending` transition whose alert already fires (a kind with no `for`: both happened in one step,
+ * and the `firing` event follows): one line per change is enough in a terminal.
+ */
+function firedAtOnce(m: Record<string, unknown>): boolean {
+  return m.type === 'alert' && m.transition === 'pending' && isRecord(m.alert) && m.alert.state === 'firing';
 }
 
 function resyncText(m: Record<string, unknown>, cursor: Cursor): string {
@@ -296,7 +304,7 @@ export function formatEvent(e: Fields, opts: FormatOptions): string {
   const state = pick(e.transition, e.state, a.state);
   const scope = scopeText(e, a, labels, pick);
   const summary = pick(e.summary, a.summary, notes.summary);
-  const users = pick(e.usersAffected, a.usersAffected, notes.usersAffected);
+  const users = pick(roundUsers(e.usersAffected), roundUsers(a.usersAffected), notes.usersAffected);
   const cause = pick(e.cause, a.cause, labels.cause);
 
   const parts = [time];
@@ -309,6 +317,11 @@ export function formatEvent(e: Fields, opts: FormatOptions): string {
   if (users) parts.push(`users ${users}`);
   if (cause) parts.push(`cause ${cause}`);
   return parts.join('  ').trimEnd();
+}
+
+/** Users affected are estimates (users weighted by time): whole users read better than 11.9. */
+function roundUsers(v: unknown): unknown {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.round(v) : v;
 }
 
 function scopeText(

@@ -313,6 +313,11 @@ void t.test('a restart in the middle: nothing is re-sent, a resolution during th
   first.clock.set(t0 + 10 * MIN * 1000);
   const second = harness(dir, { clock: first.clock, timers: new ManualTimers(first.clock) });
   t.equal(second.manager.active().length, 2, 'both alerts resumed from SQLite');
+  t.same(
+    second.sinks[0]!.resumed.map((firing) => firing.map((a) => a.labels.cell).sort()),
+    [['X1', 'Y1']],
+    'a sink that keeps state (Alertmanager re-posts) is told what it was last sent as firing',
+  );
   const s2 = new Script().at(0, (h) => {
     h.manager.reconcile([windowInput('opened', x)]);
   });
@@ -322,6 +327,113 @@ void t.test('a restart in the middle: nothing is re-sent, a resolution during th
     t.equal(rows.find((a) => a.cell === 'Y1')?.state, 'resolved', 'Y1 resolved on reconcile');
     t.equal(rows.find((a) => a.cell === 'X1')?.state, 'firing', 'X1 still firing, not re-sent');
   });
+});
+
+void t.test('a restart with every kind of problem open: only what ended is sent, the rest continues', async (t) => {
+  const dir = await makeTempDir('cw-alerts-restart-kinds');
+  const site = cells('S0003', 2, 'east');
+  const inventory = inventoryOf(site);
+  const first = harness(dir, { inventory });
+  const t0 = first.clock.now();
+  const gap = (target: string, s: number): AlertInput => ({
+    type: 'gap',
+    gap: { target, cells: [site[0]!.id], ts: t0 + s * 1000, reason: 'timeout' },
+  });
+  const hotspot = (id: string, open = true): AlertInput => ({
+    type: 'hotspot',
+    hotspot: {
+      id,
+      kind: 'hotspot',
+      cells: [site[1]!.id],
+      site: 'S0003',
+      region: 'east',
+      complaints: 3,
+      start: t0,
+      open,
+    },
+  });
+  const risk: AlertInput = {
+    type: 'sla-risk',
+    risk: {
+      complaint: 'c-1',
+      receivedAt: t0 - 70 * 3600_000,
+      dueAt: t0 + 2 * 3600_000,
+      region: 'east',
+      category: 'network',
+      channel: 'app',
+    },
+  };
+  const deadLetters: AlertInput = {
+    type: 'store',
+    event: { kind: 'dead-lettered', points: 12, reason: 'field type conflict', at: t0 },
+  };
+  const s1 = new Script()
+    .push(0, hotspot('h-1'), hotspot('h-2'), risk, deadLetters, gap('snmp-a', 0), gap('snmp-b', 0))
+    .push(60, gap('snmp-a', 60), gap('snmp-b', 60), gap('snmp-gone', 0), gap('snmp-gone', 60));
+  s1.want(At(0), 'firing', Alert('complaint_hotspot', 'firing', { labels: { hotspot: 'h-1' } }))
+    .want(At(0), 'firing', Alert('complaint_hotspot', 'firing', { labels: { hotspot: 'h-2' } }))
+    .want(At(0), 'firing', Alert('complaint_sla_risk', 'firing', { labels: { region: 'east' } }))
+    .want(At(0), 'firing', Alert('store_backlog', 'firing', { labels: { problem: 'dead-letter' } }))
+    .want(At(60), 'firing', Alert('collection_gap', 'firing', { labels: { target: 'snmp-a' } }))
+    .want(At(60), 'firing', Alert('collection_gap', 'firing', { labels: { target: 'snmp-b' } }))
+    .want(At(60), 'firing', Alert('collection_gap', 'firing', { labels: { target: 'snmp-gone' } }));
+  await s1.run(first, 2 * MIN);
+  s1.check(t, first, t0);
+  // Killed at 2 min, back at 5 min. Meanwhile hot spot h-2 closed; the others still hold, and what the
+  // daemon can state at start (hot spots, complaints at risk) it re-asserts. Whether a target answers
+  // it cannot know before polling it; points refused before the stop are not known to have stopped.
+  first.clock.set(t0 + 5 * MIN * 1000);
+  const second = harness(dir, { inventory, clock: first.clock, timers: new ManualTimers(first.clock) });
+  const t1 = second.clock.now();
+  const s2 = new Script()
+    .at(0, (h) => void h.manager.reconcile([hotspot('h-1'), risk]))
+    // The collectors start: snmp-gone left the configuration while the daemon was down.
+    .push(1, { type: 'monitored', targets: ['snmp-a', 'snmp-b'], at: t1 + 1000 })
+    // snmp-a still fails (the alert goes on, silently); snmp-b answers.
+    .push(60, gap('snmp-a', 5 * MIN + 60), { type: 'collected', target: 'snmp-b', ts: t0 + 5 * MIN * 1000 + 60_000 });
+  s2.want(At(0), 'resolved', Alert('complaint_hotspot', 'resolved', { labels: { hotspot: 'h-2' } }))
+    // Its group was looked at when the alerts resumed (nothing new then): group_interval (30 s) applies.
+    .want(Between(1, 30), 'resolved', Alert('collection_gap', 'resolved', { labels: { target: 'snmp-gone' } }))
+    .want(At(60), 'resolved', Alert('collection_gap', 'resolved', { labels: { target: 'snmp-b' } }))
+    // 15 minutes without another refusal, counted from the last one before the stop, then 1 min hold-down.
+    .want(
+      Between(11 * MIN, 11 * MIN + 1),
+      'resolved',
+      Alert('store_backlog', 'resolved', { labels: { problem: 'dead-letter' } }),
+    );
+  await play(t, second, s2, 15 * MIN, (h) => {
+    const firing = h.manager
+      .active()
+      .map((a) => a.labels.hotspot ?? a.labels.target ?? a.kind)
+      .sort();
+    t.same(firing, ['complaint_sla_risk', 'h-1', 'snmp-a'], 'what still holds is still firing, in the same episodes');
+    const gapA = h.manager.list({ kind: 'collection_gap' }).find((a) => a.labels.target === 'snmp-a')!;
+    t.equal(gapA.startsAt, t0, 'snmp-a’s episode goes on from before the restart');
+    t.match(gapA.summary, /has not answered 3 polls/, 'counting the polls it missed before the restart');
+  });
+});
+
+void t.test('a restart keeps each alert in the group it was notified in', async (t) => {
+  const dir = await makeTempDir('cw-alerts-restart-group');
+  const inventory = inventoryOf(cells('S0005', 3));
+  const first = harness(dir, { inventory });
+  const t0 = first.clock.now();
+  // Notified as congestion (a group of its own); then the cause turns out to be the backhaul, which
+  // puts the alert in its site's incident — but an episode stays in the group it was notified in.
+  const w = win('S0005-1', { start: t0 });
+  const s1 = new Script()
+    .push(0, windowInput('opened', w))
+    .push(60, windowInput('changed', { ...w, cause: 'backhaul', remediation: 'Transport repair' }));
+  s1.want(At(0), 'firing', Alert('cell_degraded', 'firing', { labels: { cell: 'S0005-1', cause: 'congestion' } }));
+  await s1.run(first, 2 * MIN);
+  s1.check(t, first, t0);
+  first.clock.set(t0 + 5 * MIN * 1000);
+  const second = harness(dir, { inventory, clock: first.clock, timers: new ManualTimers(first.clock) });
+  const s2 = new Script().at(0, (h) => {
+    h.manager.reconcile([windowInput('opened', { ...w, cause: 'backhaul' })]);
+  });
+  // No notification: the sink was told about this alert, in that group.
+  await play(t, second, s2, 5 * MIN);
 });
 
 void t.test('a sink that fails then recovers gets the notification; a healthy sink is not delayed', async (t) => {

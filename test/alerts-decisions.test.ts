@@ -17,10 +17,12 @@ import { buildNotification, groupKeyOf } from '../alerts/notice.js';
 import {
   advanceRules,
   applyInput,
+  awaitsEvidence,
   cellSeverity,
   DEFAULT_RULE_CONTEXT,
   incidentThreshold,
   newRuleState,
+  resumeRuleMemory,
   type AlertInput,
   type RuleContext,
   type TargetEvent,
@@ -293,6 +295,40 @@ void t.test('windows → cell_degraded and the incident parent, with hysteresis'
   t.notOk(c[0]?.active && 'incident' in c[0].spec.labels, 'no incident without a site');
 });
 
+void t.test('complaints a window explains are evidence of its alert and of its incident', async (t) => {
+  const inv = inventoryOf(cells('S1', 2));
+  const ctx: RuleContext = { ...DEFAULT_RULE_CONTEXT, inventory: inv };
+  const st = newRuleState();
+  const w1 = win('S1-1', { cause: 'outage' });
+  const w2 = win('S1-2', { cause: 'outage' });
+  applyInput(st, windowInput('opened', w1), ctx, 0);
+  applyInput(st, windowInput('opened', w2), ctx, 0);
+  const counted = (window: string, cell: string, complaints: number) =>
+    applyInput(st, { type: 'window-complaints', window, cell, complaints }, ctx, 0);
+  const four = counted(w1.id, 'S1-1', 4);
+  t.match(
+    four,
+    [
+      {
+        kind: 'cell_degraded',
+        spec: { severity: 'critical', annotations: { complaints: '4' }, summary: /, 4 customer complaints$/ },
+      },
+      { kind: 'site_outage', spec: { annotations: { complaints: '4' }, summary: /4 customer complaints/ } },
+    ],
+    'the cell and its incident say how many complaints they explain; the severity stays',
+  );
+  t.match(counted(w2.id, 'S1-2', 1), [
+    { spec: { summary: /, 1 customer complaint$/ } },
+    { spec: { annotations: { complaints: '5' } } },
+  ]);
+  t.same(counted(w2.id, 'S1-2', 1), [], 'the same count again changes nothing');
+  const none = counted(w1.id, 'S1-1', 0);
+  t.notOk(none[0]?.active && 'complaints' in none[0].spec.annotations, 'no complaints: no annotation');
+  t.same(counted('w-unknown', 'S1-1', 3), [], 'a window the alerts do not hold (closed) is ignored');
+  applyInput(st, windowInput('closed', w2), ctx, 0);
+  t.same(counted(w2.id, 'S1-2', 2), [], 'nor one that closed');
+});
+
 void t.test('hot spots, SLA risk, targets, collection gaps and the store', async (t) => {
   const ctx: RuleContext = { ...DEFAULT_RULE_CONTEXT, inventory: inventoryOf(cells('S1', 3)) };
   const st = newRuleState();
@@ -415,6 +451,62 @@ void t.test('hot spots, SLA risk, targets, collection gaps and the store', async
     ['+collection_gap:minor'],
     'reconciling: one gap re-asserts it',
   );
+  applyInput(st, gap(180_000), ctx, 0);
+  applyInput(st, gap(240_000), ctx, 0);
+  t.same(
+    summary(applyInput(st, { type: 'monitored', targets: ['site-1', 'site-2'], at: 0 }, ctx, 0)),
+    [],
+    'a target still monitored keeps its gap',
+  );
+  t.match(
+    applyInput(st, { type: 'monitored', targets: ['site-2'], at: 0 }, ctx, 0),
+    [{ kind: 'collection_gap', active: false, immediate: true, reason: /no longer monitored/ }],
+    'a target that left the configuration ends its gap at once (nothing else could)',
+  );
+
+  // After a restart: what only new evidence can end is put back into the rules' memory.
+  const resumedGap = {
+    kind: 'collection_gap' as const,
+    labels: { alertname: 'collection_gap', target: 'site-9' },
+    annotations: { missedPolls: '4' },
+    since: 0,
+    updatedAt: 240_000,
+  };
+  t.ok(awaitsEvidence('collection_gap', resumedGap.labels), 'a gap awaits the next poll');
+  t.ok(awaitsEvidence('store_backlog', { problem: 'dead-letter' }), 'dead letters await their quiet period');
+  t.notOk(awaitsEvidence('store_backlog', { problem: 'backlog' }), 'the backend’s state is known at start');
+  t.notOk(awaitsEvidence('complaint_hotspot', {}), 'open hot spots are known at start');
+  const resumed = newRuleState();
+  resumeRuleMemory(resumed, resumedGap, ctx);
+  t.match(
+    applyInput(
+      resumed,
+      { type: 'gap', gap: { target: 'site-9', cells: ['S1-1'], ts: 600_000, reason: 'timeout' } },
+      ctx,
+      0,
+    ),
+    [{ active: true, spec: { summary: /has not answered 5 polls/, since: 0 } }],
+    'a resumed gap goes on counting from where it was',
+  );
+  resumeRuleMemory(resumed, { ...resumedGap, labels: { target: 'site-8' } }, ctx);
+  t.same(
+    summary(applyInput(resumed, { type: 'collected', target: 'site-8', ts: 1 }, ctx, 0)),
+    ['-collection_gap'],
+    'a resumed gap ends with the target’s next answer',
+  );
+  resumeRuleMemory(
+    resumed,
+    {
+      kind: 'store_backlog',
+      labels: { problem: 'dead-letter' },
+      annotations: { points: '7', reason: 'HTTP 400' },
+      since: 0,
+      updatedAt: 1000,
+    },
+    ctx,
+  );
+  t.same(summary(advanceRules(resumed, ctx, 1000 + 15 * 60_000 - 1)), [], 'resumed dead letters: still quiet-timing');
+  t.same(summary(advanceRules(resumed, ctx, 1000 + 15 * 60_000)), ['-store_backlog'], 'then they clear');
 
   const store = (e: object) => ({ type: 'store', event: e }) as AlertInput;
   t.same(summary(applyInput(st, store({ kind: 'backend-down', reason: 'ECONNREFUSED', at: 0 }), ctx, 0)), [

@@ -4,8 +4,6 @@
  * through the pipeline, 400 is not, timeouts are retryable), the log sink's JSON lines, and the
  * pipeline's isolation of a stalled sink and its bounded queues.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
@@ -19,47 +17,17 @@ import { AlertManager } from '../alerts/manager.js';
 import { ManualClock, SystemClock } from '../clock/index.js';
 import { parseConfig } from '../config/index.js';
 import { makeTempDir } from './helpers/service.js';
-import { ManualTimers, openAlertStores, silentLog, testOptions, win, windowInput } from './helpers/alerts.js';
+import {
+  ManualTimers,
+  openAlertStores,
+  silentLog,
+  testOptions,
+  webhookReceiver as receiver,
+  win,
+  windowInput,
+} from './helpers/alerts.js';
 
 const SECRET = 'whsec_' + Buffer.from('a-test-secret-of-32-bytes-length').toString('base64');
-
-interface Hit {
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-/** A webhook receiver on a free loopback port; `reply` picks each answer. */
-async function receiver(reply: (hit: Hit, n: number) => { status: number; headers?: Record<string, string> } | 'hang') {
-  const hits: Hit[] = [];
-  const hung: ServerResponse[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const hit = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      hits.push(hit);
-      const r = reply(hit, hits.length - 1);
-      if (r === 'hang') {
-        hung.push(res);
-        return;
-      }
-      res.writeHead(r.status, r.headers ?? {});
-      res.end(r.status >= 400 ? `status ${r.status}` : '');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  return {
-    url,
-    hits,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const r of hung) r.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 const realTimers: Timers = {
   sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined),
@@ -400,7 +368,9 @@ void t.test('sinks from config: default names, webhook and log built here', asyn
   );
   const names = sinkNames(cfg.alerts.sinks);
   t.same(names, ['webhook', 'webhook-2', 'journal', 'alertmanager']);
-  const built = cfg.alerts.sinks.map((e, i) => buildSink(e, names[i]!, { clock: new SystemClock(), log: silentLog }));
+  const built = cfg.alerts.sinks.map((e, i) =>
+    buildSink(e, names[i]!, { wallClock: new SystemClock(), log: silentLog }),
+  );
   t.same(
     built.map((s) => `${s.kind}:${s.name}`),
     ['webhook:webhook', 'webhook:webhook-2', 'log:journal', 'alertmanager:alertmanager'],

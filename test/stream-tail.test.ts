@@ -85,6 +85,11 @@ void t.test('one line per event: time, severity, kind, state, scope, summary, us
       want: '2026-11-30 20:01:05  -         window',
     },
     {
+      spec: 'users affected are an estimate: shown as whole users',
+      event: { type: 'alert', at: T0, severity: 'major', kind: 'cell_degraded', alert: { usersAffected: 11.9 } },
+      want: '2026-11-30 20:01:05  MAJOR     cell_degraded       users 12',
+    },
+    {
       spec: 'a missing time is visible, not a crash',
       event: { type: 'alert', severity: 'major', kind: 'k' },
       want: '????-??-?? ??:??:??  MAJOR     k',
@@ -279,6 +284,8 @@ void t.test('tail on a terminal is coloured; in a pipe it prints plain lines', a
     );
     s.hub.publish(alertN(1, { severity: 'critical' }));
     s.hub.publish({ type: 'window', at: T0, summary: 'not an alert' });
+    // A kind with no `for` goes pending and firing in one step: the pending line would only repeat it.
+    s.hub.publish({ ...alertN(3), transition: 'pending', alert: { state: 'firing' } });
     s.hub.publish(alertN(2, { severity: 'minor' }));
     t.ok(await eventually(() => out.stdout.lines.length === 2, 10_000), `${tty ? 'tty' : 'pipe'}: two alert lines`);
     tail.stop();
@@ -298,6 +305,7 @@ void t.test('tail on a terminal is coloured; in a pipe it prints plain lines', a
       );
     }
     t.notMatch(out.stdout.text, /not an alert/, `${tty ? 'tty' : 'pipe'}: only alerts by default`);
+    t.notMatch(out.stdout.text, /event 3/, `${tty ? 'tty' : 'pipe'}: no pending line for an alert already firing`);
     t.notMatch(out.stdout.text, /connected/, `${tty ? 'tty' : 'pipe'}: notices stay off stdout`);
   }
 });

@@ -306,6 +306,11 @@ export class AlertmanagerSink implements Notifier {
     this.set.seed(notices);
   }
 
+  /** Notifier.resume: what Alertmanager was told is firing keeps being re-posted after our restart. */
+  resume(firing: readonly AlertNotice[]): void {
+    this.seed(firing);
+  }
+
   async notify(n: Notification, signal: AbortSignal): Promise<NotifyResult> {
     if (this.stop.signal.aborted) return { ok: false, retryable: false, reason: 'sink closed' };
     return this.inLane(async () => {

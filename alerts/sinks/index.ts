@@ -25,8 +25,16 @@ export function sinkNames(entries: readonly SinkConfig[]): string[] {
   });
 }
 
-/** A sink from its config entry. Secrets are revealed here, where the sink is built, and nowhere else. */
-export function buildSink(entry: SinkConfig, name: string, deps: { clock: Clock; log: Logger }): Notifier {
+/**
+ * A sink from its config entry. Secrets are revealed here, where the sink is built, and nowhere else.
+ *
+ * What a sink stamps for its receiver is wall time, whatever the daemon's clock runs at (the demo's
+ * is accelerated): a Standard Webhooks receiver rejects a `webhook-timestamp` more than minutes off
+ * its own clock, Alertmanager expires alerts by its clock, and sysUpTime counts real centiseconds.
+ * The alerts' own times (startsAt, endsAt) stay event time. `deps.wallClock` is for tests.
+ */
+export function buildSink(entry: SinkConfig, name: string, deps: { log: Logger; wallClock?: Clock }): Notifier {
+  const wall = deps.wallClock ?? new SystemClock();
   switch (entry.kind) {
     case 'webhook':
       return new WebhookNotifier({
@@ -34,7 +42,7 @@ export function buildSink(entry: SinkConfig, name: string, deps: { clock: Clock;
         url: entry.url,
         ...(entry.secret ? { secret: entry.secret.reveal() } : {}),
         timeoutMs: entry.timeout,
-        clock: deps.clock,
+        clock: wall,
       });
     case 'log':
       return new LogNotifier(name, deps.log.child({ sink: name }));
@@ -60,7 +68,7 @@ export function buildSink(entry: SinkConfig, name: string, deps: { clock: Clock;
           : {}),
         timeoutMs: entry.timeout,
         retries: entry.retries,
-        clock: deps.clock,
+        clock: wall,
       });
     case 'alertmanager':
       return new AlertmanagerSink({
@@ -72,8 +80,7 @@ export function buildSink(entry: SinkConfig, name: string, deps: { clock: Clock;
           ? { basicAuth: { username: entry.username, password: entry.password.reveal() } }
           : {}),
         ...(entry.token ? { bearerToken: entry.token.reveal() } : {}),
-        // Alertmanager expires alerts by its own clock: endsAt must be wall time, even in the demo.
-        clock: new SystemClock(),
+        clock: wall,
         timers: realTimers,
         onResend: (r) => deps.log.debug({ sink: name, ...r }, 'alertmanager resend'),
       });

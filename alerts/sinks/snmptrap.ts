@@ -1,7 +1,7 @@
 /**
  * Alerts northbound as SNMP notifications (v2c, or v3 with authentication and privacy) to an
  * umbrella NOC manager. What each notification carries is defined in mibs/CELLWATCH-MIB.txt; the
- * OIDs below are that module's, and test/alerts-sinks-snmptrap.test.ts parses the MIB to keep
+ * OIDs below are that module's, and test/alerts-sinks-snmptrap.int.test.ts parses the MIB to keep
  * them equal.
  *
  * The rules:

@@ -28,6 +28,8 @@ export interface DaemonEvents {
   gaps: { at: EpochMs; gaps: readonly CollectionGap[] };
   /** A target answered for the tick `at`. */
   collected: { at: EpochMs; collector: string; target: string };
+  /** Every target the collectors poll, at start and after a reload changed them. */
+  monitored: { at: EpochMs; targets: readonly string[] };
   /** The series store's health: backend down/up, dead letters, drops. */
   store: StoreEvent;
   /** The inventory was replaced (a reload re-read it). */

@@ -2,10 +2,12 @@
  * Test plumbing for the alerts: manual time for the pipeline's sleeps, a recording Notifier (a fake,
  * named as one), builders of windows and inputs, and a real SQLite record store in a temp dir.
  */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { pino } from 'pino';
-import type { Notification, Notifier, NotifyResult, Timers } from '../../alerts/index.js';
+import type { AlertNotice, Notification, Notifier, NotifyResult, Timers } from '../../alerts/index.js';
 import { AlertManager, alertManagerOptions, type AlertManagerOptions } from '../../alerts/manager.js';
 import type { AlertInput } from '../../alerts/rules.js';
 import { ManualClock } from '../../clock/index.js';
@@ -33,16 +35,17 @@ export class ManualTimers implements Timers {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const entry = { at: this.clock.now() + Math.max(0, ms), seq: this.seq++, wake: resolve };
+      const onAbort = () => {
+        this.sleepers = this.sleepers.filter((s) => s !== entry);
+        resolve();
+      };
+      const wake = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const entry = { at: this.clock.now() + Math.max(0, ms), seq: this.seq++, wake };
       this.sleepers.push(entry);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.sleepers = this.sleepers.filter((s) => s !== entry);
-          resolve();
-        },
-        { once: true },
-      );
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -90,6 +93,8 @@ export class RecordingNotifier implements Notifier {
   readonly calls: Received[] = [];
   respond: (n: Notification, call: number) => NotifyResult | Promise<NotifyResult> = () => ({ ok: true });
   closed = false;
+  /** What each `resume` after a restart said was firing. */
+  readonly resumed: AlertNotice[][] = [];
 
   constructor(
     readonly name: string,
@@ -100,6 +105,10 @@ export class RecordingNotifier implements Notifier {
     const result = await this.respond(n, this.calls.length);
     this.calls.push({ at: this.clock.now(), n: structuredClone(n), result });
     return result;
+  }
+
+  resume(firing: readonly AlertNotice[]): void {
+    this.resumed.push([...firing]);
   }
 
   /** Successful deliveries only. */
@@ -243,4 +252,47 @@ export function win(
 
 export function windowInput(change: WindowEvent['change'], window: Window, at: EpochMs = window.start): AlertInput {
   return { type: 'window', event: { change, window, at } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real receiver
+
+export interface Hit {
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/** A webhook receiver on a free loopback port (a real HTTP server); `reply` picks each answer. */
+export async function webhookReceiver(
+  reply: (hit: Hit, n: number) => { status: number; headers?: Record<string, string> } | 'hang',
+) {
+  const hits: Hit[] = [];
+  const hung: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const hit = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      hits.push(hit);
+      const r = reply(hit, hits.length - 1);
+      if (r === 'hang') {
+        hung.push(res);
+        return;
+      }
+      res.writeHead(r.status, r.headers ?? {});
+      res.end(r.status >= 400 ? `status ${r.status}` : '');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  return {
+    url,
+    hits,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const r of hung) r.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -24,9 +24,11 @@ import {
   type ResendReport,
   type Sleeper,
 } from '../alerts/sinks/alertmanager.js';
-import { ManualClock, SystemClock } from '../clock/index.js';
+import { ManualClock, SystemClock, realTimers } from '../clock/index.js';
 import { ALERTMANAGER_INSTALL_HINT, startAlertmanager, type GettableAlert } from './helpers/alertmanager.js';
-import { eventually, freePort, requireService, waitFor, type Test } from './helpers/service.js';
+import { AlertManager } from '../alerts/manager.js';
+import { openAlertStores, silentLog, testOptions, win, windowInput } from './helpers/alerts.js';
+import { eventually, freePort, makeTempDir, requireService, waitFor, type Test } from './helpers/service.js';
 
 const fixture = <T>(name: string): T =>
   JSON.parse(readFileSync(new URL(`./fixtures/alerts-sinks/${name}`, import.meta.url), 'utf8')) as T;
@@ -649,4 +651,45 @@ void t.test('real Alertmanager 0.25: post, read back, resolve, webhook, outage a
     t.same(d?.annotations, { board_url: 'x' });
     t.ok(Date.parse(d?.startsAt ?? '') <= clock.now(), 'a startsAt ahead of the wall clock was clamped');
   });
+});
+
+void t.test('a cellwatch restart: what Alertmanager holds keeps being re-posted, not left to expire', async (t) => {
+  if (!requireService(t, 'prometheus-alertmanager', ALERTMANAGER_INSTALL_HINT)) return;
+  const am = await startAlertmanager();
+  t.teardown(() => am.stop());
+  const dir = await makeTempDir('cw-am-restart');
+  const clock = new SystemClock();
+  // endsAt is 4 × resendInterval ahead: 2 s. A sink that forgot its alerts would let them expire.
+  const start = () => {
+    const opened = openAlertStores(dir);
+    const sink = new AlertmanagerSink({ name: 'am', url: am.url, clock, timers: realTimers, resendIntervalMs: 500 });
+    const manager = AlertManager.open({
+      clock,
+      timers: realTimers,
+      sinks: [sink],
+      stores: opened.stores,
+      options: testOptions(),
+      log: silentLog,
+    });
+    return { opened, sink, manager };
+  };
+  const first = start();
+  const w = win('R1', { start: clock.now() - 60_000, region: 'north' });
+  first.manager.handle(windowInput('opened', w));
+  await first.manager.idle();
+  t.ok(await eventually(async () => (await am.alerts()).some((a) => a.labels.cell === 'R1'), 5000), 'posted');
+  await first.manager.close();
+  first.opened.db.close();
+
+  const second = start();
+  t.teardown(async () => {
+    await second.manager.close();
+    second.opened.db.close();
+  });
+  t.equal(second.sink.firing, 1, 'the new sink knows what Alertmanager was told is firing');
+  second.manager.reconcile([windowInput('opened', w)]);
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const held = (await am.alerts()).filter((a) => a.labels.cell === 'R1');
+  t.match(held, [{ status: { state: 'active' } }], 'still active at Alertmanager past the first endsAt');
+  t.ok(Date.parse(held[0]?.endsAt ?? '') > clock.now(), 'its endsAt moved on: re-posted after the restart');
 });
