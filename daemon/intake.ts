@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -65,11 +66,36 @@ export class PushLimiter {
   }
 }
 
-function body(req: FastifyRequest): unknown {
+/** An error the HTTP layer answers with its status and message. */
+function httpError(statusCode: number, message: string): Error {
+  return Object.assign(new Error(message), { statusCode });
+}
+
+/**
+ * A gzipped body, unpacked up to `maxBody`: the limit holds for what is parsed, so a small bomb of
+ * zeros cannot fill the memory. Not gzip → 400, too large → 413.
+ */
+function gunzipBody(raw: Buffer, maxBody: number): Buffer {
+  try {
+    return gunzipSync(raw, { maxOutputLength: maxBody });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError)
+      throw httpError(413, `the body is larger than ${maxBody} bytes once unpacked (intake.maxBody)`);
+    throw httpError(400, `content-encoding gzip, but the body is not gzip: ${(err as Error).message}`);
+  }
+}
+
+const gzipped = (req: FastifyRequest) => /gzip/i.test(String(req.headers['content-encoding'] ?? ''));
+
+/** The body as parsed for JSON, or the raw text of line protocol, gunzipped when it came compressed. */
+function body(req: FastifyRequest, maxBody: number): unknown {
   const raw = req.body;
-  if (Buffer.isBuffer(raw) && /gzip/i.test(String(req.headers['content-encoding'] ?? ''))) return gunzipSync(raw);
+  if (Buffer.isBuffer(raw) && gzipped(req)) return gunzipBody(raw, maxBody);
   return raw;
 }
+
+/** What `POST /api/v1/samples` reads: JSON, or line protocol as text/plain (octet-stream from curl --data-binary). */
+const SAMPLE_TYPES = /^(application\/json|[a-z]+\/[a-z.+-]*\+json|text\/plain|application\/octet-stream)\s*(;|$)/i;
 
 /**
  * The push intake part: `POST /api/v1/samples` (JSON array of samples, or line protocol as text), and
@@ -87,7 +113,7 @@ export function startIntake(h: House, ingest: Ingest): void {
 
   const decode = (req: FastifyRequest, sink: ArraySink, now: EpochMs): IntakeCounts => {
     const opts = { source: 'push' as const, notAfter: now + FUTURE_SKEW_MS };
-    const b = body(req);
+    const b = body(req, cfg.maxBody);
     if (Buffer.isBuffer(b) || typeof b === 'string') {
       const precision = parsePrecision((req.query as Record<string, string | undefined>).precision ?? 'ns');
       return decodeLineProtocol(b, sink, { ...opts, now, mappings, ...(precision ? { precision } : {}) });
@@ -126,15 +152,19 @@ export function startIntake(h: House, ingest: Ingest): void {
       api.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: cfg.maxBody }, (_r, b, done) => done(null, b));
     }
     api.addHook('preParsing', async (req, _reply, payload) => {
-      if (
-        /gzip/i.test(String(req.headers['content-encoding'] ?? '')) &&
-        /json/.test(String(req.headers['content-type']))
-      ) {
+      if (gzipped(req) && /json/.test(String(req.headers['content-type']))) {
         const chunks: Buffer[] = [];
-        for await (const c of payload) chunks.push(c as Buffer);
-        const { Readable } = await import('node:stream');
+        let size = 0;
+        for await (const c of payload) {
+          size += (c as Buffer).length;
+          if (size > cfg.maxBody) throw httpError(413, `the body is larger than ${cfg.maxBody} bytes (intake.maxBody)`);
+          chunks.push(c as Buffer);
+        }
         delete req.headers['content-encoding'];
-        return Readable.from([gunzipSync(Buffer.concat(chunks))]);
+        // Fastify checks the Content-Length (of the gzip) against this, not against the unpacked size.
+        return Object.assign(Readable.from([gunzipBody(Buffer.concat(chunks), cfg.maxBody)]), {
+          receivedEncodedLength: size,
+        });
       }
       return payload;
     });
@@ -144,6 +174,12 @@ export function startIntake(h: House, ingest: Ingest): void {
   h.routes((api) => {
     register(api);
     api.post('/samples', { config: { permission: 'ingest' }, bodyLimit: cfg.maxBody }, async (req, reply) => {
+      const type = String(req.headers['content-type'] ?? '');
+      if (!SAMPLE_TYPES.test(type)) {
+        return reply.code(415).send({
+          error: `content type "${type}" is not read here: send a JSON array of samples (application/json) or line protocol (text/plain)`,
+        });
+      }
       const sink = new ArraySink();
       const counts = decode(req, sink, h.clock.now());
       if (!(await accept(req, reply, sink))) return reply;
@@ -167,7 +203,7 @@ export function startIntake(h: House, ingest: Ingest): void {
           return reply.code(400).send({ error: `invalid precision "${q.precision}" (n, u, ms, s, m, h)` });
         }
         const sink = new ArraySink();
-        const b = body(req);
+        const b = body(req, cfg.maxBody);
         const counts = decodeLineProtocol(Buffer.isBuffer(b) || typeof b === 'string' ? b : JSON.stringify(b), sink, {
           source: 'push',
           notAfter: h.clock.now() + FUTURE_SKEW_MS,
