@@ -196,6 +196,11 @@ export function startIntake(h: House, ingest: Ingest): void {
     (root) => {
       // InfluxDB takes any content type on /write (curl's default is a form type); this scope has only /write.
       root.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: cfg.maxBody }, (_r, b, done) => done(null, b));
+      // The influx CLI (InfluxDB 1.x's Go client) sends `Content-Type:` empty, which no parser matches.
+      root.addHook('onRequest', async (req) => {
+        if (req.method === 'POST' && !req.headers['content-type'])
+          req.headers['content-type'] = 'application/octet-stream';
+      });
       root.get('/ping', async (_req, reply) => reply.code(204).header('x-influxdb-version', INFLUX_VERSION).send());
       root.post('/write', { config: { permission: 'ingest' }, bodyLimit: cfg.maxBody }, async (req, reply) => {
         const q = req.query as Record<string, string | undefined>;
