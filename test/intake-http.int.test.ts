@@ -226,7 +226,7 @@ void t.test('cellwatch probe pushes to a real central daemon, through the centra
   await new Promise((r) => setTimeout(r, 1500));
   c = await central(t, centralCfg);
   await waitFor(
-    async () => ((await stored(c!))?.ts ?? 0) > before + 1500,
+    async () => ((await stored(c))?.ts ?? 0) > before + 1500,
     20_000,
     'the backlog and new results arrive',
   );
