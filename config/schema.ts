@@ -416,6 +416,8 @@ const targetSchema = z.strictObject({
   minUsers: z.number().min(0).default(10),
   /** Below this share of the peak time covered by samples with known experience, `insufficient-data`. */
   minCoverage: z.number().min(0).max(1).default(0.5),
+  /** Below this many probe tests at peak, the probe-based ratio beside it is `insufficient-data`. */
+  minProbeTests: z.number().int().min(1).default(10),
 });
 
 /** Degradation windows, baselines, causes: every knob of `correlator/` (docs/detection.md). */
