@@ -111,7 +111,7 @@ void t.test('the probe ratio beside the counter ratio, and their disagreement', 
   const a = r.get('cell:A-1')!.probes!;
   t.ok(
     a.interval![0] < 0.25 && a.interval![1] > 0.25 && a.interval![1] < 0.95,
-    `a Wilson interval over 36 tests (${a.interval})`,
+    `a Wilson interval over 36 tests (${JSON.stringify(a.interval)})`,
   );
 });
 

@@ -225,11 +225,7 @@ void t.test('cellwatch probe pushes to a real central daemon, through the centra
   // The device keeps measuring while the central is away.
   await new Promise((r) => setTimeout(r, 1500));
   c = await central(t, centralCfg);
-  await waitFor(
-    async () => ((await stored(c))?.ts ?? 0) > before + 1500,
-    20_000,
-    'the backlog and new results arrive',
-  );
+  await waitFor(async () => ((await stored(c))?.ts ?? 0) > before + 1500, 20_000, 'the backlog and new results arrive');
   const metrics = await (await fetch(`${c.url}/metrics`, { headers: auth(VIEWER) })).text();
   const pushed = Number(/cellwatch_samples_total\{source="probe"\} (\d+)/.exec(metrics)?.[1] ?? 0);
   // 200 ms ticks over the 1.5 s outage: at least 5 results were buffered on the device and sent afterwards.
