@@ -580,6 +580,7 @@ const alertsSchema = z.strictObject({
       site_outage: kindPolicy('0s', '5m'),
       backhaul_down: kindPolicy('0s', '5m'),
       target_at_risk: kindPolicy('0s', '10m'),
+      probe_disagreement: kindPolicy('15m', '15m'),
       complaint_hotspot: kindPolicy('0s', '5m'),
       silent_degradation: kindPolicy('0s', '5m'),
       complaint_sla_risk: kindPolicy('0s', '0s'),

@@ -2,16 +2,18 @@
  * The probe ratio beside the counter-based target: each probe test counts once over the same peak,
  * and counters meeting the goal while the probes miss it is a disagreement — per cell, region and
  * network. The same figures whatever the arrival order, across a snapshot and restore, and through
- * `GET /api/v1/targets` of a daemon fed by the push API.
+ * `GET /api/v1/targets` of a daemon fed by the push API; the disagreement as a `probe_disagreement` alert.
  */
 import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import t from 'tap';
+import { DEFAULT_RULE_CONTEXT, applyInput, newRuleState } from '../alerts/rules.js';
 import { ManualClock, ManualScheduler } from '../clock/index.js';
 import { CellInventory } from '../config/inventory.js';
 import { parseConfig } from '../config/index.js';
 import { Detector, settingsWith, type TargetResult } from '../correlator/index.js';
+import { targetInputs } from '../daemon/alerting.js';
 import { Daemon } from '../daemon/daemon.js';
 import type { Sample } from '../model/index.js';
 import { makeTempDir } from './helpers/service.js';
@@ -176,5 +178,36 @@ void t.test('GET /api/v1/targets shows both ratios for pushed samples', async (t
     probed.results.map((r) => r.id),
     ['A-1', 'B-1'],
     'stream=probes keeps the results the probes measured',
+  );
+});
+
+void t.test('the disagreement raises probe_disagreement for a region or the network, and clears', async (t) => {
+  // As the day goes on (run() ends the day; the alert is about today, before it is final).
+  const r = new Map([...run(day())].map(([k, v]) => [k, { ...v, final: false }]));
+  const state = newRuleState();
+  const inputs = targetInputs([r.get('network:network')!, r.get('region:R1')!, r.get('cell:A-1')!]);
+  t.equal(inputs.length, 2, 'cells are not paged on');
+  const updates = inputs.flatMap((i) => applyInput(state, i, DEFAULT_RULE_CONTEXT, at(21)));
+  const raised = updates.filter((u) => u.kind === 'probe_disagreement' && u.active);
+  t.match(
+    raised.map((u) => (u.active ? u.spec : undefined)),
+    [
+      {
+        severity: 'minor',
+        labels: { alertname: 'probe_disagreement', scope: 'network' },
+        summary: /^The network: counters say 100\.0% .* probes say 75\.0% of 108 tests passed \(goal 95/,
+      },
+      { labels: { scope: 'region', region: 'R1' }, summary: /^R1: .* probes say 62\.5% of 72 tests/ },
+    ],
+  );
+  const agree = targetInputs([{ ...r.get('network:network')!, disagreement: false }]);
+  t.match(
+    applyInput(state, agree[0]!, DEFAULT_RULE_CONTEXT, at(21, 5)).filter((u) => u.kind === 'probe_disagreement'),
+    [{ active: false, reason: 'counters and probes agree' }],
+  );
+  const final = targetInputs([{ ...r.get('region:R1')!, final: true }]);
+  t.match(
+    applyInput(state, final[0]!, DEFAULT_RULE_CONTEXT, at(26)).filter((u) => u.kind === 'probe_disagreement'),
+    [{ active: false, reason: /closed/ }],
   );
 });
