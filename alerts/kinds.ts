@@ -9,6 +9,7 @@ export const ALERT_KINDS = [
   'site_outage',
   'backhaul_down',
   'target_at_risk',
+  'probe_disagreement',
   'complaint_hotspot',
   'silent_degradation',
   'complaint_sla_risk',

@@ -24,6 +24,9 @@
  * - `target_at_risk`: a region's or the network's target for today's peak is below its goal (major),
  *   or burns its budget fast (burn.ts, critical/major/minor); clears when the day is final or the
  *   data insufficient.
+ * - `probe_disagreement`: the counters of a region or the network meet today's goal while its probes
+ *   miss it (minor): the users' stand-ins fail where the cells say all is well — a core, DNS or
+ *   transport problem the counters cannot see. Clears when they agree again or the day is final.
  * - `collection_gap`: a target missed `gapsToOpen` consecutive polls (counter resets are not blindness
  *   and are ignored); resolves on its next successful poll, or when the target is no longer monitored
  *   (a `monitored` input that does not list it). The cells are *not* said to be down.
@@ -79,6 +82,10 @@ export interface TargetEvent {
   final: boolean;
   /** Burn rates the producer computed itself, per window length. */
   burn?: { windowMs: number; rate: number }[];
+  /** The probe-based ratio of the same scope and peak, when probes tested there. */
+  probes?: { ratio: number | null; tests: number; status: string };
+  /** Counters met the goal, probes missed it. */
+  disagreement?: boolean;
   /** Event time of this update (defaults to `now`). */
   at?: EpochMs;
 }
@@ -663,6 +670,42 @@ function slaUpdate(state: RuleState, region: string, now: EpochMs): ConditionUpd
 const TARGET_MEMORY_MS = 2 * 3600_000;
 
 function targetRule(state: RuleState, t: TargetEvent, now: EpochMs): ConditionUpdate[] {
+  const mem = state.targets.get(`${t.scope}\u0000${t.id}`);
+  // A late update of a past (or closed) day says nothing about today's disagreement either.
+  const stale = mem !== undefined && (t.day < mem.day || (t.day === mem.day && mem.closed === true));
+  const ratio = ratioRule(state, t, now);
+  // Only scopes the probes tested have anything to say about a disagreement.
+  return stale || t.probes === undefined ? ratio : [...ratio, disagreementRule(t)];
+}
+
+/** Counters fine, probes bad: raised while the day's figures say so, cleared when they agree or the day ends. */
+function disagreementRule(t: TargetEvent): ConditionUpdate {
+  const idLabels = { scope: t.scope, region: t.scope === 'region' ? t.id : '' };
+  if (t.final) return clear('probe_disagreement', idLabels, `day ${t.day} closed`);
+  if (!t.disagreement || !t.probes || t.probes.ratio === null)
+    return clear('probe_disagreement', idLabels, 'counters and probes agree');
+  const name = t.scope === 'network' ? 'The network' : t.id;
+  return active(
+    makeSpec('probe_disagreement', idLabels, {
+      severity: 'minor',
+      scope: t.scope,
+      summary: `${name}: counters say ${pct(t.ratio)} of users had a good experience at peak on ${t.day}, probes say ${pct(t.probes.ratio)} of ${fmtInt(t.probes.tests)} tests passed (goal ${pct(t.goal)})`,
+      remediation:
+        'Look at what the counters cannot see: the failing probes in /api/v1/collection (their failure reasons), DNS, the core and the transport behind the cells',
+      ...(t.scope === 'region' ? { region: t.id } : {}),
+      boardPath: t.scope === 'region' ? `/#/region/${enc(t.id)}` : '/#/network',
+      annotations: {
+        day: t.day,
+        ratio: t.ratio.toFixed(4),
+        probeRatio: t.probes.ratio.toFixed(4),
+        probeTests: String(t.probes.tests),
+        goal: String(t.goal),
+      },
+    }),
+  );
+}
+
+function ratioRule(state: RuleState, t: TargetEvent, now: EpochMs): ConditionUpdate[] {
   const key = `${t.scope}\u0000${t.id}`;
   const idLabels = { scope: t.scope, region: t.scope === 'region' ? t.id : '' };
   let mem = state.targets.get(key);

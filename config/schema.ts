@@ -416,6 +416,8 @@ const targetSchema = z.strictObject({
   minUsers: z.number().min(0).default(10),
   /** Below this share of the peak time covered by samples with known experience, `insufficient-data`. */
   minCoverage: z.number().min(0).max(1).default(0.5),
+  /** Below this many probe tests at peak, the probe-based ratio beside it is `insufficient-data`. */
+  minProbeTests: z.number().int().min(1).default(10),
 });
 
 /** Degradation windows, baselines, causes: every knob of `correlator/` (docs/detection.md). */
@@ -578,6 +580,7 @@ const alertsSchema = z.strictObject({
       site_outage: kindPolicy('0s', '5m'),
       backhaul_down: kindPolicy('0s', '5m'),
       target_at_risk: kindPolicy('0s', '10m'),
+      probe_disagreement: kindPolicy('15m', '15m'),
       complaint_hotspot: kindPolicy('0s', '5m'),
       silent_degradation: kindPolicy('0s', '5m'),
       complaint_sla_risk: kindPolicy('0s', '0s'),

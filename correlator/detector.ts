@@ -6,7 +6,8 @@
  *  addSamples ─► Track per (cell, stream) ─► window events
  *                 │  lateness buffer, window machine (track.ts, windows.ts)
  *                 ├─► BaselineStore: hourly history per cell (baseline.ts)
- *                 └─► DayBook: target sums per local day and cell (targets.ts)
+ *                 └─► DayBook: target sums per local day and cell (targets.ts); probe tracks
+ *                     feed a second DayBook, one count per test (the probe ratio beside the target)
  *  addLinks ───► LinkTimeline per site (causes.ts) ─► re-judged causes of overlapping windows
  *  WindowHistory: which track holds a window, and recently closed ones
  * ```
@@ -34,8 +35,11 @@ import {
   DAY_FIELDS,
   DayBook,
   accumulate,
+  accumulateTest,
   addSlot,
+  disagrees,
   emptySums,
+  probeResult,
   targetResult,
   type TargetResult,
   type TargetScope,
@@ -76,6 +80,8 @@ export interface DetectorSnapshot {
   duplicates: number;
   tracks: TrackSnapshot[];
   days: { day: number; cell: string; values: number[] }[];
+  /** Probe test sums (absent in snapshots from before the probe ratio). */
+  probeDays?: { day: number; cell: string; values: number[] }[];
   links: LinkTrouble[];
   linkNewest: [string, number][];
   recent: Window[];
@@ -135,6 +141,7 @@ export class Detector {
   private readonly linkNewest = new Map<string, number>();
   private readonly tracks = new Map<string, Track>();
   private readonly days: DayBook;
+  private readonly probeDays: DayBook;
   private readonly history = new WindowHistory();
   private readonly ordered: boolean;
   private readonly svc: TrackServices;
@@ -153,6 +160,7 @@ export class Detector {
     this.baselines = new BaselineStore(settings.baseline, this.clock);
     this.baselines.guardMs = settings.rules.latenessMs;
     this.days = new DayBook(peakSlots(settings.target.peak));
+    this.probeDays = new DayBook(peakSlots(settings.target.peak));
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     this.svc = {
@@ -190,11 +198,9 @@ export class Detector {
       else {
         if (out.length > before) this.history.note(out.slice(before), track);
         if (s.ts > this.watermark) this.advance(s.ts);
-        if (stream === 'counters') {
-          this.markChanged(s.ts);
-          // The day exists (for targetDays and coverage) as soon as a sample of it arrives, not when it settles.
-          if (!this.ordered) this.days.touch(this.clock.day(s.ts), s.cell);
-        }
+        this.markChanged(s.ts);
+        // The day exists (for targetDays and coverage) as soon as a sample of it arrives, not when it settles.
+        if (!this.ordered) (stream === 'counters' ? this.days : this.probeDays).touch(this.clock.day(s.ts), s.cell);
       }
     }
     this.counts.late += late;
@@ -293,7 +299,8 @@ export class Detector {
 
   /** Days with target sums, YYYY-MM-DD ascending. */
   targetDays(): string[] {
-    return this.days.dayNumbers().map(dayString);
+    const days = new Set([...this.days.dayNumbers(), ...this.probeDays.dayNumbers()]);
+    return [...days].sort((a, b) => a - b).map(dayString);
   }
 
   /** Days whose targets changed (or became final) since the last call. */
@@ -314,14 +321,18 @@ export class Detector {
     };
     const final = this.isFinal(d);
     const cellIds = new Set<string>();
+    const probeIds = new Set<string>();
     if (scope === 'cell' && id) {
       // One cell asked for (the cell view): do not sum the whole network for it.
       if (this.days.get(d, id) || this.inventory?.has(id)) cellIds.add(id);
+      if (this.probeDays.get(d, id)) probeIds.add(id);
     } else {
       for (const c of this.days.cells(d)) cellIds.add(c);
       for (const c of this.inventory?.cells ?? []) cellIds.add(c.id);
+      for (const c of this.probeDays.cells(d)) probeIds.add(c);
     }
-    const pendingByCell = this.pendingSums(d);
+    const pendingByCell = this.pendingSums(d, 'counters');
+    const probesByScope = this.probeSums(d, probeIds);
     const perCell: { id: string; region: string | undefined; sums: TargetSums; busyHour?: number }[] = [];
     for (const id of [...cellIds].sort()) {
       const sums = emptySums();
@@ -382,6 +393,56 @@ export class Detector {
         if (c.busyHour !== undefined) t.busyHour = c.busyHour;
         out.push(t);
       }
+      // A cell only probes report on (not in the inventory, no counters): its probe ratio still shows;
+      // its empty counter figures are not added to any other scope.
+      for (const c of [...probeIds].sort()) {
+        if (cellIds.has(c) || (id && c !== id)) continue;
+        const sums = emptySums();
+        addSlot(sums, undefined, 0, 0);
+        out.push(targetResult(sums, rule, head('cell', c)));
+      }
+    }
+    for (const r of out) {
+      const sums = probesByScope.get(`${r.scope}\u0000${r.id}`);
+      if (!sums || sums.intervals === 0) continue;
+      r.probes = probeResult(sums, rule.goal, this.settings.target.minProbeTests);
+      r.disagreement = disagrees(r.status, r.probes.status);
+    }
+    return out;
+  }
+
+  /**
+   * Probe test sums of day d per scope (`network`, `region\0id`, `cell\0id`), over the same peak as the
+   * counters (in busy-hour mode, each cell's busy hour from its counters' history).
+   */
+  private probeSums(d: number, cells: ReadonlySet<string>): Map<string, TargetSums> {
+    const out = new Map<string, TargetSums>();
+    if (cells.size === 0) return out;
+    const peak = this.settings.target.peak;
+    const pending = this.pendingSums(d, 'probes');
+    const add = (key: string, from: TargetSums) => {
+      let into = out.get(key);
+      if (!into) out.set(key, (into = emptySums()));
+      into.good += from.good;
+      into.known += from.known;
+      into.knownS += from.knownS;
+      into.intervals += from.intervals;
+      into.cells += from.cells;
+    };
+    for (const cell of [...cells].sort()) {
+      const acc = pending.get(cell) ?? this.probeDays.get(d, cell);
+      const sums = emptySums();
+      if (peak === 'busy-hour') {
+        const bh = busyHour(this.baselines, this.clock, cell, d).hour;
+        addSlot(sums, bh === undefined ? undefined : acc, bh ?? 0, 0);
+      } else {
+        addSlot(sums, acc, 0, 0);
+      }
+      if (sums.intervals === 0) continue;
+      add('network\u0000network', sums);
+      const region = this.inventory?.cell(cell)?.region;
+      if (region !== undefined) add(`region\u0000${region}`, sums);
+      add(`cell\u0000${cell}`, sums);
     }
     return out;
   }
@@ -422,6 +483,7 @@ export class Detector {
       duplicates: this.counts.duplicates,
       tracks: this.sortedTracks().map((t) => t.snapshot()),
       days: this.days.snapshot(),
+      probeDays: this.probeDays.snapshot(),
       links: this.links.all(),
       linkNewest: [...this.linkNewest],
       recent: this.history.recentWindows(),
@@ -437,6 +499,7 @@ export class Detector {
     for (const t of snap.links) d.links.add(t);
     for (const [l, ts] of snap.linkNewest) d.linkNewest.set(l, ts);
     d.days.restore(snap.days);
+    d.probeDays.restore(snap.probeDays ?? []);
     for (const w of snap.recent) d.history.retire(w);
     for (const ts of snap.tracks) {
       const track = Track.restore(ts, d.ordered, d.svc);
@@ -473,7 +536,12 @@ export class Detector {
 
   /** An interval left its track's buffer: the cell's hourly history and day sums take it. */
   private settle(track: Track, iv: Interval): void {
-    if (track.stream !== 'counters') return;
+    if (track.stream === 'probes') {
+      this.probeDays.touch(this.clock.day(iv.ts), track.cell);
+      const p = peakSlot(this.clock, this.settings.target.peak, iv.ts);
+      if (p) accumulateTest(this.probeDays.touch(p.day, track.cell), p.slot, iv);
+      return;
+    }
     this.baselines.add(track.cell, iv.ts, baselineValues(iv.sample, iv.intervalS, this.scratch));
     this.days.touch(this.clock.day(iv.ts), track.cell);
     const p = peakSlot(this.clock, this.settings.target.peak, iv.ts);
@@ -483,22 +551,24 @@ export class Detector {
   private readonly scratch = new Float64Array(8);
 
   /** Sums of cells with unsettled intervals on day d: settled sums plus the buffer, in time order. */
-  private pendingSums(d: number): Map<string, Float64Array> {
+  private pendingSums(d: number, stream: SampleStream): Map<string, Float64Array> {
     const out = new Map<string, Float64Array>();
     if (this.ordered) return out;
     const peak = this.settings.target.peak;
+    const book = stream === 'counters' ? this.days : this.probeDays;
+    const add = stream === 'counters' ? accumulate : accumulateTest;
     for (const t of this.tracks.values()) {
-      if (t.stream !== 'counters') continue;
+      if (t.stream !== stream) continue;
       for (const { iv } of t.pending()) {
         const p = peakSlot(this.clock, peak, iv.ts);
         if (!p || p.day !== d) continue;
         let acc = out.get(t.cell);
         if (!acc) {
-          const settled = this.days.get(d, t.cell);
+          const settled = book.get(d, t.cell);
           acc = settled ? settled.slice() : new Float64Array(peakSlots(peak) * DAY_FIELDS);
           out.set(t.cell, acc);
         }
-        accumulate(acc, p.slot, iv);
+        add(acc, p.slot, iv);
       }
     }
     return out;
@@ -543,6 +613,7 @@ export class Detector {
     this.finalThrough = lastFinal;
     const today = this.clock.day(ts);
     this.days.prune(today - this.settings.rules.historyDays);
+    this.probeDays.prune(today - this.settings.rules.historyDays);
     // Offline, links are all fed first: they must stay for every cell.
     if (!this.ordered) this.links.prune(ts - 8 * DAY_MS);
     this.history.prune(ts - DAY_MS);

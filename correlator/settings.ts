@@ -28,6 +28,8 @@ export interface TargetSettings {
   minUsers: number;
   /** Below this share of peak time covered by samples with known experience, `insufficient-data`. */
   minCoverage: number;
+  /** Below this many probe tests at peak, the probe ratio is `insufficient-data`. */
+  minProbeTests: number;
 }
 
 export interface DetectionRules {
@@ -87,7 +89,7 @@ export interface DetectionSettings {
 export const DEFAULT_DETECTION_SETTINGS: DetectionSettings = {
   timezone: 'UTC',
   experience: { dlMbps: 5, ulMbps: 1, latencyMs: 100 },
-  target: { ratio: 0.95, peak: { from: 19 * 60, to: 22 * 60 }, minUsers: 10, minCoverage: 0.5 },
+  target: { ratio: 0.95, peak: { from: 19 * 60, to: 22 * 60 }, minUsers: 10, minCoverage: 0.5, minProbeTests: 10 },
   rules: {
     openAfter: 2,
     closeAfter: 3,

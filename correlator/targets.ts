@@ -4,7 +4,11 @@
  *
  * The rules:
  * - ratio = good user-seconds / user-seconds with known experience, over the peak samples of the
- *   counter streams (probes are point tests with no users: they make windows, not targets);
+ *   counter streams;
+ * - beside it, the **probe** ratio: probes are point tests with no users, so each test with known
+ *   experience counts once (a failed test is a bad one) — good tests / tests over the same peak, its
+ *   Wilson interval over the tests, `insufficient-data` below `minProbeTests`; counters meeting the
+ *   goal while probes miss it is a `disagreement` (the users' stand-ins see what the counters do not);
  * - a down cell's interval counts the users its baseline expects as not good; a silent failure's
  *   users who could not attach likewise (interval.ts);
  * - users = mean concurrent users counted = known user-seconds / peak seconds, summed over the
@@ -30,32 +34,9 @@ const W2 = 2;
 const KNOWN_S = 3;
 const N = 4;
 
-export type TargetScope = 'network' | 'region' | 'cell';
-export type TargetStatus = 'met' | 'missed' | 'insufficient-data';
+import type { ProbeTargetResult, TargetResult, TargetScope, TargetStatus } from '../model/index.js';
 
-export interface TargetResult {
-  /** Local day, YYYY-MM-DD. */
-  day: string;
-  scope: TargetScope;
-  /** `network`, a region id, or a cell id. */
-  id: string;
-  /** Good share of the users counted; null when no experience was known. */
-  ratio: number | null;
-  goal: number;
-  /** Mean concurrent users counted during the peak. */
-  users: number;
-  /** Share of the peak time (of all cells in scope) covered by samples with known experience. */
-  coverage: number;
-  /** 95% Wilson interval of the ratio (Kish effective n); null without data. */
-  interval: [number, number] | null;
-  status: TargetStatus;
-  /** The day is over (and late data can no longer change it). */
-  final: boolean;
-  /** Cells in scope (for a cell: 1). */
-  cells: number;
-  /** Busy-hour mode, cell scope: the hour that was the peak. */
-  busyHour?: number;
-}
+export type { ProbeTargetResult, TargetResult, TargetScope, TargetStatus } from '../model/index.js';
 
 export interface TargetSums {
   good: number;
@@ -81,6 +62,18 @@ export function accumulate(acc: Float64Array, slot: number, iv: Interval): void 
     acc[o + GOOD]! += iv.goodWeight;
     acc[o + KNOWN]! += iv.knownWeight;
     acc[o + W2]! += iv.knownWeight * iv.knownWeight;
+    acc[o + KNOWN_S]! += iv.intervalS;
+  }
+  acc[o + N]! += 1;
+}
+
+/** Adds a probe test to a day accumulator slot: weight 1 per test with known experience. */
+export function accumulateTest(acc: Float64Array, slot: number, iv: Interval): void {
+  const o = slot * DAY_FIELDS;
+  if (iv.experience !== 'unknown') {
+    acc[o + GOOD]! += iv.experience === 'good' ? 1 : 0;
+    acc[o + KNOWN]! += 1;
+    acc[o + W2]! += 1;
     acc[o + KNOWN_S]! += iv.intervalS;
   }
   acc[o + N]! += 1;
@@ -197,4 +190,23 @@ export class DayBook {
       if (r.values.length === acc.length) acc.set(r.values);
     }
   }
+}
+
+/** The probe ratio of a scope from its test sums (`accumulateTest`), judged against the same goal. */
+export function probeResult(sums: TargetSums, goal: number, minTests: number): ProbeTargetResult {
+  const tests = sums.known;
+  const ratio = tests > 0 ? sums.good / tests : null;
+  return {
+    ratio: ratio === null ? null : round(ratio, 5),
+    tests,
+    good: sums.good,
+    interval: ratio === null ? null : (wilson(ratio, tests).map((x) => round(x, 4)) as [number, number]),
+    status: ratio === null || tests < minTests ? 'insufficient-data' : ratio >= goal ? 'met' : 'missed',
+    cells: sums.cells,
+  };
+}
+
+/** Counters fine, probes bad: the one disagreement that is a signal of its own. */
+export function disagrees(counters: TargetStatus, probes: TargetStatus): boolean {
+  return counters === 'met' && probes === 'missed';
 }

@@ -100,6 +100,8 @@ export function targetInputs(results: readonly TargetResult[]): AlertInput[] {
         coverage: r.coverage,
         status: r.status,
         final: r.final,
+        ...(r.probes ? { probes: { ratio: r.probes.ratio, tests: r.probes.tests, status: r.probes.status } } : {}),
+        ...(r.disagreement !== undefined ? { disagreement: r.disagreement } : {}),
       },
     }));
 }

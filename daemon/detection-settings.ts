@@ -17,6 +17,7 @@ export function detectionSettings(cfg: Config): DetectionSettings {
       peak: peak === 'busy-hour' ? peak : { from: peak.from, to: peak.to },
       minUsers: cfg.target.minUsers,
       minCoverage: cfg.target.minCoverage,
+      minProbeTests: cfg.target.minProbeTests,
     },
     rules: {
       openAfter: d.openAfter,

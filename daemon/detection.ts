@@ -146,9 +146,7 @@ export async function startDetection(
         to: q.to,
         ...(q.scope ? { scope: q.scope } : {}),
         ...(q.id ? { id: q.id } : {}),
-        ...(q.stream ? { stream: q.stream } : {}),
       });
-      if (q.stream === 'probes') return stored;
       // The detector's days are fresher than the last write; they replace the stored rows they cover.
       const live = new Map<string, TargetResult>();
       for (const day of detector.targetDays()) {
@@ -157,7 +155,9 @@ export async function startDetection(
       }
       const merged = new Map(stored.map((r) => [`${r.day}|${r.scope}|${r.id}`, r]));
       for (const [k, r] of live) merged.set(k, r);
-      return [...merged.values()].sort((a, b) => a.day.localeCompare(b.day) || a.id.localeCompare(b.id));
+      // Each result carries both ratios; `stream=probes` keeps those the probes measured.
+      const results = q.stream === 'probes' ? [...merged.values()].filter((r) => r.probes) : [...merged.values()];
+      return results.sort((a, b) => a.day.localeCompare(b.day) || a.id.localeCompare(b.id));
     },
     cellView: (cell) => detector.cellView(cell, h.clock.now()),
   };

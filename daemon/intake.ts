@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -19,10 +20,10 @@ import {
 } from '../collectors/intake/index.js';
 import { ConfigError, type Config } from '../config/index.js';
 import type { EpochMs } from '../model/index.js';
-import { errorBody, rejection, type ResponseDoc, type RouteDoc } from './api/index.js';
 import { SpoolFullError } from '../store/index.js';
 import type { House } from './house/index.js';
 import type { Ingest } from './ingest.js';
+import { errorBody, rejection, type ResponseDoc, type RouteDoc } from './api/index.js';
 
 /** Pushed samples may be ahead of our clock by this much (device clocks drift). */
 const FUTURE_SKEW_MS = 5 * 60_000;
@@ -136,7 +137,9 @@ const DOC = {
           ignoredFields: z.record(z.string(), z.number()).optional(),
         }),
       },
-      400: { description: 'The body is not JSON.', schema: errorBody },
+      400: { description: 'The body is not JSON, or a gzip body is not gzip.', schema: errorBody },
+      413: { description: 'The body (once unpacked) is larger than intake.maxBody.', schema: errorBody },
+      415: { description: 'Neither JSON nor line protocol.', schema: errorBody },
       ...pushAnswers,
     },
   },
@@ -163,11 +166,36 @@ const DOC = {
   },
 } satisfies Record<string, RouteDoc>;
 
-function body(req: FastifyRequest): unknown {
+/** An error the HTTP layer answers with its status and message. */
+function httpError(statusCode: number, message: string): Error {
+  return Object.assign(new Error(message), { statusCode });
+}
+
+/**
+ * A gzipped body, unpacked up to `maxBody`: the limit holds for what is parsed, so a small bomb of
+ * zeros cannot fill the memory. Not gzip → 400, too large → 413.
+ */
+function gunzipBody(raw: Buffer, maxBody: number): Buffer {
+  try {
+    return gunzipSync(raw, { maxOutputLength: maxBody });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError)
+      throw httpError(413, `the body is larger than ${maxBody} bytes once unpacked (intake.maxBody)`);
+    throw httpError(400, `content-encoding gzip, but the body is not gzip: ${(err as Error).message}`);
+  }
+}
+
+const gzipped = (req: FastifyRequest) => /gzip/i.test(String(req.headers['content-encoding'] ?? ''));
+
+/** The body as parsed for JSON, or the raw text of line protocol, gunzipped when it came compressed. */
+function body(req: FastifyRequest, maxBody: number): unknown {
   const raw = req.body;
-  if (Buffer.isBuffer(raw) && /gzip/i.test(String(req.headers['content-encoding'] ?? ''))) return gunzipSync(raw);
+  if (Buffer.isBuffer(raw) && gzipped(req)) return gunzipBody(raw, maxBody);
   return raw;
 }
+
+/** What `POST /api/v1/samples` reads: JSON, or line protocol as text/plain (octet-stream from curl --data-binary). */
+const SAMPLE_TYPES = /^(application\/json|[a-z]+\/[a-z.+-]*\+json|text\/plain|application\/octet-stream)\s*(;|$)/i;
 
 /**
  * The push intake part: `POST /api/v1/samples` (JSON array of samples, or line protocol as text), and
@@ -185,7 +213,7 @@ export function startIntake(h: House, ingest: Ingest): void {
 
   const decode = (req: FastifyRequest, sink: ArraySink, now: EpochMs): IntakeCounts => {
     const opts = { source: 'push' as const, notAfter: now + FUTURE_SKEW_MS };
-    const b = body(req);
+    const b = body(req, cfg.maxBody);
     if (Buffer.isBuffer(b) || typeof b === 'string') {
       const precision = parsePrecision((req.query as Record<string, string | undefined>).precision ?? 'ns');
       return decodeLineProtocol(b, sink, { ...opts, now, mappings, ...(precision ? { precision } : {}) });
@@ -224,15 +252,19 @@ export function startIntake(h: House, ingest: Ingest): void {
       api.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: cfg.maxBody }, (_r, b, done) => done(null, b));
     }
     api.addHook('preParsing', async (req, _reply, payload) => {
-      if (
-        /gzip/i.test(String(req.headers['content-encoding'] ?? '')) &&
-        /json/.test(String(req.headers['content-type']))
-      ) {
+      if (gzipped(req) && /json/.test(String(req.headers['content-type']))) {
         const chunks: Buffer[] = [];
-        for await (const c of payload) chunks.push(c as Buffer);
-        const { Readable } = await import('node:stream');
+        let size = 0;
+        for await (const c of payload) {
+          size += (c as Buffer).length;
+          if (size > cfg.maxBody) throw httpError(413, `the body is larger than ${cfg.maxBody} bytes (intake.maxBody)`);
+          chunks.push(c as Buffer);
+        }
         delete req.headers['content-encoding'];
-        return Readable.from([gunzipSync(Buffer.concat(chunks))]);
+        // Fastify checks the Content-Length (of the gzip) against this, not against the unpacked size.
+        return Object.assign(Readable.from([gunzipBody(Buffer.concat(chunks), cfg.maxBody)]), {
+          receivedEncodedLength: size,
+        });
       }
       return payload;
     });
@@ -245,6 +277,12 @@ export function startIntake(h: House, ingest: Ingest): void {
       '/samples',
       { config: { permission: 'ingest', doc: DOC.samples }, bodyLimit: cfg.maxBody },
       async (req, reply) => {
+        const type = String(req.headers['content-type'] ?? '');
+        if (!SAMPLE_TYPES.test(type)) {
+          return reply.code(415).send({
+            error: `content type "${type}" is not read here: send a JSON array of samples (application/json) or line protocol (text/plain)`,
+          });
+        }
         const sink = new ArraySink();
         const counts = decode(req, sink, h.clock.now());
         if (!(await accept(req, reply, sink))) return reply;
@@ -262,6 +300,11 @@ export function startIntake(h: House, ingest: Ingest): void {
     (root) => {
       // InfluxDB takes any content type on /write (curl's default is a form type); this scope has only /write.
       root.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: cfg.maxBody }, (_r, b, done) => done(null, b));
+      // The influx CLI (InfluxDB 1.x's Go client) sends `Content-Type:` empty, which no parser matches.
+      root.addHook('onRequest', async (req) => {
+        if (req.method === 'POST' && !req.headers['content-type'])
+          req.headers['content-type'] = 'application/octet-stream';
+      });
       root.get('/ping', { config: { doc: DOC.ping } }, async (_req, reply) =>
         reply.code(204).header('x-influxdb-version', INFLUX_VERSION).send(),
       );
@@ -274,7 +317,7 @@ export function startIntake(h: House, ingest: Ingest): void {
             return reply.code(400).send({ error: `invalid precision "${q.precision}" (n, u, ms, s, m, h)` });
           }
           const sink = new ArraySink();
-          const b = body(req);
+          const b = body(req, cfg.maxBody);
           const counts = decodeLineProtocol(Buffer.isBuffer(b) || typeof b === 'string' ? b : JSON.stringify(b), sink, {
             source: 'push',
             notAfter: h.clock.now() + FUTURE_SKEW_MS,

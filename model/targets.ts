@@ -29,4 +29,25 @@ export interface TargetResult {
   cells: number;
   /** Busy-hour mode, cell scope: the hour that was the peak. */
   busyHour?: number;
+  /** What the probes in scope measured over the same peak: present when there were probe tests. */
+  probes?: ProbeTargetResult;
+  /**
+   * Counters meet the goal while the probes miss it: the cells say they carry traffic well, the users'
+   * stand-ins say they do not (a silent failure the counters cannot see, a core or DNS problem).
+   */
+  disagreement?: boolean;
+}
+
+/** The probe-based ratio beside the counter-based one: each probe test is one user's attempt. */
+export interface ProbeTargetResult {
+  /** Good tests / tests with known experience during the peak; null without any. */
+  ratio: number | null;
+  tests: number;
+  good: number;
+  /** 95% Wilson interval over the tests. */
+  interval: [number, number] | null;
+  /** `insufficient-data` below `target.minProbeTests` tests, else met or missed against the same goal. */
+  status: TargetStatus;
+  /** Cells in scope with probe tests that day. */
+  cells: number;
 }

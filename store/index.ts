@@ -45,7 +45,11 @@ export interface SeriesBackend {
  * (or the push API's 202) may consider them accepted.
  */
 export interface SeriesWriter {
-  export(points: readonly Point[]): Promise<void>;
+  /**
+   * `flush`: someone is waiting for the answer (the push API): the open batch is sealed now instead of
+   * at `flushInterval`, so a pushed request is not held up to a second for points that may never come.
+   */
+  export(points: readonly Point[], opts?: { flush?: boolean }): Promise<void>;
   /** Resolves when everything exported so far has reached the backend or the spool. */
   forceFlush(): Promise<void>;
   /** Flushes, then releases resources. Idempotent. */

@@ -155,7 +155,7 @@ export class WritePipeline implements SeriesWriter {
   // ------------------------------------------------------------------------------------------------
   // export and batching
 
-  export(points: readonly Point[]): Promise<void> {
+  export(points: readonly Point[], opts: { flush?: boolean } = {}): Promise<void> {
     if (this.closing) return Promise.reject(new Error('store writer is shut down; points refused'));
     if (points.length === 0) return Promise.resolve();
     const waits: Promise<void>[] = [];
@@ -179,6 +179,7 @@ export class WritePipeline implements SeriesWriter {
       if (this.open.points.length >= this.cfg.batchSize) this.seal();
     }
     if (bad) for (const [reason, list] of bad) waits.push(this.deadLetter(list, reason));
+    if (opts.flush && this.open) this.seal();
     if (this.open) this.timer ??= setTimeout(() => this.seal(), this.cfg.flushInterval);
     this.updateQueueMetric();
     return waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);

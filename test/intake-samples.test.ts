@@ -569,13 +569,13 @@ void t.test('Telegraf ping and http_response through mappings', async (t) => {
     sink.samples,
     [
       { cell: 'S0001-1', ts, source: 'probe', latencyMs: 12.5, available: true },
-      { cell: 'S0001-1', ts, source: 'probe', available: false },
-      { cell: 'S0002-1', ts, source: 'probe', available: false },
+      { cell: 'S0001-1', ts, source: 'probe', dlMbps: 0, available: true },
+      { cell: 'S0002-1', ts, source: 'probe', dlMbps: 0, available: true },
       { cell: 'S0001-1', ts, source: 'probe', latencyMs: 183, available: true },
-      { cell: 'S0001-1', ts, source: 'probe', latencyMs: 5001, available: false },
-      { cell: 'S0001-1', ts, source: 'probe', latencyMs: 50, available: false },
+      { cell: 'S0001-1', ts, source: 'probe', latencyMs: 5001, dlMbps: 0, available: true },
+      { cell: 'S0001-1', ts, source: 'probe', latencyMs: 50, dlMbps: 0, available: true },
     ],
-    'successes are available samples with their latency; failed tests (loss, result code, HTTP 503, timeout) are bad samples',
+    'successes are available samples with their latency; failed tests (loss, result code, HTTP 503, timeout) are bad samples (dlMbps 0), not outages',
   );
   t.same(
     r.rejected.map((x) => [x.line, x.field]),

@@ -29,8 +29,10 @@ import { SampleDecoder, type SampleOptions } from './samples.js';
  *   must be 0 or 1, a string or a boolean where a number is expected refuses the point; the result is
  *   range-checked like any other sample (fields.ts);
  * - fields the mapping does not name are ignored and counted;
- * - with `failure` conditions, a failed test is a sample with `available: false` — a user would have
- *   failed too, so it is a *bad* experience, not missing data — and a passed one has `available: true`;
+ * - with `failure` conditions, a failed test is a sample with `dlMbps: 0` (and `available: true`, as
+ *   the probe collector reports its own failed tests) — a user would have failed too, so it is a *bad*
+ *   experience, not missing data, yet no claim that the cell is down; a passed one has `available: true`.
+ *   For a link mapping a failed test is `operUp: false`;
  * - a point that yields no KPI at all is refused (it would be an empty sample).
  * Defaults: `CELLWATCH_MAPPING`, cellwatch's own schema (docs/schema.md), so an export re-imports.
  */
@@ -80,7 +82,7 @@ export interface MeasurementMapping {
   /** The interval every sample describes, seconds, unless a field gives `intervalS`. */
   intervalS?: number;
   fields: Record<string, FieldMapping>;
-  /** Any condition true → the test failed (available: false); none true → available: true. */
+  /** Any condition true → the test failed (dlMbps: 0; for a link operUp: false); none true → available. */
   failure?: Condition[];
 }
 
@@ -293,9 +295,15 @@ export function mapPoint(
     kpis++;
   }
   if (m.failure && m.failure.length > 0) {
-    const flag = c.link ? 'operUp' : 'available';
     const failed = m.failure.some((cond) => holds(cond, p));
-    if (failed || o[flag] === undefined) o[flag] = !failed;
+    if (c.link) {
+      if (failed || o.operUp === undefined) o.operUp = !failed;
+    } else {
+      // As a failed probe test of our own (collectors/probe/verdicts.ts): bad for the user, yet no
+      // word that the cell is down — `available: false` would make it an outage (and a site's outage).
+      if (failed) o.dlMbps = 0;
+      o.available ??= true;
+    }
     kpis++;
   }
   if (kpis === 0)
