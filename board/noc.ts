@@ -16,9 +16,11 @@ import {
   dayBefore,
   duration,
   fitProjection,
+  headlineResult,
   localDateTime,
   localTime,
   pct,
+  probeSummary,
   silenceMatchers,
   usersAffected,
   type AlertFilter,
@@ -28,20 +30,9 @@ import {
   type CellView,
   type Projection,
   type Severity,
+  type TargetView,
+  TARGET_STATUS_WORDS,
 } from './model.js';
-
-interface TargetResult {
-  day: string;
-  scope: string;
-  id: string;
-  ratio: number | null;
-  goal: number;
-  users: number;
-  coverage: number;
-  interval: [number, number] | null;
-  status: 'met' | 'missed' | 'insufficient-data';
-  cells: number;
-}
 
 interface CollectionTarget {
   target: string;
@@ -62,8 +53,6 @@ const RENDER_EVERY_MS = 250;
 const MAP_EVERY_MS = 1000;
 const REBUILD_BUDGET = 40;
 const ROW_PAGE = 150;
-
-const STATUS_WORD = { met: '✓ met', missed: '✗ missed', 'insufficient-data': '? not enough data' } as const;
 
 export class NocPage {
   private readonly filter: AlertFilter = {};
@@ -279,10 +268,10 @@ export class NocPage {
       const today = localDateTime(this.app.now(), this.app.tz).slice(0, 10);
       const from = dayBefore(today, 13);
       const [network, regions] = await Promise.all([
-        get<{ results: TargetResult[] }>('targets', { scope: 'network', from, to: today }),
-        get<{ results: TargetResult[] }>('targets', { scope: 'region', from, to: today }),
+        get<{ results: TargetView[] }>('targets', { scope: 'network', from, to: today }),
+        get<{ results: TargetView[] }>('targets', { scope: 'region', from, to: today }),
       ]);
-      const byId = new Map<string, TargetResult[]>();
+      const byId = new Map<string, TargetView[]>();
       for (const r of [...network.results, ...regions.results]) {
         let list = byId.get(r.id);
         if (!list) byId.set(r.id, (list = []));
@@ -295,7 +284,8 @@ export class NocPage {
           'p',
           { class: 'note' },
           `Share of users with a good experience at peak hours (goal ${pct(this.app.session.display.goal, 0)}), ` +
-            'with the share of peak time covered by data and the 95 % confidence interval.',
+            'with the share of peak time covered by data and the 95 % confidence interval; below it the share of ' +
+            'probe tests that passed over the same hours. ⚠ marks counters that meet the goal while probes miss it.',
         ),
       );
     } catch (err) {
@@ -303,23 +293,31 @@ export class NocPage {
     }
   }
 
-  private targetCard(id: string, results: TargetResult[], today: string, from: string): HTMLElement {
-    const now = results.find((r) => r.day === today);
+  private targetCard(id: string, results: TargetView[], today: string, from: string): HTMLElement {
+    const { result: now, label } = headlineResult(results, today);
     const goal = now?.goal ?? this.app.session.display.goal;
     const status = now?.status ?? 'insufficient-data';
     const title = id === 'network' ? 'Network' : `Region ${id}`;
+    const probes = probeSummary(now);
     return h(
       'article',
-      { class: `target target-${status}`, 'data-scope': id },
+      {
+        class: `target target-${status}${probes.disagreement ? ' target-disagreement' : ''}`,
+        'data-scope': id,
+        'data-day': now?.day ?? today,
+        'data-probes': probes.status,
+        ...(probes.disagreement ? { 'data-disagreement': 'true' } : {}),
+      },
       h(
         'h3',
         {},
         id === 'network'
           ? title
           : h('a', { href: `#/region/${encodeURIComponent(id)}`, title: `Filter the board to ${title}` }, title),
+        label === 'today' ? '' : h('span', { class: 'day' }, ` · ${label}`),
       ),
-      h('p', { class: 'ratio' }, pct(now?.ratio ?? null)),
-      h('p', { class: 'status' }, STATUS_WORD[status], ` · goal ${pct(goal, 0)}`),
+      h('p', { class: 'ratio', title: 'counters: users with a good experience' }, pct(now?.ratio ?? null)),
+      h('p', { class: 'status' }, TARGET_STATUS_WORDS[status], ` · goal ${pct(goal, 0)}`),
       h(
         'p',
         { class: 'detail' },
@@ -329,12 +327,41 @@ export class NocPage {
         h('br'),
         `${Math.round(now?.users ?? 0).toLocaleString()} users`,
       ),
+      h(
+        'p',
+        {
+          class: `probes probes-${probes.status}`,
+          title: 'Share of probe tests with a good result over the same peak hours (each test counts once)',
+        },
+        probes.text,
+        probes.verdict ? ` ${probes.verdict}` : '',
+      ),
+      probes.disagreement
+        ? h(
+            'p',
+            { class: 'disagreement', role: 'note' },
+            h('span', { 'aria-hidden': 'true' }, '⚠ '),
+            'Disagreement: counters meet the goal, probes miss it',
+          )
+        : '',
+      label === 'today' ? '' : h('p', { class: 'detail today' }, `today: ${this.todayWords(results, today)}`),
       this.sparkline(results, goal, today, from, title),
     );
   }
 
+  /** Today's state in a few words, when the card leads with an earlier day. */
+  private todayWords(results: readonly TargetView[], today: string): string {
+    const r = results.find((x) => x.day === today);
+    if (r && r.coverage > 0) return `${pct(r.coverage, 0)} of the peak covered so far`;
+    const peak = this.app.session.display.peak;
+    const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+    return peak === 'busy-hour'
+      ? 'no data from the busy hours yet'
+      : `no data yet from the peak hours (${hhmm(peak.fromMinute)}–${hhmm(peak.toMinute)})`;
+  }
+
   /** 14 days as bars against the goal line; each bar says its day and figure to a screen reader. */
-  private sparkline(results: TargetResult[], goal: number, today: string, from: string, title: string): Element {
+  private sparkline(results: TargetView[], goal: number, today: string, from: string, title: string): Element {
     const W = 168;
     const H = 44;
     const days: string[] = [];
