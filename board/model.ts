@@ -488,3 +488,14 @@ export function probeSummary(r: TargetView | undefined): ProbeSummary {
     disagreement: r?.disagreement === true,
   };
 }
+
+const TARGET_ALERT_KINDS = new Set(['target_at_risk', 'probe_disagreement']);
+
+/** What the live target alerts say, as one key: when it changes, the targets did. */
+export function targetAlertKey(alerts: readonly AlertView[]): string {
+  return alerts
+    .filter((a) => TARGET_ALERT_KINDS.has(a.kind))
+    .map((a) => `${a.id}:${a.state}:${a.updatedAt ?? ''}`)
+    .sort()
+    .join(',');
+}

@@ -22,6 +22,7 @@ import {
   pct,
   probeSummary,
   silenceMatchers,
+  targetAlertKey,
   usersAffected,
   type AlertFilter,
   type AlertRow,
@@ -416,6 +417,7 @@ export class NocPage {
     if (force || this.drawnAlerts !== app.alerts.version) {
       this.drawnAlerts = app.alerts.version;
       this.renderAlerts();
+      this.refreshTargetsOnAlerts();
     }
     const mapKey = `${app.windows.version}:${app.cellsVersion}:${app.hotspots.length}:${this.mapWidth}`;
     // The map redraws at most once a second in a burst (the list is what people read first).
@@ -444,6 +446,27 @@ export class NocPage {
       );
     }
   }
+
+  /**
+   * The targets change when a target alert fires, resolves or is updated: the cards are read again
+   * then (a second later, once for a burst), not only every minute — an accelerated demo moves hours
+   * in that minute, and cards that contradict the alert list beside them mislead.
+   */
+  private refreshTargetsOnAlerts(): void {
+    const key = targetAlertKey(this.app.alerts.all());
+    if (key === this.targetAlerts) return;
+    const first = this.targetAlerts === undefined;
+    this.targetAlerts = key;
+    if (first || !this.usable || this.overviewSoon !== undefined) return;
+    this.overviewSoon = window.setTimeout(() => {
+      this.overviewSoon = undefined;
+      void this.loadOverview();
+    }, 1000);
+    this.timers.push(this.overviewSoon);
+  }
+
+  private targetAlerts?: string;
+  private overviewSoon?: number;
 
   private renderAlerts(): void {
     const rows = alertRows(this.app.alerts.all(), this.filter);
@@ -906,7 +929,10 @@ export class NocPage {
   // ---- collection --------------------------------------------------------------------------------
 
   private renderCollection(): void {
-    const failing = this.collection.filter((t) => t.state !== 'ok');
+    // A target not polled yet (just started or added) is waiting, not failing.
+    const waiting = this.collection.filter((t) => t.state === 'pending').length;
+    const failing = this.collection.filter((t) => t.state !== 'ok' && t.state !== 'pending');
+    const answering = this.collection.length - failing.length - waiting;
     const store = this.app.alerts.all().filter((a) => a.kind === 'store_backlog');
     const tz = this.app.tz;
     this.el.collection.replaceChildren(
@@ -914,7 +940,8 @@ export class NocPage {
         'p',
         { class: failing.length ? 'warn-text' : 'ok-text' },
         failing.length ? '▲ ' : '✓ ',
-        `${this.collection.length - failing.length} of ${this.collection.length} targets answering`,
+        `${answering} of ${this.collection.length} targets answering`,
+        waiting ? `, ${waiting} waiting for their first poll` : '',
       ),
       failing.length
         ? h(

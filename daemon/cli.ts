@@ -21,6 +21,7 @@ import { packageRoot } from './paths.js';
 import { registerAnalyzeCommand } from './analyze.js';
 import { registerTailCommand } from './tail.js';
 import { ProbeMode } from './probe-mode.js';
+import { simulatedStart } from './simulation.js';
 
 /** SIGTERM must end the process well inside systemd's default 90 s, and inside the 10 s we promise. */
 const STOP_DEADLINE_MS = 9_000;
@@ -51,7 +52,12 @@ async function portIsFree(host: string, port: number): Promise<boolean> {
 async function runDaemon(cfg: Config, configFile: string | undefined, banner?: (d: Daemon) => string): Promise<void> {
   const log = createLogger(cfg.log);
   const wall = new SystemClock();
-  const clock = cfg.sim.enabled ? new AcceleratedClock(cfg.sim.start ?? wall.now(), cfg.sim.rate) : wall;
+  let clock: SystemClock | AcceleratedClock = wall;
+  if (cfg.sim.enabled) {
+    const { start, resumed } = simulatedStart(cfg, wall.now());
+    clock = new AcceleratedClock(start, cfg.sim.rate);
+    if (resumed) log.info({ at: new Date(start).toISOString() }, 'simulated clock resumes where the data dir was left');
+  }
   const scheduler = new TimerScheduler(clock, (err, job, tick) =>
     log.error({ err, job, tick }, 'scheduled job failed'),
   );
@@ -131,6 +137,8 @@ interface DemoFlags {
   rate?: number;
   seed?: number;
   dataDir?: string;
+  start?: string;
+  history?: string;
 }
 
 /**
@@ -142,7 +150,7 @@ async function demoConfig(opts: DemoFlags): Promise<Config> {
   const { raw, baseDir } = opts.config ? readRawConfig(opts.config) : { raw: {}, baseDir: process.cwd() };
   const obj = (v: unknown): Record<string, unknown> =>
     v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  const sim: Record<string, unknown> = { scenario: 'opening', ...obj(raw.sim), enabled: true };
+  const sim: Record<string, unknown> = { scenario: 'opening', history: '1d', ...obj(raw.sim), enabled: true };
   if (opts.sites !== undefined) {
     sim.sites = opts.sites;
     // `demo --sites 2` should just work: fewer regions rather than an error about a flag not given.
@@ -152,6 +160,8 @@ async function demoConfig(opts: DemoFlags): Promise<Config> {
   }
   if (opts.rate !== undefined) sim.rate = opts.rate;
   if (opts.seed !== undefined) sim.seed = opts.seed;
+  if (opts.start !== undefined) sim.start = opts.start;
+  if (opts.history !== undefined) sim.history = opts.history;
   const http = { ...obj(raw.http) };
   if (opts.listen !== undefined) http.listen = opts.listen;
   else {
@@ -174,6 +184,8 @@ program
   .option('--sites <n>', 'simulated sites (3–6 cells each)', number)
   .option('--rate <x>', 'simulated seconds per real second', number)
   .option('--seed <n>', 'simulation seed', number)
+  .option('--start <time>', 'simulated start time, ISO 8601 with offset (default: now)')
+  .option('--history <duration>', 'simulated time computed before going live, e.g. 3d (0s: none)')
   .option('--data-dir <dir>', 'data directory')
   .action(async (opts: DemoFlags) => {
     let cfg: Config;

@@ -16,7 +16,7 @@ import { startIntake } from './intake.js';
 import { startInventory } from './inventory.js';
 import { startLatest } from './latest.js';
 import { PromMetrics, createRegistry } from './metrics.js';
-import { startSimulatedCare, startSimulation, type Simulation } from './simulation.js';
+import { fillSimulatedHistory, startSimulatedCare, startSimulation, type Simulation } from './simulation.js';
 import { startStores } from './stores.js';
 import { startEventStream } from './stream/events.js';
 
@@ -81,6 +81,12 @@ export class Daemon {
     const inventory = startInventory(h, this.sim);
     const latest = await startLatest(h, stores.reader);
     const detection = await startDetection(h, { records: stores.records, reader: stores.reader, inventory });
+    // The demo's past goes in before the alerts and complaints start: they find it as after a restart.
+    const simFrom = await fillSimulatedHistory(h, this.sim, {
+      writer: stores.writer,
+      inventory,
+      detector: detection.detector,
+    });
     const listen = h.config.http.listen;
     const alerting = startAlerting(h, {
       records: stores.records,
@@ -107,7 +113,7 @@ export class Daemon {
       ...complaints.alertConditions(h.clock.now()),
       ...(down ? [{ type: 'store' as const, event: down }] : []),
     ]);
-    startSimulatedCare(h, this.sim, complaints);
+    startSimulatedCare(h, this.sim, complaints, simFrom);
     const ingest = startIngest(h, stores.writer, inventory);
     startIntake(h, ingest);
     const collection = await startCollection(h, this.deps.collectors ?? BUILT_IN_COLLECTORS, {

@@ -27,7 +27,8 @@ const HISTORY_MS = 9 * 7 * 86_400_000;
 const PERSIST_EVERY_MS = 60_000;
 /** The detector's own state is snapshotted this often (clock time), and at stop. */
 const SNAPSHOT_EVERY_MS = 5 * 60_000;
-const SNAPSHOT_NAME = 'detector';
+/** The detector's state record (the demo's clock resumes from it: daemon/simulation.ts). */
+export const SNAPSHOT_NAME = 'detector';
 
 export interface Detection {
   detector: Detector;

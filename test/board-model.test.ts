@@ -16,6 +16,7 @@ import {
   localDateTime,
   probeSummary,
   silenceMatchers,
+  targetAlertKey,
   usersAffected,
   zonedToEpoch,
   type AlertFilter,
@@ -382,4 +383,22 @@ void t.test('the probe line of a target card, in words', async (t) => {
     },
   ];
   for (const c of cases) t.match(probeSummary(c.r), c.want, c.spec);
+});
+
+void t.test('target alerts as one key: the cards are read again when it changes', async (t) => {
+  const risk = alert('r', { kind: 'target_at_risk', updatedAt: 1 });
+  const cell = alert('c', { kind: 'cell_degraded', updatedAt: 1 });
+  const base = targetAlertKey([risk, cell]);
+  const cases: { spec: string; alerts: AlertView[]; changed: boolean }[] = [
+    { spec: 'the same alerts in another order', alerts: [cell, risk], changed: false },
+    { spec: 'a cell alert changes', alerts: [risk, { ...cell, updatedAt: 2 }], changed: false },
+    { spec: 'the target alert is updated', alerts: [{ ...risk, updatedAt: 2 }, cell], changed: true },
+    {
+      spec: 'a probe disagreement fires',
+      alerts: [risk, cell, alert('p', { kind: 'probe_disagreement' })],
+      changed: true,
+    },
+    { spec: 'the target alert resolves (leaves the book)', alerts: [cell], changed: true },
+  ];
+  for (const c of cases) t.equal(targetAlertKey(c.alerts) !== base, c.changed, c.spec);
 });
