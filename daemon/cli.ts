@@ -49,7 +49,11 @@ async function portIsFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-async function runDaemon(cfg: Config, configFile: string | undefined, banner?: (d: Daemon) => string): Promise<void> {
+async function runDaemon(
+  cfg: Config,
+  configFile: string | undefined,
+  banner?: (d: Daemon, now: number) => string,
+): Promise<void> {
   const log = createLogger(cfg.log);
   const wall = new SystemClock();
   let clock: SystemClock | AcceleratedClock = wall;
@@ -105,7 +109,7 @@ async function runDaemon(cfg: Config, configFile: string | undefined, banner?: (
     log.fatal({ err }, 'cellwatch could not start');
     process.exit(1);
   }
-  if (banner) process.stdout.write(banner(daemon) + '\n');
+  if (banner) process.stdout.write(banner(daemon, clock.now()) + '\n');
 }
 
 const program = new Command('cellwatch')
@@ -194,11 +198,15 @@ program
     } catch (err) {
       failConfig(err);
     }
-    await runDaemon(cfg, opts.config, (d) => {
+    await runDaemon(cfg, opts.config, (d, now) => {
       const sim = d.simulation;
+      const local = (ms: number) =>
+        new Date(ms).toLocaleString('sv-SE', { timeZone: cfg.timezone }).slice(0, 16) + ` ${cfg.timezone}`;
+      const past = sim?.past ? `, simulated past from ${local(sim.past.from)}` : '';
       return [
         '',
         `  cellwatch demo — ${sim?.network.sites.length ?? 0} simulated sites, ${sim?.network.cells.length ?? 0} cells, clock ${cfg.sim.rate}× real time`,
+        `  time:   ${local(now)}${past}`,
         `  board:  ${d.url}/`,
         `  cells:  curl ${d.url}/api/v1/cells`,
         `  stop:   Ctrl-C`,

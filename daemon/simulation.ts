@@ -13,6 +13,8 @@ export interface Simulation {
   agents: SimAgents;
   /** Clock ms between the agents' updates, and the poll interval of their targets. */
   intervalMs: number;
+  /** The simulated past computed at start (`sim.history`), when there was one. */
+  past?: { from: EpochMs; to: EpochMs };
 }
 
 /** The simulated network (demo): one SNMP agent per site on loopback, stepped by the daemon's scheduler. */
@@ -86,8 +88,15 @@ export async function fillSimulatedHistory(
     const from = Math.floor((h.clock.now() - cfg.history) / step) * step + step;
     let t = from;
     let samples = 0;
-    // The clock runs on while the past is computed: catch up with it, to the last tick already due.
+    const wentLive = h.clock.now();
+    let behind = false;
+    // The clock runs on while the past is computed: catch up with it, to the last tick already due —
+    // unless a batch costs more clock time than it covers (a huge network at a high rate), which would
+    // never catch up: then the live polls take over from where the history stops.
     while (t <= h.clock.now()) {
+      if (behind && t > wentLive) break;
+      const batchStart = t;
+      const clockBefore = h.clock.now();
       const batchEnd = Math.min(t + HISTORY_BATCH_MS, Math.floor(h.clock.now() / step) * step + step);
       const cells: Sample[] = [];
       const links: LinkSample[] = [];
@@ -105,17 +114,20 @@ export async function fillSimulatedHistory(
       h.bus.emit('samples', { at: cells.at(-1)?.ts ?? t, samples: cells });
       h.bus.emit('links', { at: links.at(-1)?.ts ?? t, links });
       samples += cells.length;
+      behind = h.clock.now() - clockBefore > t - batchStart;
     }
     // Complaints of the history's last two days only: one can come two days after its problem, and the
     // complaint correlator holds the windows of the last four (lookback, after and a day): an older one
     // would be filed unexplained for want of the window that explains it.
     since = Math.max(from - step, h.clock.now() - COMPLAINT_HISTORY_MS);
+    sim.past = { from: from - step, to: t - step };
     log.info(
       {
         from: new Date(from - step).toISOString(),
         to: new Date(t - step).toISOString(),
         samples,
         ms: Math.round(performance.now() - began),
+        ...(t <= h.clock.now() ? { behindMs: h.clock.now() - (t - step) } : {}),
       },
       'simulated history computed',
     );
