@@ -6,7 +6,6 @@
  */
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import t from 'tap';
 import { ManualClock, ManualScheduler } from '../clock/index.js';
 import { parseConfig, type Config } from '../config/index.js';
