@@ -289,6 +289,8 @@ export class NocPage {
             'probe tests that passed over the same hours. ⚠ marks counters that meet the goal while probes miss it.',
         ),
       );
+      // Read after the last target alert seen (tests wait for this before a screenshot).
+      if (this.overviewSoon === undefined) this.el.overview.dataset.fresh = 'true';
     } catch (err) {
       this.problem(err);
     }
@@ -458,6 +460,7 @@ export class NocPage {
     const first = this.targetAlerts === undefined;
     this.targetAlerts = key;
     if (first || !this.usable || this.overviewSoon !== undefined) return;
+    this.el.overview.dataset.fresh = 'false';
     this.overviewSoon = window.setTimeout(() => {
       this.overviewSoon = undefined;
       void this.loadOverview();

@@ -223,6 +223,8 @@ void t.test('the board, the cell page, the agent page and complaint handling in 
     'collection health to show every target answering',
   );
   t.pass('collection health: every target answering');
+  // The target cards are read again after a target alert changes: wait for that before the picture.
+  await page.waitForSelector('#overview[data-fresh="true"]', { timeout: 15_000 });
   await shot(page, 'board.png');
 
   // ---- its cell page: the window shaded -----------------------------------------------------------
