@@ -337,7 +337,8 @@ export class NocPage {
           title: 'Share of probe tests with a good result over the same peak hours (each test counts once)',
         },
         probes.text,
-        probes.verdict ? ` ${probes.verdict}` : '',
+        probes.verdict ? ' ' : '',
+        probes.verdict ? h('span', { class: 'verdict' }, probes.verdict) : '',
       ),
       probes.disagreement
         ? h(
@@ -359,8 +360,8 @@ export class NocPage {
     const peak = this.app.session.display.peak;
     const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
     return peak === 'busy-hour'
-      ? 'no data from the busy hours yet'
-      : `no data yet from the peak hours (${hhmm(peak.fromMinute)}–${hhmm(peak.toMinute)})`;
+      ? 'no busy-hour data yet'
+      : `no peak data yet (${hhmm(peak.fromMinute)}–${hhmm(peak.toMinute)})`;
   }
 
   /** 14 days as bars against the goal line; each bar says its day and figure to a screen reader. */
