@@ -156,6 +156,15 @@ void t.test('check-config: exit 0 for a good file, 2 with every problem as path:
   t.match(invRes.stderr, /inv\.csv:2: lat: expected a latitude/);
 });
 
+void t.test('demo --start and --history are checked like the keys they set', async (t) => {
+  const dir = await makeTempDir('cellwatch-demo-flags-');
+  const args = [CLI, 'demo', '--start', 'yesterday', '--history', '40d', '--data-dir', join(dir, 'data')];
+  const res = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 10_000 });
+  t.equal(res.status, 2, 'exit 2 before starting anything');
+  t.match(res.stderr, /sim\.start: Invalid ISO datetime/);
+  t.match(res.stderr, /sim\.history: at most 28d/);
+});
+
 void t.test('a start that fails (port taken) exits 1 promptly and says why', async (t) => {
   const dir = await makeTempDir('cellwatch-fail-');
   const port = await freePort('tcp');
