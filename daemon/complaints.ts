@@ -132,7 +132,7 @@ export function startComplaints(
   });
 
   const where = (c: Complaint, inventory: Inventory): { cell?: string; region?: string } => {
-    const place = locate(c, inventory);
+    const place = locate(c, inventory, cfg().complaints.radiusKm);
     if (!place.ok) return c.cell !== undefined ? { cell: c.cell } : {};
     const best = place.own?.id ?? candidateCells(place, inventory, cfg().complaints.radiusKm)[0]?.cell ?? c.cell;
     const region = best !== undefined ? inventory.cell(best)?.region : undefined;

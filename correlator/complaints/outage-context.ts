@@ -165,6 +165,7 @@ export function spanWordsFor(start: EpochMs, end: EpochMs, now: EpochMs, words: 
 const isOpen = (w: Window) => w.end === undefined || w.end === null;
 
 export function contextFor(query: ContextQuery, windows: readonly Window[], o: ContextOptions): OutageContext {
+  const radius = o.radiusKm ?? 1.5;
   const place = locate(
     {
       id: 'context',
@@ -176,9 +177,9 @@ export function contextFor(query: ContextQuery, windows: readonly Window[], o: C
       ...(query.lon !== undefined ? { lon: query.lon } : {}),
     },
     o.inventory,
+    radius,
   );
   if (!place.ok) return { ok: false, reason: place.reason, message: place.message };
-  const radius = o.radiusKm ?? 1.5;
   const span = o.spanMs ?? 72 * HOUR_MS;
   const near = o.nearMs ?? HOUR_MS;
   const areaWeight = o.areaWeight ?? 0.5;

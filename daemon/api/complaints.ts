@@ -268,6 +268,7 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
     const located = locate(
       { id: 'context', receivedAt: at, channel: 'hotline', category: 'network', ...place },
       inventory,
+      cfg.complaints.radiusKm,
     );
     if (!located.ok) return reply.code(404).send({ error: located.message, reason: located.reason });
     const cells = candidateCells(located, inventory, cfg.complaints.radiusKm).map((c) => c.cell);
