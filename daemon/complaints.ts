@@ -38,12 +38,15 @@ export interface IntakeResult {
 export interface Complaints {
   records: ComplaintRecords;
   correlator(): ComplaintCorrelator;
-  /** Validates, commits, correlates: the one path of the API, `cellwatch import` and the demo's feed. */
-  intake(body: unknown, format: 'json' | 'csv'): IntakeResult;
+  /**
+   * Validates, commits, correlates: the one path of the API and the demo's feed. `error` when nothing
+   * could be read at all (a CSV without the required header).
+   */
+  intake(body: unknown, format: 'json' | 'csv'): IntakeResult | { error: string };
 }
 
 /** The correlator's options from config, with reasons written in the configured time zone. */
-function correlatorOptions(cfg: Config) {
+export function correlatorOptions(cfg: Config) {
   const c = cfg.complaints;
   const words = intlTimeWords(cfg.timezone);
   return {
@@ -52,7 +55,12 @@ function correlatorOptions(cfg: Config) {
     afterMs: c.after,
     explainAt: c.explainAt,
     formatTime: (ms: EpochMs) => words.time(ms),
-    hotspots: { minComplaints: c.hotspot.minComplaints, windowMs: c.hotspot.span },
+    hotspots: {
+      minComplaints: c.hotspot.minComplaints,
+      windowMs: c.hotspot.span,
+      clusterKm: c.hotspot.clusterKm,
+      clusterNeighbours: c.hotspot.clusterNeighbours,
+    },
   };
 }
 
@@ -101,7 +109,7 @@ export function startComplaints(
     const now = h.clock.now();
     const horizon = now - config.complaints.lookback - config.complaints.after - 86_400_000;
     // Windows and complaints still within reach of each other, so a restart correlates as before.
-    c.addWindows(needs.windows.list({ from: horizon, limit: 100_000 }));
+    c.addWindows(needs.windows.list({ from: horizon, limit: Number.MAX_SAFE_INTEGER }));
     const recent = records.list({ from: horizon, limit: 1_000_000 }).reverse();
     c.addComplaints(recent.map((r) => r.complaint));
     c.hotspotEvents(); // the alerts are reconciled with the open windows; old hot spots are not news
@@ -139,7 +147,7 @@ export function startComplaints(
     return { ...(best !== undefined ? { cell: best } : {}), ...(region !== undefined ? { region } : {}) };
   };
 
-  const intake = (body: unknown, format: 'json' | 'csv'): IntakeResult => {
+  const intake = (body: unknown, format: 'json' | 'csv'): IntakeResult | { error: string } => {
     const inventory = needs.inventory();
     const now = h.clock.now();
     const opts = { now, timeZone: cfg().timezone, isKnownCell: (id: string) => inventory.has(id) };
@@ -147,9 +155,7 @@ export function startComplaints(
       format === 'csv' ? decodeComplaintCsv(body as string | Buffer, opts) : decodeComplaints(body, opts);
     const rejected = [...batch.rejected];
     let rejectedCount = batch.rejectedCount;
-    if (batch.error !== undefined) {
-      return { accepted: 0, duplicates: 0, rejected: [{ index: 0, error: batch.error }], rejectedCount: 1 };
-    }
+    if (batch.error !== undefined) return { error: batch.error };
     // Within one request the first of two equal ids wins; the store decides against earlier requests.
     const seen = new Set<string>();
     const fresh: { complaint: Complaint; cell?: string; region?: string }[] = [];

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../../config/index.js';
 import {
@@ -11,7 +11,7 @@ import {
   notices,
   resolutionVerdict,
 } from '../../correlator/complaints/index.js';
-import type { Alert, EpochMs, Inventory, Window } from '../../model/index.js';
+import type { Alert, ComplaintCorrelation, EpochMs, Inventory, Window } from '../../model/index.js';
 import type { WindowRecords } from '../../store/index.js';
 import { handled, type Complaints } from '../complaints.js';
 import { boolParam, limitParam, rfc3339, timeParam } from './params.js';
@@ -122,9 +122,51 @@ function offsetMs(t: EpochMs, timeZone: string): number {
   return Date.UTC(p.year!, p.month! - 1, p.day, p.hour, p.minute, p.second) - Math.floor(t / 1000) * 1000;
 }
 
+/** The correlation as the API shows it: each window as `{id, cell, score, reason}`. */
+export function correlationView(c: ComplaintCorrelation | undefined | null) {
+  if (!c) return null;
+  return {
+    explained: c.explained,
+    score: c.score,
+    windows: c.windows.map((m) => ({ id: m.window, cell: m.cell, score: m.score, reason: m.reason })),
+  };
+}
+
 /** CAMARA-style error: `{status, code, message}`. */
 function camaraError(reply: FastifyReply, status: number, code: string, message: string) {
   return reply.code(status).send({ status, code, message });
+}
+
+const CAMARA_CODES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  429: 'TOO_MANY_REQUESTS',
+  503: 'UNAVAILABLE',
+};
+
+/**
+ * The notices route speaks CAMARA also where the shared plumbing answers (a missing token, a refused
+ * role, an internal error): its `{error}` bodies are rewritten to `{status, code, message}`.
+ */
+async function camaraErrors(_req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  const status = reply.statusCode;
+  if (status < 400 || typeof payload !== 'string') return payload;
+  let body: unknown;
+  try {
+    body = JSON.parse(payload);
+  } catch {
+    return payload;
+  }
+  if (!body || typeof body !== 'object' || 'code' in body) return payload;
+  const error = (body as { error?: unknown }).error;
+  return JSON.stringify({
+    status,
+    code: CAMARA_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT'),
+    message: typeof error === 'string' ? error : 'request failed',
+  });
 }
 
 export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRoutesContext): void {
@@ -138,8 +180,14 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
 
   /** Intake: one complaint, an array, or CSV; 202 once committed (see daemon/complaints.ts). */
   api.post('/complaints', { config: { permission: 'ingest' }, bodyLimit: maxBody }, async (req, reply) => {
-    const csv = Buffer.isBuffer(req.body);
+    // Other types have parsers for other routes (text/plain for InfluxDB's /write); complaints are JSON or CSV.
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const csv = type === 'text/csv' || type === 'application/csv';
+    if (!csv && !(type === 'application/json' || type.endsWith('+json')))
+      return reply.code(415).send({ error: `send complaints as application/json or text/csv, not "${type}"` });
     const result = ctx.complaints.intake(req.body, csv ? 'csv' : 'json');
+    // Nothing could be read (a CSV header without the required columns): the request is at fault.
+    if ('error' in result) return reply.code(400).send({ error: result.error });
     return reply.code(202).send(result);
   });
 
@@ -182,8 +230,9 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
       count: rows.length,
       complaints: rows.map((r) => ({
         ...r.complaint,
-        correlation: r.correlation ?? null,
-        cell: r.cell ?? r.complaint.cell,
+        ...(r.cell !== undefined ? { locatedCell: r.cell } : {}),
+        ...(r.region !== undefined ? { region: r.region } : {}),
+        correlation: correlationView(r.correlation),
       })),
     };
   });
@@ -197,7 +246,8 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
       ...r.complaint,
       ...(r.cell !== undefined ? { locatedCell: r.cell } : {}),
       ...(r.region !== undefined ? { region: r.region } : {}),
-      correlation: r.correlation ?? (r.complaint.category === 'network' ? null : undefined),
+      // Network complaints: null until correlated; the other categories are recorded, never correlated.
+      ...(r.complaint.category === 'network' ? { correlation: correlationView(r.correlation) } : {}),
       events: r.events,
       handling: {
         firstResponse: firstResponseVerdict(h, now, ctx.config().complaints.handling.firstResponse),
@@ -294,7 +344,7 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
    * Proactive notices (CAMARA conventions: RFC 3339 times, `{status, code, message}` errors): ongoing
    * problems and ones fixed in the last two hours, with the area, a customer-safe text and a fix hint.
    */
-  api.get('/notices', { config: { permission: 'read' } }, async (req, reply) => {
+  api.get('/notices', { config: { permission: 'read' }, onSend: camaraErrors }, async (req, reply) => {
     const parsed = noticeQuery.safeParse(req.query);
     if (!parsed.success) {
       return camaraError(
