@@ -76,8 +76,9 @@ function hotspotInputs(events: readonly HotspotEvent[]): AlertInput[] {
       ...(e.hotspot.region !== undefined ? { region: e.hotspot.region } : {}),
       complaints: e.hotspot.complaints.length,
       start: e.hotspot.openedAt,
-      ...(e.hotspot.status === 'closed' ? { end: e.hotspot.closesAt } : {}),
+      ...(e.hotspot.status === 'closed' ? { end: e.superseded ? e.at : e.hotspot.closesAt } : {}),
       open: e.hotspot.status === 'open',
+      ...(e.superseded ? { superseded: true } : {}),
     },
   }));
 }

@@ -88,6 +88,7 @@ export {
 } from './complaints.js';
 export {
   readComplaintFile,
+  readRawComplaints,
   readSampleFile,
   sniffFormat,
   type ComplaintFileOptions,
@@ -95,6 +96,8 @@ export {
   type ComplaintFormat,
   type ComplaintSink,
   type FileProgress,
+  type RawComplaintFile,
+  type RawComplaintRecord,
   type SampleFileOptions,
   type SampleFileResult,
   type SampleFormat,

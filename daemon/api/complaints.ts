@@ -337,7 +337,7 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
       radiusKm: cfg.complaints.radiusKm,
     });
     if (!result.ok) return reply.code(404).send({ error: result.message, reason: result.reason });
-    return { ...result, atTime: rfc3339(at) };
+    return { ...result, atTime: rfc3339(at), timeZone: cfg.timezone };
   });
 
   /**
