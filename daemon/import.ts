@@ -114,9 +114,10 @@ export async function runImport(opts: ImportOptions, io: ImportIo): Promise<Impo
     const posted: Posted[] = batch.map((b) => ({ index: b.record.index, line: b.record.line }));
     const csv = file.format === 'csv';
     const body = csv
-      ? [csvLine(file.header!, file.delimiter!), ...batch.map((b) => csvLine(b.value as string[], file.delimiter!))].join(
-          '\n',
-        ) + '\n'
+      ? [
+          csvLine(file.header!, file.delimiter!),
+          ...batch.map((b) => csvLine(b.value as string[], file.delimiter!)),
+        ].join('\n') + '\n'
       : JSON.stringify(batch.map((b) => b.value));
     const answer = await post(endpoint, body, csv ? 'text/csv; charset=utf-8' : 'application/json', opts.token, timers);
     result.accepted += answer.accepted;
@@ -170,7 +171,13 @@ export async function runImport(opts: ImportOptions, io: ImportIo): Promise<Impo
 }
 
 /** POST one batch; retried while the daemon is busy or unreachable, refused at once when it says no. */
-async function post(url: string, body: string, type: string, token: string | undefined, timers: Timers): Promise<Answer> {
+async function post(
+  url: string,
+  body: string,
+  type: string,
+  token: string | undefined,
+  timers: Timers,
+): Promise<Answer> {
   let wait = 500;
   for (let attempt = 1; ; attempt++) {
     let res: Response;

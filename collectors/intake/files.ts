@@ -581,7 +581,9 @@ export async function readRawComplaints(
         return;
       }
       const r: RawComplaintRecord =
-        'error' in e ? { index: index++, line: e.line, error: e.error } : { index: index++, line: e.line, csv: e.record };
+        'error' in e
+          ? { index: index++, line: e.line, error: e.error }
+          : { index: index++, line: e.line, csv: e.record };
       file.records = index;
       await onRecord(r, file);
     });
