@@ -22,6 +22,12 @@ import type { House } from './house/index.js';
 
 /** Finalising, hot-spot housekeeping and the first-response watch run this often (clock time). */
 const HOUSEKEEPING_MS = 60_000;
+/**
+ * Hot spots are evaluated this long (real time) after the first intake or window change that
+ * touched them, once for everything that came in meanwhile: an import posting batch after batch is
+ * a few evaluations a second, not one per batch (each evaluates every neighbourhood it touched).
+ */
+const HOTSPOT_SETTLE_MS = 200;
 /** Unanswered complaints are watched this long after receipt (past due they stay raised a week). */
 const WATCH_MS = 10 * 86_400_000;
 
@@ -126,9 +132,18 @@ export function startComplaints(
     if (events.length > 0) needs.alerts(hotspotInputs(events));
   };
 
+  let hotspotsDue: (() => void) | undefined;
+  const hotspotsSoon = () => {
+    hotspotsDue ??= h.timers.after(HOTSPOT_SETTLE_MS, () => {
+      hotspotsDue = undefined;
+      raise(correlator.hotspotEvents());
+    });
+  };
+  h.defer('complaints:hotspots', () => hotspotsDue?.());
+
   h.bus.on('windows', 'complaints', (e) => {
     saveChanges(correlator.applyWindowEvents(e.events).correlations);
-    raise(correlator.hotspotEvents());
+    hotspotsSoon();
   });
   h.bus.on('inventory', 'complaints', (e) => {
     correlator = build(e.inventory);
@@ -182,7 +197,7 @@ export function startComplaints(
         log.warn({ complaint: o.id, reason: o.message }, 'complaint could not be placed');
     }
     records.setCorrelations(changes);
-    raise(correlator.hotspotEvents());
+    hotspotsSoon();
     rejectedCount = Math.max(rejectedCount, rejected.length);
     return {
       accepted: accepted.length,

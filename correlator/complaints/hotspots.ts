@@ -117,6 +117,8 @@ interface Member {
 interface Reported {
   centre: string;
   hotspot: Hotspot;
+  /** The entries it was described from: the same ones (by reference) describe it the same way. */
+  es: readonly HotspotEntry[];
 }
 
 const byTime = (a: HotspotEntry, b: HotspotEntry) =>
@@ -129,8 +131,27 @@ export function hotspotId(label: string, firstAt: EpochMs): string {
   return `HS-${label}-${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}Z`;
 }
 
-/** Per evaluation: each centre's candidates, worked out once however many neighbours ask. */
-type Candidates = Map<string, Hotspot[]>;
+/**
+ * One evaluation's memo: each centre's candidates, those no rival covers, and who its rivals are,
+ * worked out once however many neighbours ask.
+ */
+interface Candidates {
+  all: Map<string, Episode[]>;
+  kept: Map<string, Episode[]>;
+  rivals: Map<string, string[]>;
+}
+
+/** A candidate before it is worth describing: which complaints, when. */
+interface Episode {
+  centre: string;
+  es: HotspotEntry[];
+  complaints: string[];
+  id: string;
+  firstAt: EpochMs;
+  lastAt: EpochMs;
+  openedAt: EpochMs;
+}
+const newMemo = (): Candidates => ({ all: new Map(), kept: new Map(), rivals: new Map() });
 
 export class HotspotBook {
   private readonly members = new Map<string, Member>();
@@ -189,20 +210,31 @@ export class HotspotBook {
     if (this.dirty.size === 0) return [];
     // A member's complaints count at every centre whose neighbourhood holds it; whether such a
     // centre's candidate is reported depends on the centres overlapping it.
-    const touched = new Set<string>();
-    for (const d of this.dirty) for (const c of this.near(d)) touched.add(c);
-    const judged = new Set<string>();
-    for (const c of touched) for (const x of this.near(c)) for (const y of this.near(x)) judged.add(y);
+    const judged = this.judgedFor(this.dirty);
     this.dirty.clear();
     return this.refresh(judged, this.now).sort(byEvent);
+  }
+
+  /** The centres whose hot spots a change to these members can change: theirs, and their rivals'. */
+  private judgedFor(members: ReadonlySet<string>): Set<string> {
+    const touched = new Set<string>();
+    for (const d of members) for (const c of this.near(d)) touched.add(c);
+    const judged = new Set<string>();
+    for (const c of touched) for (const x of this.near(c)) for (const y of this.near(x)) judged.add(y);
+    return judged;
   }
 
   /** Closes hot spots whose quiet 72 h ran out by `now`, and forgets what is no longer needed. */
   advance(now: EpochMs): HotspotEvent[] {
     this.now = Math.max(this.now, now);
     now = this.now;
+    // Time alone changes a hot spot only by closing it: the open ones that ran out, plus whatever
+    // came in since the last flush.
+    const judged = this.judgedFor(this.dirty);
     this.dirty.clear();
-    const events = this.refresh(this.centreKeys(), now);
+    for (const r of this.reported.values())
+      if (r.hotspot.status === 'open' && r.hotspot.closesAt <= now) judged.add(r.centre);
+    const events = this.refresh(judged, now);
     for (const m of this.members.values()) {
       this.prune(m, now);
       if (m.entries.length === 0) this.members.delete(m.key);
@@ -214,7 +246,7 @@ export class HotspotBook {
 
   /** Hot spots as of `now` (open and recently closed; `open: true` for open ones only), newest first. Pure: reports nothing. */
   list(now: EpochMs, filter: { open?: boolean } = {}): Hotspot[] {
-    const memo: Candidates = new Map();
+    const memo = newMemo();
     const out: Hotspot[] = [];
     for (const key of this.centreKeys()) {
       for (const h of this.current(key, now, memo)) {
@@ -252,9 +284,9 @@ export class HotspotBook {
    * neighbour): one hot spot, changed, not one closed and another opened.
    */
   private refresh(centres: ReadonlySet<string>, now: EpochMs): HotspotEvent[] {
-    const memo: Candidates = new Map();
+    const memo = newMemo();
     const current = new Map<string, Reported>();
-    for (const c of centres) for (const h of this.current(c, now, memo)) current.set(h.id, { centre: c, hotspot: h });
+    for (const c of centres) for (const r of this.currentWith(c, now, memo)) current.set(r.hotspot.id, r);
     const events: HotspotEvent[] = [];
     for (const [id, old] of this.reported) {
       if (!centres.has(old.centre) || current.has(id)) continue;
@@ -284,6 +316,18 @@ export class HotspotBook {
     return events;
   }
 
+  /** The centres whose neighbourhoods overlap this one's (it excluded), sorted. */
+  private rivalsOf(key: string, memo: Candidates): string[] {
+    let out = memo.rivals.get(key);
+    if (!out) {
+      const set = new Set<string>();
+      for (const x of this.near(key)) for (const y of this.near(x)) if (y !== key) set.add(y);
+      out = [...set].sort();
+      memo.rivals.set(key, out);
+    }
+    return out;
+  }
+
   /**
    * A centre's candidates that no overlapping centre's candidate covers (see the rules). Ids come from
    * the first complaint, so a burst that grows towards a neighbour keeps its id; should two reported
@@ -291,53 +335,58 @@ export class HotspotBook {
    * centre) are told apart by their centre.
    */
   private current(key: string, now: EpochMs, memo: Candidates): Hotspot[] {
-    const mine = this.candidates(key, now, memo);
-    if (mine.length === 0) return mine;
-    const rivals = new Set<string>();
-    for (const x of this.near(key)) for (const y of this.near(x)) if (y !== key) rivals.add(y);
-    const kept = mine.filter((h) => !this.dominated(h, key, rivals, now, memo));
+    return this.currentWith(key, now, memo).map((r) => r.hotspot);
+  }
+
+  private currentWith(key: string, now: EpochMs, memo: Candidates): Reported[] {
+    const kept = this.kept(key, now, memo);
+    if (kept.length === 0) return [];
     return kept.map((h) => {
-      for (const r of rivals) {
-        if (r > key && !this.collides(h, r, now, memo, (o) => o.complaints.length > h.complaints.length)) continue;
-        if (r < key && !this.collides(h, r, now, memo, (o) => o.complaints.length >= h.complaints.length)) continue;
-        return { ...h, id: `${h.id}~${key.slice(2)}` };
-      }
-      return h;
+      let id = h.id;
+      search: for (const r of this.rivalsOf(key, memo))
+        for (const o of this.kept(r, now, memo)) {
+          if (o.id !== h.id) continue;
+          const n = o.complaints.length - h.complaints.length;
+          if (n > 0 || (n === 0 && r < key)) {
+            id = `${h.id}~${key.slice(2)}`;
+            break search;
+          }
+        }
+      return { centre: key, hotspot: this.describe(h, now, id), es: h.es };
     });
   }
 
-  private dominated(h: Hotspot, key: string, rivals: ReadonlySet<string>, now: EpochMs, memo: Candidates): boolean {
-    const ids = new Set(h.complaints);
-    for (const r of rivals)
+  private kept(key: string, now: EpochMs, memo: Candidates): Episode[] {
+    let out = memo.kept.get(key);
+    if (!out) {
+      const mine = this.candidates(key, now, memo);
+      out = mine.length === 0 ? mine : mine.filter((h) => !this.dominated(h, key, now, memo));
+      memo.kept.set(key, out);
+    }
+    return out;
+  }
+
+  private dominated(h: Episode, key: string, now: EpochMs, memo: Candidates): boolean {
+    for (const r of this.rivalsOf(key, memo))
       for (const o of this.candidates(r, now, memo)) {
-        if (o.complaints.length < h.complaints.length || o.lastAt < h.firstAt || o.firstAt > h.lastAt) continue;
-        const theirs = new Set(o.complaints);
-        if (!h.complaints.every((id) => theirs.has(id))) continue;
+        if (o.complaints.length < h.complaints.length || o.firstAt > h.firstAt || o.lastAt < h.lastAt) continue;
+        if (!within(h.es, o.es)) continue;
         if (o.complaints.length > h.complaints.length) return true;
-        const ownHere = this.ownCount(ids, key);
-        const ownThere = this.ownCount(ids, r);
+        const ownHere = this.ownCount(h.es, key);
+        const ownThere = this.ownCount(h.es, r);
         if (ownThere > ownHere || (ownThere === ownHere && r < key)) return true;
       }
     return false;
   }
 
-  /** Whether a reported hot spot at centre `r` has h's id and wins it (`wins`). */
-  private collides(h: Hotspot, r: string, now: EpochMs, memo: Candidates, wins: (o: Hotspot) => boolean): boolean {
-    const rivals = new Set<string>();
-    for (const x of this.near(r)) for (const y of this.near(x)) if (y !== r) rivals.add(y);
-    return this.candidates(r, now, memo).some(
-      (o) => o.id === h.id && wins(o) && !this.dominated(o, r, rivals, now, memo),
-    );
-  }
-
-  private ownCount(ids: ReadonlySet<string>, key: string): number {
+  private ownCount(es: readonly HotspotEntry[], key: string): number {
     let n = 0;
-    for (const id of ids) if (this.where.get(id) === key) n++;
+    for (const e of es) if (keyOf(e) === key) n++;
     return n;
   }
 
-  private candidates(key: string, now: EpochMs, memo: Candidates): Hotspot[] {
-    let out = memo.get(key);
+  private candidates(key: string, now: EpochMs, memo: Candidates): Episode[] {
+    let out = memo.all.get(key);
     if (out) return out;
     out = [];
     const near = this.near(key);
@@ -357,25 +406,47 @@ export class HotspotBook {
       while (i < es.length) {
         let j = i + 1;
         while (j < es.length && es[j]!.receivedAt - es[j - 1]!.receivedAt <= this.o.windowMs) j++;
-        const h = this.episode(key, es.slice(i, j), now);
+        const h = this.episode(key, es, i, j);
         if (h) out.push(h);
         i = j;
       }
     }
-    memo.set(key, out);
+    memo.all.set(key, out);
     return out;
   }
 
-  private episode(key: string, es: HotspotEntry[], now: EpochMs): Hotspot | undefined {
+  /** es[i..j) as a candidate, when three of them fall within 72 h. */
+  private episode(key: string, all: HotspotEntry[], i: number, j: number): Episode | undefined {
     const k = this.o.minComplaints - 1;
     let openedAt: number | undefined;
-    for (let i = k; i < es.length; i++) {
-      if (es[i]!.receivedAt - es[i - k]!.receivedAt <= this.o.windowMs) {
-        openedAt = es[i]!.receivedAt;
+    for (let x = i + k; x < j; x++) {
+      if (all[x]!.receivedAt - all[x - k]!.receivedAt <= this.o.windowMs) {
+        openedAt = all[x]!.receivedAt;
         break;
       }
     }
     if (openedAt === undefined) return undefined;
+    const es = all.slice(i, j);
+    const first = es[0]!;
+    return {
+      centre: key,
+      es,
+      complaints: es.map((e) => e.id),
+      id: hotspotId(first.site ?? first.cell, first.receivedAt),
+      firstAt: first.receivedAt,
+      lastAt: es[es.length - 1]!.receivedAt,
+      openedAt,
+    };
+  }
+
+  /** The hot spot an episode is, as reported and listed; the last description when nothing in it changed. */
+  private describe(ep: Episode, now: EpochMs, id: string): Hotspot {
+    const before = this.reported.get(id);
+    if (before && before.centre === ep.centre && sameEntries(before.es, ep.es)) {
+      const status = now >= before.hotspot.closesAt ? 'closed' : 'open';
+      return status === before.hotspot.status ? before.hotspot : { ...before.hotspot, status };
+    }
+    const { es, centre: key, openedAt } = ep;
     const first = es[0]!;
     const last = es[es.length - 1]!;
     const cells = new Map<string, number>();
@@ -400,7 +471,7 @@ export class HotspotBook {
     const silent = explained === 0 || explained < this.o.silentBelow * es.length;
     const label = key.slice(2);
     const h: Hotspot = {
-      id: hotspotId(first.site ?? first.cell, first.receivedAt),
+      id,
       kind: silent ? 'silent-degradation' : 'hotspot',
       sites: [...sites]
         .map(([id, complaints]) => ({ id, complaints }))
@@ -410,7 +481,7 @@ export class HotspotBook {
         .map(([id, complaints]) => ({ id, complaints }))
         .sort(byCount)
         .map((c) => ({ cell: c.id, complaints: c.complaints })),
-      complaints: es.map((e) => e.id),
+      complaints: ep.complaints,
       explained,
       windows: [...windows].sort(),
       firstAt: first.receivedAt,
@@ -438,17 +509,30 @@ export class HotspotBook {
       m.entries.sort(byTime);
       m.sorted = true;
     }
-    if (m.entries.length === 0 || m.entries[0]!.receivedAt >= horizon) return;
+    // Amortised: only once a member holds a whole span of stale entries.
+    if (m.entries.length === 0 || m.entries[0]!.receivedAt >= horizon - this.o.windowMs) return;
     const around = new Set<string>();
     for (const c of this.near(m.key)) for (const x of this.near(c)) around.add(x);
+    // Only the stretch up to one span past the horizon can hold the gap that ends an old episode.
+    const until = horizon + this.o.windowMs;
     const times: number[] = [];
-    for (const k of around) for (const e of this.members.get(k)?.entries ?? []) times.push(e.receivedAt);
+    let later = false;
+    for (const k of around) {
+      const es = this.members.get(k)?.entries ?? [];
+      const n = upTo(es, until);
+      for (let i = 0; i < n; i++) times.push(es[i]!.receivedAt);
+      if (n < es.length || (n > 0 && es[n - 1]!.receivedAt >= horizon)) later = true;
+    }
     times.sort((a, b) => a - b);
     let cut = -Infinity;
-    if (times[times.length - 1]! < horizon) cut = Infinity;
-    else
+    if (!later && (times.length === 0 || times[times.length - 1]! < horizon)) cut = Infinity;
+    else {
       for (let i = 1; i < times.length && times[i - 1]! < horizon; i++)
         if (times[i]! - times[i - 1]! > this.o.windowMs) cut = times[i - 1]!;
+      // Nothing between the horizon and a span past it: the next entry is more than a span later.
+      const last = times.length > 0 ? times[times.length - 1]! : Infinity;
+      if (last < horizon) cut = last;
+    }
     if (cut === -Infinity) return;
     const keep: HotspotEntry[] = [];
     for (const e of m.entries) {
@@ -457,6 +541,35 @@ export class HotspotBook {
     }
     m.entries = keep;
   }
+}
+
+/** How many of the (receivedAt-sorted) entries come before `t`. */
+function upTo(es: readonly HotspotEntry[], t: number): number {
+  let lo = 0;
+  let hi = es.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (es[mid]!.receivedAt < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Whether every entry of `a` is in `b`; both in (receivedAt, id) order, entries shared by reference. */
+function within(a: readonly HotspotEntry[], b: readonly HotspotEntry[]): boolean {
+  let j = 0;
+  for (const e of a) {
+    while (j < b.length && b[j] !== e && byTime(b[j]!, e) < 0) j++;
+    if (j >= b.length || b[j] !== e) return false;
+    j++;
+  }
+  return true;
+}
+
+function sameEntries(a: readonly HotspotEntry[], b: readonly HotspotEntry[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function sameHotspot(a: Hotspot, b: Hotspot): boolean {

@@ -106,17 +106,24 @@ export function parseAgentTime(text: string, timeZone: string): EpochMs | undefi
   return t;
 }
 
+const ZONE_PARTS = new Map<string, Intl.DateTimeFormat>();
+
 function offsetMs(t: EpochMs, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(t);
+  let fmt = ZONE_PARTS.get(timeZone);
+  if (!fmt) {
+    fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    ZONE_PARTS.set(timeZone, fmt);
+  }
+  const parts = fmt.formatToParts(t);
   const p: Record<string, number> = {};
   for (const x of parts) if (x.type !== 'literal') p[x.type] = Number(x.value);
   return Date.UTC(p.year!, p.month! - 1, p.day, p.hour, p.minute, p.second) - Math.floor(t / 1000) * 1000;
