@@ -689,9 +689,13 @@ const complaintsSchema = z.strictObject({
   explainAt: z.number().gt(0).max(1).default(0.5),
   hotspot: z
     .strictObject({
-      /** This many network complaints on one site within `span` make a hot spot. */
+      /** This many network complaints on one cell or cluster of nearby cells within `span` make a hot spot. */
       minComplaints: z.number().int().min(2).max(1000).default(3),
       span: duration('72h').prefault('72h'),
+      /** A site's cluster: the sites within this distance (km; 0: the site alone), plus its listed neighbours. */
+      clusterKm: z.number().min(0).max(10).default(1),
+      /** Whether the sites of a site's cells' inventory neighbours are in its cluster. */
+      clusterNeighbours: z.boolean().default(true),
     })
     .prefault({}),
   handling: z

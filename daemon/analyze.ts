@@ -2,9 +2,10 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { readComplaintFile, readSampleFile, type Rejection } from '../collectors/intake/index.js';
 import { CellInventory, ConfigError, loadConfigFile, loadInventoryFile, parseConfig } from '../config/index.js';
-import { ComplaintCorrelator, intlTimeWords } from '../correlator/complaints/index.js';
+import { ComplaintCorrelator } from '../correlator/complaints/index.js';
 import { SampleColumns, analyzeDetailed, type AnalysisReport } from '../correlator/index.js';
 import type { Complaint, Inventory, LinkSample } from '../model/index.js';
+import { correlatorOptions } from './complaints.js';
 import { detectionSettings } from './detection-settings.js';
 
 export interface AnalyzeOptions {
@@ -107,15 +108,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: AnalyzeIo): Promise<F
     );
     cbar.done();
     if (cread.error) throw new Error(`${opts.complaints}: ${cread.error}`);
-    const c = cfg.complaints;
-    const words = intlTimeWords(cfg.timezone);
-    const correlator = new ComplaintCorrelator(inventory ?? CellInventory.empty, {
-      radiusKm: c.radiusKm,
-      lookbackMs: c.lookback,
-      afterMs: c.after,
-      explainAt: c.explainAt,
-      formatTime: (ms) => words.time(ms),
-    });
+    const correlator = new ComplaintCorrelator(inventory ?? CellInventory.empty, correlatorOptions(cfg));
     correlator.addWindows(windows);
     const outcomes = correlator.addComplaints(list).outcomes;
     const byId = new Map(list.map((x) => [x.id, x]));

@@ -19,6 +19,8 @@ import { createLogger } from './log.js';
 import { PromMetrics, createRegistry } from './metrics.js';
 import { packageRoot } from './paths.js';
 import { registerAnalyzeCommand } from './analyze.js';
+import { registerContextCommand } from './context.js';
+import { registerImportCommand } from './import.js';
 import { registerTailCommand } from './tail.js';
 import { ProbeMode } from './probe-mode.js';
 
@@ -282,6 +284,8 @@ program
   });
 
 registerTailCommand(program);
+registerImportCommand(program);
+registerContextCommand(program);
 registerAnalyzeCommand(program, (err) => {
   if (err instanceof ConfigError) failConfig(err);
   process.stderr.write(`${(err as Error).message}\n`);

@@ -84,7 +84,8 @@ export function startSimulatedCare(h: House, sim: Simulation | undefined, compla
     since = tick;
     if (filed.length > 0) {
       const result = complaints.intake(filed, 'json');
-      if (result.rejected.length > 0)
+      if ('error' in result) log.warn({ error: result.error }, 'simulated complaints refused');
+      else if (result.rejected.length > 0)
         log.warn({ rejected: result.rejected.slice(0, 5) }, 'simulated complaints rejected');
       for (const c of filed) for (const event of careEvents(seed, c)) pending.push({ id: c.id, event });
       pending.sort((a, b) => a.event.at - b.event.at);
