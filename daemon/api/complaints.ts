@@ -365,12 +365,7 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
       responseWithinMs: h.firstResponse,
       targets: h.goals,
     });
-    const network = rows.filter((r) => r.complaint.category === 'network' && r.correlation);
-    const explained = network.filter((r) => r.correlation!.explained).length;
-    return {
-      ...stats,
-      networkExplained: { explained, of: network.length, share: network.length ? explained / network.length : null },
-    };
+    return stats;
   });
 
   api.get('/complaints', { config: { permission: 'read', doc: DOC.list } }, async (req) => {
