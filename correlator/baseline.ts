@@ -17,6 +17,7 @@
  *   fault that started last week does not hide in an hour-of-week median;
  * - the MAD is floored at max(`madFloorShare` × |median|, an absolute floor per KPI): hourly means
  *   vary far less than single samples, and a MAD near zero would turn noise into z-scores of 50;
+ *   RSRP and SINR (dBm, dB: logarithmic, with an arbitrary zero) get the absolute floor only;
  * - robust z = 0.6745 · (x − median) / MAD.
  * The hour a UTC hour belongs to locally is the local hour of its start.
  */
@@ -396,7 +397,9 @@ export class BaselineStore {
     if (n < min) return undefined;
     const { median, mad } = medianMad(
       this.scratch.subarray(0, n),
-      this.settings.madFloorShare,
+      // dBm and dB are logarithmic with an arbitrary zero: 10% of −85 dBm would be a floor of 8.5 dB,
+      // hiding a 20 dB antenna fault. Their floor is absolute only.
+      LEVEL_KPIS.includes(kpi) ? 0 : this.settings.madFloorShare,
       this.settings.madFloor?.[kpi] ?? ABSOLUTE_MAD_FLOOR[kpi],
     );
     return { kind, median, mad, n };

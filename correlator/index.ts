@@ -21,7 +21,8 @@
  *    deterministic id, severity, users, evidence. Events: opened, changed, closed, retracted.
  * 4. **Causes** (causes.ts): per bad interval, first match: outage → backhaul (the site's link down
  *    or ≥ 90%) → coverage → interference → congestion → silent-failure → unknown; the window's cause
- *    is the majority, with a remediation text.
+ *    is the first of them explaining ≥ 1/4 of its bad intervals (unknown only when none has a cause),
+ *    with a remediation text.
  * 5. **Event time** (track.ts): order-independent within `lateness` (2 h per cell): late samples are
  *    inserted and the buffer recomputed; older ones are counted; duplicates ignored.
  * 6. **Targets** (targets.ts, peak.ts, localtime.ts): user-weighted good ratio over the peak samples

@@ -90,7 +90,9 @@ export function trafficMbps(s: Sample, intervalS: number): number | undefined {
 export function baselineValues(s: Sample, intervalS: number, out: Float64Array): Float64Array {
   const traffic = trafficMbps(s, intervalS);
   const up = s.available !== false;
-  out[0] = up && s.activeUsers !== undefined ? s.activeUsers : s.available === false ? 0 : Number.NaN;
+  // A down cell's users are not a measurement of its demand: its baseline (what an outage's users are
+  // counted from) and its busy hour stay those of the cell at work, as the store's rollups hold them.
+  out[0] = up && s.activeUsers !== undefined ? s.activeUsers : Number.NaN;
   out[1] = traffic ?? Number.NaN;
   out[2] = up && s.dlMbps !== undefined ? s.dlMbps : Number.NaN;
   out[3] = up && s.ulMbps !== undefined ? s.ulMbps : Number.NaN;
@@ -218,10 +220,11 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
     experience: exp.experience,
     available,
     users,
-    badUsers: expBad ? users : missing,
-    knownWeight: expBad ? weight : knownWeight,
+    // A silent failure with slow users too: the attached ones and the missing ones were both served badly.
+    badUsers: expBad ? users + missing : missing,
+    knownWeight: expBad ? weight + missing * intervalS : knownWeight,
     goodWeight,
-    depth: expBad ? exp.depth : silent ? 1 : 0,
+    depth: expBad ? (users * exp.depth + missing) / (users + missing || 1) : silent ? 1 : 0,
     drift: expBad || silent ? 0 : drift,
     localCause,
     transport: expBad || silent,

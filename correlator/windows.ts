@@ -24,7 +24,7 @@ import {
   CAUSE_PRIORITY,
   REMEDIATION,
   intervalCause,
-  majorityCause,
+  dominantCause,
   type LinkTimeline,
   type LinkTrouble,
 } from './causes.js';
@@ -318,7 +318,7 @@ export function stepWindow(m: MachineState, iv: Interval, ctx: StepContext): Win
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export function windowCause(acc: WindowAcc): Cause {
-  return majorityCause(acc.causeCounts);
+  return dominantCause(acc.causeCounts);
 }
 
 export function windowSeverity(acc: WindowAcc): number {
