@@ -68,8 +68,14 @@ export interface CellView {
   openWindows: Window[];
 }
 
+/**
+ * What a restart needs, small enough to save with every batch of window events (a few MB at 2,000
+ * cells): each track's state after its newest sample, the day sums of the days not yet final (final
+ * days are in the record store) with the lateness buffers folded in, and the link trouble. Hourly
+ * history is not in it: the store's rollups rebuild it.
+ */
 export interface DetectorSnapshot {
-  version: 1;
+  version: 2;
   timezone: string;
   watermark: number | null;
   late: number;
@@ -78,7 +84,6 @@ export interface DetectorSnapshot {
   days: { day: number; cell: string; values: number[] }[];
   links: LinkTrouble[];
   linkNewest: [string, number][];
-  recent: Window[];
   changedDays: string[];
 }
 
@@ -236,8 +241,8 @@ export class Detector {
   }
 
   /**
-   * History from the store's hourly rollups (at start, before samples flow; after `restore`, with
-   * hours the snapshot's buffers have not settled left out — they are added when they settle).
+   * History from the store's hourly rollups (at start, before samples flow; after `restore` too: the
+   * snapshot holds no history, and its buffers' samples are in the rollups).
    */
   seedHourly(means: readonly HourlyMean[]): void {
     this.baselines.seed(means);
@@ -413,33 +418,62 @@ export class Detector {
   // ------------------------------------------------------------------------------------------
   // Persistence
 
+  /**
+   * The run state for a restart (see DetectorSnapshot). It shares objects with the live detector:
+   * serialise it before feeding more samples.
+   */
   snapshot(): DetectorSnapshot {
+    const peak = this.settings.target.peak;
+    // Days that can still change, plus any day an unsettled interval counts for; the buffers' sums
+    // are added to a copy in time order, as settling them would.
+    const days = new DayBook(this.days.slots);
+    // (A day final but not yet taken by takeChangedDays is kept too: its result is still to be saved.)
+    const keep = (d: number) => !Number.isFinite(this.finalThrough) || d > this.finalThrough || this.changed.has(d);
+    const copy = (d: number, cell: string) => {
+      if (!days.get(d, cell)) {
+        const acc = days.touch(d, cell);
+        const had = this.days.get(d, cell);
+        if (had) acc.set(had);
+      }
+      return days.get(d, cell)!;
+    };
+    for (const d of this.days.dayNumbers()) if (keep(d)) for (const cell of this.days.cells(d)) copy(d, cell);
+    // (Every cell's day with data is in the book already: samples touch it as they arrive.)
+    const slots = new Map<number, ReturnType<typeof peakSlot>>();
+    for (const t of this.sortedTracks()) {
+      if (t.stream !== 'counters') continue;
+      for (const { iv } of t.pending()) {
+        // Peak membership changes at most every minute, and the buffers cover the same two hours.
+        const minute = Math.floor(iv.ts / 60_000);
+        let p = slots.get(minute);
+        if (p === undefined && !slots.has(minute)) slots.set(minute, (p = peakSlot(this.clock, peak, iv.ts)));
+        if (p) accumulate(copy(p.day, t.cell), p.slot, iv);
+      }
+    }
     return {
-      version: 1,
+      version: 2,
       timezone: this.settings.timezone,
       watermark: numOrNull(this.watermark),
       late: this.counts.late,
       duplicates: this.counts.duplicates,
       tracks: this.sortedTracks().map((t) => t.snapshot()),
-      days: this.days.snapshot(),
+      days: days.snapshot(),
       links: this.links.all(),
       linkNewest: [...this.linkNewest],
-      recent: this.history.recentWindows(),
       changedDays: [...this.changed].sort((a, b) => a - b).map(dayString),
     };
   }
 
   static restore(settings: DetectionSettings, deps: DetectorDeps, snap: DetectorSnapshot): Detector {
-    if (snap.version !== 1) throw new Error(`detector snapshot version ${String(snap.version)} is not supported`);
+    if (snap.version !== 2) throw new Error(`detector snapshot version ${String(snap.version)} is not supported`);
     const d = new Detector(settings, deps);
     d.watermark = snap.watermark ?? -Infinity;
     d.counts = { late: snap.late, duplicates: snap.duplicates };
     for (const t of snap.links) d.links.add(t);
     for (const [l, ts] of snap.linkNewest) d.linkNewest.set(l, ts);
     d.days.restore(snap.days);
-    for (const w of snap.recent) d.history.retire(w);
     for (const ts of snap.tracks) {
-      const track = Track.restore(ts, d.ordered, d.svc);
+      const track = Track.restore(ts, d.ordered);
       d.tracks.set(`${ts.stream === 'probes' ? 'p' : 'c'}${ts.cell}`, track);
       d.history.note(
         track.windows(d.svc).map((w) => ({ change: 'opened', window: w, at: w.start })),
