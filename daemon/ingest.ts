@@ -122,8 +122,10 @@ export class Ingest {
     for (const s of samples) this.deps.metrics.samples.inc({ source: s.source });
     if (links.length > 0) this.deps.metrics.links.inc(links.length);
     const bus = this.deps.bus;
-    if (samples.length > 0) bus.emit('samples', { at: newest(samples), samples });
+    // Links first: they are the context of the cells' windows (backhaul), and a pushed backlog of hours
+    // could otherwise close and settle a window before its site's link trouble is known.
     if (links.length > 0) bus.emit('links', { at: newest(links), links });
+    if (samples.length > 0) bus.emit('samples', { at: newest(samples), samples });
   }
 
   /** Resolves when everything added so far has been exported (durable) or its failure logged. */
@@ -148,8 +150,9 @@ export class Ingest {
     this.collected = [];
     const bus = this.deps.bus;
     if (gaps.length > 0) bus.emit('gaps', { at: newest(gaps), gaps });
-    if (samples.length > 0) bus.emit('samples', { at: newest(samples), samples });
+    // Links before samples, as for pushed data (see push).
     if (links.length > 0) bus.emit('links', { at: newest(links), links });
+    if (samples.length > 0) bus.emit('samples', { at: newest(samples), samples });
     for (const c of collected) bus.emit('collected', { at: c.ts, collector: c.collector, target: c.target });
     if (points.length === 0) return;
     const done = this.deps.writer.export(points).then(
