@@ -75,7 +75,13 @@ export function hourlyMean(b: SeriesBucket): HourlyMean {
  */
 export async function startDetection(
   h: House,
-  needs: { records: RecordDb; reader: SeriesReader; inventory: () => Inventory },
+  needs: {
+    records: RecordDb;
+    reader: SeriesReader;
+    inventory: () => Inventory;
+    /** History from before the store's (the demo's simulated past); the store's rollups replace its hours. */
+    past?: (until: EpochMs) => HourlyMean[];
+  },
 ): Promise<Detection> {
   const log = h.logFor('detector');
   let settings: DetectionSettings = detectionSettings(h.config);
@@ -99,6 +105,11 @@ export async function startDetection(
   // Every hour the store holds, the current one included: the snapshot has no history, and samples
   // that were still in the lateness buffers at the stop are in these rollups.
   const now = h.clock.now();
+  if (needs.past) {
+    const past = needs.past(now);
+    detector.seedHourly(past);
+    if (past.length > 0) log.info({ hours: past.length }, 'baselines seeded with the simulated network’s past');
+  }
   const history = await needs.reader.hourly(now - HISTORY_MS, (Math.floor(now / HOUR_MS) + 1) * HOUR_MS);
   detector.seedHourly(history.map(hourlyMean));
   log.info({ hours: history.length }, 'baselines rebuilt from the hourly rollups');
