@@ -18,7 +18,9 @@
  * - **users**: reported active users; a down cell, or a sample without users, stands for the users
  *   its baseline expects (see experience.ts). A silent failure's users who could not attach
  *   (expected − actual) count as users with a bad experience, so the target sees them like an outage's;
- * - **depth** (experience-bad) and **drift** (KPI-only) grade the interval for severity.
+ * - **depth** (experience-bad) and **drift** (KPI-only) grade the interval for severity;
+ * - **transport**: the interval's badness is one a saturated or down site link can explain — users'
+ *   experience (absolute, or DL/latency against the baseline) or vanished traffic — not a radio KPI.
  */
 import type { Cause, Experience, KpiEvidence, Sample } from '../model/index.js';
 import { robustZ, type Baselines } from './baseline.js';
@@ -116,6 +118,8 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
   let coverage = false;
   let interference = false;
   let silent = false;
+  /** A relative drop of DL or rise of latency: what a busy transport link does to users still above the thresholds. */
+  let throughputDrift = false;
   let missing = 0;
 
   if (!available) {
@@ -163,6 +167,7 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
       if (z < -r.zThreshold) {
         add({ kpi: 'dlMbps', value: s.dlMbps, baseline: hourly.dlMbps.median, z });
         drift = Math.max(drift, clamp01(-z / 10));
+        throughputDrift = true;
       }
     }
     if (s.latencyMs !== undefined && s.latencyMs <= th.latencyMs && hourly.latencyMs) {
@@ -170,6 +175,7 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
       if (z > r.zThreshold) {
         add({ kpi: 'latencyMs', value: s.latencyMs, baseline: hourly.latencyMs.median, z });
         drift = Math.max(drift, clamp01(z / 10));
+        throughputDrift = true;
       }
     }
     // Silent failure: the cell says it is fine and its radio is, but its users and traffic vanished.
@@ -209,7 +215,8 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
     else if (silent) localCause = 'silent-failure';
   }
   const weight = users * intervalS;
-  const knownWeight = exp.experience === 'unknown' ? 0 : (users + missing) * intervalS;
+  // With the attached users' experience unknown, a silent failure's missing users are still known bad.
+  const knownWeight = (exp.experience === 'unknown' ? missing : users + missing) * intervalS;
   const goodWeight = exp.experience === 'good' ? users * intervalS : 0;
   return {
     sample: s,
@@ -227,7 +234,7 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
     depth: expBad ? (users * exp.depth + missing) / (users + missing || 1) : silent ? 1 : 0,
     drift: expBad || silent ? 0 : drift,
     localCause,
-    transport: expBad || silent,
+    transport: expBad || silent || throughputDrift,
     breaches: breaches ?? NO_BREACHES,
   };
 }

@@ -302,3 +302,64 @@ void t.test('memory stays bounded: old days and closed windows leave', async (t)
     'closed windows older than a day are gone',
   );
 });
+
+void t.test('busy-hour peak: each cell’s target counts its own busy hour only', async (t) => {
+  const D = Date.parse('2026-03-04T00:00:00Z');
+  const busy = { A: 20, B: 10 };
+  const history: HourlyMean[] = [];
+  for (const [cell, hour] of Object.entries(busy))
+    for (let h = D - 27 * DAY; h < D; h += HOUR)
+      history.push({
+        cell,
+        hour: h,
+        count: 60,
+        trafficMbps: new Date(h).getUTCHours() === hour ? 80 : 20,
+        activeUsers: 20,
+      });
+  const samples: Sample[] = [];
+  for (let ts = D + MIN; ts <= D + DAY; ts += MIN) {
+    const hour = new Date(ts - MIN).getUTCHours();
+    const minute = new Date(ts - MIN).getUTCMinutes();
+    const base = {
+      ts,
+      source: 'snmp' as const,
+      intervalS: 60,
+      available: true,
+      activeUsers: 20,
+      dlVolumeMB: 300,
+      ulVolumeMB: 30,
+      ulMbps: 4,
+      latencyMs: 30,
+    };
+    // A: slow for half of its busy hour, and all of 12:00 (not its busy hour); B: slow 20:00–21:00 (not its).
+    samples.push({ ...base, cell: 'A', dlMbps: (hour === 20 && minute < 30) || hour === 12 ? 2 : 30 });
+    samples.push({ ...base, cell: 'B', dlMbps: hour === 20 ? 2 : 30 });
+  }
+  const inventory = CellInventory.of(
+    ['A', 'B'].map((id) => ({ id, site: `S${id}`, region: 'R1', lat: 31, lon: 121, neighbours: [] })),
+  );
+  const r = analyzeDetailed({
+    samples,
+    history,
+    inventory,
+    settings: settingsWith({ timezone: 'UTC', target: { peak: 'busy-hour' } }),
+  }).report;
+  const day = '2026-03-04';
+  const of = (scope: string, id: string) => r.targets.find((x) => x.day === day && x.scope === scope && x.id === id);
+  t.match(of('cell', 'A'), { busyHour: 20, ratio: 0.5, coverage: 1 }, 'A: its 20:00 hour, half of it slow');
+  t.match(of('cell', 'B'), { busyHour: 10, ratio: 1 }, 'B: its 10:00 hour, all good (its slow hour is not its peak)');
+  t.equal(
+    of('network', 'network')?.ratio,
+    0.75,
+    'network: (600 + 1200) / 2400 user-minutes, each cell at its own busy hour',
+  );
+  t.equal(of('network', 'network')?.users, 40, '20 users counted per cell');
+  t.same(
+    r.cells.map((c) => [c.id, c.busyHour]),
+    [
+      ['A', 20],
+      ['B', 10],
+    ],
+    'the report gives each cell its busy hour',
+  );
+});

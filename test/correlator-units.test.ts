@@ -282,6 +282,37 @@ void t.test('intervals: absolute and relative breaches, local causes, users', as
     'a silent failure whose 2 attached users are slow too: all 20 users had a bad experience',
   );
   t.equal(slowToo.depth, (2 * 0.5 + 18) / 20, 'depth: the 18 missing had none, the 2 attached half of 5 Mbit/s');
+  const blindSilent = assessInterval(
+    {
+      ...good,
+      activeUsers: 2,
+      dlVolumeMB: 30,
+      ulVolumeMB: 3,
+      dlMbps: undefined,
+      ulMbps: undefined,
+      latencyMs: undefined,
+    },
+    60,
+    ctx({ hourly, level }),
+  );
+  t.same(
+    [blindSilent.experience, blindSilent.localCause, blindSilent.knownWeight, blindSilent.goodWeight],
+    ['unknown', 'silent-failure', 18 * 60, 0],
+    'a silent failure on a cell without throughput KPIs: the 18 missing users still count, as not good',
+  );
+
+  // Which badness a troubled site link explains (then the interval's cause is backhaul).
+  const transport: [string, Partial<Sample>, boolean][] = [
+    ['DL under the threshold', { dlMbps: 2 }, true],
+    ['DL 12 against a median of 30: a relative drop', { dlMbps: 12 }, true],
+    ['latency 70 against 30: a relative rise', { latencyMs: 70 }, true],
+    ['users and traffic vanished (silent)', { activeUsers: 2, dlVolumeMB: 30, ulVolumeMB: 3 }, true],
+    ['down', { available: false }, true],
+    ['RSRP −115 with good throughput: radio, not transport', { rsrpDbm: -115 }, false],
+    ['SINR 3 against a level of 12: radio', { sinrDb: 3 }, false],
+  ];
+  for (const [spec, over, want] of transport)
+    t.equal(assessInterval({ ...good, ...over }, 60, ctx({ hourly, level })).transport, want, `transport: ${spec}`);
   t.equal(assessInterval({ ...good, dlMbps: 2 }, 60, ctx()).depth, 0.6, 'depth of a DL shortfall');
 });
 
