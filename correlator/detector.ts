@@ -274,6 +274,7 @@ export class Detector {
 
   setInventory(inventory: Inventory | undefined): void {
     this.inventory = inventory;
+    this.places.clear();
   }
 
   // ------------------------------------------------------------------------------------------
@@ -490,9 +491,17 @@ export class Detector {
 
   // ------------------------------------------------------------------------------------------
 
+  /** Each cell's site and region, found once per inventory (asked for every sample). */
+  private readonly places = new Map<string, { site?: string; region?: string }>();
+
   private place(cell: string): { site?: string; region?: string } {
-    const c: Cell | undefined = this.inventory?.cell(cell);
-    return c ? { site: c.site, region: c.region } : {};
+    let p = this.places.get(cell);
+    if (!p) {
+      const c: Cell | undefined = this.inventory?.cell(cell);
+      p = c ? { site: c.site, region: c.region } : {};
+      this.places.set(cell, p);
+    }
+    return p;
   }
 
   private cellsOfSite(site: string): string[] {

@@ -179,22 +179,19 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
       }
     }
     // Silent failure: the cell says it is fine and its radio is, but its users and traffic vanished.
-    const traffic = trafficMbps(s, intervalS);
-    const ub = hourly.activeUsers;
-    const tb = hourly.trafficMbps;
-    if (!coverage && !interference && s.activeUsers !== undefined && traffic !== undefined && ub && tb) {
-      const zu = robustZ(s.activeUsers, ub);
-      const zt = robustZ(traffic, tb);
-      if (
-        zu < -r.zThreshold &&
-        zt < -r.zThreshold &&
-        s.activeUsers < r.silentShare * ub.median &&
-        traffic < r.silentShare * tb.median
-      ) {
+    // (The traffic baseline is asked only once users collapsed: most hours never need it.)
+    const ub = !coverage && !interference && s.activeUsers !== undefined ? hourly.activeUsers : undefined;
+    if (ub && s.activeUsers! < r.silentShare * ub.median) {
+      const users = s.activeUsers!;
+      const zu = robustZ(users, ub);
+      const traffic = zu < -r.zThreshold ? trafficMbps(s, intervalS) : undefined;
+      const tb = traffic !== undefined ? hourly.trafficMbps : undefined;
+      const zt = tb ? robustZ(traffic!, tb) : 0;
+      if (tb && zt < -r.zThreshold && traffic! < r.silentShare * tb.median) {
         silent = true;
-        missing = Math.max(0, ub.median - s.activeUsers);
-        add({ kpi: 'activeUsers', value: s.activeUsers, baseline: ub.median, z: zu });
-        add({ kpi: 'trafficMbps', value: traffic, baseline: tb.median, z: zt });
+        missing = Math.max(0, ub.median - users);
+        add({ kpi: 'activeUsers', value: users, baseline: ub.median, z: zu });
+        add({ kpi: 'trafficMbps', value: traffic!, baseline: tb.median, z: zt });
       }
     }
   }

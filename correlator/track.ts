@@ -30,8 +30,8 @@
 import type { Cause, EpochMs, Sample, SampleStream, Window, WindowEvent } from '../model/index.js';
 import type { BaselineStore } from './baseline.js';
 import type { LinkTimeline } from './causes.js';
-import { assessInterval, baselineValues, type Interval } from './interval.js';
-import type { DetectionSettings } from './settings.js';
+import { assessInterval, baselineValues, type AssessContext, type Interval } from './interval.js';
+import type { DetectionRules, DetectionSettings } from './settings.js';
 import {
   accGist,
   cloneMachine,
@@ -42,6 +42,7 @@ import {
   stepWindow,
   toWindow,
   type MachineState,
+  type StepContext,
   type WindowAcc,
   type WindowGist,
 } from './windows.js';
@@ -128,7 +129,8 @@ export class Track {
       // Settle first: the hourly history then holds everything older than ts − lateness, as it
       // does when the same samples come sorted.
       if (!this.ordered) this.settle(svc);
-      const { iv, touched } = this.step(this.state, s, undefined, svc);
+      const iv = this.step(this.state, s, undefined, svc);
+      const touched = this.touched;
       this.publish(touched, s.ts, svc, out);
       if (this.ordered) {
         svc.settle(this, iv);
@@ -158,13 +160,27 @@ export class Track {
     return st[lo] === ts;
   }
 
+  private ctx: StepContext | undefined;
+  /** assessInterval's context, refilled per sample (it keeps no reference to it). */
+  private readonly assess: AssessContext = {
+    experience: { dlMbps: 0, ulMbps: 0, latencyMs: 0 },
+    rules: undefined as unknown as DetectionRules,
+    hourly: {},
+    level: {},
+    recentUsers: Number.NaN,
+  };
+
+  /** The window machine's context, kept while the rules and the cell's site stay the same. */
+  private stepContext(svc: TrackServices): StepContext {
+    const rules = svc.settings.rules;
+    const site = svc.place(this.cell).site;
+    const c = this.ctx;
+    if (c && c.rules === rules && c.site === site && c.links === svc.links) return c;
+    return (this.ctx = { rules, cell: this.cell, stream: this.stream, site, links: svc.links });
+  }
+
   /** Judges a sample against the state before it and steps the window machine. */
-  private step(
-    st: TrackState,
-    s: Sample,
-    cached: Interval | undefined,
-    svc: TrackServices,
-  ): { iv: Interval; touched: WindowAcc[] } {
+  private step(st: TrackState, s: Sample, cached: Interval | undefined, svc: TrackServices): Interval {
     const set = svc.settings;
     let iv = cached;
     if (!iv) {
@@ -179,22 +195,15 @@ export class Track {
       const counters = this.stream === 'counters';
       const hourly = counters ? svc.baselines.hourly(this.cell, s.ts) : {};
       const level = counters ? svc.baselines.level(this.cell, s.ts) : {};
-      iv = assessInterval(s, intervalS, {
-        experience: set.experience,
-        rules: set.rules,
-        hourly,
-        level,
-        recentUsers: st.recentUsers,
-      });
+      const a = this.assess;
+      a.experience = set.experience;
+      a.rules = set.rules;
+      a.hourly = hourly;
+      a.level = level;
+      a.recentUsers = st.recentUsers;
+      iv = assessInterval(s, intervalS, a);
     }
-    const place = svc.place(this.cell);
-    const touched = stepWindow(st.machine, iv, {
-      rules: set.rules,
-      cell: this.cell,
-      stream: this.stream,
-      site: place.site,
-      links: svc.links,
-    });
+    const touched = stepWindow(st.machine, iv, this.stepContext(svc));
     st.lastTs = s.ts;
     st.lastIntervalS = iv.intervalS;
     if (iv.available && s.activeUsers !== undefined) {
@@ -203,8 +212,12 @@ export class Track {
         ? st.recentUsers + a * (s.activeUsers - st.recentUsers)
         : s.activeUsers;
     }
-    return { iv, touched };
+    this.touched = touched;
+    return iv;
   }
+
+  /** The windows the last `step` touched (a field, not a returned pair: a step runs per sample). */
+  private touched: readonly WindowAcc[] = [];
 
   /** Inserts a late sample in order and recomputes the buffer from the checkpoint. */
   private recompute(s: Sample, svc: TrackServices, out: WindowEvent[]): void {
@@ -219,7 +232,8 @@ export class Track {
     if (st.machine.lastClosed) note([st.machine.lastClosed]);
     for (let j = 0; j < b.length; j++) {
       const entry = b[j]!;
-      const { iv, touched } = this.step(st, entry.sample, j < i ? entry.iv : undefined, svc);
+      const iv = this.step(st, entry.sample, j < i ? entry.iv : undefined, svc);
+      const touched = this.touched;
       entry.iv = iv;
       note(touched);
     }
