@@ -327,7 +327,7 @@ export class Detector {
       for (const c of this.days.cells(d)) cellIds.add(c);
       for (const c of this.inventory?.cells ?? []) cellIds.add(c.id);
     }
-    const pendingByCell = this.pendingSums(d);
+    const pendingByCell = this.pendingSums(d, scope === 'cell' && id ? id : undefined);
     const perCell: { id: string; region: string | undefined; sums: TargetSums; busyHour?: number }[] = [];
     for (const id of [...cellIds].sort()) {
       const sums = emptySums();
@@ -439,17 +439,22 @@ export class Detector {
       return days.get(d, cell)!;
     };
     for (const d of this.days.dayNumbers()) if (keep(d)) for (const cell of this.days.cells(d)) copy(d, cell);
-    // (Every cell's day with data is in the book already: samples touch it as they arrive.)
+    // (Every cell's day with data is in the book already: samples touch it as they arrive.) Only
+    // buffered intervals at peak count, and most of the day no buffer reaches a peak.
+    let oldest = Infinity;
+    for (const t of this.tracks.values()) oldest = Math.min(oldest, t.pending()[0]?.iv.ts ?? Infinity);
+    const ranges = Number.isFinite(oldest)
+      ? this.peakRanges(this.clock.day(oldest) - 1, this.clock.day(this.watermark))
+      : [];
     const slots = new Map<number, ReturnType<typeof peakSlot>>();
     for (const t of this.sortedTracks()) {
       if (t.stream !== 'counters') continue;
-      for (const { iv } of t.pending()) {
-        // Peak membership changes at most every minute, and the buffers cover the same two hours.
+      this.pendingAtPeak(t, ranges, (iv) => {
         const minute = Math.floor(iv.ts / 60_000);
         let p = slots.get(minute);
         if (p === undefined && !slots.has(minute)) slots.set(minute, (p = peakSlot(this.clock, peak, iv.ts)));
         if (p) accumulate(copy(p.day, t.cell), p.slot, iv);
-      }
+      });
     }
     return {
       version: 2,
@@ -526,15 +531,21 @@ export class Detector {
   private readonly scratch = new Float64Array(8);
 
   /** Sums of cells with unsettled intervals on day d: settled sums plus the buffer, in time order. */
-  private pendingSums(d: number): Map<string, Float64Array> {
+  private pendingSums(d: number, onlyCell?: string): Map<string, Float64Array> {
     const out = new Map<string, Float64Array>();
     if (this.ordered) return out;
     const peak = this.settings.target.peak;
-    for (const t of this.tracks.values()) {
-      if (t.stream !== 'counters') continue;
-      for (const { iv } of t.pending()) {
-        const p = peakSlot(this.clock, peak, iv.ts);
-        if (!p || p.day !== d) continue;
+    const ranges = this.peakRanges(d, d);
+    const slots = new Map<number, ReturnType<typeof peakSlot>>();
+    const tracks = onlyCell === undefined ? this.tracks.values() : [this.tracks.get(`c${onlyCell}`)];
+    for (const t of tracks) {
+      if (!t || t.stream !== 'counters') continue;
+      this.pendingAtPeak(t, ranges, (iv) => {
+        // The buffers cover the same minutes: each minute's peak slot is found once.
+        const minute = Math.floor(iv.ts / 60_000);
+        let p = slots.get(minute);
+        if (p === undefined && !slots.has(minute)) slots.set(minute, (p = peakSlot(this.clock, peak, iv.ts)));
+        if (!p || p.day !== d) return;
         let acc = out.get(t.cell);
         if (!acc) {
           const settled = this.days.get(d, t.cell);
@@ -542,9 +553,49 @@ export class Detector {
           out.set(t.cell, acc);
         }
         accumulate(acc, p.slot, iv);
-      }
+      });
     }
     return out;
+  }
+
+  /**
+   * UTC stretches holding every peak instant of local days d0..d1, an hour wider each side (DST days
+   * move them; peakSlot decides membership, these only spare it the rest of the day), merged.
+   */
+  private peakRanges(d0: number, d1: number): [number, number][] {
+    const peak = this.settings.target.peak;
+    const raw: [number, number][] = [];
+    for (let d = d0; d <= d1; d++) {
+      const [a, b] =
+        peak === 'busy-hour'
+          ? [this.clock.dayStart(d), this.clock.dayStart(d + 1)]
+          : [this.clock.utcOf(d, peak.from), this.clock.utcOf(peak.from < peak.to ? d : d + 1, peak.to)];
+      raw.push([a - HOUR_MS, b + HOUR_MS]);
+    }
+    const out: [number, number][] = [];
+    for (const r of raw.sort((x, y) => x[0] - y[0])) {
+      const last = out[out.length - 1];
+      if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+      else out.push([r[0], r[1]]);
+    }
+    return out;
+  }
+
+  /** A track's unsettled intervals inside the ranges, in time order (its buffer is sorted by ts). */
+  private pendingAtPeak(t: Track, ranges: readonly [number, number][], fn: (iv: Interval) => void): void {
+    const b = t.pending();
+    if (b.length === 0) return;
+    for (const [lo, hi] of ranges) {
+      if (hi <= b[0]!.iv.ts || lo > b[b.length - 1]!.iv.ts) continue;
+      let i = 0;
+      let j = b.length;
+      while (i < j) {
+        const mid = (i + j) >> 1;
+        if (b[mid]!.iv.ts < lo) i = mid + 1;
+        else j = mid;
+      }
+      for (; i < b.length && b[i]!.iv.ts < hi; i++) fn(b[i]!.iv);
+    }
   }
 
   private markChanged(ts: EpochMs): void {

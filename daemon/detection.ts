@@ -25,16 +25,20 @@ import type { House } from './house/index.js';
 /** How far back the baselines reach (8 weeks plus the week being compared). */
 const HISTORY_MS = 9 * 7 * 86_400_000;
 const HOUR_MS = 3_600_000;
-/** Changed days' targets are written this often (clock time), and at stop. */
+/**
+ * Changed days' targets are written and published this often (clock time), and at stop: the alerts'
+ * burn-rate rules read the network's and regions' figures per minute (their shortest window is 2 min).
+ */
 const PERSIST_EVERY_MS = 60_000;
 /**
  * The detector's own state is saved this often (clock time), at stop, and — in the same transaction
  * as window events — whenever windows change and the last save is older than SNAPSHOT_MIN_GAP_MS: an
  * unclean stop then rarely leaves a window the restored detector does not know (those are closed at
- * start, see reconcile). A save costs ~0.1 s at 2,000 cells.
+ * start, see reconcile), and loses at most a few minutes of target sums. A save costs a few ms at
+ * 2,000 cells (up to ~50 ms in the two hours after the peak, whose buffered intervals it folds in).
  */
-const SNAPSHOT_EVERY_MS = 60_000;
-const SNAPSHOT_MIN_GAP_MS = 10_000;
+const SNAPSHOT_EVERY_MS = 5 * 60_000;
+const SNAPSHOT_MIN_GAP_MS = 30_000;
 const SNAPSHOT_NAME = 'detector';
 /** Late samples are logged at most this often (they are counted in the metrics every time). */
 const LATE_LOG_EVERY_MS = 60_000;
