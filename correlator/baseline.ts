@@ -9,7 +9,9 @@
  * - load-driven KPIs (users, traffic, DL, UL, latency, PRB) follow the week: the baseline of hour H is
  *   the median and MAD of the means at the same local hour of week in the previous 1..`weeks` weeks
  *   (strictly earlier weeks: a baseline in use never changes with late data), needing `minWeeks`
- *   values; otherwise the same local hour of the previous `fallbackDays` days (`minDays` values);
+ *   values; otherwise the same local hour of the previous `fallbackDays` days of the same kind — weekend
+ *   or working day (`weekendDays`): a business district's Saturday morning is not a silent failure of
+ *   its weekday crowd — needing `minDays` values;
  *   otherwise there is none (`no-history`, absolute rules only);
  * - radio KPIs (RSRP, SINR) have no weekly rhythm, so they get one level: the hourly means of the
  *   `levelDays` local days before the sample's day, ending `lateness` before it (hours a live detector
@@ -394,9 +396,12 @@ export class BaselineStore {
     }
     const day = this.clock.day(h * HOUR_MS);
     const hod = this.clock.hourOfDay(h * HOUR_MS);
+    const weekend = (d: number) => s.weekendDays.includes((((d + 3) % 7) + 7) % 7);
+    const kind = weekend(day);
     const daily: number[] = [];
     for (let k = 1; k <= s.fallbackDays; k++) {
       const want = day - k;
+      if (weekend(want) !== kind) continue;
       const c = this.matching(
         h - 24 * k,
         (x) => this.clock.day(x * HOUR_MS) === want && this.clock.hourOfDay(x * HOUR_MS) === hod,

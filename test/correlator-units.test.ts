@@ -534,6 +534,43 @@ void t.test('baselines: median/MAD with floors, hour of week, hour-of-day fallba
   t.equal(make(levelHours).level('C', H * HOUR_MS).rsrpDbm?.kind, 'level', 'two days of hourly RSRP: a level');
   t.equal(make(levelHours.slice(0, 20)).level('C', H * HOUR_MS).rsrpDbm, undefined, 'fewer than 24 hours: none');
 
+  // The hour-of-day fallback compares like days: a Saturday with weekend days, a Monday with working days.
+  const SAT = 24 * 7 * 10 + 2 * 24 + 8; // day 72 is a Saturday (1970-01-01 was a Thursday); 08:00 UTC
+  const daily = (hours: number[], usersOf: (h: number) => number) => {
+    const store = new BaselineStore(D.baseline, clock);
+    store.seed(hours.map((h) => ({ cell: 'C', hour: h * HOUR_MS, count: 60, activeUsers: usersOf(h) })));
+    return store;
+  };
+  const weekendOf = (h: number) => [5, 6].includes((Math.floor(h / 24) + 3) % 7);
+  // Two weeks of 08:00 hours: 40 users on working days, 10 at weekends.
+  const mornings = Array.from({ length: 14 }, (_, i) => SAT - 24 * (i + 1));
+  const store = daily(mornings, (h) => (weekendOf(h) ? 10 : 40));
+  const likeDays: [string, number, number | undefined][] = [
+    ['Saturday 08:00: the four weekend mornings before it (10 users)', SAT, 10],
+    ['Friday 08:00: the working-day mornings (40 users)', SAT - 24, 40],
+  ];
+  for (const [spec, h, median] of likeDays)
+    t.same(
+      [store.hourly('C', h * HOUR_MS).activeUsers?.kind, store.hourly('C', h * HOUR_MS).activeUsers?.median],
+      [median === undefined ? undefined : 'hour-of-day', median],
+      spec,
+    );
+  const oneWeek = daily(mornings.slice(0, 7), (h) => (weekendOf(h) ? 10 : 40));
+  t.equal(
+    oneWeek.hourly('C', SAT * HOUR_MS).activeUsers,
+    undefined,
+    'a Saturday after one week: two weekend days, no baseline',
+  );
+  const everyDay = new BaselineStore({ ...D.baseline, weekendDays: [] }, clock);
+  everyDay.seed(
+    mornings.map((h) => ({ cell: 'C', hour: h * HOUR_MS, count: 60, activeUsers: weekendOf(h) ? 10 : 40 })),
+  );
+  t.equal(
+    everyDay.hourly('C', SAT * HOUR_MS).activeUsers?.median,
+    40,
+    'weekendDays: [] compares every day with every day',
+  );
+
   // MAD floors per KPI: a share of |median| for quantities with a natural zero, absolute only for dB.
   const floors: [string, Partial<HourlyMean>, 'activeUsers' | 'dlMbps' | 'rsrpDbm' | 'sinrDb', number][] = [
     ['RSRP −85 dBm, flat: the 2 dB floor, not 10% of 85', { rsrpDbm: -85 }, 'rsrpDbm', 2],
