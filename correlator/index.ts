@@ -15,7 +15,8 @@
  *    otherwise *unknown*, which is neutral everywhere.
  * 2. **Baselines** (baseline.ts): per cell, hourly means kept 9 weeks in typed arrays; median and
  *    MAD at the same local hour of week over the previous 1..8 weeks (≥ 3 values), else the same hour
- *    over the previous 14 days (≥ 3), else none; RSRP/SINR use one level over the previous 7 days.
+ *    over the previous 14 days of the same kind, weekend or working day (≥ 3), else none; RSRP/SINR
+ *    use one level over the previous 7 days.
  * 3. **Windows** (windows.ts): per (cell, stream) — `counters` (snmp, sim, push, import) or `probes` —
  *    open after 2 consecutive bad intervals, close after 3 good, re-open within 15 min of the end;
  *    deterministic id, severity, users, evidence. Events: opened, changed, closed, retracted.
