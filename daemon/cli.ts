@@ -23,6 +23,7 @@ import { registerContextCommand } from './context.js';
 import { registerImportCommand } from './import.js';
 import { registerTailCommand } from './tail.js';
 import { ProbeMode } from './probe-mode.js';
+import { resumedSimTime } from './simulation.js';
 
 /** SIGTERM must end the process well inside systemd's default 90 s, and inside the 10 s we promise. */
 const STOP_DEADLINE_MS = 9_000;
@@ -184,11 +185,16 @@ program
     } catch (err) {
       failConfig(err);
     }
+    const resume = cfg.sim.start === undefined ? resumedSimTime(cfg.dataDir, new SystemClock().now()) : undefined;
+    if (resume !== undefined) cfg = { ...cfg, sim: { ...cfg.sim, start: resume } };
     await runDaemon(cfg, opts.config, (d) => {
       const sim = d.simulation;
       return [
         '',
         `  cellwatch demo — ${sim?.network.sites.length ?? 0} simulated sites, ${sim?.network.cells.length ?? 0} cells, clock ${cfg.sim.rate}× real time`,
+        ...(resume !== undefined
+          ? [`  resumed at ${new Date(resume).toISOString()}, where the last run on this data dir stopped`]
+          : []),
         `  board:  ${d.url}/`,
         `  cells:  curl ${d.url}/api/v1/cells`,
         `  stop:   Ctrl-C`,

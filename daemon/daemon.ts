@@ -77,10 +77,16 @@ export class Daemon {
 
   private async build(h: House): Promise<void> {
     const stores = await startStores(h);
-    this.sim = await startSimulation(h);
+    this.sim = await startSimulation(h, { records: stores.records });
     const inventory = startInventory(h, this.sim);
     const latest = await startLatest(h, stores.reader);
-    const detection = await startDetection(h, { records: stores.records, reader: stores.reader, inventory });
+    const sim = this.sim;
+    const detection = await startDetection(h, {
+      records: stores.records,
+      reader: stores.reader,
+      inventory,
+      ...(sim ? { past: (until: number) => sim.history(until) } : {}),
+    });
     const listen = h.config.http.listen;
     const alerting = startAlerting(h, {
       records: stores.records,
