@@ -14,6 +14,7 @@ import { Registry } from 'prom-client';
 import t from 'tap';
 import { ManualClock, ManualScheduler } from '../clock/index.js';
 import { parseConfig } from '../config/index.js';
+import { parseAgentTime } from '../daemon/api/complaints.js';
 import { Daemon } from '../daemon/daemon.js';
 import type { Test } from './helpers/service.js';
 import { makeTempDir } from './helpers/service.js';
@@ -578,4 +579,43 @@ void t.test('the agent’s context and proactive notices', async (t) => {
     t.match(r.body, { status, code, message: /\w/ }, `${path} as ${role}: CAMARA's {status, code, message}`);
     t.same(Object.keys(r.body).sort(), ['code', 'message', 'status'], 'nothing else');
   }
+});
+
+void t.test("the agent's --at: local time in the daemon's zone, RFC 3339 or epoch ms", async (t) => {
+  const cases: { spec: string; text: string; zone: string; want: number | undefined }[] = [
+    {
+      spec: 'local wall time in Shanghai',
+      text: '2026-11-28 20:15',
+      zone: 'Asia/Shanghai',
+      want: Date.parse('2026-11-28T12:15:00Z'),
+    },
+    {
+      spec: 'T separator and seconds',
+      text: '2026-11-28T20:15:30',
+      zone: 'Asia/Shanghai',
+      want: Date.parse('2026-11-28T12:15:30Z'),
+    },
+    {
+      spec: 'an offset wins over the zone',
+      text: '2026-11-28T20:15:00+01:00',
+      zone: 'Asia/Shanghai',
+      want: Date.parse('2026-11-28T19:15:00Z'),
+    },
+    { spec: 'epoch ms', text: '1795865200000', zone: 'Asia/Shanghai', want: 1795865200000 },
+    {
+      spec: 'Berlin after the autumn change (CET)',
+      text: '2026-10-25 12:00',
+      zone: 'Europe/Berlin',
+      want: Date.parse('2026-10-25T11:00:00Z'),
+    },
+    {
+      spec: 'Berlin before it (CEST)',
+      text: '2026-10-24 12:00',
+      zone: 'Europe/Berlin',
+      want: Date.parse('2026-10-24T10:00:00Z'),
+    },
+    { spec: 'not a time', text: 'yesterday evening', zone: 'Asia/Shanghai', want: undefined },
+    { spec: 'a date alone is not a moment', text: '2026-11-28', zone: 'Asia/Shanghai', want: undefined },
+  ];
+  for (const c of cases) t.equal(parseAgentTime(c.text, c.zone), c.want, c.spec);
 });

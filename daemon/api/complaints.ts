@@ -15,7 +15,7 @@ import {
 import type { Alert, ComplaintCorrelation, EpochMs, Inventory, Window } from '../../model/index.js';
 import type { WindowRecords } from '../../store/index.js';
 import { handled, type Complaints } from '../complaints.js';
-import { CATEGORIES, CHANNELS, SYMPTOMS } from '../../collectors/intake/index.js';
+import { CATEGORIES, CHANNELS, SYMPTOMS, parseTimeString } from '../../collectors/intake/index.js';
 import { camaraErrorBody, errorBody, listOf, rejection, type RouteDoc } from './openapi.js';
 import { boolParam, limitParam, rfc3339, timeParam } from './params.js';
 
@@ -230,50 +230,12 @@ const DOC = {
 
 /**
  * "2026-11-28 20:15" (the configured zone's local time, as an agent types it), RFC 3339, or epoch ms.
- * Returns undefined for text that is none of these.
+ * Returns undefined for text that is none of these. The intake's time reader decides, so a local time
+ * on a DST change day means the same here as in a complaint's CSV.
  */
 export function parseAgentTime(text: string, timeZone: string): EpochMs | undefined {
-  if (/^\d+$/.test(text)) return Number(text);
-  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text.trim());
-  if (!m) {
-    const ms = Date.parse(text);
-    return Number.isFinite(ms) ? ms : undefined;
-  }
-  const [y, mo, d, h, mi, s] = m.slice(1).map((v) => Number(v ?? 0)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  // The wall time in the zone: start from UTC and correct by the zone's offset there (twice, for DST edges).
-  let t = Date.UTC(y, mo - 1, d, h, mi, s);
-  for (let i = 0; i < 2; i++) t = Date.UTC(y, mo - 1, d, h, mi, s) - offsetMs(t, timeZone);
-  return t;
-}
-
-const ZONE_PARTS = new Map<string, Intl.DateTimeFormat>();
-
-function offsetMs(t: EpochMs, timeZone: string): number {
-  let fmt = ZONE_PARTS.get(timeZone);
-  if (!fmt) {
-    fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    ZONE_PARTS.set(timeZone, fmt);
-  }
-  const parts = fmt.formatToParts(t);
-  const p: Record<string, number> = {};
-  for (const x of parts) if (x.type !== 'literal') p[x.type] = Number(x.value);
-  return Date.UTC(p.year!, p.month! - 1, p.day, p.hour, p.minute, p.second) - Math.floor(t / 1000) * 1000;
+  const t = parseTimeString(text, { timeZone });
+  return t.ok ? t.ms : undefined;
 }
 
 /** The correlation as the API shows it: each window as `{id, cell, score, reason}`. */
