@@ -56,6 +56,8 @@ export interface HotspotEvent {
   start: EpochMs;
   end?: EpochMs;
   open: boolean;
+  /** Closed because its complaints went on under another id (re-keyed, merged): nothing to hold down. */
+  superseded?: boolean;
 }
 
 /** A complaint nearing its first-response deadline without a response. */
@@ -554,8 +556,12 @@ function hotspotRule(state: RuleState, h: HotspotEvent): ConditionUpdate[] {
       clear(
         kindOf(prev),
         idLabels,
-        switched ? `hot spot ${h.id} is now a ${h.kind}` : `hot spot ${h.id} closed`,
-        switched,
+        switched
+          ? `hot spot ${h.id} is now a ${h.kind}`
+          : h.superseded
+            ? `hot spot ${h.id} goes on under another id`
+            : `hot spot ${h.id} closed`,
+        switched || h.superseded === true,
       ),
     );
     state.hotspots.delete(h.id);

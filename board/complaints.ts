@@ -27,7 +27,8 @@ interface Figures {
 interface Stats extends Figures {
   groups: ({ group: string } & Figures)[];
   weakest: { metric: string; group: string; share: number; target: number; counted: number }[];
-  networkExplained?: { explained: number; of: number; share: number | null };
+  /** Network complaints, those correlated (known), and those the network explains. */
+  explainedByNetwork?: { network: number; known: number; explained: number; share: number | null };
 }
 
 interface AtRisk {
@@ -110,13 +111,13 @@ export class ComplaintsPage {
           'div',
           { class: 'tiles', id: 'handling-tiles' },
           METRICS.map(([k, label]) => tile(label, all[k])),
-          all.networkExplained
+          all.explainedByNetwork
             ? h(
                 'article',
                 { class: 'tile' },
                 h('h3', {}, 'Network complaints explained by the network'),
-                h('p', { class: 'ratio' }, pct(all.networkExplained.share)),
-                h('p', {}, `${all.networkExplained.explained} of ${all.networkExplained.of}`),
+                h('p', { class: 'ratio' }, pct(all.explainedByNetwork.share)),
+                h('p', {}, `${all.explainedByNetwork.explained} of ${all.explainedByNetwork.known}`),
               )
             : '',
         ),

@@ -447,12 +447,22 @@ const detectionSchema = z.strictObject({
   /** Hour-of-week baselines: weeks looked back and weekly values needed. */
   baselineWeeks: z.number().int().min(1).max(12).default(8),
   minBaselineWeeks: z.number().int().min(1).max(12).default(3),
-  /** Hour-of-day fallback: days looked back and values needed. */
+  /** Hour-of-day fallback: days looked back and values needed (days of the same kind only, see weekendDays). */
   fallbackDays: z.number().int().min(1).max(28).default(14),
   minFallbackDays: z.number().int().min(1).max(28).default(3),
   /** RSRP/SINR level baseline: days looked back and hourly values needed. */
   levelDays: z.number().int().min(1).max(28).default(7),
   minLevelHours: z.number().int().min(1).default(24),
+  /**
+   * Local days whose load is a weekend's: the hour-of-day fallback compares a weekend hour with weekend
+   * hours and a working day's with working days' (a business district's Saturday morning is not a
+   * silent failure). Fri–Sat or Sat only where that is the weekend; [] to compare every day with every day.
+   */
+  weekendDays: z
+    .array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']))
+    .max(6)
+    .default(['sat', 'sun'])
+    .refine((xs) => new Set(xs).size === xs.length, 'each day once'),
   /** MAD floor: this share of |median| (absolute floors per KPI are built in, see docs/detection.md). */
   madFloorShare: z.number().min(0).max(1).default(0.1),
   /** Days of daily target results kept in memory (the record store keeps history). */
@@ -689,9 +699,13 @@ const complaintsSchema = z.strictObject({
   explainAt: z.number().gt(0).max(1).default(0.5),
   hotspot: z
     .strictObject({
-      /** This many network complaints on one site within `span` make a hot spot. */
+      /** This many network complaints on one cell or cluster of nearby cells within `span` make a hot spot. */
       minComplaints: z.number().int().min(2).max(1000).default(3),
       span: duration('72h').prefault('72h'),
+      /** A site's cluster: the sites within this distance (km; 0: the site alone), plus its listed neighbours. */
+      clusterKm: z.number().min(0).max(10).default(1),
+      /** Whether the sites of a site's cells' inventory neighbours are in its cluster. */
+      clusterNeighbours: z.boolean().default(true),
     })
     .prefault({}),
   handling: z
@@ -732,9 +746,9 @@ const simSchema = z
       .prefault('5m')
       .refine((ms) => ms % 60_000 === 0, 'must be whole minutes (the simulator steps minute by minute)'),
     /**
-     * `opening`: a few incidents in the first simulated hour (congestion, a site outage, a backhaul
-     * saturation, interference, weak coverage) so a fresh demo has something to show at once; `none`: only
-     * the seeded schedule. `cellwatch demo` uses `opening` unless the file says otherwise.
+     * `opening`: a few incidents in the first simulated hours (congestion, a site outage, a backhaul
+     * saturation, interference, weak coverage, a sleeping cell) so a fresh demo has something to show at
+     * once; `none`: only the seeded schedule. `cellwatch demo` uses `opening` unless the file says otherwise.
      */
     scenario: z.enum(['none', 'opening']).default('none'),
     /** Simulated seconds per real second. */

@@ -439,7 +439,8 @@ export function analyzeDetailed(input: AnalysisInput): AnalysisResult {
 
   const windowsByCause = Object.fromEntries(CAUSE_PRIORITY.map((c) => [c, 0])) as Record<Cause, number>;
   for (const w of finalWindows) windowsByCause[w.cause]++;
-  const judged = targets.filter((t) => t.scope === 'cell' && t.ratio !== null && t.status !== 'insufficient-data');
+  // The cells that missed the goal, each at its worst day (a cell that met it every day is not "worst").
+  const judged = targets.filter((t) => t.scope === 'cell' && t.ratio !== null && t.status === 'missed');
   const worstCells: { id: string; ratio: number; day: string }[] = [];
   const seen = new Set<string>();
   for (const t of judged.sort(

@@ -8,8 +8,9 @@
  *   explains (users' experience or traffic, not a radio KPI). A cell that is down while its site's
  *   link is down is backhaul too — the fix is transport repair, not a site visit; a cell down beside
  *   a merely busy link is still an outage;
- * - a window's cause is the cause of most of its bad intervals, ties broken by the priority order
- *   outage → backhaul → coverage → interference → congestion → silent-failure → unknown;
+ * - a window's cause is the first cause in the priority order outage → backhaul → coverage →
+ *   interference → congestion → silent-failure that explains at least a quarter of its bad intervals
+ *   with a known cause (else the most frequent); `unknown` only when none has a cause;
  * - links arrive on their own schedule, so a window's cause is re-judged whenever a link sample for
  *   its site and time arrives (order independence), using the trouble kept per site here.
  */
@@ -143,9 +144,26 @@ export function intervalCause(
   return iv.localCause;
 }
 
-/** The cause of most intervals (counts indexed by CAUSE_PRIORITY); ties go to the earlier cause. */
-export function majorityCause(counts: ArrayLike<number>): Cause {
+/**
+ * A window's cause from its bad intervals' causes (counts indexed by CAUSE_PRIORITY): the first cause
+ * in priority order that explains at least `CAUSE_MIN_SHARE` of the intervals with a known cause —
+ * first match wins, as for one interval, but a stray minute does not decide an hour — else the most
+ * frequent known one; `unknown` only when no interval has a cause (it is the absence of one: ten
+ * minutes of outage after twenty of unexplained slowness are an outage, not "unknown").
+ */
+export function dominantCause(counts: ArrayLike<number>): Cause {
+  const unknown = CAUSE_INDEX.unknown;
+  let known = 0;
+  for (let i = 0; i < CAUSE_PRIORITY.length; i++) if (i !== unknown) known += counts[i]!;
+  if (known === 0) return 'unknown';
+  for (let i = 0; i < CAUSE_PRIORITY.length; i++)
+    if (i !== unknown && counts[i]! > 0 && counts[i]! >= CAUSE_MIN_SHARE * known) return CAUSE_PRIORITY[i]!;
+  // Several causes, none with a quarter: the most frequent (ties to the earlier).
   let best = -1;
-  for (let i = 0; i < CAUSE_PRIORITY.length; i++) if (counts[i]! > (best < 0 ? 0 : counts[best]!)) best = i;
-  return best < 0 ? 'unknown' : CAUSE_PRIORITY[best]!;
+  for (let i = 0; i < CAUSE_PRIORITY.length; i++)
+    if (i !== unknown && counts[i]! > (best < 0 ? 0 : counts[best]!)) best = i;
+  return CAUSE_PRIORITY[best]!;
 }
+
+/** Share of a window's known-cause bad intervals a cause needs to be the window's cause by priority. */
+export const CAUSE_MIN_SHARE = 0.25;

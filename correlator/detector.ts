@@ -72,8 +72,14 @@ export interface CellView {
   openWindows: Window[];
 }
 
+/**
+ * What a restart needs, small enough to save with every batch of window events (a few MB at 2,000
+ * cells): each track's state after its newest sample, the day sums of the days not yet final (final
+ * days are in the record store) with the lateness buffers folded in, and the link trouble. Hourly
+ * history is not in it: the store's rollups rebuild it.
+ */
 export interface DetectorSnapshot {
-  version: 1;
+  version: 2;
   timezone: string;
   watermark: number | null;
   late: number;
@@ -84,7 +90,6 @@ export interface DetectorSnapshot {
   probeDays?: { day: number; cell: string; values: number[] }[];
   links: LinkTrouble[];
   linkNewest: [string, number][];
-  recent: Window[];
   changedDays: string[];
 }
 
@@ -242,8 +247,8 @@ export class Detector {
   }
 
   /**
-   * History from the store's hourly rollups (at start, before samples flow; after `restore`, with
-   * hours the snapshot's buffers have not settled left out — they are added when they settle).
+   * History from the store's hourly rollups (at start, before samples flow; after `restore` too: the
+   * snapshot holds no history, and its buffers' samples are in the rollups).
    */
   seedHourly(means: readonly HourlyMean[]): void {
     this.baselines.seed(means);
@@ -275,6 +280,7 @@ export class Detector {
 
   setInventory(inventory: Inventory | undefined): void {
     this.inventory = inventory;
+    this.places.clear();
   }
 
   // ------------------------------------------------------------------------------------------
@@ -331,7 +337,7 @@ export class Detector {
       for (const c of this.inventory?.cells ?? []) cellIds.add(c.id);
       for (const c of this.probeDays.cells(d)) probeIds.add(c);
     }
-    const pendingByCell = this.pendingSums(d, 'counters');
+    const pendingByCell = this.pendingSums(d, 'counters', scope === 'cell' && id ? id : undefined);
     const probesByScope = this.probeSums(d, probeIds);
     const perCell: { id: string; region: string | undefined; sums: TargetSums; busyHour?: number }[] = [];
     for (const id of [...cellIds].sort()) {
@@ -474,25 +480,64 @@ export class Detector {
   // ------------------------------------------------------------------------------------------
   // Persistence
 
+  /**
+   * The run state for a restart (see DetectorSnapshot). It shares objects with the live detector:
+   * serialise it before feeding more samples.
+   */
   snapshot(): DetectorSnapshot {
+    const peak = this.settings.target.peak;
+    // Days that can still change, plus any day an unsettled interval counts for; the buffers' sums
+    // are added to a copy in time order, as settling them would.
+    const days = new DayBook(this.days.slots);
+    const probeDays = new DayBook(this.probeDays.slots);
+    // (A day final but not yet taken by takeChangedDays is kept too: its result is still to be saved.)
+    const keep = (d: number) => !Number.isFinite(this.finalThrough) || d > this.finalThrough || this.changed.has(d);
+    const copier = (from: DayBook, to: DayBook) => (d: number, cell: string) => {
+      if (!to.get(d, cell)) {
+        const acc = to.touch(d, cell);
+        const had = from.get(d, cell);
+        if (had) acc.set(had);
+      }
+      return to.get(d, cell)!;
+    };
+    const copy = { counters: copier(this.days, days), probes: copier(this.probeDays, probeDays) };
+    for (const d of this.days.dayNumbers()) if (keep(d)) for (const cell of this.days.cells(d)) copy.counters(d, cell);
+    for (const d of this.probeDays.dayNumbers())
+      if (keep(d)) for (const cell of this.probeDays.cells(d)) copy.probes(d, cell);
+    // (Every cell's day with data is in the book already: samples touch it as they arrive.) Only
+    // buffered intervals at peak count, and most of the day no buffer reaches a peak.
+    let oldest = Infinity;
+    for (const t of this.tracks.values()) oldest = Math.min(oldest, t.pending()[0]?.iv.ts ?? Infinity);
+    const ranges = Number.isFinite(oldest)
+      ? this.peakRanges(this.clock.day(oldest) - 1, this.clock.day(this.watermark))
+      : [];
+    const slots = new Map<number, ReturnType<typeof peakSlot>>();
+    for (const t of this.sortedTracks()) {
+      const add = t.stream === 'counters' ? accumulate : accumulateTest;
+      this.pendingAtPeak(t, ranges, (iv) => {
+        const minute = Math.floor(iv.ts / 60_000);
+        let p = slots.get(minute);
+        if (p === undefined && !slots.has(minute)) slots.set(minute, (p = peakSlot(this.clock, peak, iv.ts)));
+        if (p) add(copy[t.stream](p.day, t.cell), p.slot, iv);
+      });
+    }
     return {
-      version: 1,
+      version: 2,
       timezone: this.settings.timezone,
       watermark: numOrNull(this.watermark),
       late: this.counts.late,
       duplicates: this.counts.duplicates,
       tracks: this.sortedTracks().map((t) => t.snapshot()),
-      days: this.days.snapshot(),
-      probeDays: this.probeDays.snapshot(),
+      days: days.snapshot(),
+      probeDays: probeDays.snapshot(),
       links: this.links.all(),
       linkNewest: [...this.linkNewest],
-      recent: this.history.recentWindows(),
       changedDays: [...this.changed].sort((a, b) => a - b).map(dayString),
     };
   }
 
   static restore(settings: DetectionSettings, deps: DetectorDeps, snap: DetectorSnapshot): Detector {
-    if (snap.version !== 1) throw new Error(`detector snapshot version ${String(snap.version)} is not supported`);
+    if (snap.version !== 2) throw new Error(`detector snapshot version ${String(snap.version)} is not supported`);
     const d = new Detector(settings, deps);
     d.watermark = snap.watermark ?? -Infinity;
     d.counts = { late: snap.late, duplicates: snap.duplicates };
@@ -500,9 +545,8 @@ export class Detector {
     for (const [l, ts] of snap.linkNewest) d.linkNewest.set(l, ts);
     d.days.restore(snap.days);
     d.probeDays.restore(snap.probeDays ?? []);
-    for (const w of snap.recent) d.history.retire(w);
     for (const ts of snap.tracks) {
-      const track = Track.restore(ts, d.ordered, d.svc);
+      const track = Track.restore(ts, d.ordered);
       d.tracks.set(`${ts.stream === 'probes' ? 'p' : 'c'}${ts.cell}`, track);
       d.history.note(
         track.windows(d.svc).map((w) => ({ change: 'opened', window: w, at: w.start })),
@@ -519,9 +563,17 @@ export class Detector {
 
   // ------------------------------------------------------------------------------------------
 
+  /** Each cell's site and region, found once per inventory (asked for every sample). */
+  private readonly places = new Map<string, { site?: string; region?: string }>();
+
   private place(cell: string): { site?: string; region?: string } {
-    const c: Cell | undefined = this.inventory?.cell(cell);
-    return c ? { site: c.site, region: c.region } : {};
+    let p = this.places.get(cell);
+    if (!p) {
+      const c: Cell | undefined = this.inventory?.cell(cell);
+      p = c ? { site: c.site, region: c.region } : {};
+      this.places.set(cell, p);
+    }
+    return p;
   }
 
   private cellsOfSite(site: string): string[] {
@@ -551,17 +603,24 @@ export class Detector {
   private readonly scratch = new Float64Array(8);
 
   /** Sums of cells with unsettled intervals on day d: settled sums plus the buffer, in time order. */
-  private pendingSums(d: number, stream: SampleStream): Map<string, Float64Array> {
+  private pendingSums(d: number, stream: SampleStream, onlyCell?: string): Map<string, Float64Array> {
     const out = new Map<string, Float64Array>();
     if (this.ordered) return out;
     const peak = this.settings.target.peak;
     const book = stream === 'counters' ? this.days : this.probeDays;
     const add = stream === 'counters' ? accumulate : accumulateTest;
-    for (const t of this.tracks.values()) {
-      if (t.stream !== stream) continue;
-      for (const { iv } of t.pending()) {
-        const p = peakSlot(this.clock, peak, iv.ts);
-        if (!p || p.day !== d) continue;
+    const ranges = this.peakRanges(d, d);
+    const slots = new Map<number, ReturnType<typeof peakSlot>>();
+    const key = stream === 'counters' ? 'c' : 'p';
+    const tracks = onlyCell === undefined ? this.tracks.values() : [this.tracks.get(`${key}${onlyCell}`)];
+    for (const t of tracks) {
+      if (!t || t.stream !== stream) continue;
+      this.pendingAtPeak(t, ranges, (iv) => {
+        // The buffers cover the same minutes: each minute's peak slot is found once.
+        const minute = Math.floor(iv.ts / 60_000);
+        let p = slots.get(minute);
+        if (p === undefined && !slots.has(minute)) slots.set(minute, (p = peakSlot(this.clock, peak, iv.ts)));
+        if (!p || p.day !== d) return;
         let acc = out.get(t.cell);
         if (!acc) {
           const settled = book.get(d, t.cell);
@@ -569,9 +628,49 @@ export class Detector {
           out.set(t.cell, acc);
         }
         add(acc, p.slot, iv);
-      }
+      });
     }
     return out;
+  }
+
+  /**
+   * UTC stretches holding every peak instant of local days d0..d1, an hour wider each side (DST days
+   * move them; peakSlot decides membership, these only spare it the rest of the day), merged.
+   */
+  private peakRanges(d0: number, d1: number): [number, number][] {
+    const peak = this.settings.target.peak;
+    const raw: [number, number][] = [];
+    for (let d = d0; d <= d1; d++) {
+      const [a, b] =
+        peak === 'busy-hour'
+          ? [this.clock.dayStart(d), this.clock.dayStart(d + 1)]
+          : [this.clock.utcOf(d, peak.from), this.clock.utcOf(peak.from < peak.to ? d : d + 1, peak.to)];
+      raw.push([a - HOUR_MS, b + HOUR_MS]);
+    }
+    const out: [number, number][] = [];
+    for (const r of raw.sort((x, y) => x[0] - y[0])) {
+      const last = out[out.length - 1];
+      if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+      else out.push([r[0], r[1]]);
+    }
+    return out;
+  }
+
+  /** A track's unsettled intervals inside the ranges, in time order (its buffer is sorted by ts). */
+  private pendingAtPeak(t: Track, ranges: readonly [number, number][], fn: (iv: Interval) => void): void {
+    const b = t.pending();
+    if (b.length === 0) return;
+    for (const [lo, hi] of ranges) {
+      if (hi <= b[0]!.iv.ts || lo > b[b.length - 1]!.iv.ts) continue;
+      let i = 0;
+      let j = b.length;
+      while (i < j) {
+        const mid = (i + j) >> 1;
+        if (b[mid]!.iv.ts < lo) i = mid + 1;
+        else j = mid;
+      }
+      for (; i < b.length && b[i]!.iv.ts < hi; i++) fn(b[i]!.iv);
+    }
   }
 
   private markChanged(ts: EpochMs): void {

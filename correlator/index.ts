@@ -15,13 +15,15 @@
  *    otherwise *unknown*, which is neutral everywhere.
  * 2. **Baselines** (baseline.ts): per cell, hourly means kept 9 weeks in typed arrays; median and
  *    MAD at the same local hour of week over the previous 1..8 weeks (≥ 3 values), else the same hour
- *    over the previous 14 days (≥ 3), else none; RSRP/SINR use one level over the previous 7 days.
+ *    over the previous 14 days of the same kind, weekend or working day (≥ 3), else none; RSRP/SINR
+ *    use one level over the previous 7 days.
  * 3. **Windows** (windows.ts): per (cell, stream) — `counters` (snmp, sim, push, import) or `probes` —
  *    open after 2 consecutive bad intervals, close after 3 good, re-open within 15 min of the end;
  *    deterministic id, severity, users, evidence. Events: opened, changed, closed, retracted.
  * 4. **Causes** (causes.ts): per bad interval, first match: outage → backhaul (the site's link down
  *    or ≥ 90%) → coverage → interference → congestion → silent-failure → unknown; the window's cause
- *    is the majority, with a remediation text.
+ *    is the first of them explaining ≥ 1/4 of its bad intervals (unknown only when none has a cause),
+ *    with a remediation text.
  * 5. **Event time** (track.ts): order-independent within `lateness` (2 h per cell): late samples are
  *    inserted and the buffer recomputed; older ones are counted; duplicates ignored.
  * 6. **Targets** (targets.ts, peak.ts, localtime.ts): user-weighted good ratio over the peak samples

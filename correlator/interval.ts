@@ -18,7 +18,9 @@
  * - **users**: reported active users; a down cell, or a sample without users, stands for the users
  *   its baseline expects (see experience.ts). A silent failure's users who could not attach
  *   (expected − actual) count as users with a bad experience, so the target sees them like an outage's;
- * - **depth** (experience-bad) and **drift** (KPI-only) grade the interval for severity.
+ * - **depth** (experience-bad) and **drift** (KPI-only) grade the interval for severity;
+ * - **transport**: the interval's badness is one a saturated or down site link can explain — users'
+ *   experience (absolute, or DL/latency against the baseline) or vanished traffic — not a radio KPI.
  */
 import type { Cause, Experience, KpiEvidence, Sample } from '../model/index.js';
 import { robustZ, type Baselines } from './baseline.js';
@@ -90,7 +92,9 @@ export function trafficMbps(s: Sample, intervalS: number): number | undefined {
 export function baselineValues(s: Sample, intervalS: number, out: Float64Array): Float64Array {
   const traffic = trafficMbps(s, intervalS);
   const up = s.available !== false;
-  out[0] = up && s.activeUsers !== undefined ? s.activeUsers : s.available === false ? 0 : Number.NaN;
+  // A down cell's users are not a measurement of its demand: its baseline (what an outage's users are
+  // counted from) and its busy hour stay those of the cell at work, as the store's rollups hold them.
+  out[0] = up && s.activeUsers !== undefined ? s.activeUsers : Number.NaN;
   out[1] = traffic ?? Number.NaN;
   out[2] = up && s.dlMbps !== undefined ? s.dlMbps : Number.NaN;
   out[3] = up && s.ulMbps !== undefined ? s.ulMbps : Number.NaN;
@@ -114,6 +118,8 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
   let coverage = false;
   let interference = false;
   let silent = false;
+  /** A relative drop of DL or rise of latency: what a busy transport link does to users still above the thresholds. */
+  let throughputDrift = false;
   let missing = 0;
 
   if (!available) {
@@ -161,6 +167,7 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
       if (z < -r.zThreshold) {
         add({ kpi: 'dlMbps', value: s.dlMbps, baseline: hourly.dlMbps.median, z });
         drift = Math.max(drift, clamp01(-z / 10));
+        throughputDrift = true;
       }
     }
     if (s.latencyMs !== undefined && s.latencyMs <= th.latencyMs && hourly.latencyMs) {
@@ -168,25 +175,23 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
       if (z > r.zThreshold) {
         add({ kpi: 'latencyMs', value: s.latencyMs, baseline: hourly.latencyMs.median, z });
         drift = Math.max(drift, clamp01(z / 10));
+        throughputDrift = true;
       }
     }
     // Silent failure: the cell says it is fine and its radio is, but its users and traffic vanished.
-    const traffic = trafficMbps(s, intervalS);
-    const ub = hourly.activeUsers;
-    const tb = hourly.trafficMbps;
-    if (!coverage && !interference && s.activeUsers !== undefined && traffic !== undefined && ub && tb) {
-      const zu = robustZ(s.activeUsers, ub);
-      const zt = robustZ(traffic, tb);
-      if (
-        zu < -r.zThreshold &&
-        zt < -r.zThreshold &&
-        s.activeUsers < r.silentShare * ub.median &&
-        traffic < r.silentShare * tb.median
-      ) {
+    // (The traffic baseline is asked only once users collapsed: most hours never need it.)
+    const ub = !coverage && !interference && s.activeUsers !== undefined ? hourly.activeUsers : undefined;
+    if (ub && s.activeUsers! < r.silentShare * ub.median) {
+      const users = s.activeUsers!;
+      const zu = robustZ(users, ub);
+      const traffic = zu < -r.zThreshold ? trafficMbps(s, intervalS) : undefined;
+      const tb = traffic !== undefined ? hourly.trafficMbps : undefined;
+      const zt = tb ? robustZ(traffic!, tb) : 0;
+      if (tb && zt < -r.zThreshold && traffic! < r.silentShare * tb.median) {
         silent = true;
-        missing = Math.max(0, ub.median - s.activeUsers);
-        add({ kpi: 'activeUsers', value: s.activeUsers, baseline: ub.median, z: zu });
-        add({ kpi: 'trafficMbps', value: traffic, baseline: tb.median, z: zt });
+        missing = Math.max(0, ub.median - users);
+        add({ kpi: 'activeUsers', value: users, baseline: ub.median, z: zu });
+        add({ kpi: 'trafficMbps', value: traffic!, baseline: tb.median, z: zt });
       }
     }
   }
@@ -207,7 +212,8 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
     else if (silent) localCause = 'silent-failure';
   }
   const weight = users * intervalS;
-  const knownWeight = exp.experience === 'unknown' ? 0 : (users + missing) * intervalS;
+  // With the attached users' experience unknown, a silent failure's missing users are still known bad.
+  const knownWeight = (exp.experience === 'unknown' ? missing : users + missing) * intervalS;
   const goodWeight = exp.experience === 'good' ? users * intervalS : 0;
   return {
     sample: s,
@@ -218,13 +224,14 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
     experience: exp.experience,
     available,
     users,
-    badUsers: expBad ? users : missing,
-    knownWeight: expBad ? weight : knownWeight,
+    // A silent failure with slow users too: the attached ones and the missing ones were both served badly.
+    badUsers: expBad ? users + missing : missing,
+    knownWeight: expBad ? weight + missing * intervalS : knownWeight,
     goodWeight,
-    depth: expBad ? exp.depth : silent ? 1 : 0,
+    depth: expBad ? (users * exp.depth + missing) / (users + missing || 1) : silent ? 1 : 0,
     drift: expBad || silent ? 0 : drift,
     localCause,
-    transport: expBad || silent,
+    transport: expBad || silent || throughputDrift,
     breaches: breaches ?? NO_BREACHES,
   };
 }

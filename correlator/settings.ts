@@ -66,9 +66,11 @@ export interface BaselineSettings {
   weeks: number;
   /** …and need this many weekly values. */
   minWeeks: number;
-  /** Hour-of-day fallback: previous days looked at, and values needed. */
+  /** Hour-of-day fallback: previous days looked at (of the same kind: weekend or working day), and values needed. */
   fallbackDays: number;
   minDays: number;
+  /** Local days of the weekend, 0 = Monday … 6 = Sunday. */
+  weekendDays: readonly number[];
   /** Radio KPIs (RSRP, SINR): one level over the previous days, needing this many hourly means. */
   levelDays: number;
   minLevelHours: number;
@@ -111,6 +113,7 @@ export const DEFAULT_DETECTION_SETTINGS: DetectionSettings = {
     minWeeks: 3,
     fallbackDays: 14,
     minDays: 3,
+    weekendDays: [5, 6],
     levelDays: 7,
     minLevelHours: 24,
     madFloorShare: 0.1,

@@ -24,7 +24,7 @@ import {
   CAUSE_PRIORITY,
   REMEDIATION,
   intervalCause,
-  majorityCause,
+  dominantCause,
   type LinkTimeline,
   type LinkTrouble,
 } from './causes.js';
@@ -250,7 +250,10 @@ export function recountCauses(acc: WindowAcc, site: string | undefined, links: L
  * Advances the machine by one interval (in time order). Returns the windows opened, extended,
  * re-opened or closed by it.
  */
-export function stepWindow(m: MachineState, iv: Interval, ctx: StepContext): WindowAcc[] {
+/** What most steps touch (shared: a step per sample must not allocate for nothing). */
+const NONE: readonly WindowAcc[] = Object.freeze([]);
+
+export function stepWindow(m: MachineState, iv: Interval, ctx: StepContext): readonly WindowAcc[] {
   const r = ctx.rules;
   if (m.lastClosed && !m.open && iv.start - m.lastClosed.end! > r.mergeGapMs && m.pending.length === 0) {
     m.lastClosed = undefined;
@@ -264,11 +267,11 @@ export function stepWindow(m: MachineState, iv: Interval, ctx: StepContext): Win
     }
     if (iv.verdict === 'unknown') {
       acc.tailUnknown++;
-      return [];
+      return NONE;
     }
     acc.tailGood++;
     acc.tailKnown += iv.knownWeight;
-    if (++m.goodRun < r.closeAfter) return [];
+    if (++m.goodRun < r.closeAfter) return NONE;
     acc.end = acc.lastBad;
     m.idleGood = acc.tailGood;
     m.idleUnknown = acc.tailUnknown;
@@ -283,16 +286,16 @@ export function stepWindow(m: MachineState, iv: Interval, ctx: StepContext): Win
     m.pending.length = 0;
     m.idleGood++;
     m.idleKnown += iv.knownWeight;
-    return [];
+    return NONE;
   }
   if (iv.verdict === 'unknown') {
     m.idleUnknown++;
-    return [];
+    return NONE;
   }
   const prev = m.pending[m.pending.length - 1];
   if (prev && iv.start - prev.ts > r.mergeGapMs) m.pending.length = 0;
   m.pending.push(iv);
-  if (m.pending.length < r.openAfter) return [];
+  if (m.pending.length < r.openAfter) return NONE;
   const first = m.pending[0]!;
   let acc: WindowAcc;
   if (m.lastClosed && first.start - m.lastClosed.end! <= r.mergeGapMs) {
@@ -318,7 +321,7 @@ export function stepWindow(m: MachineState, iv: Interval, ctx: StepContext): Win
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export function windowCause(acc: WindowAcc): Cause {
-  return majorityCause(acc.causeCounts);
+  return dominantCause(acc.causeCounts);
 }
 
 export function windowSeverity(acc: WindowAcc): number {

@@ -19,9 +19,11 @@ import { createLogger } from './log.js';
 import { PromMetrics, createRegistry } from './metrics.js';
 import { packageRoot } from './paths.js';
 import { registerAnalyzeCommand } from './analyze.js';
+import { registerContextCommand } from './context.js';
+import { registerImportCommand } from './import.js';
 import { registerTailCommand } from './tail.js';
 import { ProbeMode } from './probe-mode.js';
-import { simulatedStart } from './simulation.js';
+import { resumedSimTime } from './simulation.js';
 
 /** SIGTERM must end the process well inside systemd's default 90 s, and inside the 10 s we promise. */
 const STOP_DEADLINE_MS = 9_000;
@@ -56,12 +58,7 @@ async function runDaemon(
 ): Promise<void> {
   const log = createLogger(cfg.log);
   const wall = new SystemClock();
-  let clock: SystemClock | AcceleratedClock = wall;
-  if (cfg.sim.enabled) {
-    const { start, resumed } = simulatedStart(cfg, wall.now());
-    clock = new AcceleratedClock(start, cfg.sim.rate);
-    if (resumed) log.info({ at: new Date(start).toISOString() }, 'simulated clock resumes where the data dir was left');
-  }
+  const clock = cfg.sim.enabled ? new AcceleratedClock(cfg.sim.start ?? wall.now(), cfg.sim.rate) : wall;
   const scheduler = new TimerScheduler(clock, (err, job, tick) =>
     log.error({ err, job, tick }, 'scheduled job failed'),
   );
@@ -198,6 +195,9 @@ program
     } catch (err) {
       failConfig(err);
     }
+    // Also past a --start: a data dir left ahead of it would put every new sample hours late.
+    const resume = resumedSimTime(cfg.dataDir, cfg.sim.start ?? new SystemClock().now());
+    if (resume !== undefined) cfg = { ...cfg, sim: { ...cfg.sim, start: resume } };
     await runDaemon(cfg, opts.config, (d, now) => {
       const sim = d.simulation;
       const local = (ms: number) =>
@@ -207,6 +207,9 @@ program
         '',
         `  cellwatch demo — ${sim?.network.sites.length ?? 0} simulated sites, ${sim?.network.cells.length ?? 0} cells, clock ${cfg.sim.rate}× real time`,
         `  time:   ${local(now)}${past}`,
+        ...(resume !== undefined
+          ? [`  resumed at ${new Date(resume).toISOString()}, where the last run on this data dir stopped`]
+          : []),
         `  board:  ${d.url}/`,
         `  cells:  curl ${d.url}/api/v1/cells`,
         `  stop:   Ctrl-C`,
@@ -302,6 +305,8 @@ program
   });
 
 registerTailCommand(program);
+registerImportCommand(program);
+registerContextCommand(program);
 registerAnalyzeCommand(program, (err) => {
   if (err instanceof ConfigError) failConfig(err);
   process.stderr.write(`${(err as Error).message}\n`);

@@ -22,6 +22,12 @@ import type { House } from './house/index.js';
 
 /** Finalising, hot-spot housekeeping and the first-response watch run this often (clock time). */
 const HOUSEKEEPING_MS = 60_000;
+/**
+ * Hot spots are evaluated this long (real time) after the first intake or window change that
+ * touched them, once for everything that came in meanwhile: an import posting batch after batch is
+ * a few evaluations a second, not one per batch (each evaluates every neighbourhood it touched).
+ */
+const HOTSPOT_SETTLE_MS = 200;
 /** Unanswered complaints are watched this long after receipt (past due they stay raised a week). */
 const WATCH_MS = 10 * 86_400_000;
 
@@ -43,12 +49,15 @@ export interface Complaints {
    * first response. The alerts re-assert them after a restart (what they do not re-assert resolves).
    */
   alertConditions(now: EpochMs): AlertInput[];
-  /** Validates, commits, correlates: the one path of the API, `cellwatch import` and the demo's feed. */
-  intake(body: unknown, format: 'json' | 'csv'): IntakeResult;
+  /**
+   * Validates, commits, correlates: the one path of the API, `cellwatch import` and the demo's feed.
+   * `error` when nothing could be read at all (a CSV without the required header).
+   */
+  intake(body: unknown, format: 'json' | 'csv'): IntakeResult | { error: string };
 }
 
 /** The correlator's options from config, with reasons written in the configured time zone. */
-function correlatorOptions(cfg: Config) {
+export function correlatorOptions(cfg: Config) {
   const c = cfg.complaints;
   const words = intlTimeWords(cfg.timezone);
   return {
@@ -57,7 +66,12 @@ function correlatorOptions(cfg: Config) {
     afterMs: c.after,
     explainAt: c.explainAt,
     formatTime: (ms: EpochMs) => words.time(ms),
-    hotspots: { minComplaints: c.hotspot.minComplaints, windowMs: c.hotspot.span },
+    hotspots: {
+      minComplaints: c.hotspot.minComplaints,
+      windowMs: c.hotspot.span,
+      clusterKm: c.hotspot.clusterKm,
+      clusterNeighbours: c.hotspot.clusterNeighbours,
+    },
   };
 }
 
@@ -73,8 +87,9 @@ function hotspotInputs(events: readonly HotspotEvent[]): AlertInput[] {
       ...(e.hotspot.region !== undefined ? { region: e.hotspot.region } : {}),
       complaints: e.hotspot.complaints.length,
       start: e.hotspot.openedAt,
-      ...(e.hotspot.status === 'closed' ? { end: e.hotspot.closesAt } : {}),
+      ...(e.hotspot.status === 'closed' ? { end: e.superseded ? e.at : e.hotspot.closesAt } : {}),
       open: e.hotspot.status === 'open',
+      ...(e.superseded ? { superseded: true } : {}),
     },
   }));
 }
@@ -170,7 +185,7 @@ export function startComplaints(
     const now = h.clock.now();
     const horizon = now - config.complaints.lookback - config.complaints.after - 86_400_000;
     // Windows and complaints still within reach of each other, so a restart correlates as before.
-    c.addWindows(needs.windows.list({ from: horizon, limit: 100_000 }));
+    c.addWindows(needs.windows.list({ from: horizon, limit: Number.MAX_SAFE_INTEGER }));
     const recent = records.list({ from: horizon, limit: 1_000_000 }).reverse();
     const added = c.addComplaints(recent.map((r) => r.complaint)).outcomes;
     explained.update(
@@ -192,10 +207,19 @@ export function startComplaints(
     if (events.length > 0) needs.alerts(hotspotInputs(events));
   };
 
+  let hotspotsDue: (() => void) | undefined;
+  const hotspotsSoon = () => {
+    hotspotsDue ??= h.timers.after(HOTSPOT_SETTLE_MS, () => {
+      hotspotsDue = undefined;
+      raise(correlator.hotspotEvents());
+    });
+  };
+  h.defer('complaints:hotspots', () => hotspotsDue?.());
+
   h.bus.on('windows', 'complaints', (e) => {
     for (const ev of e.events) if (ev.change === 'closed' || ev.change === 'retracted') explained.forget(ev.window.id);
     saveChanges(correlator.applyWindowEvents(e.events).correlations);
-    raise(correlator.hotspotEvents());
+    hotspotsSoon();
   });
   h.bus.on('inventory', 'complaints', (e) => {
     correlator = build(e.inventory);
@@ -208,14 +232,14 @@ export function startComplaints(
   });
 
   const where = (c: Complaint, inventory: Inventory): { cell?: string; region?: string } => {
-    const place = locate(c, inventory);
+    const place = locate(c, inventory, cfg().complaints.radiusKm);
     if (!place.ok) return c.cell !== undefined ? { cell: c.cell } : {};
     const best = place.own?.id ?? candidateCells(place, inventory, cfg().complaints.radiusKm)[0]?.cell ?? c.cell;
     const region = best !== undefined ? inventory.cell(best)?.region : undefined;
     return { ...(best !== undefined ? { cell: best } : {}), ...(region !== undefined ? { region } : {}) };
   };
 
-  const intake = (body: unknown, format: 'json' | 'csv'): IntakeResult => {
+  const intake = (body: unknown, format: 'json' | 'csv'): IntakeResult | { error: string } => {
     const inventory = needs.inventory();
     const now = h.clock.now();
     const opts = { now, timeZone: cfg().timezone, isKnownCell: (id: string) => inventory.has(id) };
@@ -223,9 +247,7 @@ export function startComplaints(
       format === 'csv' ? decodeComplaintCsv(body as string | Buffer, opts) : decodeComplaints(body, opts);
     const rejected = [...batch.rejected];
     let rejectedCount = batch.rejectedCount;
-    if (batch.error !== undefined) {
-      return { accepted: 0, duplicates: 0, rejected: [{ index: 0, error: batch.error }], rejectedCount: 1 };
-    }
+    if (batch.error !== undefined) return { error: batch.error };
     // Within one request the first of two equal ids wins; the store decides against earlier requests.
     const seen = new Set<string>();
     const fresh: { complaint: Complaint; cell?: string; region?: string }[] = [];
@@ -253,7 +275,7 @@ export function startComplaints(
     records.setCorrelations(changes);
     const counts = explained.update(changes);
     if (counts.length > 0) needs.alerts(counts);
-    raise(correlator.hotspotEvents());
+    hotspotsSoon();
     rejectedCount = Math.max(rejectedCount, rejected.length);
     return {
       accepted: accepted.length,

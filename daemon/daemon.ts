@@ -77,10 +77,19 @@ export class Daemon {
 
   private async build(h: House): Promise<void> {
     const stores = await startStores(h);
-    this.sim = await startSimulation(h);
+    this.sim = await startSimulation(h, { records: stores.records });
     const inventory = startInventory(h, this.sim);
     const latest = await startLatest(h, stores.reader);
-    const detection = await startDetection(h, { records: stores.records, reader: stores.reader, inventory });
+    const sim = this.sim;
+    // The baselines' seed (weeks of hourly means) stops where the demo's computed past begins: those
+    // hours get the past's own samples.
+    const seedUntil = (until: number) => until - h.config.sim.history;
+    const detection = await startDetection(h, {
+      records: stores.records,
+      reader: stores.reader,
+      inventory,
+      ...(sim ? { past: (until: number) => sim.history(seedUntil(until)) } : {}),
+    });
     // The demo's past goes in before the alerts and complaints start: they find it as after a restart.
     const simFrom = await fillSimulatedHistory(h, this.sim, {
       writer: stores.writer,

@@ -6,6 +6,8 @@
 import type { DetectionSettings } from '../correlator/settings.js';
 import type { Config } from '../config/index.js';
 
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
 export function detectionSettings(cfg: Config): DetectionSettings {
   const d = cfg.detection;
   const peak = cfg.target.peak;
@@ -40,6 +42,7 @@ export function detectionSettings(cfg: Config): DetectionSettings {
       minWeeks: d.minBaselineWeeks,
       fallbackDays: d.fallbackDays,
       minDays: d.minFallbackDays,
+      weekendDays: d.weekendDays.map((day) => WEEKDAYS.indexOf(day)),
       levelDays: d.levelDays,
       minLevelHours: d.minLevelHours,
       madFloorShare: d.madFloorShare,

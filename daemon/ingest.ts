@@ -124,11 +124,13 @@ export class Ingest {
     for (const [source, n] of bySource) this.deps.metrics.samples.inc({ source }, n);
     if (links.length > 0) this.deps.metrics.links.inc(links.length);
     const bus = this.deps.bus;
-    // A pushed body may list a cell's samples newest first (an export, a script): the detector takes
-    // any order, but a late sample re-judges its track from there on, so reversed input would cost
-    // O(n²). In time order it costs what collected data does; the results are the same.
-    if (samples.length > 0) bus.emit('samples', { at: newest(samples), samples: inTimeOrder(samples) });
+    // Links first: they are the context of the cells' windows (backhaul), and a pushed backlog of hours
+    // could otherwise close and settle a window before its site's link trouble is known. A pushed body
+    // may list a cell's samples newest first (an export, a script): the detector takes any order, but a
+    // late sample re-judges its track from there on, so reversed input would cost O(n²). In time order
+    // it costs what collected data does; the results are the same.
     if (links.length > 0) bus.emit('links', { at: newest(links), links: inTimeOrder(links) });
+    if (samples.length > 0) bus.emit('samples', { at: newest(samples), samples: inTimeOrder(samples) });
   }
 
   /** Resolves when everything added so far has been exported (durable) or its failure logged. */
@@ -153,8 +155,9 @@ export class Ingest {
     this.collected = [];
     const bus = this.deps.bus;
     if (gaps.length > 0) bus.emit('gaps', { at: newest(gaps), gaps });
-    if (samples.length > 0) bus.emit('samples', { at: newest(samples), samples });
+    // Links before samples, as for pushed data (see push).
     if (links.length > 0) bus.emit('links', { at: newest(links), links });
+    if (samples.length > 0) bus.emit('samples', { at: newest(samples), samples });
     for (const c of collected) bus.emit('collected', { at: c.ts, collector: c.collector, target: c.target });
     if (points.length === 0) return;
     const done = this.deps.writer.export(points).then(

@@ -343,6 +343,12 @@ void t.test('hot spots, SLA risk, targets, collection gaps and the store', async
     summary(applyInput(st, { type: 'hotspot', hotspot: { ...h, kind: 'silent-degradation', open: false } }, ctx, 0)),
     ['-silent_degradation'],
   );
+  applyInput(st, { type: 'hotspot', hotspot: { ...h, id: 'h2' } }, ctx, 0);
+  t.same(
+    summary(applyInput(st, { type: 'hotspot', hotspot: { ...h, id: 'h2', open: false, superseded: true } }, ctx, 0)),
+    ['-complaint_hotspot!'],
+    'a hot spot that goes on under another id clears at once: no hold-down for an identity that ended',
+  );
 
   const risk = (id: string, dueAt: number) =>
     ({

@@ -116,7 +116,9 @@ void t.test('time weight (table)', async (t) => {
     ['ongoing at receivedAt: 1', c({}), { start: T0 - HOUR }, 1],
     ['ended 59 min before: still within the hour of grace', c({}), { start: T0 - 3 * HOUR, end: T0 - 59 * MIN }, 1],
     ['ended 37 h before: half (36 h after the grace hour)', c({}), { start: T0 - 40 * HOUR, end: T0 - 37 * HOUR }, 0.5],
-    ['starts 45 min after receivedAt: 0.8/e', c({}), { start: T0 + 45 * MIN, end: T0 + 2 * HOUR }, 0.8 / Math.E],
+    ['starts 15 min after receivedAt: 1 (the customer noticed first)', c({}), { start: T0 + 15 * MIN }, 1],
+    ['starts an hour after receivedAt: ½', c({}), { start: T0 + HOUR, end: T0 + 2 * HOUR }, 0.5],
+    ['starts 2 h after: 1/(1 + (105/45)²)', c({}), { start: T0 + 2 * HOUR }, 1 / (1 + (105 / 45) ** 2)],
     ['stated time inside the window: 1', c({ issueAt: T0 - 2 * HOUR }), { start: T0 - 3 * HOUR, end: T0 - HOUR }, 1],
     [
       'stated time 20 min after the end, τ 20 min: 1',
@@ -469,10 +471,10 @@ void t.test('hot spots (table)', async (t) => {
       want: [{ kind: 'hotspot', complaints: 3, status: 'open' }],
     },
     {
-      spec: 'one of three explained (fewer than half): still silent',
+      spec: 'one of three explained: a window explains the hot spot, so it is not silent',
       entries: [entry('a', 0, { explained: true, windows: ['W1'] }), entry('b', 1), entry('c', 2)],
       now: T0 + 3 * HOUR,
-      want: [{ kind: 'silent-degradation', complaints: 3, status: 'open' }],
+      want: [{ kind: 'hotspot', complaints: 3, status: 'open' }],
     },
     {
       spec: 'closed once 72 h pass after the last complaint',

@@ -7,12 +7,15 @@
 import t from 'tap';
 import { CellInventory } from '../config/inventory.js';
 import {
+  BASELINE_KPIS,
   analyzeDetailed,
   Detector,
   settingsWith,
   type DetectionSettings,
+  type HourlyMean,
   type TargetResult,
 } from '../correlator/index.js';
+import { baselineValues } from '../correlator/interval.js';
 import type { LinkSample, Sample, Window, WindowEvent } from '../model/index.js';
 import { SimNetwork } from '../sim/index.js';
 
@@ -137,6 +140,34 @@ function finalWindows(d: Detector, events: readonly WindowEvent[]): Window[] {
 
 const allTargets = (d: Detector): TargetResult[] => d.targetDays().flatMap((day) => d.targets(day));
 
+/** Hourly means per cell and UTC hour of the counter samples, as the store's rollups hold them. */
+function rollups(samples: readonly Sample[]): HourlyMean[] {
+  const sums = new Map<string, { cell: string; hour: number; sum: Float64Array; n: Float64Array }>();
+  const v = new Float64Array(8);
+  for (const s of samples) {
+    if (s.source === 'probe') continue;
+    const hour = Math.floor(s.ts / HOUR) * HOUR;
+    const key = `${s.cell}|${hour}`;
+    let b = sums.get(key);
+    if (!b) sums.set(key, (b = { cell: s.cell, hour, sum: new Float64Array(8), n: new Float64Array(8) }));
+    baselineValues(s, s.intervalS ?? 60, v);
+    for (let k = 0; k < 8; k++)
+      if (!Number.isNaN(v[k]!)) {
+        b.sum[k]! += v[k]!;
+        b.n[k]! += 1;
+      }
+  }
+  return [...sums.values()].map((b) => {
+    const m: HourlyMean = { cell: b.cell, hour: b.hour, count: Math.max(...b.n), counts: {} };
+    BASELINE_KPIS.forEach((kpi, k) => {
+      if (b.n[k]! === 0) return;
+      m[kpi] = b.sum[k]! / b.n[k]!;
+      m.counts![kpi] = b.n[k]!;
+    });
+    return m;
+  });
+}
+
 void t.test('order independence: jittered arrival within lateness = in order = offline analyze', async (t) => {
   const { samples, links, inventory } = scenario();
   const offline = analyzeDetailed({ samples, links, inventory, settings });
@@ -228,11 +259,24 @@ void t.test('snapshot and restore mid-stream: no lost, no duplicated window', as
   );
   const open = d1.openWindows();
   t.ok(open.length >= 1, `windows open at the cut (${open.length})`);
-  const snap = JSON.parse(JSON.stringify(d1.snapshot())) as ReturnType<Detector['snapshot']>;
+  const json = JSON.stringify(d1.snapshot());
+  t.ok(json.length < 200_000, `the snapshot holds state, not buffered samples (${json.length} bytes)`);
+  const snap = JSON.parse(json) as ReturnType<Detector['snapshot']>;
   const d2 = Detector.restore(settings, { inventory }, snap);
-  // The daemon rebuilds baselines from the store's rollups; the settled history stands in for them.
-  d2.seedHourly(d1.hourlyMeans());
+  // The daemon rebuilds baselines from the store's rollups: every sample up to the cut, by hour.
+  d2.seedHourly(rollups(samples.filter((s) => s.ts <= cut)));
   t.same(d2.openWindows(), open, 'restored: the same open windows');
+  const replay = samples.filter((s) => s.ts <= cut && s.ts > cut - 30 * MIN);
+  t.same(
+    d2.addSamples(replay),
+    {
+      windows: [],
+      late: replay.filter((s) => s.ts < cut).length,
+      duplicates: replay.filter((s) => s.ts === cut).length,
+    },
+    'samples from before the restart are not folded in again (each cell’s newest is a duplicate, older ones late)',
+  );
+  const lateCounts = d2.stats();
   const part2 = live(
     d2,
     samples.filter((s) => s.ts > cut),
@@ -242,7 +286,8 @@ void t.test('snapshot and restore mid-stream: no lost, no duplicated window', as
   t.same(reopened, [], 'no open window is announced again after the restart');
   const all = finalWindows(d2, [...part1.events, ...part2.events]);
   t.same(all, ref.windows, 'the windows of an uninterrupted run');
-  t.same(allTargets(d2), allTargets(whole), 'and the same targets');
+  t.same(allTargets(d2), allTargets(whole), 'and the same targets, to the last digit');
+  t.equal(d2.stats().late, lateCounts.late, 'nothing after the restart was late');
   t.ok(d2.takeChangedDays().length > 0, 'changed days are reported for persistence');
   t.same(d2.takeChangedDays(), [], 'and only once');
 });
@@ -255,5 +300,66 @@ void t.test('memory stays bounded: old days and closed windows leave', async (t)
   t.ok(
     d.recentWindows().every((w) => (w.end ?? Infinity) >= at(3, 0) - DAY),
     'closed windows older than a day are gone',
+  );
+});
+
+void t.test('busy-hour peak: each cell’s target counts its own busy hour only', async (t) => {
+  const D = Date.parse('2026-03-04T00:00:00Z');
+  const busy = { A: 20, B: 10 };
+  const history: HourlyMean[] = [];
+  for (const [cell, hour] of Object.entries(busy))
+    for (let h = D - 27 * DAY; h < D; h += HOUR)
+      history.push({
+        cell,
+        hour: h,
+        count: 60,
+        trafficMbps: new Date(h).getUTCHours() === hour ? 80 : 20,
+        activeUsers: 20,
+      });
+  const samples: Sample[] = [];
+  for (let ts = D + MIN; ts <= D + DAY; ts += MIN) {
+    const hour = new Date(ts - MIN).getUTCHours();
+    const minute = new Date(ts - MIN).getUTCMinutes();
+    const base = {
+      ts,
+      source: 'snmp' as const,
+      intervalS: 60,
+      available: true,
+      activeUsers: 20,
+      dlVolumeMB: 300,
+      ulVolumeMB: 30,
+      ulMbps: 4,
+      latencyMs: 30,
+    };
+    // A: slow for half of its busy hour, and all of 12:00 (not its busy hour); B: slow 20:00–21:00 (not its).
+    samples.push({ ...base, cell: 'A', dlMbps: (hour === 20 && minute < 30) || hour === 12 ? 2 : 30 });
+    samples.push({ ...base, cell: 'B', dlMbps: hour === 20 ? 2 : 30 });
+  }
+  const inventory = CellInventory.of(
+    ['A', 'B'].map((id) => ({ id, site: `S${id}`, region: 'R1', lat: 31, lon: 121, neighbours: [] })),
+  );
+  const r = analyzeDetailed({
+    samples,
+    history,
+    inventory,
+    settings: settingsWith({ timezone: 'UTC', target: { peak: 'busy-hour' } }),
+  }).report;
+  const day = '2026-03-04';
+  const of = (scope: string, id: string) => r.targets.find((x) => x.day === day && x.scope === scope && x.id === id);
+  t.match(of('cell', 'A'), { busyHour: 20, ratio: 0.5, coverage: 1 }, 'A: its 20:00 hour, half of it slow');
+  t.match(of('cell', 'B'), { busyHour: 10, ratio: 1 }, 'B: its 10:00 hour, all good (its slow hour is not its peak)');
+  t.equal(
+    of('network', 'network')?.ratio,
+    0.75,
+    'network: (600 + 1200) / 2400 user-minutes, each cell at its own busy hour',
+  );
+  t.equal(of('network', 'network')?.users, 40, '20 users counted per cell');
+  t.same(
+    r.cells.map((c) => [c.id, c.busyHour]),
+    [
+      ['A', 20],
+      ['B', 10],
+    ],
+    'the report gives each cell its busy hour',
   );
 });

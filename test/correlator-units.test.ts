@@ -5,11 +5,17 @@
  */
 import t from 'tap';
 import { BaselineStore, medianMad, robustZ, type HourlyMean } from '../correlator/baseline.js';
-import { LinkTimeline, intervalCause, linkTrouble, majorityCause } from '../correlator/causes.js';
+import { LinkTimeline, dominantCause, intervalCause, linkTrouble } from '../correlator/causes.js';
 import { classifyExperience } from '../correlator/experience.js';
-import { assessInterval, type AssessContext, type Interval, type Verdict } from '../correlator/interval.js';
+import {
+  assessInterval,
+  baselineValues,
+  type AssessContext,
+  type Interval,
+  type Verdict,
+} from '../correlator/interval.js';
 import { HOUR_MS, LocalClock, dayString, parseDay } from '../correlator/localtime.js';
-import { peakSeconds, peakSlot } from '../correlator/peak.js';
+import { busyHour, peakSeconds, peakSlot } from '../correlator/peak.js';
 import { DEFAULT_DETECTION_SETTINGS as D, settingsWith } from '../correlator/settings.js';
 import { kishN, targetResult, wilson, emptySums } from '../correlator/targets.js';
 import { newMachine, stepWindow, toWindow, windowSeverity, type StepContext } from '../correlator/windows.js';
@@ -265,6 +271,48 @@ void t.test('intervals: absolute and relative breaches, local causes, users', as
   t.equal(silent.badUsers, 18, 'a silent failure: the 18 users who could not attach had a bad experience');
   t.equal(silent.knownWeight, 20 * 60, 'they count as known user-seconds…');
   t.equal(silent.goodWeight, 2 * 60, '…and only the 2 attached are good');
+  const slowToo = assessInterval(
+    { ...good, activeUsers: 2, dlVolumeMB: 30, ulVolumeMB: 3, dlMbps: 2.5 },
+    60,
+    ctx({ hourly, level }),
+  );
+  t.same(
+    [slowToo.localCause, slowToo.badUsers, slowToo.knownWeight, slowToo.goodWeight],
+    ['silent-failure', 20, 20 * 60, 0],
+    'a silent failure whose 2 attached users are slow too: all 20 users had a bad experience',
+  );
+  t.equal(slowToo.depth, (2 * 0.5 + 18) / 20, 'depth: the 18 missing had none, the 2 attached half of 5 Mbit/s');
+  const blindSilent = assessInterval(
+    {
+      ...good,
+      activeUsers: 2,
+      dlVolumeMB: 30,
+      ulVolumeMB: 3,
+      dlMbps: undefined,
+      ulMbps: undefined,
+      latencyMs: undefined,
+    },
+    60,
+    ctx({ hourly, level }),
+  );
+  t.same(
+    [blindSilent.experience, blindSilent.localCause, blindSilent.knownWeight, blindSilent.goodWeight],
+    ['unknown', 'silent-failure', 18 * 60, 0],
+    'a silent failure on a cell without throughput KPIs: the 18 missing users still count, as not good',
+  );
+
+  // Which badness a troubled site link explains (then the interval's cause is backhaul).
+  const transport: [string, Partial<Sample>, boolean][] = [
+    ['DL under the threshold', { dlMbps: 2 }, true],
+    ['DL 12 against a median of 30: a relative drop', { dlMbps: 12 }, true],
+    ['latency 70 against 30: a relative rise', { latencyMs: 70 }, true],
+    ['users and traffic vanished (silent)', { activeUsers: 2, dlVolumeMB: 30, ulVolumeMB: 3 }, true],
+    ['down', { available: false }, true],
+    ['RSRP −115 with good throughput: radio, not transport', { rsrpDbm: -115 }, false],
+    ['SINR 3 against a level of 12: radio', { sinrDb: 3 }, false],
+  ];
+  for (const [spec, over, want] of transport)
+    t.equal(assessInterval({ ...good, ...over }, 60, ctx({ hourly, level })).transport, want, `transport: ${spec}`);
   t.equal(assessInterval({ ...good, dlMbps: 2 }, 60, ctx()).depth, 0.6, 'depth of a DL shortfall');
 });
 
@@ -376,9 +424,20 @@ void t.test('causes: links decide backhaul, majority with priority ties, remedia
     ],
   ];
   for (const [spec, iv, trouble, want] of cases) t.equal(intervalCause(iv, trouble), want, spec);
-  t.equal(majorityCause([0, 2, 3, 0, 0, 0, 0]), 'coverage', 'most intervals win');
-  t.equal(majorityCause([2, 2, 0, 0, 0, 0, 0]), 'outage', 'a tie goes to the earlier cause');
-  t.equal(majorityCause([0, 0, 0, 0, 0, 0, 0]), 'unknown', 'nothing: unknown');
+  // Counts in CAUSE_PRIORITY order: outage, backhaul, coverage, interference, congestion, silent-failure, unknown.
+  const windowCauses: [string, number[], Cause][] = [
+    ['one cause: that one', [0, 0, 5, 0, 0, 0, 0], 'coverage'],
+    ['first in priority with a quarter of the known causes wins', [0, 2, 5, 0, 0, 0, 0], 'backhaul'],
+    ['a congested hour with an hour of link saturation inside is backhaul', [0, 181, 0, 0, 237, 0, 0], 'backhaul'],
+    ['a stray outage minute does not decide a long congestion window', [1, 0, 0, 0, 30, 0, 0], 'congestion'],
+    ['a tie goes to the earlier cause', [2, 2, 0, 0, 0, 0, 0], 'outage'],
+    ['unknown never outvotes a known cause: 10 min down after 20 unexplained', [10, 0, 0, 0, 0, 0, 20], 'outage'],
+    ['a silent failure with unexplained minutes around it', [0, 0, 0, 0, 0, 4, 9], 'silent-failure'],
+    ['only unknown: unknown', [0, 0, 0, 0, 0, 0, 7], 'unknown'],
+    ['nothing: unknown', [0, 0, 0, 0, 0, 0, 0], 'unknown'],
+    ['five causes, none with a quarter: the most frequent', [4, 4, 4, 4, 5, 0, 0], 'congestion'],
+  ];
+  for (const [spec, counts, want] of windowCauses) t.equal(dominantCause(counts), want, spec);
   const r = D.rules;
   t.equal(
     linkTrouble({ link: 'L', site: 'S', ts: 60_000, source: 'snmp', utilPct: 89 }, r.backhaulUtilPct, 60),
@@ -474,7 +533,170 @@ void t.test('baselines: median/MAD with floors, hour of week, hour-of-day fallba
   const levelHours = Array.from({ length: 48 }, (_, i) => day0 - 1 - i);
   t.equal(make(levelHours).level('C', H * HOUR_MS).rsrpDbm?.kind, 'level', 'two days of hourly RSRP: a level');
   t.equal(make(levelHours.slice(0, 20)).level('C', H * HOUR_MS).rsrpDbm, undefined, 'fewer than 24 hours: none');
+
+  // The hour-of-day fallback compares like days: a Saturday with weekend days, a Monday with working days.
+  const SAT = 24 * 7 * 10 + 2 * 24 + 8; // day 72 is a Saturday (1970-01-01 was a Thursday); 08:00 UTC
+  const daily = (hours: number[], usersOf: (h: number) => number) => {
+    const store = new BaselineStore(D.baseline, clock);
+    store.seed(hours.map((h) => ({ cell: 'C', hour: h * HOUR_MS, count: 60, activeUsers: usersOf(h) })));
+    return store;
+  };
+  const weekendOf = (h: number) => [5, 6].includes((Math.floor(h / 24) + 3) % 7);
+  // Two weeks of 08:00 hours: 40 users on working days, 10 at weekends.
+  const mornings = Array.from({ length: 14 }, (_, i) => SAT - 24 * (i + 1));
+  const store = daily(mornings, (h) => (weekendOf(h) ? 10 : 40));
+  const likeDays: [string, number, number | undefined][] = [
+    ['Saturday 08:00: the four weekend mornings before it (10 users)', SAT, 10],
+    ['Friday 08:00: the working-day mornings (40 users)', SAT - 24, 40],
+  ];
+  for (const [spec, h, median] of likeDays)
+    t.same(
+      [store.hourly('C', h * HOUR_MS).activeUsers?.kind, store.hourly('C', h * HOUR_MS).activeUsers?.median],
+      [median === undefined ? undefined : 'hour-of-day', median],
+      spec,
+    );
+  const oneWeek = daily(mornings.slice(0, 7), (h) => (weekendOf(h) ? 10 : 40));
+  t.equal(
+    oneWeek.hourly('C', SAT * HOUR_MS).activeUsers,
+    undefined,
+    'a Saturday after one week: two weekend days, no baseline',
+  );
+  const everyDay = new BaselineStore({ ...D.baseline, weekendDays: [] }, clock);
+  everyDay.seed(
+    mornings.map((h) => ({ cell: 'C', hour: h * HOUR_MS, count: 60, activeUsers: weekendOf(h) ? 10 : 40 })),
+  );
+  t.equal(
+    everyDay.hourly('C', SAT * HOUR_MS).activeUsers?.median,
+    40,
+    'weekendDays: [] compares every day with every day',
+  );
+
+  // MAD floors per KPI: a share of |median| for quantities with a natural zero, absolute only for dB.
+  const floors: [string, Partial<HourlyMean>, 'activeUsers' | 'dlMbps' | 'rsrpDbm' | 'sinrDb', number][] = [
+    ['RSRP −85 dBm, flat: the 2 dB floor, not 10% of 85', { rsrpDbm: -85 }, 'rsrpDbm', 2],
+    ['SINR 20 dB, flat: the 1.5 dB floor, not 10% of 20', { sinrDb: 20 }, 'sinrDb', 1.5],
+    ['DL 30 Mbit/s, flat: 10% of the median', { dlMbps: 30 }, 'dlMbps', 3],
+    ['3 users, flat: the 1-user floor', { activeUsers: 3 }, 'activeUsers', 1],
+  ];
+  for (const [spec, flat, kpi, mad] of floors) {
+    const store = new BaselineStore(D.baseline, clock);
+    store.seed(
+      Array.from({ length: 24 * 21 }, (_, i) => ({ cell: 'C', hour: (H - 1 - i) * HOUR_MS, count: 60, ...flat })),
+    );
+    const b =
+      kpi === 'rsrpDbm' || kpi === 'sinrDb' ? store.level('C', H * HOUR_MS)[kpi] : store.hourly('C', H * HOUR_MS)[kpi];
+    t.equal(b?.mad, mad, spec);
+  }
+  const lvl = { rsrpDbm: { kind: 'level' as const, median: -85, mad: 2, n: 168 } };
+  const fault = assessInterval({ ...good, rsrpDbm: -105 }, 60, ctx({ level: lvl }));
+  t.same(
+    [fault.verdict, fault.localCause],
+    ['bad', 'coverage'],
+    'an antenna fault 20 dB under a −85 dBm level is coverage',
+  );
+
+  // A down cell's samples are not its demand: its users history (outage weight, busy hour) skips them.
+  const hist = new BaselineStore(D.baseline, clock);
+  const scratch = new Float64Array(8);
+  for (let m = 1; m <= 60; m++) {
+    const down = m > 30;
+    const s: Sample = down
+      ? { cell: 'C', ts: H * HOUR_MS + m * MIN, source: 'snmp', intervalS: 60, available: false, activeUsers: 0 }
+      : { ...good, ts: H * HOUR_MS + m * MIN, activeUsers: 24 };
+    hist.add('C', s.ts - 1, baselineValues(s, 60, scratch));
+  }
+  const mean = hist.means().find((x) => x.hour === H * HOUR_MS);
+  t.equal(mean?.activeUsers, 24, 'half an hour down: the hour’s users are those of the half hour up, not 12');
+  t.equal(mean?.counts?.activeUsers, 30, 'counted over the 30 samples up');
 });
+
+void t.test(
+  'busy hour: highest mean traffic over 28 days, incomplete hours not zero, bouncing beside it',
+  async (t) => {
+    const clock = new LocalClock('Europe/Berlin');
+    const D0 = parseDay('2026-03-20')!; // before the spring change
+    type Hours = { day: number; hour: number; traffic?: number; users?: number; count?: number }[];
+    const store = (hours: Hours) => {
+      const b = new BaselineStore(D.baseline, clock);
+      b.seed(
+        hours.map((x) => {
+          const m: HourlyMean = { cell: 'C', hour: clock.utcOf(x.day, x.hour * 60), count: x.count ?? 60 };
+          if (x.traffic !== undefined) m.trafficMbps = x.traffic;
+          if (x.users !== undefined) m.activeUsers = x.users;
+          return m;
+        }),
+      );
+      return b;
+    };
+    /** Every hour of days [D0 − n + 1, D0] at 10 Mbit/s, with some hours changed. */
+    const days = (n: number, over: (day: number, hour: number) => number | undefined = () => undefined): Hours => {
+      const out: Hours = [];
+      for (let d = D0 - n + 1; d <= D0; d++)
+        for (let h = 0; h < 24; h++) {
+          const v = over(d, h);
+          if (v !== -1) out.push({ day: d, hour: h, traffic: v ?? 10 });
+        }
+      return out;
+    };
+    const cases: [string, Hours, { hour: number | undefined; bouncing: number | undefined; by: string }][] = [
+      [
+        'hour 20 busiest every day: 20, and 20 on the day',
+        days(28, (_, h) => (h === 20 ? 50 : undefined)),
+        { hour: 20, bouncing: 20, by: 'traffic' },
+      ],
+      [
+        'the day itself peaks at 18 (a match): consistent 20, bouncing 18',
+        days(28, (d, h) => (h === 20 ? 50 : d === D0 && h === 18 ? 80 : undefined)),
+        { hour: 20, bouncing: 18, by: 'traffic' },
+      ],
+      [
+        'hour 21 reported on 3 days only, at 40: its mean is 40, not 40 × 3/28 — missing hours are not zero',
+        days(28, (d, h) => (h === 21 ? (d > D0 - 3 ? 40 : -1) : h === 20 ? 30 : undefined)),
+        { hour: 21, bouncing: 21, by: 'traffic' },
+      ],
+      [
+        'an hour with 5 samples of 60 is still an hour at its own mean',
+        [
+          ...days(28, (_, h) => (h === 19 ? 30 : h === 22 ? -1 : undefined)),
+          { day: D0, hour: 22, traffic: 45, count: 5 },
+        ],
+        { hour: 22, bouncing: 22, by: 'traffic' },
+      ],
+      [
+        'the day 28 days back is outside the window, the one 27 back inside',
+        [...days(27), { day: D0 - 28, hour: 3, traffic: 10_000 }, { day: D0 - 27, hour: 4, traffic: 20 }],
+        { hour: 4, bouncing: 0, by: 'traffic' },
+      ],
+      ['a tie goes to the earlier hour', days(28), { hour: 0, bouncing: 0, by: 'traffic' }],
+      [
+        'no volumes: users stand in for traffic',
+        Array.from({ length: 24 }, (_, h) => ({ day: D0, hour: h, users: h === 9 ? 30 : 5 })),
+        { hour: 9, bouncing: 9, by: 'users' },
+      ],
+      ['no data: no busy hour', [], { hour: undefined, bouncing: undefined, by: 'none' }],
+    ];
+    for (const [spec, hours, want] of cases) t.same(busyHour(store(hours), clock, 'C', D0), want, spec);
+
+    // The autumn day has two local 02:00 hours: both count for the clock hour 2, at their mean.
+    const autumn = parseDay('2026-10-25')!;
+    const first = Date.parse('2026-10-25T00:00:00Z'); // 02:00 CEST; an hour later 02:00 CET
+    const evening = Date.parse('2026-10-25T19:00:00Z'); // 20:00 CET
+    const repeated: [string, number, number, number, number][] = [
+      ['90 then 10 against 45: hour 2 at 50', 90, 10, 45, 2],
+      ['10 then 90 against 45: hour 2 at 50 (the second 02:00 counts too)', 10, 90, 45, 2],
+      ['90 then 10 against 55: hour 20 (the mean of both, not the busier one)', 90, 10, 55, 20],
+    ];
+    for (const [spec, a, b2, ev, want] of repeated) {
+      const b = new BaselineStore(D.baseline, clock);
+      b.seed([
+        { cell: 'C', hour: first, count: 60, trafficMbps: a },
+        { cell: 'C', hour: first + HOUR_MS, count: 60, trafficMbps: b2 },
+        { cell: 'C', hour: evening, count: 60, trafficMbps: ev },
+      ]);
+      t.equal(busyHour(b, clock, 'C', autumn).hour, want, spec);
+    }
+  },
+);
 
 void t.test('targets: Wilson interval, Kish n, status rules', async (t) => {
   const [lo, hi] = wilson(0.95, 100);

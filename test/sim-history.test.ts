@@ -10,7 +10,7 @@ import t from 'tap';
 import { ManualClock, ManualScheduler } from '../clock/index.js';
 import { parseConfig, type Config } from '../config/index.js';
 import { Daemon } from '../daemon/daemon.js';
-import { simulatedStart } from '../daemon/simulation.js';
+import { resumedSimTime } from '../daemon/simulation.js';
 import type { Sample } from '../model/index.js';
 import { makeTempDir } from './helpers/service.js';
 
@@ -91,23 +91,12 @@ void t.test('sim.history: two simulated days in the store and the detector befor
 void t.test('the simulated clock resumes where the data dir was left, never going back', async (t) => {
   const dataDir = join(await makeTempDir('cellwatch-resume-'), 'data');
   const cfg = config(dataDir, '0s');
-  t.strictSame(simulatedStart(cfg, T0 - DAY), { start: T0, resumed: false }, 'a fresh data dir: sim.start');
-  const noStart = { ...cfg, sim: { ...cfg.sim, start: undefined } };
-  t.strictSame(simulatedStart(noStart, T0), { start: T0, resumed: false }, 'no sim.start: now');
-
+  t.equal(resumedSimTime(dataDir, T0), undefined, 'a fresh data dir: nothing to resume');
   const clock = new ManualClock(T0);
   const daemon = new Daemon(cfg, { scheduler: new ManualScheduler(clock), log });
   await daemon.start();
   clock.set(T0 + 5 * HOUR); // the demo ran ahead of the wall clock
   await daemon.stop();
-  t.strictSame(
-    simulatedStart(cfg, T0 + HOUR),
-    { start: T0 + 5 * HOUR, resumed: true },
-    'a data dir left ahead of both sim.start and now: from there',
-  );
-  t.strictSame(
-    simulatedStart(noStart, T0 + 6 * HOUR),
-    { start: T0 + 6 * HOUR, resumed: false },
-    'now, when the wall clock has passed it',
-  );
+  t.equal(resumedSimTime(dataDir, T0 + HOUR), T0 + 5 * HOUR, 'a data dir left ahead of the start: from there');
+  t.equal(resumedSimTime(dataDir, T0 + 6 * HOUR), undefined, 'a start after it: the start');
 });

@@ -150,7 +150,7 @@ function naive(inv: CellInventory, complaints: readonly Complaint[], windows: re
   const o = DEFAULT_CORRELATOR_OPTIONS;
   let explained = 0;
   for (const c of complaints) {
-    const place = locate(c, inv);
+    const place = locate(c, inv, o.radiusKm);
     if (!place.ok) continue;
     const [from, to] = candidateRange(c, o);
     let best = 0;

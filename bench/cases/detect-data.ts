@@ -1,13 +1,11 @@
 /**
  * Data for the detection benchmarks: a cheap synthetic network (a diurnal load curve, KPIs that
- * follow from load, a few incidents per cell and month) written once as JSONL under os.tmpdir(),
- * and the simple chunked line reader the analyze case times (the lead swaps in the shared reader).
+ * follow from load, a few incidents per cell and month) written once as JSONL under os.tmpdir().
  */
-import { closeSync, existsSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CellInventory } from '../../config/inventory.js';
-import { SampleColumns } from '../../correlator/index.js';
 import type { Cell, Sample } from '../../model/index.js';
 
 export const BENCH_TZ = 'Asia/Shanghai';
@@ -130,41 +128,4 @@ export function benchFile(cells: number, days: number, stepMin: number, log: (m:
   closeSync(fd);
   renameSync(tmp, file);
   return file;
-}
-
-/**
- * Reads a JSONL file of samples into columns: 4 MiB chunks, split on \n, JSON.parse per line.
- * Returns the columns and the number of lines that were not a sample.
- */
-export function readSamplesJsonl(file: string): { columns: SampleColumns; bad: number } {
-  const columns = new SampleColumns(1 << 20);
-  const fd = openSync(file, 'r');
-  const chunk = Buffer.allocUnsafe(4 << 20);
-  let rest = '';
-  let bad = 0;
-  try {
-    for (;;) {
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) break;
-      const text = rest + chunk.toString('utf8', 0, n);
-      let start = 0;
-      for (let nl = text.indexOf('\n', start); nl >= 0; nl = text.indexOf('\n', start)) {
-        if (nl > start) {
-          const s = JSON.parse(text.slice(start, nl)) as Sample;
-          if (typeof s.cell === 'string' && typeof s.ts === 'number') columns.append(s);
-          else bad++;
-        }
-        start = nl + 1;
-      }
-      rest = text.slice(start);
-    }
-    if (rest.trim()) {
-      const s = JSON.parse(rest) as Sample;
-      if (typeof s.cell === 'string' && typeof s.ts === 'number') columns.append(s);
-      else bad++;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return { columns, bad };
 }

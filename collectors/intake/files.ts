@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { parse as csvParser } from 'csv-parse';
 import type { Complaint } from '../../model/index.js';
-import { ComplaintDecoder, ComplaintRows, type ComplaintOptions } from './complaints.js';
+import { ComplaintDecoder, ComplaintRows, complaintColumns, type ComplaintOptions } from './complaints.js';
 import type { IntakeCounts, Rejection, SampleSink } from './index.js';
 import type { Precision } from './lineprotocol.js';
 import { LineProtocolDecoder, type CompiledMappings } from './mapping.js';
@@ -500,4 +500,98 @@ export async function readComplaintFile(
     warnings,
     ...(r.error === undefined ? {} : { error: r.error }),
   };
+}
+
+/** One record of a complaint file as written, for a client that has it validated elsewhere (`cellwatch import`). */
+export type RawComplaintRecord =
+  | { index: number; line: number; csv: string[] }
+  | { index: number; line: number; json: unknown }
+  | { index: number; line: number; error: string };
+
+export interface RawComplaintFile {
+  format: ComplaintFormat;
+  /** CSV: the header row and its delimiter. */
+  header?: string[];
+  delimiter?: string;
+  bytes: number;
+  /** Records seen (CSV data rows, non-blank JSON lines), unreadable ones included. */
+  records: number;
+  /** The file cannot be read as complaints at all (no header, a header without the required columns). */
+  error?: string;
+}
+
+class StopReading extends Error {}
+
+/**
+ * A complaint file's records as written — CSV rows as their fields, JSON lines as their values,
+ * unreadable records with their reason — streamed, each with its index and line, validated by no one
+ * here: the receiver (the daemon) decides with its own time zone and inventory. The CSV header is
+ * checked first, so a file that cannot work stops before anything is handed on.
+ */
+export async function readRawComplaints(
+  path: string,
+  onRecord: (r: RawComplaintRecord, file: RawComplaintFile) => void | Promise<void>,
+  opts: { format?: ComplaintFormat; onProgress?: FileProgress; chunkBytes?: number } = {},
+): Promise<RawComplaintFile> {
+  const total = (await stat(path)).size;
+  const sniffed = (await head(path)).trimStart();
+  const format: ComplaintFormat =
+    opts.format ?? (formatFromName(path) === 'csv' ? 'csv' : sniffed.startsWith('{') ? 'jsonl' : 'csv');
+  const read = { bytes: 0 };
+  const file: RawComplaintFile = { format, bytes: 0, records: 0 };
+  const chunks = () => textChunks(path, total, opts, read);
+
+  if (format === 'jsonl') {
+    const found: RawComplaintRecord[] = [];
+    const lines = new JsonLines(
+      (json, index, line) => found.push({ index, line, json }),
+      (index, line, error) => found.push({ index, line, error }),
+    );
+    const flush = async () => {
+      for (const r of found.splice(0)) {
+        const p = onRecord(r, file);
+        if (p instanceof Promise) await p;
+      }
+    };
+    for await (const text of chunks()) {
+      lines.push(text);
+      file.bytes = read.bytes;
+      await flush();
+    }
+    lines.end();
+    await flush();
+    file.records = lines.records;
+    file.bytes = read.bytes;
+    return file;
+  }
+
+  let index = 0;
+  try {
+    await csvEvents(chunks(), async (e, delimiter) => {
+      file.bytes = read.bytes;
+      if (file.header === undefined) {
+        if ('error' in e) file.error = `unreadable CSV header: ${e.error}`;
+        else {
+          const cols = complaintColumns(e.record, {});
+          if ('error' in cols) file.error = cols.error;
+          file.header = e.record;
+          file.delimiter = delimiter;
+        }
+        if (file.error !== undefined) throw new StopReading();
+        return;
+      }
+      const r: RawComplaintRecord =
+        'error' in e
+          ? { index: index++, line: e.line, error: e.error }
+          : { index: index++, line: e.line, csv: e.record };
+      file.records = index;
+      await onRecord(r, file);
+    });
+  } catch (err) {
+    if (!(err instanceof StopReading)) throw err;
+  }
+  if (file.header === undefined) file.error ??= 'the file is empty (no CSV header row)';
+  file.records = index;
+  file.bytes = read.bytes;
+  return file;
 }

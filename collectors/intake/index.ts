@@ -89,6 +89,7 @@ export {
 } from './complaints.js';
 export {
   readComplaintFile,
+  readRawComplaints,
   readSampleFile,
   sniffFormat,
   type ComplaintFileOptions,
@@ -96,6 +97,8 @@ export {
   type ComplaintFormat,
   type ComplaintSink,
   type FileProgress,
+  type RawComplaintFile,
+  type RawComplaintRecord,
   type SampleFileOptions,
   type SampleFileResult,
   type SampleFormat,

@@ -70,8 +70,16 @@ type Located = Extract<ComplaintPlace, { ok: true }>;
 export interface CorrelatorOptions extends MatchOptions {
   /** Windows that ended more than this before `now` are dropped by finalize(). */
   windowRetentionMs: number;
-  hotspots: Partial<HotspotOptions>;
+  hotspots: Partial<Omit<HotspotOptions, 'neighbourhood'>> & {
+    /** Sites within this distance of a site are in its hot-spot cluster (km; 0: the site alone). */
+    clusterKm?: number;
+    /** The sites of a site's cells' inventory neighbours are in its cluster too (default true). */
+    clusterNeighbours?: boolean;
+  };
 }
+
+/** Sites within this distance of one another are "nearby cells" for hot spots (default). */
+export const DEFAULT_CLUSTER_KM = 1;
 
 export const DEFAULT_CORRELATOR_OPTIONS: CorrelatorOptions = {
   ...DEFAULT_MATCH_OPTIONS,
@@ -298,7 +306,11 @@ export class ComplaintCorrelator {
     options: Partial<CorrelatorOptions> = {},
   ) {
     this.options = { ...DEFAULT_CORRELATOR_OPTIONS, ...options };
-    this.hotspotBook = new HotspotBook(this.options.hotspots);
+    const { clusterKm = DEFAULT_CLUSTER_KM, clusterNeighbours = true, ...book } = this.options.hotspots;
+    this.hotspotBook = new HotspotBook({
+      ...book,
+      neighbourhood: siteNeighbourhood(inventory, clusterKm, clusterNeighbours),
+    });
   }
 
   get size(): { complaints: number; windows: number } {
@@ -322,7 +334,7 @@ export class ComplaintCorrelator {
         outcomes.push({ id: c.id, status: 'rejected', reason: 'bad-time', field: 'receivedAt', message: 'not a time' });
         continue;
       }
-      const place = locate(c, this.inventory);
+      const place = locate(c, this.inventory, this.options.radiusKm);
       if (!place.ok) {
         outcomes.push({
           id: c.id,
@@ -657,7 +669,8 @@ export class ComplaintCorrelator {
       let best: Candidate | undefined;
       for (const { place, km } of sites) {
         const spread = place.at?.spreadKm ?? 0;
-        if (best && ADDRESS_BASE * distanceFactor(Math.max(0, km - spread - QUERY_MARGIN_KM)) < best.weight) continue;
+        const beyond = km - spread - QUERY_MARGIN_KM - (h.place.nearestKm ?? 0);
+        if (best && ADDRESS_BASE * distanceFactor(Math.max(0, beyond)) < best.weight) continue;
         for (const c of this.inventory.cellsOfSite(place.key.slice(2))) {
           const where = spatialWeight(h.place, c.id, this.inventory, this.options.radiusKm);
           if (where && (!best || byWeight(where, best) < 0)) best = where;
@@ -688,6 +701,56 @@ export class ComplaintCorrelator {
     if (h.anchor.region !== undefined) e.region = h.anchor.region;
     return e;
   }
+}
+
+/**
+ * A site's hot-spot cluster: itself, the sites within `km` of any of its cells, and (with
+ * `neighbours`) the sites of its cells' inventory neighbours and of the cells that list its cells as
+ * neighbours — symmetric, as the hot-spot book needs. Worked out per site on first use.
+ */
+export function siteNeighbourhood(
+  inventory: Inventory,
+  km: number,
+  neighbours: boolean,
+): (site: string) => readonly string[] {
+  let listedBy: Map<string, Set<string>> | undefined;
+  const linked = (): Map<string, Set<string>> => {
+    if (listedBy) return listedBy;
+    listedBy = new Map();
+    const link = (a: string, b: string) => {
+      if (a === b) return;
+      let set = listedBy!.get(a);
+      if (!set) listedBy!.set(a, (set = new Set()));
+      set.add(b);
+    };
+    for (const c of inventory.cells)
+      for (const n of inventory.neighbours(c.id)) {
+        link(c.site, n.site);
+        link(n.site, c.site);
+      }
+    return listedBy;
+  };
+  const cache = new Map<string, readonly string[]>();
+  return (site) => {
+    let out = cache.get(site);
+    if (out) return out;
+    const set = new Set<string>([site]);
+    if (km > 0) {
+      const spots = new Set<string>();
+      for (const c of inventory.cellsOfSite(site)) {
+        const spot = `${c.lat},${c.lon}`;
+        if (spots.has(spot)) continue;
+        spots.add(spot);
+        // The exact distance decides; the index is asked with a margin (as for candidate cells).
+        for (const n of inventory.within(c.lat, c.lon, km + QUERY_MARGIN_KM))
+          if (haversineKm(c.lat, c.lon, n.cell.lat, n.cell.lon) <= km) set.add(n.cell.site);
+      }
+    }
+    if (neighbours) for (const s of linked().get(site) ?? []) set.add(s);
+    out = [...set].sort();
+    cache.set(site, out);
+    return out;
+  };
 }
 
 function byScore(a: Match, b: Match): number {

@@ -40,7 +40,9 @@
  */
 export {
   ComplaintCorrelator,
+  DEFAULT_CLUSTER_KM,
   DEFAULT_CORRELATOR_OPTIONS,
+  siteNeighbourhood,
   type ComplaintOutcome,
   type CorrelationChange,
   type CorrelatorOptions,

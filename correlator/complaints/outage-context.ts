@@ -30,8 +30,18 @@ export interface TimeWords {
   day(ms: EpochMs): number;
 }
 
+/** Formatters are costly to build (~0.1 ms each) and a lookup needs three: one set per zone and locale. */
+const WORDS = new Map<string, TimeWords>();
+
 /** TimeWords through Intl for an IANA zone (en-GB: "7:05 pm", "Monday 24 November"). */
 export function intlTimeWords(timeZone: string, locale = 'en-GB'): TimeWords {
+  const key = `${timeZone}|${locale}`;
+  let words = WORDS.get(key);
+  if (!words) WORDS.set(key, (words = buildTimeWords(timeZone, locale)));
+  return words;
+}
+
+function buildTimeWords(timeZone: string, locale: string): TimeWords {
   // hourCycle h12, not hour12: en-GB's hour12 clock is h11 and says "0:00 pm" at noon.
   const time = new Intl.DateTimeFormat(locale, { timeZone, hour: 'numeric', minute: '2-digit', hourCycle: 'h12' });
   const date = new Intl.DateTimeFormat(locale, { timeZone, weekday: 'long', day: 'numeric', month: 'long' });
@@ -165,6 +175,7 @@ export function spanWordsFor(start: EpochMs, end: EpochMs, now: EpochMs, words: 
 const isOpen = (w: Window) => w.end === undefined || w.end === null;
 
 export function contextFor(query: ContextQuery, windows: readonly Window[], o: ContextOptions): OutageContext {
+  const radius = o.radiusKm ?? 1.5;
   const place = locate(
     {
       id: 'context',
@@ -176,9 +187,9 @@ export function contextFor(query: ContextQuery, windows: readonly Window[], o: C
       ...(query.lon !== undefined ? { lon: query.lon } : {}),
     },
     o.inventory,
+    radius,
   );
   if (!place.ok) return { ok: false, reason: place.reason, message: place.message };
-  const radius = o.radiusKm ?? 1.5;
   const span = o.spanMs ?? 72 * HOUR_MS;
   const near = o.nearMs ?? HOUR_MS;
   const areaWeight = o.areaWeight ?? 0.5;

@@ -17,7 +17,10 @@
  *     the own cell's sector (same site, azimuth within 30°: a capacity layer on the same antenna),
  *     0.6 for a neighbour, 0.5 for a cell that is merely near;
  *   - distance factor 1 up to 300 m (a geocoded address is that imprecise, and the mast is where the
- *     cell is indexed, not where it serves), then 1 / (1 + ((d − 0.3) / 0.7)²): ½ at 1 km, ¼ at 1.5 km;
+ *     cell is indexed, not where it serves), then 1 / (1 + ((d − 0.3) / 0.7)²): ½ at 1 km, ¼ at 1.5 km.
+ *     For an address with no cell, d counts beyond the nearest mast within the radius: where the
+ *     nearest mast stands 1.2 km away (a suburb, the countryside) it still most likely served the
+ *     customer, and a mast 0.3 km further weighs as one 0.3 km away in town;
  *   - aim factor, only when the inventory gives the cell's azimuth and the point is ≥ 50 m away: 1 when
  *     the sector points within 60° of the point, ½ when it points more than 120° away, linear between
  *     (the cells of one site share a mast, so distance alone cannot tell which sector serves an address).
@@ -41,6 +44,11 @@ export type ComplaintPlace =
       /** The cell id the complaint names, known to the inventory or not. */
       ownId?: string;
       own?: Cell;
+      /**
+       * An address with no cell: how far the nearest mast within the radius is (km). Distance counts
+       * beyond it: the nearest mast most likely served the customer, however far it is.
+       */
+      nearestKm?: number;
     }
   | {
       ok: false;
@@ -102,7 +110,7 @@ export function angleBetween(a: number, b: number): number {
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-export function locate(c: Complaint, inventory: Inventory): ComplaintPlace {
+export function locate(c: Complaint, inventory: Inventory, radiusKm = DEFAULT_RADIUS_KM): ComplaintPlace {
   const hasLat = c.lat !== undefined && c.lat !== null;
   const hasLon = c.lon !== undefined && c.lon !== null;
   if (hasLat !== hasLon) {
@@ -134,7 +142,24 @@ export function locate(c: Complaint, inventory: Inventory): ComplaintPlace {
   const place: ComplaintPlace = { ok: true, point, pointFrom: address ? 'address' : 'cell' };
   if (ownId !== undefined) place.ownId = ownId;
   if (own) place.own = own;
+  if (ownId === undefined) {
+    const nearest = nearestKm(point, inventory, radiusKm);
+    if (nearest !== undefined) place.nearestKm = nearest;
+  }
   return place;
+}
+
+/** The distance to the nearest cell within the radius (a small query first: most addresses have a mast close by). */
+function nearestKm(p: GeoPoint, inventory: Inventory, radiusKm: number): number | undefined {
+  let near = inventory.within(p.lat, p.lon, Math.min(0.5, radiusKm));
+  if (near.length === 0) near = inventory.within(p.lat, p.lon, radiusKm + QUERY_MARGIN_KM);
+  let best: number | undefined;
+  // The index's order decides which masts to look at; the exact distance decides the value.
+  for (const n of near.slice(0, 8)) {
+    const km = haversineKm(p.lat, p.lon, n.cell.lat, n.cell.lon);
+    if (km <= radiusKm && (best === undefined || km < best)) best = km;
+  }
+  return best === undefined ? undefined : round3(best);
 }
 
 export type Located = Extract<ComplaintPlace, { ok: true }>;
@@ -197,11 +222,12 @@ export function weighRelated(place: Located, cell: Cell, relation: Relation, km:
             ? BASE_NEIGHBOUR
             : BASE_NEARBY;
   let aim = 1;
+  const counted = place.ownId === undefined && place.nearestKm !== undefined ? Math.max(0, km - place.nearestKm) : km;
   if (cell.azimuth !== undefined && km >= AIM_MIN_KM) {
     const b = Number.isNaN(bearing) ? bearingDeg(cell.lat, cell.lon, place.point.lat, place.point.lon) : bearing;
     aim = aimFromOffset(angleBetween(cell.azimuth, b));
   }
-  return round3(base * distanceFactor(km) * aim);
+  return round3(base * distanceFactor(counted) * aim);
 }
 
 /** 1 up to 300 m, ½ at 1 km, ¼ at 1.5 km. */

@@ -12,10 +12,12 @@
  *   1 / (1 + ((gap − τ) / τ)²), so ½ one τ further out and falling with a long tail (a stated time is
  *   sometimes simply wrong, so there is no hard cut).
  * - Time weight without `issueAt`, against `receivedAt`: 1 when the window is ongoing then or ended
- *   within the hour before; then 1 / (1 + (h / 24 h)^1.5) for a window that ended h hours before that
- *   hour (complaint delays are heavy-tailed, median ~3 h, a tenth after a day: ½ a day back, ~0.16 at
- *   three days); a window starting after `receivedAt` (the customer noticed before the monitor did)
- *   gets 0.8 · e^(−lead / 45 min).
+ *   within the hour before; then 1 / (1 + (h / 36 h)^1.5) for a window that ended h hours before that
+ *   hour (complaint delays are heavy-tailed, median ~3 h, a tenth after a day: 0.65 a day back, ½ a
+ *   day and a half back, ~0.27 at three days); a window starting `lead` after `receivedAt` (the customer noticed before the
+ *   monitor did: a problem builds up, the first users suffer before a cell's averages cross a
+ *   threshold) weighs 1 up to 15 min, then 1 / (1 + ((lead − 15 min) / 45 min)²): ½ when it starts an
+ *   hour after the complaint, 0.27 at 1½ h, 0.16 at the 2 h edge of the candidate range.
  * - Severity weight: the window's severity is ≥ 0.5 when users had a bad experience in it; such a
  *   window weighs 0.75 + 0.5 · (severity − 0.5), i.e. 0.75..1. Below 0.5 (only KPIs drifted) it weighs
  *   the severity itself, so a KPI drift alone can never explain a complaint.
@@ -69,8 +71,8 @@ export const DEFAULT_MATCH_OPTIONS: MatchOptions = {
 const ONGOING_GRACE_MS = HOUR_MS;
 const LATE_HALF_MS = 36 * HOUR_MS;
 const LATE_SHAPE = 1.5;
-const AHEAD_WEIGHT = 0.8;
-const AHEAD_DECAY_MS = 45 * MINUTE_MS;
+const AHEAD_FLAT_MS = 15 * MINUTE_MS;
+const AHEAD_HALF_MS = 45 * MINUTE_MS;
 const STATED_BASE_MS = 15 * MINUTE_MS;
 const ROUNDING_MS = 5 * MINUTE_MS;
 
@@ -110,7 +112,10 @@ export function timeWeightAt(
     const x = (gap - tau) / tau;
     return 1 / (1 + x * x);
   }
-  if (start > receivedAt) return AHEAD_WEIGHT * Math.exp(-(start - receivedAt) / AHEAD_DECAY_MS);
+  if (start > receivedAt) {
+    const x = Math.max(0, start - receivedAt - AHEAD_FLAT_MS) / AHEAD_HALF_MS;
+    return 1 / (1 + x * x);
+  }
   const since = receivedAt - end - ONGOING_GRACE_MS;
   if (since <= 0) return 1;
   return 1 / (1 + (since / LATE_HALF_MS) ** LATE_SHAPE);

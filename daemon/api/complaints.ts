@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../../config/index.js';
 import {
@@ -12,10 +12,10 @@ import {
   resolutionVerdict,
   slaAtRisk,
 } from '../../correlator/complaints/index.js';
-import type { Alert, EpochMs, Inventory, Window } from '../../model/index.js';
+import type { Alert, ComplaintCorrelation, EpochMs, Inventory, Window } from '../../model/index.js';
 import type { WindowRecords } from '../../store/index.js';
 import { handled, type Complaints } from '../complaints.js';
-import { CATEGORIES, CHANNELS, SYMPTOMS } from '../../collectors/intake/index.js';
+import { CATEGORIES, CHANNELS, SYMPTOMS, parseTimeString } from '../../collectors/intake/index.js';
 import { camaraErrorBody, errorBody, listOf, rejection, type RouteDoc } from './openapi.js';
 import { boolParam, limitParam, rfc3339, timeParam } from './params.js';
 
@@ -230,48 +230,59 @@ const DOC = {
 
 /**
  * "2026-11-28 20:15" (the configured zone's local time, as an agent types it), RFC 3339, or epoch ms.
- * Returns undefined for text that is none of these.
+ * Returns undefined for text that is none of these. The intake's time reader decides, so a local time
+ * on a DST change day means the same here as in a complaint's CSV.
  */
 export function parseAgentTime(text: string, timeZone: string): EpochMs | undefined {
-  if (/^\d+$/.test(text)) return Number(text);
-  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text.trim());
-  if (!m) {
-    const ms = Date.parse(text);
-    return Number.isFinite(ms) ? ms : undefined;
-  }
-  const [y, mo, d, h, mi, s] = m.slice(1).map((v) => Number(v ?? 0)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  // The wall time in the zone: start from UTC and correct by the zone's offset there (twice, for DST edges).
-  let t = Date.UTC(y, mo - 1, d, h, mi, s);
-  for (let i = 0; i < 2; i++) t = Date.UTC(y, mo - 1, d, h, mi, s) - offsetMs(t, timeZone);
-  return t;
+  const t = parseTimeString(text, { timeZone });
+  return t.ok ? t.ms : undefined;
 }
 
-function offsetMs(t: EpochMs, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(t);
-  const p: Record<string, number> = {};
-  for (const x of parts) if (x.type !== 'literal') p[x.type] = Number(x.value);
-  return Date.UTC(p.year!, p.month! - 1, p.day, p.hour, p.minute, p.second) - Math.floor(t / 1000) * 1000;
+/** The correlation as the API shows it: each window as `{id, cell, score, reason}`. */
+export function correlationView(c: ComplaintCorrelation | undefined | null) {
+  if (!c) return null;
+  return {
+    explained: c.explained,
+    score: c.score,
+    windows: c.windows.map((m) => ({ id: m.window, cell: m.cell, score: m.score, reason: m.reason })),
+  };
 }
 
 /** CAMARA-style error: `{status, code, message}`. */
 function camaraError(reply: FastifyReply, status: number, code: string, message: string) {
   return reply.code(status).send({ status, code, message });
+}
+
+const CAMARA_CODES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  429: 'TOO_MANY_REQUESTS',
+  503: 'UNAVAILABLE',
+};
+
+/**
+ * The notices route speaks CAMARA also where the shared plumbing answers (a missing token, a refused
+ * role, an internal error): its `{error}` bodies are rewritten to `{status, code, message}`.
+ */
+async function camaraErrors(_req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  const status = reply.statusCode;
+  if (status < 400 || typeof payload !== 'string') return payload;
+  let body: unknown;
+  try {
+    body = JSON.parse(payload);
+  } catch {
+    return payload;
+  }
+  if (!body || typeof body !== 'object' || 'code' in body) return payload;
+  const error = (body as { error?: unknown }).error;
+  return JSON.stringify({
+    status,
+    code: CAMARA_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT'),
+    message: typeof error === 'string' ? error : 'request failed',
+  });
 }
 
 export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRoutesContext): void {
@@ -288,8 +299,14 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
     '/complaints',
     { config: { permission: 'ingest', doc: DOC.intake }, bodyLimit: maxBody },
     async (req, reply) => {
-      const csv = Buffer.isBuffer(req.body);
+      // Other types have parsers for other routes (text/plain for InfluxDB's /write); complaints are JSON or CSV.
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const csv = type === 'text/csv' || type === 'application/csv';
+      if (!csv && !(type === 'application/json' || type.endsWith('+json')))
+        return reply.code(415).send({ error: `send complaints as application/json or text/csv, not "${type}"` });
       const result = ctx.complaints.intake(req.body, csv ? 'csv' : 'json');
+      // Nothing could be read (a CSV header without the required columns): the request is at fault.
+      if ('error' in result) return reply.code(400).send({ error: result.error });
       return reply.code(202).send(result);
     },
   );
@@ -310,12 +327,7 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
       responseWithinMs: h.firstResponse,
       targets: h.goals,
     });
-    const network = rows.filter((r) => r.complaint.category === 'network' && r.correlation);
-    const explained = network.filter((r) => r.correlation!.explained).length;
-    return {
-      ...stats,
-      networkExplained: { explained, of: network.length, share: network.length ? explained / network.length : null },
-    };
+    return stats;
   });
 
   api.get('/complaints', { config: { permission: 'read', doc: DOC.list } }, async (req) => {
@@ -333,8 +345,9 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
       count: rows.length,
       complaints: rows.map((r) => ({
         ...r.complaint,
-        correlation: r.correlation ?? null,
-        cell: r.cell ?? r.complaint.cell,
+        ...(r.cell !== undefined ? { locatedCell: r.cell } : {}),
+        ...(r.region !== undefined ? { region: r.region } : {}),
+        correlation: correlationView(r.correlation),
       })),
     };
   });
@@ -369,7 +382,8 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
         ...r.complaint,
         ...(r.cell !== undefined ? { locatedCell: r.cell } : {}),
         ...(r.region !== undefined ? { region: r.region } : {}),
-        correlation: r.correlation ?? (r.complaint.category === 'network' ? null : undefined),
+        // Network complaints: null until correlated; the other categories are recorded, never correlated.
+        ...(r.complaint.category === 'network' ? { correlation: correlationView(r.correlation) } : {}),
         events: r.events,
         handling: {
           firstResponse: firstResponseVerdict(h, now, ctx.config().complaints.handling.firstResponse),
@@ -441,6 +455,7 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
     const located = locate(
       { id: 'context', receivedAt: at, channel: 'hotline', category: 'network', ...place },
       inventory,
+      cfg.complaints.radiusKm,
     );
     if (!located.ok) return reply.code(404).send({ error: located.message, reason: located.reason });
     const cells = candidateCells(located, inventory, cfg.complaints.radiusKm).map((c) => c.cell);
@@ -459,45 +474,49 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
       radiusKm: cfg.complaints.radiusKm,
     });
     if (!result.ok) return reply.code(404).send({ error: result.message, reason: result.reason });
-    return { ...result, atTime: rfc3339(at) };
+    return { ...result, atTime: rfc3339(at), timeZone: cfg.timezone };
   });
 
   /**
    * Proactive notices (CAMARA conventions: RFC 3339 times, `{status, code, message}` errors): ongoing
    * problems and ones fixed in the last two hours, with the area, a customer-safe text and a fix hint.
    */
-  api.get('/notices', { config: { permission: 'read', doc: DOC.notices } }, async (req, reply) => {
-    const parsed = noticeQuery.safeParse(req.query);
-    if (!parsed.success) {
-      return camaraError(
-        reply,
-        400,
-        'INVALID_ARGUMENT',
-        parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-      );
-    }
-    const q = parsed.data;
-    const inventory = ctx.inventory();
-    if (q.cell !== undefined && !inventory.has(q.cell))
-      return camaraError(reply, 404, 'NOT_FOUND', `unknown cell "${q.cell}"`);
-    const now = ctx.now();
-    const windows = ctx.windows.list({
-      from: now - 2 * HOUR,
-      ...(q.region !== undefined ? { region: q.region } : {}),
-      ...(q.cell !== undefined ? { cell: q.cell } : {}),
-    });
-    const list = notices(windows, {
-      inventory,
-      now,
-      words: intlTimeWords(ctx.config().timezone),
-      resolvedWithinMs: 2 * HOUR,
-    });
-    return {
-      notices: list.map((n) => ({
-        ...n,
-        start: rfc3339(n.start),
-        ...(n.resolvedAt !== undefined ? { resolvedAt: rfc3339(n.resolvedAt) } : {}),
-      })),
-    };
-  });
+  api.get(
+    '/notices',
+    { config: { permission: 'read', doc: DOC.notices }, onSend: camaraErrors },
+    async (req, reply) => {
+      const parsed = noticeQuery.safeParse(req.query);
+      if (!parsed.success) {
+        return camaraError(
+          reply,
+          400,
+          'INVALID_ARGUMENT',
+          parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+        );
+      }
+      const q = parsed.data;
+      const inventory = ctx.inventory();
+      if (q.cell !== undefined && !inventory.has(q.cell))
+        return camaraError(reply, 404, 'NOT_FOUND', `unknown cell "${q.cell}"`);
+      const now = ctx.now();
+      const windows = ctx.windows.list({
+        from: now - 2 * HOUR,
+        ...(q.region !== undefined ? { region: q.region } : {}),
+        ...(q.cell !== undefined ? { cell: q.cell } : {}),
+      });
+      const list = notices(windows, {
+        inventory,
+        now,
+        words: intlTimeWords(ctx.config().timezone),
+        resolvedWithinMs: 2 * HOUR,
+      });
+      return {
+        notices: list.map((n) => ({
+          ...n,
+          start: rfc3339(n.start),
+          ...(n.resolvedAt !== undefined ? { resolvedAt: rfc3339(n.resolvedAt) } : {}),
+        })),
+      };
+    },
+  );
 }

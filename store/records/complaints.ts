@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { Complaint, ComplaintCorrelation, EpochMs } from '../../model/index.js';
 import type { MigrationStep } from './index.js';
 
@@ -100,6 +100,8 @@ export class ComplaintRecords {
   private readonly insertEvent;
   private readonly markResponded;
   private readonly markResolved;
+  /** countOn's statements by the number of cells (the agent's lookup asks hundreds of times a second). */
+  private readonly counts = new Map<number, Statement>();
 
   constructor(private readonly db: Database) {
     const ins = db.prepare(
@@ -226,12 +228,15 @@ export class ComplaintRecords {
   /** Complaints received in [from, to) on these cells: the count a care agent may be told. */
   countOn(cells: readonly string[], from: EpochMs, to: EpochMs): number {
     if (cells.length === 0) return 0;
-    const r = this.db
-      .prepare(
+    let st = this.counts.get(cells.length);
+    if (!st) {
+      if (this.counts.size >= 256) this.counts.clear();
+      st = this.db.prepare(
         `SELECT count(*) AS n FROM complaint WHERE cell IN (${cells.map(() => '?').join(', ')}) AND received_at >= ? AND received_at < ?`,
-      )
-      .get(...cells, from, to) as { n: number };
-    return r.n;
+      );
+      this.counts.set(cells.length, st);
+    }
+    return (st.get(...cells, from, to) as { n: number }).n;
   }
 
   private events(id: string): ComplaintEvent[] {

@@ -9,9 +9,9 @@
  * last transactions, which for records (re-derivable, or re-posted idempotently) is the usual trade.
  * A kind that promises more (complaints: a 2xx means committed) sets it per transaction.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import BetterSqlite3, { type Database } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { openDatabase, type Migration } from '../sqlite.js';
 import { alertRecordMigrations } from './alerts.js';
@@ -55,29 +55,6 @@ export class RecordDb {
   static open(dataDir: string, log: Logger, migrations: readonly Migration[] = recordMigrations): RecordDb {
     mkdirSync(dataDir, { recursive: true });
     return new RecordDb(openDatabase(join(dataDir, 'cellwatch.db'), migrations, log, { synchronous: 'NORMAL' }));
-  }
-
-  /**
-   * When a component's state was last saved in a data dir, and one number inside it (a JSON path into
-   * the saved document), read before anything opens the database for use — the demo resumes its
-   * simulated clock from it. Undefined with no database, or no such state.
-   */
-  static peekState(dataDir: string, name: string, path = '$'): { at: number; value: number | null } | undefined {
-    const file = join(dataDir, 'cellwatch.db');
-    if (!existsSync(file)) return undefined;
-    const db = new BetterSqlite3(file, { fileMustExist: true });
-    try {
-      const row = db
-        .prepare<[string, string], { at: number; value: unknown }>(
-          'SELECT saved_at AS at, json_extract(body, ?) AS value FROM component_state WHERE name = ?',
-        )
-        .get(path, name);
-      return row ? { at: row.at, value: typeof row.value === 'number' ? row.value : null } : undefined;
-    } catch {
-      return undefined; // a database from before component state: nothing saved
-    } finally {
-      db.close();
-    }
   }
 
   /** Idempotent. */

@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { Cause, EpochMs, Window, WindowEvent } from '../../model/index.js';
 import type { MigrationStep } from './index.js';
 
@@ -113,7 +113,19 @@ export class WindowRecords {
     const sql =
       `SELECT body FROM degradation_window${where.length ? ` WHERE ${where.join(' AND ')}` : ''}` +
       ` ORDER BY start, id LIMIT ${Math.max(0, Math.floor(q.limit ?? 10_000))}`;
-    return (this.db.prepare(sql).all(args) as { body: string }[]).map((r) => JSON.parse(r.body) as Window);
+    return (this.statement(sql).all(args) as { body: string }[]).map((r) => JSON.parse(r.body) as Window);
+  }
+
+  private readonly statements = new Map<string, Statement>();
+
+  /** Prepared once per query shape (the agent's lookup asks the same few shapes hundreds of times a second). */
+  private statement(sql: string): Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      if (this.statements.size >= 256) this.statements.clear();
+      this.statements.set(sql, (st = this.db.prepare(sql)));
+    }
+    return st;
   }
 }
 

@@ -8,7 +8,12 @@
  * incident (what a perfect detector would report); the detection core's windows replace it later.
  */
 import { CellInventory } from '../../config/inventory.js';
-import { ComplaintCorrelator, type CorrelatorOptions, type Hotspot } from '../../correlator/complaints/index.js';
+import {
+  ComplaintCorrelator,
+  type CorrelatorOptions,
+  type Hotspot,
+  type HotspotEvent,
+} from '../../correlator/complaints/index.js';
 import type { Cause, Complaint, ComplaintCorrelation, EpochMs, Window, WindowEvent } from '../../model/index.js';
 import type { ComplaintTruth, SimNetwork } from '../../sim/index.js';
 
@@ -108,8 +113,11 @@ export function measure(input: AccuracyInput, order: ArrivalOrder, sim: Simulati
   const result = new Map<string, ComplaintCorrelation>();
   const hotspots = new Map<string, Hotspot>();
   let peakHeld = 0;
-  const noteHotspots = (evs: { hotspot: Hotspot }[]) => {
-    for (const e of evs) hotspots.set(e.hotspot.id, e.hotspot);
+  // A hot spot taken into a larger one (or re-keyed) is not one of its own.
+  const noteHotspots = (evs: HotspotEvent[]) => {
+    for (const e of evs)
+      if (e.superseded) hotspots.delete(e.hotspot.id);
+      else hotspots.set(e.hotspot.id, e.hotspot);
   };
   if (order === 'windows-first') {
     cor.addWindows(windows);

@@ -108,10 +108,11 @@ export function simAccuracy(o: AccuracyOptions): AccuracyResult {
       for (let t = h + hStep; t <= h + HOUR; t += hStep) {
         const s = net.sample(c.id, t);
         n++;
-        sums.activeUsers += s.activeUsers ?? 0;
-        sums.trafficMbps += trafficMbps(s, 60) ?? 0;
+        // As the store's rollups hold it: a down cell's sample carries no users, volumes or KPIs.
         if (s.available === false) continue;
         up++;
+        sums.activeUsers += s.activeUsers!;
+        sums.trafficMbps += trafficMbps(s, 60) ?? 0;
         sums.dlMbps += s.dlMbps!;
         sums.ulMbps += s.ulMbps!;
         sums.latencyMs += s.latencyMs!;
@@ -119,15 +120,11 @@ export function simAccuracy(o: AccuracyOptions): AccuracyResult {
         sums.sinrDb += s.sinrDb!;
         sums.prbUtilPct += s.prbUtilPct!;
       }
-      const m: HourlyMean = {
-        cell: c.id,
-        hour: h,
-        count: n,
-        activeUsers: sums.activeUsers / n,
-        trafficMbps: sums.trafficMbps / n,
-      };
+      const m: HourlyMean = { cell: c.id, hour: h, count: n };
       if (up > 0)
         Object.assign(m, {
+          activeUsers: sums.activeUsers / up,
+          trafficMbps: sums.trafficMbps / up,
           dlMbps: sums.dlMbps / up,
           ulMbps: sums.ulMbps / up,
           latencyMs: sums.latencyMs / up,
