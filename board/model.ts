@@ -410,3 +410,92 @@ export function localBands(
 export function pct(v: number | null | undefined, digits = 1): string {
   return v === null || v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(digits)} %`;
 }
+
+// ---- the good-experience target ------------------------------------------------------------------
+
+export type TargetStatus = 'met' | 'missed' | 'insufficient-data';
+
+/** The probe-based ratio beside the counters' (each probe test is one user's attempt). */
+export interface ProbeTargetView {
+  ratio: number | null;
+  tests: number;
+  good: number;
+  interval: [number, number] | null;
+  status: TargetStatus;
+  cells: number;
+}
+
+/** One result of `GET /api/v1/targets`: a scope's local day. */
+export interface TargetView {
+  day: string;
+  scope: string;
+  id: string;
+  ratio: number | null;
+  goal: number;
+  users: number;
+  coverage: number;
+  interval: [number, number] | null;
+  status: TargetStatus;
+  cells: number;
+  /** Absent when no probe tested the scope during that day's peak. */
+  probes?: ProbeTargetView;
+  /** Counters meet the goal while the probes miss it. */
+  disagreement?: boolean;
+}
+
+export const TARGET_STATUS_WORDS: Record<TargetStatus, string> = {
+  met: '✓ met',
+  missed: '✗ missed',
+  'insufficient-data': '? not enough data',
+};
+
+/**
+ * The day a target card leads with: today once today's peak has any data; before that (every morning
+ * until the peak hours) the latest earlier day with a verdict, so the board does not open on a row of
+ * "not enough data" — today's figure is still in its bar.
+ */
+export function headlineResult(
+  results: readonly TargetView[],
+  today: string,
+): { result?: TargetView; day: string; label: string } {
+  const todays = results.find((r) => r.day === today);
+  if (todays && todays.ratio !== null) return { result: todays, day: today, label: 'today' };
+  const earlier = results
+    .filter((r) => r.day < today && r.status !== 'insufficient-data')
+    .sort((a, b) => b.day.localeCompare(a.day))[0];
+  if (!earlier) return { ...(todays ? { result: todays } : {}), day: today, label: 'today' };
+  return { result: earlier, day: earlier.day, label: earlier.day === dayBefore(today, 1) ? 'yesterday' : earlier.day };
+}
+
+/** What a card says about the probes, in words (a disagreement is never only a colour). */
+export interface ProbeSummary {
+  status: TargetStatus | 'none';
+  /** "probes 25.0 % of 36 tests" or "no probe data". */
+  text: string;
+  /** "✗ missed", "? too few tests" or "". */
+  verdict: string;
+  disagreement: boolean;
+}
+
+export function probeSummary(r: TargetView | undefined): ProbeSummary {
+  const p = r?.probes;
+  if (!p || p.tests === 0) return { status: 'none', text: 'no probe data', verdict: '', disagreement: false };
+  const tests = `${p.tests.toLocaleString('en-US')} test${p.tests === 1 ? '' : 's'}`;
+  return {
+    status: p.status,
+    text: `probes ${pct(p.ratio)} of ${tests}`,
+    verdict: p.status === 'insufficient-data' ? '? too few tests' : TARGET_STATUS_WORDS[p.status],
+    disagreement: r?.disagreement === true,
+  };
+}
+
+const TARGET_ALERT_KINDS = new Set(['target_at_risk', 'probe_disagreement']);
+
+/** What the live target alerts say, as one key: when it changes, the targets did. */
+export function targetAlertKey(alerts: readonly AlertView[]): string {
+  return alerts
+    .filter((a) => TARGET_ALERT_KINDS.has(a.kind))
+    .map((a) => `${a.id}:${a.state}:${a.updatedAt ?? ''}`)
+    .sort()
+    .join(',');
+}

@@ -16,10 +16,13 @@ import {
   dayBefore,
   duration,
   fitProjection,
+  headlineResult,
   localDateTime,
   localTime,
   pct,
+  probeSummary,
   silenceMatchers,
+  targetAlertKey,
   usersAffected,
   type AlertFilter,
   type AlertRow,
@@ -28,20 +31,9 @@ import {
   type CellView,
   type Projection,
   type Severity,
+  type TargetView,
+  TARGET_STATUS_WORDS,
 } from './model.js';
-
-interface TargetResult {
-  day: string;
-  scope: string;
-  id: string;
-  ratio: number | null;
-  goal: number;
-  users: number;
-  coverage: number;
-  interval: [number, number] | null;
-  status: 'met' | 'missed' | 'insufficient-data';
-  cells: number;
-}
 
 interface CollectionTarget {
   target: string;
@@ -62,8 +54,6 @@ const RENDER_EVERY_MS = 250;
 const MAP_EVERY_MS = 1000;
 const REBUILD_BUDGET = 40;
 const ROW_PAGE = 150;
-
-const STATUS_WORD = { met: '✓ met', missed: '✗ missed', 'insufficient-data': '? not enough data' } as const;
 
 export class NocPage {
   private readonly filter: AlertFilter = {};
@@ -279,10 +269,10 @@ export class NocPage {
       const today = localDateTime(this.app.now(), this.app.tz).slice(0, 10);
       const from = dayBefore(today, 13);
       const [network, regions] = await Promise.all([
-        get<{ results: TargetResult[] }>('targets', { scope: 'network', from, to: today }),
-        get<{ results: TargetResult[] }>('targets', { scope: 'region', from, to: today }),
+        get<{ results: TargetView[] }>('targets', { scope: 'network', from, to: today }),
+        get<{ results: TargetView[] }>('targets', { scope: 'region', from, to: today }),
       ]);
-      const byId = new Map<string, TargetResult[]>();
+      const byId = new Map<string, TargetView[]>();
       for (const r of [...network.results, ...regions.results]) {
         let list = byId.get(r.id);
         if (!list) byId.set(r.id, (list = []));
@@ -295,31 +285,42 @@ export class NocPage {
           'p',
           { class: 'note' },
           `Share of users with a good experience at peak hours (goal ${pct(this.app.session.display.goal, 0)}), ` +
-            'with the share of peak time covered by data and the 95 % confidence interval.',
+            'with the share of peak time covered by data and the 95 % confidence interval; below it the share of ' +
+            'probe tests that passed over the same hours. ⚠ marks counters that meet the goal while probes miss it.',
         ),
       );
+      // Read after the last target alert seen (tests wait for this before a screenshot).
+      if (this.overviewSoon === undefined) this.el.overview.dataset.fresh = 'true';
     } catch (err) {
       this.problem(err);
     }
   }
 
-  private targetCard(id: string, results: TargetResult[], today: string, from: string): HTMLElement {
-    const now = results.find((r) => r.day === today);
+  private targetCard(id: string, results: TargetView[], today: string, from: string): HTMLElement {
+    const { result: now, label } = headlineResult(results, today);
     const goal = now?.goal ?? this.app.session.display.goal;
     const status = now?.status ?? 'insufficient-data';
     const title = id === 'network' ? 'Network' : `Region ${id}`;
+    const probes = probeSummary(now);
     return h(
       'article',
-      { class: `target target-${status}`, 'data-scope': id },
+      {
+        class: `target target-${status}${probes.disagreement ? ' target-disagreement' : ''}`,
+        'data-scope': id,
+        'data-day': now?.day ?? today,
+        'data-probes': probes.status,
+        ...(probes.disagreement ? { 'data-disagreement': 'true' } : {}),
+      },
       h(
         'h3',
         {},
         id === 'network'
           ? title
           : h('a', { href: `#/region/${encodeURIComponent(id)}`, title: `Filter the board to ${title}` }, title),
+        label === 'today' ? '' : h('span', { class: 'day' }, ` · ${label}`),
       ),
-      h('p', { class: 'ratio' }, pct(now?.ratio ?? null)),
-      h('p', { class: 'status' }, STATUS_WORD[status], ` · goal ${pct(goal, 0)}`),
+      h('p', { class: 'ratio', title: 'counters: users with a good experience' }, pct(now?.ratio ?? null)),
+      h('p', { class: 'status' }, TARGET_STATUS_WORDS[status], ` · goal ${pct(goal, 0)}`),
       h(
         'p',
         { class: 'detail' },
@@ -329,12 +330,42 @@ export class NocPage {
         h('br'),
         `${Math.round(now?.users ?? 0).toLocaleString()} users`,
       ),
+      h(
+        'p',
+        {
+          class: `probes probes-${probes.status}`,
+          title: 'Share of probe tests with a good result over the same peak hours (each test counts once)',
+        },
+        probes.text,
+        probes.verdict ? ' ' : '',
+        probes.verdict ? h('span', { class: 'verdict' }, probes.verdict) : '',
+      ),
+      probes.disagreement
+        ? h(
+            'p',
+            { class: 'disagreement', role: 'note' },
+            h('span', { 'aria-hidden': 'true' }, '⚠ '),
+            'Disagreement: counters meet the goal, probes miss it',
+          )
+        : '',
+      label === 'today' ? '' : h('p', { class: 'detail today' }, `today: ${this.todayWords(results, today)}`),
       this.sparkline(results, goal, today, from, title),
     );
   }
 
+  /** Today's state in a few words, when the card leads with an earlier day. */
+  private todayWords(results: readonly TargetView[], today: string): string {
+    const r = results.find((x) => x.day === today);
+    if (r && r.coverage > 0) return `${pct(r.coverage, 0)} of the peak covered so far`;
+    const peak = this.app.session.display.peak;
+    const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+    return peak === 'busy-hour'
+      ? 'no busy-hour data yet'
+      : `no peak data yet (${hhmm(peak.fromMinute)}–${hhmm(peak.toMinute)})`;
+  }
+
   /** 14 days as bars against the goal line; each bar says its day and figure to a screen reader. */
-  private sparkline(results: TargetResult[], goal: number, today: string, from: string, title: string): Element {
+  private sparkline(results: TargetView[], goal: number, today: string, from: string, title: string): Element {
     const W = 168;
     const H = 44;
     const days: string[] = [];
@@ -389,6 +420,7 @@ export class NocPage {
     if (force || this.drawnAlerts !== app.alerts.version) {
       this.drawnAlerts = app.alerts.version;
       this.renderAlerts();
+      this.refreshTargetsOnAlerts();
     }
     const mapKey = `${app.windows.version}:${app.cellsVersion}:${app.hotspots.length}:${this.mapWidth}`;
     // The map redraws at most once a second in a burst (the list is what people read first).
@@ -417,6 +449,28 @@ export class NocPage {
       );
     }
   }
+
+  /**
+   * The targets change when a target alert fires, resolves or is updated: the cards are read again
+   * then (a second later, once for a burst), not only every minute — an accelerated demo moves hours
+   * in that minute, and cards that contradict the alert list beside them mislead.
+   */
+  private refreshTargetsOnAlerts(): void {
+    const key = targetAlertKey(this.app.alerts.all());
+    if (key === this.targetAlerts) return;
+    const first = this.targetAlerts === undefined;
+    this.targetAlerts = key;
+    if (first || !this.usable || this.overviewSoon !== undefined) return;
+    this.el.overview.dataset.fresh = 'false';
+    this.overviewSoon = window.setTimeout(() => {
+      this.overviewSoon = undefined;
+      void this.loadOverview();
+    }, 1000);
+    this.timers.push(this.overviewSoon);
+  }
+
+  private targetAlerts?: string;
+  private overviewSoon?: number;
 
   private renderAlerts(): void {
     const rows = alertRows(this.app.alerts.all(), this.filter);
@@ -879,7 +933,10 @@ export class NocPage {
   // ---- collection --------------------------------------------------------------------------------
 
   private renderCollection(): void {
-    const failing = this.collection.filter((t) => t.state !== 'ok');
+    // A target not polled yet (just started or added) is waiting, not failing.
+    const waiting = this.collection.filter((t) => t.state === 'pending').length;
+    const failing = this.collection.filter((t) => t.state !== 'ok' && t.state !== 'pending');
+    const answering = this.collection.length - failing.length - waiting;
     const store = this.app.alerts.all().filter((a) => a.kind === 'store_backlog');
     const tz = this.app.tz;
     this.el.collection.replaceChildren(
@@ -887,7 +944,8 @@ export class NocPage {
         'p',
         { class: failing.length ? 'warn-text' : 'ok-text' },
         failing.length ? '▲ ' : '✓ ',
-        `${this.collection.length - failing.length} of ${this.collection.length} targets answering`,
+        `${answering} of ${this.collection.length} targets answering`,
+        waiting ? `, ${waiting} waiting for their first poll` : '',
       ),
       failing.length
         ? h(

@@ -758,6 +758,15 @@ const simSchema = z
       .datetime({ offset: true })
       .transform((iso) => Date.parse(iso))
       .optional(),
+    /**
+     * Simulated time computed before the network goes live (e.g. `3d`): every cell's and link's samples
+     * over [start − history, start) at the poll interval, with that time's complaints and care answers,
+     * go through the same store, detection and complaint intake as live data — the board opens on past
+     * days' targets, filled charts and baselines. Only into a data dir the detector has no state in.
+     */
+    history: durationOrZero('3d')
+      .prefault('0s')
+      .refine((ms) => ms <= 28 * 86_400_000, 'at most 28d'),
     /** Loopback address the per-site SNMP agents listen on. */
     host: z.string().default('127.0.0.1'),
     /** First UDP port of the per-site agents; 0 picks free ports. */

@@ -51,7 +51,11 @@ async function portIsFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-async function runDaemon(cfg: Config, configFile: string | undefined, banner?: (d: Daemon) => string): Promise<void> {
+async function runDaemon(
+  cfg: Config,
+  configFile: string | undefined,
+  banner?: (d: Daemon, now: number) => string,
+): Promise<void> {
   const log = createLogger(cfg.log);
   const wall = new SystemClock();
   const clock = cfg.sim.enabled ? new AcceleratedClock(cfg.sim.start ?? wall.now(), cfg.sim.rate) : wall;
@@ -102,7 +106,7 @@ async function runDaemon(cfg: Config, configFile: string | undefined, banner?: (
     log.fatal({ err }, 'cellwatch could not start');
     process.exit(1);
   }
-  if (banner) process.stdout.write(banner(daemon) + '\n');
+  if (banner) process.stdout.write(banner(daemon, clock.now()) + '\n');
 }
 
 const program = new Command('cellwatch')
@@ -134,6 +138,8 @@ interface DemoFlags {
   rate?: number;
   seed?: number;
   dataDir?: string;
+  start?: string;
+  history?: string;
 }
 
 /**
@@ -145,7 +151,7 @@ async function demoConfig(opts: DemoFlags): Promise<Config> {
   const { raw, baseDir } = opts.config ? readRawConfig(opts.config) : { raw: {}, baseDir: process.cwd() };
   const obj = (v: unknown): Record<string, unknown> =>
     v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  const sim: Record<string, unknown> = { scenario: 'opening', ...obj(raw.sim), enabled: true };
+  const sim: Record<string, unknown> = { scenario: 'opening', history: '1d', ...obj(raw.sim), enabled: true };
   if (opts.sites !== undefined) {
     sim.sites = opts.sites;
     // `demo --sites 2` should just work: fewer regions rather than an error about a flag not given.
@@ -155,6 +161,8 @@ async function demoConfig(opts: DemoFlags): Promise<Config> {
   }
   if (opts.rate !== undefined) sim.rate = opts.rate;
   if (opts.seed !== undefined) sim.seed = opts.seed;
+  if (opts.start !== undefined) sim.start = opts.start;
+  if (opts.history !== undefined) sim.history = opts.history;
   const http = { ...obj(raw.http) };
   if (opts.listen !== undefined) http.listen = opts.listen;
   else {
@@ -177,6 +185,8 @@ program
   .option('--sites <n>', 'simulated sites (3–6 cells each)', number)
   .option('--rate <x>', 'simulated seconds per real second', number)
   .option('--seed <n>', 'simulation seed', number)
+  .option('--start <time>', 'simulated start time, ISO 8601 with offset (default: now)')
+  .option('--history <duration>', 'simulated time computed before going live, e.g. 3d (0s: none)')
   .option('--data-dir <dir>', 'data directory')
   .action(async (opts: DemoFlags) => {
     let cfg: Config;
@@ -185,13 +195,18 @@ program
     } catch (err) {
       failConfig(err);
     }
-    const resume = cfg.sim.start === undefined ? resumedSimTime(cfg.dataDir, new SystemClock().now()) : undefined;
+    // Also past a --start: a data dir left ahead of it would put every new sample hours late.
+    const resume = resumedSimTime(cfg.dataDir, cfg.sim.start ?? new SystemClock().now());
     if (resume !== undefined) cfg = { ...cfg, sim: { ...cfg.sim, start: resume } };
-    await runDaemon(cfg, opts.config, (d) => {
+    await runDaemon(cfg, opts.config, (d, now) => {
       const sim = d.simulation;
+      const local = (ms: number) =>
+        new Date(ms).toLocaleString('sv-SE', { timeZone: cfg.timezone }).slice(0, 16) + ` ${cfg.timezone}`;
+      const past = sim?.past ? `, simulated past from ${local(sim.past.from)}` : '';
       return [
         '',
         `  cellwatch demo — ${sim?.network.sites.length ?? 0} simulated sites, ${sim?.network.cells.length ?? 0} cells, clock ${cfg.sim.rate}× real time`,
+        `  time:   ${local(now)}${past}`,
         ...(resume !== undefined
           ? [`  resumed at ${new Date(resume).toISOString()}, where the last run on this data dir stopped`]
           : []),

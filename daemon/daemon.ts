@@ -16,7 +16,7 @@ import { startIntake } from './intake.js';
 import { startInventory } from './inventory.js';
 import { startLatest } from './latest.js';
 import { PromMetrics, createRegistry } from './metrics.js';
-import { startSimulatedCare, startSimulation, type Simulation } from './simulation.js';
+import { fillSimulatedHistory, startSimulatedCare, startSimulation, type Simulation } from './simulation.js';
 import { startStores } from './stores.js';
 import { startEventStream } from './stream/events.js';
 
@@ -81,11 +81,20 @@ export class Daemon {
     const inventory = startInventory(h, this.sim);
     const latest = await startLatest(h, stores.reader);
     const sim = this.sim;
+    // The baselines' seed (weeks of hourly means) stops where the demo's computed past begins: those
+    // hours get the past's own samples.
+    const seedUntil = (until: number) => until - h.config.sim.history;
     const detection = await startDetection(h, {
       records: stores.records,
       reader: stores.reader,
       inventory,
-      ...(sim ? { past: (until: number) => sim.history(until) } : {}),
+      ...(sim ? { past: (until: number) => sim.history(seedUntil(until)) } : {}),
+    });
+    // The demo's past goes in before the alerts and complaints start: they find it as after a restart.
+    const simFrom = await fillSimulatedHistory(h, this.sim, {
+      writer: stores.writer,
+      inventory,
+      detector: detection.detector,
     });
     const listen = h.config.http.listen;
     const alerting = startAlerting(h, {
@@ -113,7 +122,7 @@ export class Daemon {
       ...complaints.alertConditions(h.clock.now()),
       ...(down ? [{ type: 'store' as const, event: down }] : []),
     ]);
-    startSimulatedCare(h, this.sim, complaints);
+    startSimulatedCare(h, this.sim, complaints, simFrom);
     const ingest = startIngest(h, stores.writer, inventory);
     startIntake(h, ingest);
     const collection = await startCollection(h, this.deps.collectors ?? BUILT_IN_COLLECTORS, {

@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { BASELINE_KPIS, type HourlyMean } from '../correlator/index.js';
+import { BASELINE_KPIS, type Detector, type HourlyMean } from '../correlator/index.js';
 import { baselineValues } from '../correlator/interval.js';
-import type { EpochMs } from '../model/index.js';
-import { StateRecords, type RecordDb } from '../store/index.js';
+import type { EpochMs, Inventory, LinkSample, Sample } from '../model/index.js';
+import { StateRecords, type RecordDb, type SeriesWriter } from '../store/index.js';
+import { linkPoint, samplePoint } from '../store/schema.js';
 import { SimAgents, SimNetwork, careEvents, type CareEvent } from '../sim/index.js';
 import type { Complaints } from './complaints.js';
 import type { House } from './house/index.js';
@@ -17,20 +18,22 @@ export interface Simulation {
   intervalMs: number;
   /** The network's past as hourly means (see `simulatedHistory`), for the detector's baselines. */
   history(until: EpochMs): HourlyMean[];
+  /** The samples of the past computed at start (`sim.history`, fillSimulatedHistory), when there were. */
+  past?: { from: EpochMs; to: EpochMs };
 }
 
 /** The simulated network (demo): one SNMP agent per site on loopback, stepped by the daemon's scheduler. */
 export async function startSimulation(h: House, needs: { records: RecordDb }): Promise<Simulation | undefined> {
   const cfg = h.config;
   if (!cfg.sim.enabled) return undefined;
+  // The network begins where its history does: the seeded incidents and complaints fill that time too.
   const network = SimNetwork.create({
     seed: cfg.sim.seed,
     regions: cfg.sim.regions,
     sites: cfg.sim.sites,
-    start: cfg.sim.start ?? h.clock.now(),
+    start: (cfg.sim.start ?? h.clock.now()) - cfg.sim.history,
     timezone: cfg.timezone,
   });
-  if (cfg.sim.scenario === 'opening') openingScenario(network, h.clock.now());
   const agents = new SimAgents(network, h.scheduler, {
     host: cfg.sim.host,
     basePort: cfg.sim.basePort,
@@ -119,6 +122,85 @@ export function simulatedHistory(network: SimNetwork, until: EpochMs, log: Logge
   return out;
 }
 
+/** Hours of history exported and published together. */
+const HISTORY_BATCH_MS = 3_600_000;
+/** How far back the simulated customers' complaints start when there is history (see below). */
+const COMPLAINT_HISTORY_MS = 2 * 86_400_000;
+
+/**
+ * The demo's past (`sim.history`), computed before the network goes live: what a collector polling the
+ * simulated sites every interval would have stored, from `history` before now up to the last poll
+ * tick, written to the store and published on the bus hour by hour — the detector builds its windows,
+ * day targets and baselines from it as from live data. It runs after detection and before the alerts
+ * and complaints start, like the time before a restart: they pick up what still holds from the
+ * detector and the records. A data dir whose detector already holds state (a restart) gets none.
+ * Then the opening scenario's incidents are planned from the moment the network goes live.
+ *
+ * Returns where the simulated customers' complaints start: within the history, or now.
+ */
+export async function fillSimulatedHistory(
+  h: House,
+  sim: Simulation | undefined,
+  needs: { writer: SeriesWriter; inventory: () => Inventory; detector: Detector },
+): Promise<EpochMs | undefined> {
+  if (!sim) return undefined;
+  const cfg = h.config.sim;
+  const log = h.logFor('sim');
+  let since = h.clock.now();
+  if (cfg.history > 0 && needs.detector.stats().watermark === null) {
+    const began = performance.now();
+    const step = sim.intervalMs;
+    const from = Math.floor((h.clock.now() - cfg.history) / step) * step + step;
+    let t = from;
+    let samples = 0;
+    const wentLive = h.clock.now();
+    let behind = false;
+    // The clock runs on while the past is computed: catch up with it, to the last tick already due —
+    // unless a batch costs more clock time than it covers (a huge network at a high rate), which would
+    // never catch up: then the live polls take over from where the history stops.
+    while (t <= h.clock.now()) {
+      if (behind && t > wentLive) break;
+      const batchStart = t;
+      const clockBefore = h.clock.now();
+      const batchEnd = Math.min(t + HISTORY_BATCH_MS, Math.floor(h.clock.now() / step) * step + step);
+      const cells: Sample[] = [];
+      const links: LinkSample[] = [];
+      for (; t < batchEnd; t += step) {
+        const got = sim.network.intervalSamples(t, step);
+        cells.push(...got.samples);
+        links.push(...got.links);
+      }
+      const inventory = needs.inventory();
+      const points = [
+        ...cells.map((c) => samplePoint(c, inventory.cell(c.cell))),
+        ...links.map((l) => linkPoint(l, inventory.regionOfSite(l.site))),
+      ];
+      await needs.writer.export(points, { flush: true });
+      h.bus.emit('samples', { at: cells.at(-1)?.ts ?? t, samples: cells });
+      h.bus.emit('links', { at: links.at(-1)?.ts ?? t, links });
+      samples += cells.length;
+      behind = h.clock.now() - clockBefore > t - batchStart;
+    }
+    // Complaints of the history's last two days only: one can come two days after its problem, and the
+    // complaint correlator holds the windows of the last four (lookback, after and a day): an older one
+    // would be filed unexplained for want of the window that explains it.
+    since = Math.max(from - step, h.clock.now() - COMPLAINT_HISTORY_MS);
+    sim.past = { from: from - step, to: t - step };
+    log.info(
+      {
+        from: new Date(from - step).toISOString(),
+        to: new Date(t - step).toISOString(),
+        samples,
+        ms: Math.round(performance.now() - began),
+        ...(t <= h.clock.now() ? { behindMs: h.clock.now() - (t - step) } : {}),
+      },
+      'simulated history computed',
+    );
+  }
+  if (cfg.scenario === 'opening') openingScenario(sim.network, h.clock.now());
+  return since;
+}
+
 const MIN = 60_000;
 const HOUR_MS = 3_600_000;
 
@@ -160,11 +242,16 @@ export function openingScenario(network: SimNetwork, start: number): void {
  * resolutions and feedback (sim/care.ts) are recorded as their times come. Events still pending at a
  * restart are not replayed: the demo's desk forgets what it had planned.
  */
-export function startSimulatedCare(h: House, sim: Simulation | undefined, complaints: Complaints): void {
+export function startSimulatedCare(
+  h: House,
+  sim: Simulation | undefined,
+  complaints: Complaints,
+  from: EpochMs = h.clock.now(),
+): void {
   if (!sim) return;
   const log = h.logFor('sim-care');
   const seed = h.config.sim.seed;
-  let since = h.clock.now();
+  let since = from;
   const pending: { id: string; event: CareEvent }[] = [];
   const job = h.scheduler.every('sim:complaints', sim.intervalMs, (tick) => {
     const filed = sim.network.complaints(since, tick).map(({ cause: _cause, ...c }) => c);

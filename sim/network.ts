@@ -133,6 +133,75 @@ export class SimNetwork {
   }
 
   /**
+   * What a collector polling every `stepMs` would have stored for the interval ending at t (rounded down
+   * to the minute), as the demo's SNMP agents serve it: per cell the gauges of the last minute and the
+   * volumes of the whole interval; per site its backhaul link, rates averaged over the interval, errors
+   * summed, up or down as at its end. The demo's history (daemon/simulation.ts) is made of these.
+   */
+  intervalSamples(t: EpochMs, stepMs: number): { samples: Sample[]; links: LinkSample[] } {
+    if (!(stepMs >= MINUTE_MS) || stepMs % MINUTE_MS !== 0)
+      throw new RangeError(`intervalSamples stepMs: must be a multiple of 60000, got ${stepMs}`);
+    const ts = Math.floor(t / MINUTE_MS) * MINUTE_MS;
+    const minutes = stepMs / MINUTE_MS;
+    const intervalS = stepMs / 1000;
+    const samples: Sample[] = [];
+    const links: LinkSample[] = [];
+    for (let si = 0; si < this.sites.length; si++) {
+      const site = this.sites[si]!;
+      const cells = this.topo.siteCells[si]!;
+      const dl = new Array<number>(cells.length).fill(0);
+      const ul = new Array<number>(cells.length).fill(0);
+      let inMbps = 0;
+      let outMbps = 0;
+      let inErrors = 0;
+      let outErrors = 0;
+      // Oldest minute first, so the site cache ends on the interval's last minute (its gauges).
+      let state = this.siteState(si, ts);
+      for (let k = minutes - 1; k >= 0; k--) {
+        state = this.siteState(si, ts - k * MINUTE_MS);
+        state.cells.forEach((c, i) => {
+          dl[i]! += c.dlVolumeMB;
+          ul[i]! += c.ulVolumeMB;
+        });
+        inMbps += state.link.inMbps / minutes;
+        outMbps += state.link.outMbps / minutes;
+        inErrors += state.link.inErrors;
+        outErrors += state.link.outErrors;
+      }
+      state.cells.forEach((c, i) => {
+        const cell = this.cells[cells[i]!]!.id;
+        if (!c.available) samples.push({ cell, ts, source: 'sim', intervalS, available: false, activeUsers: 0 });
+        else
+          samples.push({
+            cell,
+            ts,
+            source: 'sim',
+            intervalS,
+            ...c,
+            dlVolumeMB: Math.round(dl[i]! * 1e6) / 1e6,
+            ulVolumeMB: Math.round(ul[i]! * 1e6) / 1e6,
+          });
+      });
+      const l = state.link;
+      links.push({
+        link: `bh-${site.id}:1`,
+        site: site.id,
+        ts,
+        source: 'sim',
+        intervalS,
+        inMbps: Math.round(inMbps * 1000) / 1000,
+        outMbps: Math.round(outMbps * 1000) / 1000,
+        speedMbps: l.speedMbps,
+        utilPct: Math.round((Math.max(inMbps, outMbps) / l.speedMbps) * 1000) / 10,
+        operUp: l.operUp,
+        inErrors,
+        outErrors,
+      });
+    }
+    return { samples, links };
+  }
+
+  /**
    * Everything about one site for the interval ending at t, including the octets its counters carry.
    * The returned object is shared: treat it as read-only.
    */

@@ -20,6 +20,9 @@ const TOKENS = {
   ingest: 'ingest-token-board-0123456789',
 };
 const HOUR = 3_600_000;
+const MIN = 60_000;
+/** A Thursday, 20:30 UTC: inside the peak hours, 1.5 h of them already in the history. */
+const DEMO_START = '2026-11-26T20:30:00Z';
 
 /** What board/main.ts exposes to tests (read-only counters). */
 interface BoardGlobal {
@@ -44,6 +47,49 @@ async function api<T>(url: string, path: string, token: string, init: RequestIni
   });
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
+}
+
+interface TargetRow {
+  id: string;
+  status: string;
+  probes?: { ratio: number | null; tests: number; status: string };
+  disagreement?: boolean;
+}
+
+/**
+ * Probe results pushed as a probe device does (`source: probe`, an ingest token): every 5 min over the
+ * last 95 min of today's peak, failing downloads (`dlMbps: 0`, as collectors/probe writes a failed
+ * test) on a cell of the first region whose counters meet the goal, passing ones on a cell of another
+ * region. The first becomes a disagreement; the regions left have no probe data.
+ */
+async function pushProbes(t: Test, url: string): Promise<{ failing: string; passing: string; none: string[] }> {
+  const cells = await api<{ at: number; cells: { id: string; region?: string }[] }>(url, 'cells', TOKENS.viewer);
+  const day = new Date(cells.at).toISOString().slice(0, 10);
+  const regions = await api<{ results: TargetRow[] }>(url, `targets?scope=region&day=${day}`, TOKENS.viewer);
+  const failing = regions.results.find((r) => r.status === 'met')?.id;
+  if (!failing) throw new Error(`no region meets the goal today: ${JSON.stringify(regions.results)}`);
+  const passing = regions.results.find((r) => r.id !== failing)!.id;
+  const cellOf = (region: string) => cells.cells.find((c) => c.region === region)!.id;
+  const samples: object[] = [];
+  for (let ts = Math.floor(cells.at / (5 * MIN)) * 5 * MIN - 95 * MIN; ts <= cells.at; ts += 5 * MIN) {
+    samples.push({ cell: cellOf(failing), ts, source: 'probe', available: true, dlMbps: 0 });
+    samples.push({ cell: cellOf(passing), ts, source: 'probe', available: true, dlMbps: 42.5 });
+  }
+  const pushed = await api<{ accepted: number }>(url, 'samples', TOKENS.ingest, {
+    method: 'POST',
+    body: JSON.stringify(samples),
+  });
+  t.equal(pushed.accepted, samples.length, `${samples.length} probe results pushed with the ingest token`);
+  const after = await api<{ results: TargetRow[] }>(url, `targets?scope=region&day=${day}`, TOKENS.viewer);
+  const byId = new Map(after.results.map((r) => [r.id, r]));
+  t.match(
+    byId.get(failing),
+    { status: 'met', probes: { ratio: 0, status: 'missed' }, disagreement: true },
+    `${failing}: counters meet the goal, probes miss it — a disagreement in /targets`,
+  );
+  t.match(byId.get(passing), { probes: { ratio: 1 }, disagreement: false }, `${passing}: the probes pass`);
+  const none = after.results.filter((r) => !r.probes).map((r) => r.id);
+  return { failing, passing, none };
 }
 
 async function signIn(page: Page, token: string): Promise<void> {
@@ -78,9 +124,15 @@ void t.test('the board, the cell page, the agent page and complaint handling in 
   );
   const port = await freePort('tcp');
   const url = `http://127.0.0.1:${port}`;
-  const args = ['demo', '-c', config, '--sites', '6', '--rate', '120', '--listen', `127.0.0.1:${port}`];
-  args.push('--data-dir', join(dir, 'data'));
+  const args = ['demo', '-c', config, '--sites', '8', '--rate', '120', '--listen', `127.0.0.1:${port}`];
+  // Two weeks of simulated past, going live during the peak hours (19:00–22:00 in the config's zone):
+  // the board opens on today's figures and 14 days of bars, the cell page on a full day. Screenshots
+  // show that, and the same day each time (seeded network, fixed start).
+  args.push('--start', DEMO_START, '--history', '14d', '--data-dir', join(dir, 'data'));
   let demo = await startDemo(t, args, url);
+
+  // ---- probes beside the counters: failing tests in a region whose counters meet the goal ----------
+  const probes = await pushProbes(t, url);
 
   const browser = await launchChromium(executable!);
   t.teardown(() => browser.close());
@@ -101,10 +153,33 @@ void t.test('the board, the cell page, the agent page and complaint handling in 
   await signIn(page, TOKENS.operator);
   await page.waitForSelector('body[data-stream="live"]', { timeout: 15_000 });
   t.match(await page.textContent('#who'), /noc-operator \(operator\)/, 'signed in as the operator');
+  // Windows the history left open are alerts already: the one to ack must arrive after the board opened.
   const atStart = await page.$$eval('tr.alert', (rows) => rows.map((r) => r.getAttribute('data-alert')));
 
+  // ---- the network overview: today's figures, 14 days of bars, the probes beside the counters ------
+  const card = (id: string) => `#overview article.target[data-scope="${id}"]`;
+  await page.waitForSelector(`${card(probes.failing)}[data-disagreement="true"]`, { timeout: 30_000 });
+  const failingCard = (await page.textContent(card(probes.failing))) ?? '';
+  t.match(
+    failingCard,
+    /probes 0\.0 % of \d+ tests ✗ missed/,
+    'the probe ratio, with its test count, beside the counters',
+  );
+  t.match(failingCard, /Disagreement: counters meet the goal, probes miss it/, 'the disagreement said in words');
+  t.match(await page.textContent(card(probes.passing)), /probes 100\.0 % of \d+ tests/);
+  t.notOk(await page.$(`${card(probes.passing)}[data-disagreement]`), 'no disagreement where the probes pass');
+  for (const id of probes.none)
+    t.match(await page.textContent(`${card(id)} .probes`), /no probe data/, `${id}: no probe data`);
+  const network = (await page.textContent(card('network'))) ?? '';
+  t.match(network, /\d+\.\d %/, `the network card leads with a ratio: ${network.slice(0, 80)}`);
+  t.notMatch(network, /coverage 0 %/, 'with data covering the peak');
+  t.match(network, /95 % CI \d+\.\d %–\d+\.\d %/, 'and its confidence interval');
+  const bars = await page.$$eval(`${card('network')} svg rect.bar:not(.bar-none)`, (r) => r.length);
+  t.ok(bars >= 14, `14 days of bars from the history (${bars})`);
+
   // ---- an alert arrives live; ack and silence it from the board ----------------------------------
-  const row = await page.waitForSelector('tr.alert[data-cell]:has(button.ack)', { timeout: 90_000 });
+  const fresh = atStart.map((id) => `:not([data-alert="${id}"])`).join('');
+  const row = await page.waitForSelector(`tr.alert[data-cell]${fresh}:has(button.ack)`, { timeout: 90_000 });
   const alertId = (await row.getAttribute('data-alert'))!;
   const cell = (await row.getAttribute('data-cell'))!;
   t.notOk(atStart.includes(alertId), `alert ${alertId} on ${cell} was not on the board when it opened`);
@@ -141,6 +216,15 @@ void t.test('the board, the cell page, the agent page and complaint handling in 
   );
   await page.waitForSelector('#map-legend li');
   t.ok(Number(await page.getAttribute('body', 'data-map-cells')) >= 18, 'the map draws the cells');
+  // Collection health is read every 15 s: by then every simulated site has answered a poll.
+  await waitFor(
+    async () => /^✓ (\d+) of \1 targets answering$/.test((await page.textContent('#collection p')) ?? ''),
+    30_000,
+    'collection health to show every target answering',
+  );
+  t.pass('collection health: every target answering');
+  // The target cards are read again after a target alert changes: wait for that before the picture.
+  await page.waitForSelector('#overview[data-fresh="true"]', { timeout: 15_000 });
   await shot(page, 'board.png');
 
   // ---- its cell page: the window shaded -----------------------------------------------------------

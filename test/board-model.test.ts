@@ -11,14 +11,18 @@ import {
   dayBefore,
   duration,
   fitProjection,
+  headlineResult,
   localBands,
   localDateTime,
+  probeSummary,
   silenceMatchers,
+  targetAlertKey,
   usersAffected,
   zonedToEpoch,
   type AlertFilter,
   type AlertView,
   type CellView,
+  type TargetView,
   type WindowView,
 } from '../board/model.js';
 
@@ -293,4 +297,108 @@ void t.test('time in the daemon’s zone', async (t) => {
     [-5 * MIN, '0 min'],
   ];
   for (const [ms, want] of durations) t.equal(duration(ms), want, `${ms / MIN} min → ${want}`);
+});
+
+function target(day: string, over: Partial<TargetView> = {}): TargetView {
+  return {
+    day,
+    scope: 'region',
+    id: 'R1',
+    ratio: 0.97,
+    goal: 0.95,
+    users: 120,
+    coverage: 1,
+    interval: [0.95, 0.98],
+    status: 'met',
+    cells: 12,
+    ...over,
+  };
+}
+
+void t.test("a target card's day: today once its peak has data, else the latest day with a verdict", async (t) => {
+  const today = '2026-11-30';
+  const nothingToday = target(today, { ratio: null, coverage: 0, interval: null, status: 'insufficient-data' });
+  const cases: { spec: string; results: TargetView[]; want: [string | undefined, string] }[] = [
+    { spec: 'today has a verdict', results: [target('2026-11-29'), target(today)], want: [today, 'today'] },
+    {
+      spec: 'today has a ratio but too little coverage yet: still today (the peak is on)',
+      results: [target('2026-11-29'), target(today, { coverage: 0.2, status: 'insufficient-data' })],
+      want: [today, 'today'],
+    },
+    {
+      spec: 'before the peak: yesterday leads',
+      results: [target('2026-11-28'), target('2026-11-29'), nothingToday],
+      want: ['2026-11-29', 'yesterday'],
+    },
+    {
+      spec: 'yesterday without a verdict: the latest day that has one, by date',
+      results: [target('2026-11-27'), target('2026-11-29', { status: 'insufficient-data' }), nothingToday],
+      want: ['2026-11-27', '2026-11-27'],
+    },
+    { spec: 'no earlier verdict: today, empty', results: [nothingToday], want: [today, 'today'] },
+    { spec: 'no results at all', results: [], want: [undefined, 'today'] },
+  ];
+  for (const c of cases) {
+    const h = headlineResult(c.results, today);
+    t.strictSame([h.result?.day, h.label], c.want, c.spec);
+  }
+});
+
+void t.test('the probe line of a target card, in words', async (t) => {
+  const probes = (over: Partial<NonNullable<TargetView['probes']>>) => ({
+    ratio: 0.25,
+    tests: 36,
+    good: 9,
+    interval: [0.14, 0.41] as [number, number],
+    status: 'missed' as const,
+    cells: 1,
+    ...over,
+  });
+  const cases: { spec: string; r: TargetView | undefined; want: Record<string, unknown> }[] = [
+    {
+      spec: 'no probe tested the scope',
+      r: target('d'),
+      want: { status: 'none', text: 'no probe data', verdict: '', disagreement: false },
+    },
+    { spec: 'no result at all', r: undefined, want: { status: 'none', text: 'no probe data' } },
+    {
+      spec: 'counters met, probes missed: a disagreement, in words',
+      r: target('d', { probes: probes({}), disagreement: true }),
+      want: { status: 'missed', text: 'probes 25.0 % of 36 tests', verdict: '✗ missed', disagreement: true },
+    },
+    {
+      spec: 'both met',
+      r: target('d', { probes: probes({ ratio: 1, good: 36, status: 'met' }), disagreement: false }),
+      want: { status: 'met', text: 'probes 100.0 % of 36 tests', verdict: '✓ met', disagreement: false },
+    },
+    {
+      spec: 'too few tests to judge',
+      r: target('d', { probes: probes({ ratio: 1, tests: 1, good: 1, status: 'insufficient-data' }) }),
+      want: { status: 'insufficient-data', text: 'probes 100.0 % of 1 test', verdict: '? too few tests' },
+    },
+    {
+      spec: 'only unknown tests (a sick probe host): no probe data',
+      r: target('d', { probes: probes({ ratio: null, tests: 0, good: 0, status: 'insufficient-data' }) }),
+      want: { status: 'none', text: 'no probe data' },
+    },
+  ];
+  for (const c of cases) t.match(probeSummary(c.r), c.want, c.spec);
+});
+
+void t.test('target alerts as one key: the cards are read again when it changes', async (t) => {
+  const risk = alert('r', { kind: 'target_at_risk', updatedAt: 1 });
+  const cell = alert('c', { kind: 'cell_degraded', updatedAt: 1 });
+  const base = targetAlertKey([risk, cell]);
+  const cases: { spec: string; alerts: AlertView[]; changed: boolean }[] = [
+    { spec: 'the same alerts in another order', alerts: [cell, risk], changed: false },
+    { spec: 'a cell alert changes', alerts: [risk, { ...cell, updatedAt: 2 }], changed: false },
+    { spec: 'the target alert is updated', alerts: [{ ...risk, updatedAt: 2 }, cell], changed: true },
+    {
+      spec: 'a probe disagreement fires',
+      alerts: [risk, cell, alert('p', { kind: 'probe_disagreement' })],
+      changed: true,
+    },
+    { spec: 'the target alert resolves (leaves the book)', alerts: [cell], changed: true },
+  ];
+  for (const c of cases) t.equal(targetAlertKey(c.alerts) !== base, c.changed, c.spec);
 });

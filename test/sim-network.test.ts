@@ -431,6 +431,30 @@ void t.test('model Samples and LinkSamples', async (t) => {
   );
 });
 
+void t.test('interval samples: what a collector polling every 5 min would store', async (t) => {
+  const net = make({ sites: 8, regions: 2 });
+  const site = net.sites[1]!;
+  const ts = at(1, 20, 5);
+  const { samples, links } = net.intervalSamples(ts + 30_000, 5 * MIN);
+  t.equal(samples.length, net.cells.length, 'one sample per cell');
+  t.equal(links.length, net.sites.length, 'one link sample per site');
+  const s = samples.find((x) => x.cell === site.cells[0])!;
+  const last = net.cellState(site.cells[0]!, ts);
+  t.match(s, { ts, source: 'sim', intervalS: 300, dlMbps: last.dlMbps, activeUsers: last.activeUsers });
+  let volume = 0;
+  for (let k = 0; k < 5; k++) volume += net.cellState(site.cells[0]!, ts - k * MIN).dlVolumeMB;
+  t.ok(Math.abs(s.dlVolumeMB! - volume) < 1e-6, 'volumes over the whole interval, gauges of its last minute');
+  const l = links.find((x) => x.site === site.id)!;
+  let inMbps = 0;
+  for (let k = 0; k < 5; k++) inMbps += net.linkState(site.id, ts - k * MIN).inMbps / 5;
+  t.match(l, { link: `bh-${site.id}:1`, ts, intervalS: 300, speedMbps: site.linkSpeedMbps });
+  t.ok(Math.abs(l.inMbps! - inMbps) < 0.01, 'link rates averaged over the interval');
+  net.addIncident({ kind: 'outage', site: site.id, cells: [], start: ts - 2 * MIN, end: ts + MIN, severity: 1 });
+  const down = net.intervalSamples(ts, 5 * MIN).samples.find((x) => x.cell === site.cells[0])!;
+  t.strictSame(down, { cell: site.cells[0], ts, source: 'sim', intervalS: 300, available: false, activeUsers: 0 });
+  t.throws(() => net.intervalSamples(ts, 90_000), /multiple of 60000/, 'whole minutes only');
+});
+
 void t.test('the seeded incident schedule', async (t) => {
   const days = 14;
   const net = make();
