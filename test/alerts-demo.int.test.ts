@@ -27,7 +27,8 @@ void t.test('the demo shows live alerts on the stream, in tail and at a webhook 
   const url = `http://127.0.0.1:${port}`;
   const started = Date.now();
   const demo = spawnCellwatch(t, ['demo', '-c', config, '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'd')]);
-  await waitReady(url, demo);
+  // The demo computes a simulated day of past before it serves (seconds; more on a loaded machine).
+  await waitReady(url, demo, MINUTE);
 
   const tail = spawn(process.execPath, [CLI, 'tail', '--url', url], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => void tail.kill('SIGKILL'));
