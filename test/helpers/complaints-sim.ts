@@ -8,13 +8,22 @@
  * incident (what a perfect detector would report); the detection core's windows replace it later.
  */
 import { CellInventory } from '../../config/inventory.js';
+import { analyzeDetailed, SampleColumns, settingsWith } from '../../correlator/index.js';
 import {
   ComplaintCorrelator,
   type CorrelatorOptions,
   type Hotspot,
   type HotspotEvent,
 } from '../../correlator/complaints/index.js';
-import type { Cause, Complaint, ComplaintCorrelation, EpochMs, Window, WindowEvent } from '../../model/index.js';
+import type {
+  Cause,
+  Complaint,
+  ComplaintCorrelation,
+  EpochMs,
+  LinkSample,
+  Window,
+  WindowEvent,
+} from '../../model/index.js';
 import type { ComplaintTruth, SimNetwork } from '../../sim/index.js';
 
 const HOUR = 3_600_000;
@@ -58,6 +67,49 @@ export const truthWindows: WindowSource = (net, from, to) => {
   }
   return out.sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1));
 };
+
+export interface DetectorOptions {
+  /** Minutes between samples: the poll interval (the collectors' default is 1). */
+  stepMin: number;
+  /** History fed before the windows' range so that baselines exist from its first day. */
+  historyDays: number;
+  historyStepMin: number;
+  timezone: string;
+}
+
+/**
+ * The windows the detector finds in the simulator's samples — the path of `cellwatch analyze`
+ * (analyzeDetailed over samples and backhaul link samples, every cell polled each `stepMin`), after
+ * `historyDays` of coarser samples for the baselines. Only windows reaching into [from, to] are kept.
+ */
+export function detectorWindows(o: DetectorOptions): WindowSource {
+  return (net, from, to) => {
+    // Columns, not sample objects: a month of every cell each minute fits in memory.
+    const samples = new SampleColumns(1 << 20);
+    const links: LinkSample[] = [];
+    const poll = (t: number, stepMin: number) => {
+      for (const c of net.cells) {
+        const s = net.sample(c.id, t);
+        if (stepMin !== 1) s.intervalS = stepMin * 60;
+        samples.append(s);
+      }
+      for (const site of net.sites) links.push(net.linkSample(site.id, t));
+    };
+    const hStep = o.historyStepMin * 60_000;
+    for (let t = from - o.historyDays * DAY + hStep; t <= from; t += hStep) poll(t, o.historyStepMin);
+    const step = o.stepMin * 60_000;
+    for (let t = from + step; t <= to; t += step) poll(t, o.stepMin);
+    const { windows } = analyzeDetailed({
+      samples,
+      links,
+      inventory: CellInventory.of(net.cells),
+      settings: settingsWith({ timezone: o.timezone }),
+    });
+    return windows
+      .filter((w) => (w.end ?? Infinity) >= from && w.start <= to)
+      .sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1));
+  };
+}
 
 export type ArrivalOrder = 'windows-first' | 'complaints-first' | 'live';
 
