@@ -221,12 +221,20 @@ export function simAccuracy(o: AccuracyOptions): AccuracyResult {
   };
 }
 
+/** The murmur3 finaliser: every input bit flips about half of the output bits. */
+function mix32(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
 /** Sleeping cells at busy times of day (a sleeping cell at 4 a.m. has no users to lose). */
 function injectSleeping(net: SimNetwork, seed: number, n: number, from: number, to: number): void {
   const days = Math.max(1, Math.floor((to - from) / DAY));
   for (let k = 0; k < n; k++) {
-    const h = (x: number) =>
-      ((Math.imul(seed + 1, 2654435761) ^ Math.imul(k + 1, 40503) ^ Math.imul(x, 2246822519)) >>> 0) / 2 ** 32;
+    // A full avalanche per input: a plain xor of products left k in the low bits only, and every
+    // "different" sleeping cell was the same cell at the same minute.
+    const h = (x: number) => mix32(mix32(mix32(seed + 1) ^ (k + 1)) ^ x) / 2 ** 32;
     const site = net.sites[Math.floor(h(1) * net.sites.length)]!;
     const cell = site.cells[Math.floor(h(2) * site.cells.length)]!;
     const day = Math.min(days - 1, Math.floor(h(3) * days));
