@@ -236,9 +236,7 @@ export class Track {
    * `mergeGap`, as a window's run of bad intervals is (a collector silent for an hour proves nothing).
    */
   private runSince(st: TrackState, start: number, rules: DetectionRules): number {
-    return Number.isFinite(st.collapsedSince) && start - st.lastTs <= rules.mergeGapMs
-      ? st.collapsedSince
-      : Number.NaN;
+    return Number.isFinite(st.collapsedSince) && start - st.lastTs <= rules.mergeGapMs ? st.collapsedSince : Number.NaN;
   }
 
   /** The windows the last `step` touched (a field, not a returned pair: a step runs per sample). */
