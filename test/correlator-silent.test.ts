@@ -7,6 +7,7 @@
 import t from 'tap';
 import { analyzeDetailed, Detector, settingsWith, type HourlyMean } from '../correlator/index.js';
 import type { Sample, Window, WindowEvent } from '../model/index.js';
+import { mulberry32 as rng } from '../sim/seeded.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -35,17 +36,6 @@ const business =
     if (h < 8 || h >= 20) return 1;
     return dow >= 5 ? weekend : weekday;
   };
-
-/** mulberry32: seeded, so a "random" case is the same case on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), a | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** A Poisson count (Knuth): how many users a cell expecting `lambda` has in one look. */
 function poisson(lambda: number, rnd: () => number): number {
