@@ -43,11 +43,13 @@ import {
   haversineKm,
   bearingDeg,
   locate,
+  nearestAmong,
   relate,
   spatialWeight,
   weighRelated,
   type Candidate,
   type ComplaintPlace,
+  type GeoPoint,
 } from './place.js';
 import {
   DEFAULT_MATCH_OPTIONS,
@@ -55,7 +57,6 @@ import {
   candidateRange,
   combine,
   reasonFor,
-  scorePair,
   severityWeight,
   statedTime,
   statedTolerance,
@@ -133,6 +134,9 @@ interface Held {
   place: Located;
   from: number;
   to: number;
+  /** statedTime and statedTolerance, worked out once. */
+  issue: number | undefined;
+  tau: number;
   /** Candidate places (a superset: the pair function decides). */
   places: readonly Place[];
   matches: Match[];
@@ -202,6 +206,7 @@ class PlaceWindows {
   }
 
   dropEndedBefore(t: number): WindowEntry[] {
+    if (!this.ends.some((end) => end < t)) return NO_ENTRIES;
     const gone = this.closed.filter((e) => e.end < t);
     if (gone.length > 0) {
       this.closed = this.closed.filter((e) => e.end >= t);
@@ -216,6 +221,8 @@ class PlaceWindows {
   }
 }
 
+const NO_ENTRIES: WindowEntry[] = [];
+
 const byStart = (a: WindowEntry, b: WindowEntry) =>
   a.w.start - b.w.start || (a.w.id < b.w.id ? -1 : a.w.id > b.w.id ? 1 : 0);
 
@@ -223,20 +230,43 @@ const byStart = (a: WindowEntry, b: WindowEntry) =>
 class PlaceComplaints {
   items: Held[] = [];
   private froms: number[] = [];
-  private sorted = true;
+  /** items[0, sortedUpTo) are sorted; a batch's complaints are appended and merged in when next read. */
+  private sortedUpTo = 0;
   dropped = 0;
 
   add(h: Held): void {
     const n = this.froms.length;
-    if (n > 0 && this.froms[n - 1]! > h.from) this.sorted = false;
+    if (this.sortedUpTo === n && (n === 0 || this.froms[n - 1]! <= h.from)) this.sortedUpTo = n + 1;
     this.items.push(h);
     this.froms.push(h.from);
+  }
+
+  /** Sorts the appended tail and merges it into the sorted head (stable: head first on ties). */
+  private sort(): void {
+    const k = this.sortedUpTo;
+    const items = this.items;
+    if (k === items.length) return;
+    const tail = items.slice(k).sort((a, b) => a.from - b.from);
+    const out: Held[] = new Array<Held>(items.length);
+    let i = 0;
+    let j = 0;
+    let o = 0;
+    while (i < k && j < tail.length) out[o++] = items[i]!.from <= tail[j]!.from ? items[i++]! : tail[j++]!;
+    while (i < k) out[o++] = items[i++]!;
+    while (j < tail.length) out[o++] = tail[j++]!;
+    this.items = out;
+    this.froms = out.map((h) => h.from);
+    this.sortedUpTo = out.length;
   }
 
   /** Forgets finalised complaints once they are most of the list. */
   compact(): void {
     if (this.dropped > 0 && (this.dropped * 2 > this.items.length || this.dropped === this.items.length)) {
-      this.items = this.items.filter((h) => !h.dropped);
+      // The sorted head and the appended tail are filtered apart: each keeps its order.
+      const head = this.items.slice(0, this.sortedUpTo).filter((h) => !h.dropped);
+      const tail = this.items.slice(this.sortedUpTo).filter((h) => !h.dropped);
+      this.sortedUpTo = head.length;
+      this.items = tail.length > 0 ? head.concat(tail) : head;
       this.froms = this.items.map((h) => h.from);
       this.dropped = 0;
     }
@@ -245,11 +275,7 @@ class PlaceComplaints {
   /** Calls fn for every held complaint whose range overlaps [from, to]; maxLen bounds a range's length. */
   overlapping(from: number, to: number, maxLen: number, fn: (h: Held) => void): void {
     if (this.dropped > 64) this.compact();
-    if (!this.sorted) {
-      this.items.sort((a, b) => a.from - b.from);
-      this.froms = this.items.map((h) => h.from);
-      this.sorted = true;
-    }
+    this.sort();
     const froms = this.froms;
     let lo = 0;
     let hi = froms.length;
@@ -286,6 +312,19 @@ const NO_MATCHES: ComplaintCorrelation = Object.freeze({
 });
 const TILE_DEG = 0.0027; // ~300 m of latitude
 const TILE_HALF_DIAGONAL_KM = 0.25;
+/** Tile keys i · TILE_ROW + j are unique: |j| ≤ 180° / TILE_DEG < TILE_ROW / 2. */
+const TILE_ROW = 200_000;
+
+/**
+ * A ~300 m tile: the places within the radius (plus the tile's half-diagonal) of its centre, the
+ * points of their cells (an address's nearest mast is among them), and per named cell the places
+ * with that cell's own ones added.
+ */
+interface Tile {
+  near: Place[];
+  masts: GeoPoint[];
+  withOwn: Map<string, readonly Place[]>;
+}
 
 export class ComplaintCorrelator {
   readonly options: Readonly<CorrelatorOptions>;
@@ -294,10 +333,20 @@ export class ComplaintCorrelator {
   private readonly windows = new Map<string, WindowEntry>();
   /** Per window id, the `at` and rank of the event that set its current state (retractions included). */
   private readonly versions = new Map<string, { at: number; rank: number; end: number }>();
+  /**
+   * (end, id) of every version set, so that finalize() finds those ended before its horizon without
+   * reading them all; an entry whose version changed since is skipped when it comes up.
+   */
+  private versionEnds: { end: number; id: string }[] = [];
+  private versionEndsSorted = true;
+  /** versionEnds[0, versionHead) are done with. */
+  private versionHead = 0;
   private readonly hotspotBook: HotspotBook;
   /** Candidate places of a cell-located complaint, per cell; of an address, per ~300 m tile. */
   private readonly cellPlaces = new Map<string, Place[]>();
-  private readonly tilePlaces = new Map<string, Place[]>();
+  private readonly tiles = new Map<number, Tile>();
+  /** The mast last measured from the complaint being scored (the cells of a site share one). */
+  private readonly mast = { lat: NaN, lon: NaN, km: 0, bearing: NaN };
   private readonly ownKeys = new Map<string, Set<Place>>();
   private maxRange = 0;
 
@@ -334,7 +383,7 @@ export class ComplaintCorrelator {
         outcomes.push({ id: c.id, status: 'rejected', reason: 'bad-time', field: 'receivedAt', message: 'not a time' });
         continue;
       }
-      const place = locate(c, this.inventory, this.options.radiusKm);
+      const place = locate(c, this.inventory, this.options.radiusKm, this.nearestMast);
       if (!place.ok) {
         outcomes.push({
           id: c.id,
@@ -351,6 +400,8 @@ export class ComplaintCorrelator {
         place,
         from,
         to,
+        issue: statedTime(c),
+        tau: statedTolerance(c),
         places: this.placesFor(place),
         matches: [],
         correlation: NO_MATCHES,
@@ -393,7 +444,13 @@ export class ComplaintCorrelator {
       if (seen && (at < seen.at || (at === seen.at && rank < seen.rank))) continue;
       const old = this.windows.get(id);
       const next = ev.change === 'retracted' ? undefined : this.entryFor(ev.window);
-      this.versions.set(id, { at, rank, end: next?.end ?? old?.end ?? ev.window.end ?? Infinity });
+      const end = next?.end ?? old?.end ?? ev.window.end ?? Infinity;
+      this.versions.set(id, { at, rank, end });
+      if (end !== Infinity) {
+        const q = this.versionEnds;
+        if (q.length > 0 && q[q.length - 1]!.end > end) this.versionEndsSorted = false;
+        q.push({ end, id });
+      }
       if (old) {
         this.places.get(old.key)?.windows.remove(old);
         this.windows.delete(id);
@@ -405,7 +462,7 @@ export class ComplaintCorrelator {
       const visit = (e: WindowEntry) =>
         this.places.get(e.key)?.complaints.overlapping(e.w.start, e.end, this.maxRange, (h) => {
           if (!affected.has(h)) affected.set(h, h.correlation);
-          this.rematch(h, id, next);
+          this.rematch(h, id, next, e.key === next?.key);
         });
       if (old) visit(old);
       if (next && (!old || old.key !== next.key || old.w.start !== next.w.start || old.end !== next.end)) visit(next);
@@ -470,7 +527,7 @@ export class ComplaintCorrelator {
       // Sites stay (the inventory bounds them, and caches hold them); unknown cells go when empty.
       if (key.startsWith('c:') && p.windows.size === 0 && p.complaints.items.length === 0) this.places.delete(key);
     }
-    for (const [id, v] of this.versions) if (v.end < horizon && !this.windows.has(id)) this.versions.delete(id);
+    this.forgetVersions(horizon);
     finalised.sort(
       (a, b) => a.complaint.receivedAt - b.complaint.receivedAt || (a.complaint.id < b.complaint.id ? -1 : 1),
     );
@@ -478,6 +535,32 @@ export class ComplaintCorrelator {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** Forgets the versions of windows that ended before `horizon` and are no longer held. */
+  private forgetVersions(horizon: number): void {
+    if (!this.versionEndsSorted) {
+      this.versionEnds = this.versionEnds.slice(this.versionHead).sort((a, b) => a.end - b.end);
+      this.versionHead = 0;
+      this.versionEndsSorted = true;
+    }
+    const q = this.versionEnds;
+    let n = this.versionHead;
+    const kept: { end: number; id: string }[] = [];
+    for (; n < q.length && q[n]!.end < horizon; n++) {
+      const { id, end } = q[n]!;
+      const v = this.versions.get(id);
+      if (!v || v.end !== end) continue; // changed since: a later entry speaks for it
+      if (this.windows.has(id)) kept.push(q[n]!);
+      else this.versions.delete(id);
+    }
+    // Entries still held stay in front, in order (they ended before the rest).
+    for (let i = kept.length - 1; i >= 0; i--) q[--n] = kept[i]!;
+    this.versionHead = n;
+    if (n > 1024 && n * 2 > q.length) {
+      this.versionEnds = q.slice(n);
+      this.versionHead = 0;
+    }
+  }
 
   private placeKey(cell: string): string {
     const site = this.inventory.cell(cell)?.site;
@@ -526,20 +609,39 @@ export class ComplaintCorrelator {
       }
       return list;
     }
-    const i = Math.floor(place.point.lat / TILE_DEG);
-    const lonDeg = TILE_DEG / Math.max(0.05, Math.cos(((i + 0.5) * TILE_DEG * Math.PI) / 180));
-    const j = Math.floor(place.point.lon / lonDeg);
-    const tile = `${i}:${j}`;
-    let near = this.tilePlaces.get(tile);
-    if (!near) {
-      near = this.placesWithin((i + 0.5) * TILE_DEG, (j + 0.5) * lonDeg, r + TILE_HALF_DIAGONAL_KM);
-      this.tilePlaces.set(tile, near);
-    }
+    const tile = this.tileAt(place.point);
+    const near = tile.near;
     if (place.ownId === undefined) return near;
-    const own = this.ownPlaceSet(place);
-    if ([...own].every((p) => near.includes(p))) return near;
-    return [...new Set([...near, ...own])];
+    let list = tile.withOwn.get(place.ownId);
+    if (!list) {
+      const own = this.ownPlaceSet(place);
+      list = [...own].every((p) => near.includes(p)) ? near : [...new Set([...near, ...own])];
+      tile.withOwn.set(place.ownId, list);
+    }
+    return list;
   }
+
+  private tileAt(point: GeoPoint): Tile {
+    const i = Math.floor(point.lat / TILE_DEG);
+    const lonDeg = TILE_DEG / Math.max(0.05, Math.cos(((i + 0.5) * TILE_DEG * Math.PI) / 180));
+    const j = Math.floor(point.lon / lonDeg);
+    const key = i * TILE_ROW + j;
+    let tile = this.tiles.get(key);
+    if (!tile) {
+      const r = this.options.radiusKm + QUERY_MARGIN_KM;
+      const near = this.placesWithin((i + 0.5) * TILE_DEG, (j + 0.5) * lonDeg, r + TILE_HALF_DIAGONAL_KM);
+      const masts = new Map<string, GeoPoint>();
+      for (const p of near)
+        for (const c of this.inventory.cellsOfSite(p.key.slice(2))) masts.set(`${c.lat},${c.lon}`, c);
+      tile = { near, masts: [...masts.values()], withOwn: new Map() };
+      this.tiles.set(key, tile);
+    }
+    return tile;
+  }
+
+  /** place.ts's nearestKm, answered from the address's tile: its masts hold every cell within the radius. */
+  private readonly nearestMast = (point: GeoPoint): number | undefined =>
+    nearestAmong(point, this.tileAt(point).masts, this.options.radiusKm);
 
   private placesWithin(lat: number, lon: number, km: number): Place[] {
     const keys = new Set<string>();
@@ -567,16 +669,17 @@ export class ComplaintCorrelator {
    * nearest site place and its distance, which the hot-spot anchor of an address starts from.
    */
   private matchAll(h: Held): { places: { place: Place; km: number }[] } {
-    const { minScore, radiusKm } = this.options;
-    const { c, place } = h;
+    const { radiusKm } = this.options;
+    const place = h.place;
     const ownId = place.ownId;
-    const issue = statedTime(c);
-    const tau = statedTolerance(c);
     const near = ownId !== undefined ? this.ownPlaceSet(place) : undefined;
     const located: { place: Place; km: number }[] = [];
     const plat = place.point.lat;
     const plon = place.point.lon;
     for (const p of h.places) {
+      const pw = p.windows;
+      // A named cell's complaint needs a place's distance only to score its windows.
+      if (pw.size === 0 && ownId !== undefined) continue;
       let placeKm = NaN;
       if (p.at) {
         placeKm = haversineKm(plat, plon, p.at.lat, p.at.lon);
@@ -584,63 +687,79 @@ export class ComplaintCorrelator {
         if (placeKm - p.at.spreadKm > radiusKm + QUERY_MARGIN_KM && !near?.has(p)) continue;
         if (ownId === undefined) located.push({ place: p, km: placeKm });
       }
-      const pw = p.windows;
       if (pw.size === 0) continue;
-      let atLat = NaN;
-      let atLon = NaN;
-      let km = 0;
-      let bearing = NaN;
-      const visit = (e: WindowEntry) => {
-        const w = e.w;
-        const time = timeWeightAt(issue, tau, c.receivedAt, w.start, e.end);
-        const severity = severityWeight(w.severity);
-        const fit = symptomFit(c.symptom, w);
-        if (combine(1, time, severity, fit) < minScore) return;
-        let where: Candidate | undefined;
-        if (w.cell === ownId) {
-          where = spatialWeight(place, w.cell, this.inventory, radiusKm);
-        } else {
-          const cell = e.cell;
-          if (!cell) return;
-          if (cell.lat !== atLat || cell.lon !== atLon) {
-            atLat = cell.lat;
-            atLon = cell.lon;
-            km =
-              p.at && cell.lat === p.at.lat && cell.lon === p.at.lon
-                ? placeKm
-                : haversineKm(plat, plon, cell.lat, cell.lon);
-            bearing = cell.azimuth !== undefined ? bearingDeg(cell.lat, cell.lon, plat, plon) : NaN;
-          }
-          const relation = relate(place, cell, km, radiusKm);
-          if (!relation) return;
-          const weight = weighRelated(place, cell, relation, km, bearing);
-          if (weight < minScore) return;
-          where = { cell: cell.id, relation, km: Math.round(km * 1000) / 1000, weight };
-        }
-        if (!where || where.weight < minScore) return;
-        const score = combine(where.weight, time, severity, fit);
-        if (score >= minScore) h.matches.push({ entry: e, where, score });
-      };
-      for (const e of pw.open) if (e.w.start <= h.to) visit(e);
+      this.mast.lat = NaN;
+      for (const e of pw.open) if (e.w.start <= h.to) this.pair(h, e, p, placeKm);
       if (pw.closed.length === 0) continue;
       const last = pw.upTo(h.to) - 1; // first: it may sort, replacing the arrays read below
       const starts = pw.starts;
       const ends = pw.ends;
       const stop = h.from - pw.maxSpan;
-      for (let i = last; i >= 0 && starts[i]! >= stop; i--) if (ends[i]! >= h.from) visit(pw.closed[i]!);
+      for (let i = last; i >= 0 && starts[i]! >= stop; i--)
+        if (ends[i]! >= h.from) this.pair(h, pw.closed[i]!, p, placeKm);
     }
     return { places: located };
   }
 
-  /** Replaces the complaint's match with window `id` by its score against `next` (none when retracted). */
-  private rematch(h: Held, id: string, next: WindowEntry | undefined): void {
-    const i = h.matches.findIndex((m) => m.entry.w.id === id);
-    if (i >= 0) h.matches.splice(i, 1);
-    if (!next || next.w.start > h.to || next.end < h.from || !h.places.some((p) => p.key === next.key)) return;
-    const where = spatialWeight(h.place, next.w.cell, this.inventory, this.options.radiusKm);
-    if (!where || where.weight < this.options.minScore) return;
-    const s = scorePair(h.c, next.w, where);
-    if (s.score >= this.options.minScore) h.matches.push({ entry: next, where, score: s.score });
+  /**
+   * Scores one pair and lists it when it reaches minScore. This is the pair function (spatialWeight ×
+   * scorePair) unrolled: the time factors first, as an upper bound (spatial ≤ 1), then one distance
+   * and bearing per mast (this.mast, reset by the caller for each complaint and place), and a
+   * Candidate only for a pair that is listed. `placeKm`: the distance to the place's point, or NaN.
+   */
+  private pair(h: Held, e: WindowEntry, p: Place | undefined, placeKm: number): void {
+    const { minScore, radiusKm } = this.options;
+    const { c, place } = h;
+    const w = e.w;
+    const time = timeWeightAt(h.issue, h.tau, c.receivedAt, w.start, e.end);
+    const severity = severityWeight(w.severity);
+    const fit = symptomFit(c.symptom, w);
+    if (combine(1, time, severity, fit) < minScore) return;
+    let where: Candidate | undefined;
+    if (w.cell === place.ownId) {
+      where = spatialWeight(place, w.cell, this.inventory, radiusKm);
+    } else {
+      const cell = e.cell;
+      if (!cell) return;
+      const m = this.mast;
+      if (cell.lat !== m.lat || cell.lon !== m.lon) {
+        m.lat = cell.lat;
+        m.lon = cell.lon;
+        const plat = place.point.lat;
+        const plon = place.point.lon;
+        m.km =
+          p?.at && cell.lat === p.at.lat && cell.lon === p.at.lon && !Number.isNaN(placeKm)
+            ? placeKm
+            : haversineKm(plat, plon, cell.lat, cell.lon);
+        m.bearing = cell.azimuth !== undefined ? bearingDeg(cell.lat, cell.lon, plat, plon) : NaN;
+      }
+      const km = m.km;
+      const relation = relate(place, cell, km, radiusKm);
+      if (!relation) return;
+      const weight = weighRelated(place, cell, relation, km, m.bearing);
+      if (weight < minScore) return;
+      where = { cell: cell.id, relation, km: Math.round(km * 1000) / 1000, weight };
+    }
+    if (!where || where.weight < minScore) return;
+    const score = combine(where.weight, time, severity, fit);
+    if (score >= minScore) h.matches.push({ entry: e, where, score });
+  }
+
+  /**
+   * Replaces the complaint's match with window `id` by its score against `next` (none when retracted).
+   * `atPlace`: the complaint was found at next's place, so next's place is one of its candidates.
+   */
+  private rematch(h: Held, id: string, next: WindowEntry | undefined, atPlace: boolean): void {
+    const ms = h.matches;
+    for (let i = 0; i < ms.length; i++)
+      if (ms[i]!.entry.w.id === id) {
+        ms.splice(i, 1);
+        break;
+      }
+    if (!next || next.w.start > h.to || next.end < h.from) return;
+    if (!atPlace && !h.places.some((p) => p.key === next.key)) return;
+    this.mast.lat = NaN;
+    this.pair(h, next, undefined, NaN);
   }
 
   private build(h: Held): ComplaintCorrelation {
