@@ -142,6 +142,8 @@ interface Held {
   matches: Match[];
   correlation: ComplaintCorrelation;
   anchor?: { cell: string; site?: string; region?: string };
+  /** The entry last handed to the hot-spot book. */
+  noted?: HotspotEntry;
   dropped: boolean;
 }
 
@@ -461,8 +463,8 @@ export class ComplaintCorrelator {
       }
       const visit = (e: WindowEntry) =>
         this.places.get(e.key)?.complaints.overlapping(e.w.start, e.end, this.maxRange, (h) => {
-          if (!affected.has(h)) affected.set(h, h.correlation);
-          this.rematch(h, id, next, e.key === next?.key);
+          // h.correlation is only replaced below, so it is still the one from before the events.
+          if (this.rematch(h, id, next, e.key === next?.key) && !affected.has(h)) affected.set(h, h.correlation);
         });
       if (old) visit(old);
       if (next && (!old || old.key !== next.key || old.w.start !== next.w.start || old.end !== next.end)) visit(next);
@@ -707,20 +709,20 @@ export class ComplaintCorrelator {
    * and bearing per mast (this.mast, reset by the caller for each complaint and place), and a
    * Candidate only for a pair that is listed. `placeKm`: the distance to the place's point, or NaN.
    */
-  private pair(h: Held, e: WindowEntry, p: Place | undefined, placeKm: number): void {
+  private pair(h: Held, e: WindowEntry, p: Place | undefined, placeKm: number): boolean {
     const { minScore, radiusKm } = this.options;
     const { c, place } = h;
     const w = e.w;
     const time = timeWeightAt(h.issue, h.tau, c.receivedAt, w.start, e.end);
     const severity = severityWeight(w.severity);
     const fit = symptomFit(c.symptom, w);
-    if (combine(1, time, severity, fit) < minScore) return;
+    if (combine(1, time, severity, fit) < minScore) return false;
     let where: Candidate | undefined;
     if (w.cell === place.ownId) {
       where = spatialWeight(place, w.cell, this.inventory, radiusKm);
     } else {
       const cell = e.cell;
-      if (!cell) return;
+      if (!cell) return false;
       const m = this.mast;
       if (cell.lat !== m.lat || cell.lon !== m.lon) {
         m.lat = cell.lat;
@@ -735,31 +737,36 @@ export class ComplaintCorrelator {
       }
       const km = m.km;
       const relation = relate(place, cell, km, radiusKm);
-      if (!relation) return;
+      if (!relation) return false;
       const weight = weighRelated(place, cell, relation, km, m.bearing);
-      if (weight < minScore) return;
+      if (weight < minScore) return false;
       where = { cell: cell.id, relation, km: Math.round(km * 1000) / 1000, weight };
     }
-    if (!where || where.weight < minScore) return;
+    if (!where || where.weight < minScore) return false;
     const score = combine(where.weight, time, severity, fit);
-    if (score >= minScore) h.matches.push({ entry: e, where, score });
+    if (score < minScore) return false;
+    h.matches.push({ entry: e, where, score });
+    return true;
   }
 
   /**
    * Replaces the complaint's match with window `id` by its score against `next` (none when retracted).
    * `atPlace`: the complaint was found at next's place, so next's place is one of its candidates.
+   * Returns whether its matches changed (a pair that stays unlisted leaves the correlation as it was).
    */
-  private rematch(h: Held, id: string, next: WindowEntry | undefined, atPlace: boolean): void {
+  private rematch(h: Held, id: string, next: WindowEntry | undefined, atPlace: boolean): boolean {
     const ms = h.matches;
+    let removed = false;
     for (let i = 0; i < ms.length; i++)
       if (ms[i]!.entry.w.id === id) {
         ms.splice(i, 1);
+        removed = true;
         break;
       }
-    if (!next || next.w.start > h.to || next.end < h.from) return;
-    if (!atPlace && !h.places.some((p) => p.key === next.key)) return;
+    if (!next || next.w.start > h.to || next.end < h.from) return removed;
+    if (!atPlace && !h.places.some((p) => p.key === next.key)) return removed;
     this.mast.lat = NaN;
-    this.pair(h, next, undefined, NaN);
+    return this.pair(h, next, undefined, NaN) || removed;
   }
 
   private build(h: Held): ComplaintCorrelation {
@@ -818,6 +825,18 @@ export class ComplaintCorrelator {
     };
     if (h.anchor.site !== undefined) e.site = h.anchor.site;
     if (h.anchor.region !== undefined) e.region = h.anchor.region;
+    // A score that moved without changing what the book counts (explained, and by which windows) is
+    // no news to it: re-noting would only make it judge the complaint's hot spots again.
+    const last = h.noted;
+    if (
+      last &&
+      this.hotspotBook.entry(e.id) === last &&
+      last.explained === e.explained &&
+      last.windows.length === e.windows.length &&
+      last.windows.every((w, i) => w === e.windows[i])
+    )
+      return undefined;
+    h.noted = e;
     return e;
   }
 }
