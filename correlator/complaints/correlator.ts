@@ -144,7 +144,18 @@ interface Held {
   anchor?: { cell: string; site?: string; region?: string };
   /** The entry last handed to the hot-spot book. */
   noted?: HotspotEntry;
+  /** A complaint located by its cell alone: what is the same for every complaint naming that cell. */
+  spots?: CellSpots;
   dropped: boolean;
+}
+
+/**
+ * For complaints located by their cell alone (no address), everything spatial depends on the cell
+ * only: the places within reach, and each window cell's Candidate (null: none, or under minScore).
+ */
+interface CellSpots {
+  places: Place[];
+  where: Map<string, Candidate | null>;
 }
 
 /**
@@ -346,6 +357,7 @@ export class ComplaintCorrelator {
   private readonly hotspotBook: HotspotBook;
   /** Candidate places of a cell-located complaint, per cell; of an address, per ~300 m tile. */
   private readonly cellPlaces = new Map<string, Place[]>();
+  private readonly cellSpots = new Map<string, CellSpots>();
   private readonly tiles = new Map<number, Tile>();
   /** The mast last measured from the complaint being scored (the cells of a site share one). */
   private readonly mast = { lat: NaN, lon: NaN, km: 0, bearing: NaN };
@@ -409,6 +421,7 @@ export class ComplaintCorrelator {
         correlation: NO_MATCHES,
         dropped: false,
       };
+      if (place.pointFrom === 'cell') h.spots = this.spotsFor(place, h.places);
       this.maxRange = Math.max(this.maxRange, to - from);
       const nearest = this.matchAll(h);
       const anchor = this.anchorOf(h, nearest);
@@ -678,8 +691,12 @@ export class ComplaintCorrelator {
     const located: { place: Place; km: number }[] = [];
     const plat = place.point.lat;
     const plon = place.point.lon;
-    for (const p of h.places) {
+    for (const p of h.spots?.places ?? h.places) {
       const pw = p.windows;
+      if (h.spots) {
+        if (pw.size > 0) this.scan(h, p, NaN);
+        continue;
+      }
       // A named cell's complaint needs a place's distance only to score its windows.
       if (pw.size === 0 && ownId !== undefined) continue;
       let placeKm = NaN;
@@ -689,40 +706,87 @@ export class ComplaintCorrelator {
         if (placeKm - p.at.spreadKm > radiusKm + QUERY_MARGIN_KM && !near?.has(p)) continue;
         if (ownId === undefined) located.push({ place: p, km: placeKm });
       }
-      if (pw.size === 0) continue;
-      this.mast.lat = NaN;
-      for (const e of pw.open) if (e.w.start <= h.to) this.pair(h, e, p, placeKm);
-      if (pw.closed.length === 0) continue;
-      const last = pw.upTo(h.to) - 1; // first: it may sort, replacing the arrays read below
-      const starts = pw.starts;
-      const ends = pw.ends;
-      const stop = h.from - pw.maxSpan;
-      for (let i = last; i >= 0 && starts[i]! >= stop; i--)
-        if (ends[i]! >= h.from) this.pair(h, pw.closed[i]!, p, placeKm);
+      if (pw.size > 0) this.scan(h, p, placeKm);
     }
     return { places: located };
   }
 
+  /** Scores the complaint against the place's windows that overlap its range. */
+  private scan(h: Held, p: Place, placeKm: number): void {
+    const pw = p.windows;
+    this.mast.lat = NaN;
+    for (const e of pw.open) if (e.w.start <= h.to) this.pair(h, e, p, placeKm);
+    if (pw.closed.length === 0) return;
+    const last = pw.upTo(h.to) - 1; // first: it may sort, replacing the arrays read below
+    const starts = pw.starts;
+    const ends = pw.ends;
+    const stop = h.from - pw.maxSpan;
+    for (let i = last; i >= 0 && starts[i]! >= stop; i--)
+      if (ends[i]! >= h.from) this.pair(h, pw.closed[i]!, p, placeKm);
+  }
+
+  /** The places within reach of a cell-located complaint, and its window cells' weights (filled as met). */
+  private spotsFor(place: Located, places: readonly Place[]): CellSpots {
+    const id = place.ownId!;
+    let spots = this.cellSpots.get(id);
+    if (!spots) {
+      const { radiusKm } = this.options;
+      const near = this.ownPlaceSet(place);
+      const reach = places.filter(
+        (p) =>
+          !p.at ||
+          haversineKm(place.point.lat, place.point.lon, p.at.lat, p.at.lon) - p.at.spreadKm <=
+            radiusKm + QUERY_MARGIN_KM ||
+          near.has(p),
+      );
+      spots = { places: reach, where: new Map() };
+      this.cellSpots.set(id, spots);
+    }
+    return spots;
+  }
+
   /**
    * Scores one pair and lists it when it reaches minScore. This is the pair function (spatialWeight ×
-   * scorePair) unrolled: the time factors first, as an upper bound (spatial ≤ 1), then one distance
-   * and bearing per mast (this.mast, reset by the caller for each complaint and place), and a
-   * Candidate only for a pair that is listed. `placeKm`: the distance to the place's point, or NaN.
+   * scorePair) unrolled: the time factors first, as an upper bound (spatial ≤ 1), then the spatial
+   * weight — remembered per window cell for a complaint located by its cell alone, else with one
+   * distance and bearing per mast (this.mast, reset by the caller for each complaint and place).
+   * `placeKm`: the distance to the place's point, or NaN.
    */
   private pair(h: Held, e: WindowEntry, p: Place | undefined, placeKm: number): boolean {
-    const { minScore, radiusKm } = this.options;
-    const { c, place } = h;
+    const { minScore } = this.options;
+    const c = h.c;
     const w = e.w;
     const time = timeWeightAt(h.issue, h.tau, c.receivedAt, w.start, e.end);
     const severity = severityWeight(w.severity);
     const fit = symptomFit(c.symptom, w);
     if (combine(1, time, severity, fit) < minScore) return false;
+    let where: Candidate | undefined | null;
+    const spots = h.spots;
+    if (spots) {
+      where = spots.where.get(w.cell);
+      if (where === undefined) {
+        where = this.candidate(h, e, p, placeKm) ?? null;
+        spots.where.set(w.cell, where);
+      }
+    } else where = this.candidate(h, e, p, placeKm);
+    if (!where) return false;
+    const score = combine(where.weight, time, severity, fit);
+    if (score < minScore) return false;
+    h.matches.push({ entry: e, where, score });
+    return true;
+  }
+
+  /** The window's cell as a candidate for the complaint, or undefined (none, or under minScore). */
+  private candidate(h: Held, e: WindowEntry, p: Place | undefined, placeKm: number): Candidate | undefined {
+    const { minScore, radiusKm } = this.options;
+    const place = h.place;
+    const w = e.w;
     let where: Candidate | undefined;
     if (w.cell === place.ownId) {
       where = spatialWeight(place, w.cell, this.inventory, radiusKm);
     } else {
       const cell = e.cell;
-      if (!cell) return false;
+      if (!cell) return undefined;
       const m = this.mast;
       if (cell.lat !== m.lat || cell.lon !== m.lon) {
         m.lat = cell.lat;
@@ -737,16 +801,12 @@ export class ComplaintCorrelator {
       }
       const km = m.km;
       const relation = relate(place, cell, km, radiusKm);
-      if (!relation) return false;
+      if (!relation) return undefined;
       const weight = weighRelated(place, cell, relation, km, m.bearing);
-      if (weight < minScore) return false;
+      if (weight < minScore) return undefined;
       where = { cell: cell.id, relation, km: Math.round(km * 1000) / 1000, weight };
     }
-    if (!where || where.weight < minScore) return false;
-    const score = combine(where.weight, time, severity, fit);
-    if (score < minScore) return false;
-    h.matches.push({ entry: e, where, score });
-    return true;
+    return where && where.weight >= minScore ? where : undefined;
   }
 
   /**
