@@ -123,6 +123,8 @@ interface WindowEntry {
 }
 
 interface Match {
+  /** The window's id (read here, not through entry → window, when window events look for it). */
+  id: string;
   entry: WindowEntry;
   where: Candidate;
   score: number;
@@ -137,7 +139,10 @@ interface Held {
   /** statedTime and statedTolerance, worked out once. */
   issue: number | undefined;
   tau: number;
-  /** Candidate places (a superset: the pair function decides). */
+  /**
+   * Candidate places (a superset: the pair function decides): those within reach of its point, or
+   * holding its cell or a neighbour. It is listed in their complaints, for window events to find.
+   */
   places: readonly Place[];
   matches: Match[];
   correlation: ComplaintCorrelation;
@@ -424,6 +429,7 @@ export class ComplaintCorrelator {
       if (place.pointFrom === 'cell') h.spots = this.spotsFor(place, h.places);
       this.maxRange = Math.max(this.maxRange, to - from);
       const nearest = this.matchAll(h);
+      h.places = nearest.reach;
       const anchor = this.anchorOf(h, nearest);
       if (anchor) h.anchor = anchor;
       h.correlation = this.build(h);
@@ -683,22 +689,20 @@ export class ComplaintCorrelator {
    * one distance and bearing per mast, and a Candidate only for a pair that is listed. Returns the
    * nearest site place and its distance, which the hot-spot anchor of an address starts from.
    */
-  private matchAll(h: Held): { places: { place: Place; km: number }[] } {
+  private matchAll(h: Held): { places: { place: Place; km: number }[]; reach: readonly Place[] } {
+    if (h.spots) {
+      for (const p of h.spots.places) if (p.windows.size > 0) this.scan(h, p, NaN);
+      return { places: [], reach: h.spots.places };
+    }
     const { radiusKm } = this.options;
     const place = h.place;
     const ownId = place.ownId;
     const near = ownId !== undefined ? this.ownPlaceSet(place) : undefined;
     const located: { place: Place; km: number }[] = [];
+    const reach: Place[] = [];
     const plat = place.point.lat;
     const plon = place.point.lon;
-    for (const p of h.spots?.places ?? h.places) {
-      const pw = p.windows;
-      if (h.spots) {
-        if (pw.size > 0) this.scan(h, p, NaN);
-        continue;
-      }
-      // A named cell's complaint needs a place's distance only to score its windows.
-      if (pw.size === 0 && ownId !== undefined) continue;
+    for (const p of h.places) {
       let placeKm = NaN;
       if (p.at) {
         placeKm = haversineKm(plat, plon, p.at.lat, p.at.lon);
@@ -706,9 +710,10 @@ export class ComplaintCorrelator {
         if (placeKm - p.at.spreadKm > radiusKm + QUERY_MARGIN_KM && !near?.has(p)) continue;
         if (ownId === undefined) located.push({ place: p, km: placeKm });
       }
-      if (pw.size > 0) this.scan(h, p, placeKm);
+      reach.push(p);
+      if (p.windows.size > 0) this.scan(h, p, placeKm);
     }
-    return { places: located };
+    return { places: located, reach };
   }
 
   /** Scores the complaint against the place's windows that overlap its range. */
@@ -772,7 +777,7 @@ export class ComplaintCorrelator {
     if (!where) return false;
     const score = combine(where.weight, time, severity, fit);
     if (score < minScore) return false;
-    h.matches.push({ entry: e, where, score });
+    h.matches.push({ id: e.w.id, entry: e, where, score });
     return true;
   }
 
@@ -818,7 +823,7 @@ export class ComplaintCorrelator {
     const ms = h.matches;
     let removed = false;
     for (let i = 0; i < ms.length; i++)
-      if (ms[i]!.entry.w.id === id) {
+      if (ms[i]!.id === id) {
         ms.splice(i, 1);
         removed = true;
         break;
