@@ -244,48 +244,38 @@ const NO_ENTRIES: WindowEntry[] = [];
 const byStart = (a: WindowEntry, b: WindowEntry) =>
   a.w.start - b.w.start || (a.w.id < b.w.id ? -1 : a.w.id > b.w.id ? 1 : 0);
 
-/** Complaints of one place, by the start of their candidate range (numbers beside the entries, as above). */
+/**
+ * Complaints of one place, bucketed by the start of their candidate range (6 h buckets): a window
+ * event reads the buckets its span can reach, and complaints arriving in any order are filed without
+ * sorting. (A sorted list had to be re-sorted after every intake batch: at a million complaints that
+ * sorting was seconds.)
+ */
 class PlaceComplaints {
-  items: Held[] = [];
-  private froms: number[] = [];
-  /** items[0, sortedUpTo) are sorted; a batch's complaints are appended and merged in when next read. */
-  private sortedUpTo = 0;
+  private readonly buckets = new Map<number, Held[]>();
+  private held = 0;
   dropped = 0;
 
-  add(h: Held): void {
-    const n = this.froms.length;
-    if (this.sortedUpTo === n && (n === 0 || this.froms[n - 1]! <= h.from)) this.sortedUpTo = n + 1;
-    this.items.push(h);
-    this.froms.push(h.from);
+  get size(): number {
+    return this.held - this.dropped;
   }
 
-  /** Sorts the appended tail and merges it into the sorted head (stable: head first on ties). */
-  private sort(): void {
-    const k = this.sortedUpTo;
-    const items = this.items;
-    if (k === items.length) return;
-    const tail = items.slice(k).sort((a, b) => a.from - b.from);
-    const out: Held[] = new Array<Held>(items.length);
-    let i = 0;
-    let j = 0;
-    let o = 0;
-    while (i < k && j < tail.length) out[o++] = items[i]!.from <= tail[j]!.from ? items[i++]! : tail[j++]!;
-    while (i < k) out[o++] = items[i++]!;
-    while (j < tail.length) out[o++] = tail[j++]!;
-    this.items = out;
-    this.froms = out.map((h) => h.from);
-    this.sortedUpTo = out.length;
+  add(h: Held): void {
+    const k = Math.floor(h.from / COMPLAINT_BUCKET_MS);
+    let b = this.buckets.get(k);
+    if (!b) this.buckets.set(k, (b = []));
+    b.push(h);
+    this.held++;
   }
 
   /** Forgets finalised complaints once they are most of the list. */
   compact(): void {
-    if (this.dropped > 0 && (this.dropped * 2 > this.items.length || this.dropped === this.items.length)) {
-      // The sorted head and the appended tail are filtered apart: each keeps its order.
-      const head = this.items.slice(0, this.sortedUpTo).filter((h) => !h.dropped);
-      const tail = this.items.slice(this.sortedUpTo).filter((h) => !h.dropped);
-      this.sortedUpTo = head.length;
-      this.items = tail.length > 0 ? head.concat(tail) : head;
-      this.froms = this.items.map((h) => h.from);
+    if (this.dropped > 0 && (this.dropped * 2 > this.held || this.dropped === this.held)) {
+      for (const [k, b] of this.buckets) {
+        const kept = b.filter((h) => !h.dropped);
+        if (kept.length === 0) this.buckets.delete(k);
+        else if (kept.length !== b.length) this.buckets.set(k, kept);
+      }
+      this.held -= this.dropped;
       this.dropped = 0;
     }
   }
@@ -293,22 +283,23 @@ class PlaceComplaints {
   /** Calls fn for every held complaint whose range overlaps [from, to]; maxLen bounds a range's length. */
   overlapping(from: number, to: number, maxLen: number, fn: (h: Held) => void): void {
     if (this.dropped > 64) this.compact();
-    this.sort();
-    const froms = this.froms;
-    let lo = 0;
-    let hi = froms.length;
-    const first = from - maxLen;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (froms[mid]! < first) lo = mid + 1;
-      else hi = mid;
+    const first = Math.floor((from - maxLen) / COMPLAINT_BUCKET_MS);
+    const last = Math.floor(to / COMPLAINT_BUCKET_MS);
+    const visit = (b: Held[]) => {
+      for (const h of b) if (!h.dropped && h.from <= to && h.to >= from) fn(h);
+    };
+    if (!(last - first <= this.buckets.size)) {
+      for (const b of this.buckets.values()) visit(b);
+      return;
     }
-    for (let i = lo; i < froms.length && froms[i]! <= to; i++) {
-      const h = this.items[i]!;
-      if (!h.dropped && h.to >= from) fn(h);
+    for (let k = first; k <= last; k++) {
+      const b = this.buckets.get(k);
+      if (b) visit(b);
     }
   }
 }
+
+const COMPLAINT_BUCKET_MS = 6 * 3_600_000;
 
 /**
  * One place (a site, or a cell the inventory does not know): its windows, the complaints that may be
@@ -546,7 +537,7 @@ export class ComplaintCorrelator {
       for (const e of p.windows.dropEndedBefore(horizon)) this.windows.delete(e.w.id);
       p.complaints.compact();
       // Sites stay (the inventory bounds them, and caches hold them); unknown cells go when empty.
-      if (key.startsWith('c:') && p.windows.size === 0 && p.complaints.items.length === 0) this.places.delete(key);
+      if (key.startsWith('c:') && p.windows.size === 0 && p.complaints.size === 0) this.places.delete(key);
     }
     this.forgetVersions(horizon);
     finalised.sort(
