@@ -9,13 +9,15 @@ import type { Config } from '../config/index.js';
 import {
   ComplaintCorrelator,
   candidateCells,
+  candidateRange,
   intlTimeWords,
   locate,
   slaAtRisk,
   type CorrelationChange,
   type HotspotEvent,
+  type MatchOptions,
 } from '../correlator/complaints/index.js';
-import type { Alert, Complaint, ComplaintCorrelation, EpochMs, Inventory } from '../model/index.js';
+import type { Alert, Complaint, ComplaintCorrelation, EpochMs, Inventory, Window } from '../model/index.js';
 import { ComplaintRecords, type RecordDb, type StoredComplaint, type WindowRecords } from '../store/index.js';
 import { registerComplaintRoutes } from './api/complaints.js';
 import type { House } from './house/index.js';
@@ -30,6 +32,37 @@ const HOUSEKEEPING_MS = 60_000;
 const HOTSPOT_SETTLE_MS = 200;
 /** Unanswered complaints are watched this long after receipt (past due they stay raised a week). */
 const WATCH_MS = 10 * 86_400_000;
+
+/**
+ * Windows from the store that complaints can reach but the correlator no longer holds: it holds every
+ * window ending at or after `heldFrom` (and every open one), so only closed windows ending before it
+ * are read — over each complaint's candidate range, the ranges merged into disjoint spans, one query
+ * per span. A complaint imported a month late is then matched against the windows of its time.
+ */
+export function windowsInReach(
+  windows: WindowRecords,
+  complaints: readonly Complaint[],
+  options: Pick<MatchOptions, 'lookbackMs' | 'afterMs' | 'minScore'>,
+  heldFrom: EpochMs,
+): Window[] {
+  const spans = complaints
+    .map((c) => candidateRange(c, options))
+    .filter(([from]) => from < heldFrom)
+    .map(([from, to]): [number, number] => [from, Math.min(to, heldFrom)])
+    .sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const [from, to] of spans) {
+    const last = merged[merged.length - 1];
+    if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+    else merged.push([from, to]);
+  }
+  const out = new Map<string, Window>();
+  // The store's span is open at both ends ([from, to)); the correlator's candidate range is closed.
+  for (const [from, to] of merged)
+    for (const w of windows.list({ from: from - 1, to: to + 1, open: false, limit: Number.MAX_SAFE_INTEGER }))
+      if (w.end !== undefined && w.end !== null && w.end < heldFrom) out.set(w.id, w);
+  return [...out.values()];
+}
 
 /** What `POST /complaints` answers: DESIGN.md's 202 body. */
 export interface IntakeResult {
@@ -187,6 +220,14 @@ export function startComplaints(
     // Windows and complaints still within reach of each other, so a restart correlates as before.
     c.addWindows(needs.windows.list({ from: horizon, limit: Number.MAX_SAFE_INTEGER }));
     const recent = records.list({ from: horizon, limit: 1_000_000 }).reverse();
+    // A complaint received lately about a problem long before (its issueAt) needs that time's windows.
+    const older = windowsInReach(
+      needs.windows,
+      recent.map((r) => r.complaint),
+      c.options,
+      now - c.options.windowRetentionMs,
+    );
+    if (older.length > 0) c.addWindows(older);
     const added = c.addComplaints(recent.map((r) => r.complaint)).outcomes;
     explained.update(
       added.flatMap((o) => (o.status === 'added' ? [{ complaint: o.id, correlation: o.correlation }] : [])),
@@ -264,6 +305,10 @@ export function startComplaints(
     duplicates += known.length;
     const acceptedSet = new Set(accepted);
     const added = fresh.filter((f) => acceptedSet.has(f.complaint.id)).map((f) => f.complaint);
+    // Complaints filed (or imported) long after their problem: the windows of their time come back
+    // from the store first; the next housekeeping finalises those complaints and drops the windows again.
+    const older = windowsInReach(needs.windows, added, correlator.options, now - correlator.options.windowRetentionMs);
+    if (older.length > 0) saveChanges(correlator.addWindows(older).correlations);
     const changes: { complaint: string; correlation: ComplaintCorrelation }[] = [];
     for (const o of correlator.addComplaints(added).outcomes) {
       if (o.status === 'added') changes.push({ complaint: o.id, correlation: o.correlation });
@@ -275,6 +320,8 @@ export function startComplaints(
     records.setCorrelations(changes);
     const counts = explained.update(changes);
     if (counts.length > 0) needs.alerts(counts);
+    // Closed long ago: no alert to give evidence to, and no 'closed' event will come to forget them.
+    for (const w of older) explained.forget(w.id);
     hotspotsSoon();
     rejectedCount = Math.max(rejectedCount, rejected.length);
     return {

@@ -54,8 +54,12 @@ interface Api {
   ): Promise<{ status: number; body: any; text: string }>;
 }
 
-async function startDaemon(t: Test, extra: Record<string, unknown> = {}): Promise<Api> {
-  const dir = await makeTempDir('cellwatch-complaints-api-');
+async function startDaemon(
+  t: Test,
+  extra: Record<string, unknown> = {},
+  at: { dir?: string; now?: number } = {},
+): Promise<Api & { dir: string }> {
+  const dir = at.dir ?? (await makeTempDir('cellwatch-complaints-api-'));
   const inventory = join(dir, 'cells.csv');
   writeFileSync(inventory, INVENTORY + '\n');
   const cfg = parseConfig(
@@ -69,12 +73,13 @@ async function startDaemon(t: Test, extra: Record<string, unknown> = {}): Promis
     },
     { env: {} },
   );
-  const scheduler = new ManualScheduler(new ManualClock(T0));
+  const scheduler = new ManualScheduler(new ManualClock(at.now ?? T0));
   const daemon = new Daemon(cfg, { scheduler, log: pino({ level: 'silent' }), registry: new Registry() });
   await daemon.start();
   t.teardown(() => daemon.stop());
   const url = daemon.url!;
   return {
+    dir,
     url,
     daemon,
     scheduler,
@@ -411,6 +416,58 @@ void t.test('correlation: windows from pushed samples explain complaints, also f
   t.same((await q(`from=${T0 - HOUR}&to=${T0}`)).sort(), ['K1', 'K2', 'K3', 'K4']);
   t.equal((await api.request('GET', '/complaints?explained=perhaps', { role: 'viewer' })).status, 400, 'a bad filter');
 });
+
+void t.test(
+  'complaints filed long after their problem are matched against the stored windows of their time',
+  async (t) => {
+    // Day 0: the detector finds a window on A-1; it is stored.
+    const first = await startDaemon(t);
+    const windows = await pushSamples(first, samples('A-1', T0 - 2 * HOUR, 16, 6));
+    t.equal(windows.length, 1, 'the detector found one window on A-1');
+    await first.daemon.stop();
+    // Ten days on (a restart: the correlator holds the last ~4 days' windows only), last month's
+    // complaints are imported, and one arrives today about a problem ten days ago.
+    const DAYS10 = 240 * HOUR;
+    const api = await startDaemon(t, {}, { dir: first.dir, now: T0 + DAYS10 });
+    const r = await api.request('POST', '/complaints', {
+      role: 'ingest',
+      body: [
+        complaint('OLD1'),
+        complaint('OLD2', { cell: 'F-1' }),
+        complaint('LATE1', {
+          receivedAt: new Date(T0 + DAYS10 - HOUR).toISOString(),
+          issueAt: new Date(T0 - HOUR).toISOString(),
+          cell: 'A-2',
+        }),
+        complaint('NOW1', { receivedAt: new Date(T0 + DAYS10 - HOUR).toISOString() }),
+      ],
+    });
+    t.match(r.body, { accepted: 4, rejected: [] });
+    const get = async (id: string) => (await api.request('GET', `/complaints/${id}`, { role: 'viewer' })).body;
+    t.match(
+      (await get('OLD1')).correlation,
+      {
+        explained: true,
+        windows: [{ id: windows[0]!.id, cell: 'A-1', reason: /^cell A-1 .* the complaint's own cell/ }],
+      },
+      'a complaint received ten days ago: explained by the window of its time, read back from the store',
+    );
+    t.match((await get('OLD2')).correlation, { explained: false }, 'one far from that window: not explained');
+    t.match(
+      (await get('LATE1')).correlation,
+      { explained: true, windows: [{ id: windows[0]!.id }] },
+      'received today, its issueAt ten days back: explained by that window',
+    );
+    t.match(
+      (await get('NOW1')).correlation,
+      { explained: false, windows: [] },
+      'a complaint of today: not by that window',
+    );
+    // The next housekeeping finalises the old complaints (as correlated) and forgets the old window again.
+    await api.scheduler.advanceTo(T0 + DAYS10 + 2 * MIN);
+    t.match((await get('OLD1')).correlation, { explained: true, windows: [{ id: windows[0]!.id }] }, 'kept when final');
+  },
+);
 
 void t.test('handling: events, stats against 100 / 90 / 85 %, weakest groups', async (t) => {
   const api = await startDaemon(t);

@@ -43,11 +43,13 @@ import {
   haversineKm,
   bearingDeg,
   locate,
+  nearestAmong,
   relate,
   spatialWeight,
   weighRelated,
   type Candidate,
   type ComplaintPlace,
+  type GeoPoint,
 } from './place.js';
 import {
   DEFAULT_MATCH_OPTIONS,
@@ -55,7 +57,6 @@ import {
   candidateRange,
   combine,
   reasonFor,
-  scorePair,
   severityWeight,
   statedTime,
   statedTolerance,
@@ -122,6 +123,8 @@ interface WindowEntry {
 }
 
 interface Match {
+  /** The window's id (read here, not through entry → window, when window events look for it). */
+  id: string;
   entry: WindowEntry;
   where: Candidate;
   score: number;
@@ -133,12 +136,31 @@ interface Held {
   place: Located;
   from: number;
   to: number;
-  /** Candidate places (a superset: the pair function decides). */
+  /** statedTime and statedTolerance, worked out once. */
+  issue: number | undefined;
+  tau: number;
+  /**
+   * Candidate places (a superset: the pair function decides): those within reach of its point, or
+   * holding its cell or a neighbour. It is listed in their complaints, for window events to find.
+   */
   places: readonly Place[];
   matches: Match[];
   correlation: ComplaintCorrelation;
   anchor?: { cell: string; site?: string; region?: string };
+  /** The entry last handed to the hot-spot book. */
+  noted?: HotspotEntry;
+  /** A complaint located by its cell alone: what is the same for every complaint naming that cell. */
+  spots?: CellSpots;
   dropped: boolean;
+}
+
+/**
+ * For complaints located by their cell alone (no address), everything spatial depends on the cell
+ * only: the places within reach, and each window cell's Candidate (null: none, or under minScore).
+ */
+interface CellSpots {
+  places: Place[];
+  where: Map<string, Candidate | null>;
 }
 
 /**
@@ -202,6 +224,7 @@ class PlaceWindows {
   }
 
   dropEndedBefore(t: number): WindowEntry[] {
+    if (!this.ends.some((end) => end < t)) return NO_ENTRIES;
     const gone = this.closed.filter((e) => e.end < t);
     if (gone.length > 0) {
       this.closed = this.closed.filter((e) => e.end >= t);
@@ -216,28 +239,43 @@ class PlaceWindows {
   }
 }
 
+const NO_ENTRIES: WindowEntry[] = [];
+
 const byStart = (a: WindowEntry, b: WindowEntry) =>
   a.w.start - b.w.start || (a.w.id < b.w.id ? -1 : a.w.id > b.w.id ? 1 : 0);
 
-/** Complaints of one place, by the start of their candidate range (numbers beside the entries, as above). */
+/**
+ * Complaints of one place, bucketed by the start of their candidate range (6 h buckets): a window
+ * event reads the buckets its span can reach, and complaints arriving in any order are filed without
+ * sorting. (A sorted list had to be re-sorted after every intake batch: at a million complaints that
+ * sorting was seconds.)
+ */
 class PlaceComplaints {
-  items: Held[] = [];
-  private froms: number[] = [];
-  private sorted = true;
+  private readonly buckets = new Map<number, Held[]>();
+  private held = 0;
   dropped = 0;
 
+  get size(): number {
+    return this.held - this.dropped;
+  }
+
   add(h: Held): void {
-    const n = this.froms.length;
-    if (n > 0 && this.froms[n - 1]! > h.from) this.sorted = false;
-    this.items.push(h);
-    this.froms.push(h.from);
+    const k = Math.floor(h.from / COMPLAINT_BUCKET_MS);
+    let b = this.buckets.get(k);
+    if (!b) this.buckets.set(k, (b = []));
+    b.push(h);
+    this.held++;
   }
 
   /** Forgets finalised complaints once they are most of the list. */
   compact(): void {
-    if (this.dropped > 0 && (this.dropped * 2 > this.items.length || this.dropped === this.items.length)) {
-      this.items = this.items.filter((h) => !h.dropped);
-      this.froms = this.items.map((h) => h.from);
+    if (this.dropped > 0 && (this.dropped * 2 > this.held || this.dropped === this.held)) {
+      for (const [k, b] of this.buckets) {
+        const kept = b.filter((h) => !h.dropped);
+        if (kept.length === 0) this.buckets.delete(k);
+        else if (kept.length !== b.length) this.buckets.set(k, kept);
+      }
+      this.held -= this.dropped;
       this.dropped = 0;
     }
   }
@@ -245,26 +283,23 @@ class PlaceComplaints {
   /** Calls fn for every held complaint whose range overlaps [from, to]; maxLen bounds a range's length. */
   overlapping(from: number, to: number, maxLen: number, fn: (h: Held) => void): void {
     if (this.dropped > 64) this.compact();
-    if (!this.sorted) {
-      this.items.sort((a, b) => a.from - b.from);
-      this.froms = this.items.map((h) => h.from);
-      this.sorted = true;
+    const first = Math.floor((from - maxLen) / COMPLAINT_BUCKET_MS);
+    const last = Math.floor(to / COMPLAINT_BUCKET_MS);
+    const visit = (b: Held[]) => {
+      for (const h of b) if (!h.dropped && h.from <= to && h.to >= from) fn(h);
+    };
+    if (!(last - first <= this.buckets.size)) {
+      for (const b of this.buckets.values()) visit(b);
+      return;
     }
-    const froms = this.froms;
-    let lo = 0;
-    let hi = froms.length;
-    const first = from - maxLen;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (froms[mid]! < first) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < froms.length && froms[i]! <= to; i++) {
-      const h = this.items[i]!;
-      if (!h.dropped && h.to >= from) fn(h);
+    for (let k = first; k <= last; k++) {
+      const b = this.buckets.get(k);
+      if (b) visit(b);
     }
   }
 }
+
+const COMPLAINT_BUCKET_MS = 6 * 3_600_000;
 
 /**
  * One place (a site, or a cell the inventory does not know): its windows, the complaints that may be
@@ -286,6 +321,19 @@ const NO_MATCHES: ComplaintCorrelation = Object.freeze({
 });
 const TILE_DEG = 0.0027; // ~300 m of latitude
 const TILE_HALF_DIAGONAL_KM = 0.25;
+/** Tile keys i · TILE_ROW + j are unique: |j| ≤ 180° / TILE_DEG < TILE_ROW / 2. */
+const TILE_ROW = 200_000;
+
+/**
+ * A ~300 m tile: the places within the radius (plus the tile's half-diagonal) of its centre, the
+ * points of their cells (an address's nearest mast is among them), and per named cell the places
+ * with that cell's own ones added.
+ */
+interface Tile {
+  near: Place[];
+  masts: GeoPoint[];
+  withOwn: Map<string, readonly Place[]>;
+}
 
 export class ComplaintCorrelator {
   readonly options: Readonly<CorrelatorOptions>;
@@ -294,10 +342,21 @@ export class ComplaintCorrelator {
   private readonly windows = new Map<string, WindowEntry>();
   /** Per window id, the `at` and rank of the event that set its current state (retractions included). */
   private readonly versions = new Map<string, { at: number; rank: number; end: number }>();
+  /**
+   * (end, id) of every version set, so that finalize() finds those ended before its horizon without
+   * reading them all; an entry whose version changed since is skipped when it comes up.
+   */
+  private versionEnds: { end: number; id: string }[] = [];
+  private versionEndsSorted = true;
+  /** versionEnds[0, versionHead) are done with. */
+  private versionHead = 0;
   private readonly hotspotBook: HotspotBook;
   /** Candidate places of a cell-located complaint, per cell; of an address, per ~300 m tile. */
   private readonly cellPlaces = new Map<string, Place[]>();
-  private readonly tilePlaces = new Map<string, Place[]>();
+  private readonly cellSpots = new Map<string, CellSpots>();
+  private readonly tiles = new Map<number, Tile>();
+  /** The mast last measured from the complaint being scored (the cells of a site share one). */
+  private readonly mast = { lat: NaN, lon: NaN, km: 0, bearing: NaN };
   private readonly ownKeys = new Map<string, Set<Place>>();
   private maxRange = 0;
 
@@ -334,7 +393,7 @@ export class ComplaintCorrelator {
         outcomes.push({ id: c.id, status: 'rejected', reason: 'bad-time', field: 'receivedAt', message: 'not a time' });
         continue;
       }
-      const place = locate(c, this.inventory, this.options.radiusKm);
+      const place = locate(c, this.inventory, this.options.radiusKm, this.nearestMast);
       if (!place.ok) {
         outcomes.push({
           id: c.id,
@@ -351,13 +410,17 @@ export class ComplaintCorrelator {
         place,
         from,
         to,
+        issue: statedTime(c),
+        tau: statedTolerance(c),
         places: this.placesFor(place),
         matches: [],
         correlation: NO_MATCHES,
         dropped: false,
       };
+      if (place.pointFrom === 'cell') h.spots = this.spotsFor(place, h.places);
       this.maxRange = Math.max(this.maxRange, to - from);
       const nearest = this.matchAll(h);
+      h.places = nearest.reach;
       const anchor = this.anchorOf(h, nearest);
       if (anchor) h.anchor = anchor;
       h.correlation = this.build(h);
@@ -393,7 +456,13 @@ export class ComplaintCorrelator {
       if (seen && (at < seen.at || (at === seen.at && rank < seen.rank))) continue;
       const old = this.windows.get(id);
       const next = ev.change === 'retracted' ? undefined : this.entryFor(ev.window);
-      this.versions.set(id, { at, rank, end: next?.end ?? old?.end ?? ev.window.end ?? Infinity });
+      const end = next?.end ?? old?.end ?? ev.window.end ?? Infinity;
+      this.versions.set(id, { at, rank, end });
+      if (end !== Infinity) {
+        const q = this.versionEnds;
+        if (q.length > 0 && q[q.length - 1]!.end > end) this.versionEndsSorted = false;
+        q.push({ end, id });
+      }
       if (old) {
         this.places.get(old.key)?.windows.remove(old);
         this.windows.delete(id);
@@ -404,8 +473,8 @@ export class ComplaintCorrelator {
       }
       const visit = (e: WindowEntry) =>
         this.places.get(e.key)?.complaints.overlapping(e.w.start, e.end, this.maxRange, (h) => {
-          if (!affected.has(h)) affected.set(h, h.correlation);
-          this.rematch(h, id, next);
+          // h.correlation is only replaced below, so it is still the one from before the events.
+          if (this.rematch(h, id, next, e.key === next?.key) && !affected.has(h)) affected.set(h, h.correlation);
         });
       if (old) visit(old);
       if (next && (!old || old.key !== next.key || old.w.start !== next.w.start || old.end !== next.end)) visit(next);
@@ -468,9 +537,9 @@ export class ComplaintCorrelator {
       for (const e of p.windows.dropEndedBefore(horizon)) this.windows.delete(e.w.id);
       p.complaints.compact();
       // Sites stay (the inventory bounds them, and caches hold them); unknown cells go when empty.
-      if (key.startsWith('c:') && p.windows.size === 0 && p.complaints.items.length === 0) this.places.delete(key);
+      if (key.startsWith('c:') && p.windows.size === 0 && p.complaints.size === 0) this.places.delete(key);
     }
-    for (const [id, v] of this.versions) if (v.end < horizon && !this.windows.has(id)) this.versions.delete(id);
+    this.forgetVersions(horizon);
     finalised.sort(
       (a, b) => a.complaint.receivedAt - b.complaint.receivedAt || (a.complaint.id < b.complaint.id ? -1 : 1),
     );
@@ -478,6 +547,32 @@ export class ComplaintCorrelator {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** Forgets the versions of windows that ended before `horizon` and are no longer held. */
+  private forgetVersions(horizon: number): void {
+    if (!this.versionEndsSorted) {
+      this.versionEnds = this.versionEnds.slice(this.versionHead).sort((a, b) => a.end - b.end);
+      this.versionHead = 0;
+      this.versionEndsSorted = true;
+    }
+    const q = this.versionEnds;
+    let n = this.versionHead;
+    const kept: { end: number; id: string }[] = [];
+    for (; n < q.length && q[n]!.end < horizon; n++) {
+      const { id, end } = q[n]!;
+      const v = this.versions.get(id);
+      if (!v || v.end !== end) continue; // changed since: a later entry speaks for it
+      if (this.windows.has(id)) kept.push(q[n]!);
+      else this.versions.delete(id);
+    }
+    // Entries still held stay in front, in order (they ended before the rest).
+    for (let i = kept.length - 1; i >= 0; i--) q[--n] = kept[i]!;
+    this.versionHead = n;
+    if (n > 1024 && n * 2 > q.length) {
+      this.versionEnds = q.slice(n);
+      this.versionHead = 0;
+    }
+  }
 
   private placeKey(cell: string): string {
     const site = this.inventory.cell(cell)?.site;
@@ -526,20 +621,39 @@ export class ComplaintCorrelator {
       }
       return list;
     }
-    const i = Math.floor(place.point.lat / TILE_DEG);
-    const lonDeg = TILE_DEG / Math.max(0.05, Math.cos(((i + 0.5) * TILE_DEG * Math.PI) / 180));
-    const j = Math.floor(place.point.lon / lonDeg);
-    const tile = `${i}:${j}`;
-    let near = this.tilePlaces.get(tile);
-    if (!near) {
-      near = this.placesWithin((i + 0.5) * TILE_DEG, (j + 0.5) * lonDeg, r + TILE_HALF_DIAGONAL_KM);
-      this.tilePlaces.set(tile, near);
-    }
+    const tile = this.tileAt(place.point);
+    const near = tile.near;
     if (place.ownId === undefined) return near;
-    const own = this.ownPlaceSet(place);
-    if ([...own].every((p) => near.includes(p))) return near;
-    return [...new Set([...near, ...own])];
+    let list = tile.withOwn.get(place.ownId);
+    if (!list) {
+      const own = this.ownPlaceSet(place);
+      list = [...own].every((p) => near.includes(p)) ? near : [...new Set([...near, ...own])];
+      tile.withOwn.set(place.ownId, list);
+    }
+    return list;
   }
+
+  private tileAt(point: GeoPoint): Tile {
+    const i = Math.floor(point.lat / TILE_DEG);
+    const lonDeg = TILE_DEG / Math.max(0.05, Math.cos(((i + 0.5) * TILE_DEG * Math.PI) / 180));
+    const j = Math.floor(point.lon / lonDeg);
+    const key = i * TILE_ROW + j;
+    let tile = this.tiles.get(key);
+    if (!tile) {
+      const r = this.options.radiusKm + QUERY_MARGIN_KM;
+      const near = this.placesWithin((i + 0.5) * TILE_DEG, (j + 0.5) * lonDeg, r + TILE_HALF_DIAGONAL_KM);
+      const masts = new Map<string, GeoPoint>();
+      for (const p of near)
+        for (const c of this.inventory.cellsOfSite(p.key.slice(2))) masts.set(`${c.lat},${c.lon}`, c);
+      tile = { near, masts: [...masts.values()], withOwn: new Map() };
+      this.tiles.set(key, tile);
+    }
+    return tile;
+  }
+
+  /** place.ts's nearestKm, answered from the address's tile: its masts hold every cell within the radius. */
+  private readonly nearestMast = (point: GeoPoint): number | undefined =>
+    nearestAmong(point, this.tileAt(point).masts, this.options.radiusKm);
 
   private placesWithin(lat: number, lon: number, km: number): Place[] {
     const keys = new Set<string>();
@@ -566,14 +680,17 @@ export class ComplaintCorrelator {
    * one distance and bearing per mast, and a Candidate only for a pair that is listed. Returns the
    * nearest site place and its distance, which the hot-spot anchor of an address starts from.
    */
-  private matchAll(h: Held): { places: { place: Place; km: number }[] } {
-    const { minScore, radiusKm } = this.options;
-    const { c, place } = h;
+  private matchAll(h: Held): { places: { place: Place; km: number }[]; reach: readonly Place[] } {
+    if (h.spots) {
+      for (const p of h.spots.places) if (p.windows.size > 0) this.scan(h, p, NaN);
+      return { places: [], reach: h.spots.places };
+    }
+    const { radiusKm } = this.options;
+    const place = h.place;
     const ownId = place.ownId;
-    const issue = statedTime(c);
-    const tau = statedTolerance(c);
     const near = ownId !== undefined ? this.ownPlaceSet(place) : undefined;
     const located: { place: Place; km: number }[] = [];
+    const reach: Place[] = [];
     const plat = place.point.lat;
     const plon = place.point.lon;
     for (const p of h.places) {
@@ -584,63 +701,128 @@ export class ComplaintCorrelator {
         if (placeKm - p.at.spreadKm > radiusKm + QUERY_MARGIN_KM && !near?.has(p)) continue;
         if (ownId === undefined) located.push({ place: p, km: placeKm });
       }
-      const pw = p.windows;
-      if (pw.size === 0) continue;
-      let atLat = NaN;
-      let atLon = NaN;
-      let km = 0;
-      let bearing = NaN;
-      const visit = (e: WindowEntry) => {
-        const w = e.w;
-        const time = timeWeightAt(issue, tau, c.receivedAt, w.start, e.end);
-        const severity = severityWeight(w.severity);
-        const fit = symptomFit(c.symptom, w);
-        if (combine(1, time, severity, fit) < minScore) return;
-        let where: Candidate | undefined;
-        if (w.cell === ownId) {
-          where = spatialWeight(place, w.cell, this.inventory, radiusKm);
-        } else {
-          const cell = e.cell;
-          if (!cell) return;
-          if (cell.lat !== atLat || cell.lon !== atLon) {
-            atLat = cell.lat;
-            atLon = cell.lon;
-            km =
-              p.at && cell.lat === p.at.lat && cell.lon === p.at.lon
-                ? placeKm
-                : haversineKm(plat, plon, cell.lat, cell.lon);
-            bearing = cell.azimuth !== undefined ? bearingDeg(cell.lat, cell.lon, plat, plon) : NaN;
-          }
-          const relation = relate(place, cell, km, radiusKm);
-          if (!relation) return;
-          const weight = weighRelated(place, cell, relation, km, bearing);
-          if (weight < minScore) return;
-          where = { cell: cell.id, relation, km: Math.round(km * 1000) / 1000, weight };
-        }
-        if (!where || where.weight < minScore) return;
-        const score = combine(where.weight, time, severity, fit);
-        if (score >= minScore) h.matches.push({ entry: e, where, score });
-      };
-      for (const e of pw.open) if (e.w.start <= h.to) visit(e);
-      if (pw.closed.length === 0) continue;
-      const last = pw.upTo(h.to) - 1; // first: it may sort, replacing the arrays read below
-      const starts = pw.starts;
-      const ends = pw.ends;
-      const stop = h.from - pw.maxSpan;
-      for (let i = last; i >= 0 && starts[i]! >= stop; i--) if (ends[i]! >= h.from) visit(pw.closed[i]!);
+      reach.push(p);
+      if (p.windows.size > 0) this.scan(h, p, placeKm);
     }
-    return { places: located };
+    return { places: located, reach };
   }
 
-  /** Replaces the complaint's match with window `id` by its score against `next` (none when retracted). */
-  private rematch(h: Held, id: string, next: WindowEntry | undefined): void {
-    const i = h.matches.findIndex((m) => m.entry.w.id === id);
-    if (i >= 0) h.matches.splice(i, 1);
-    if (!next || next.w.start > h.to || next.end < h.from || !h.places.some((p) => p.key === next.key)) return;
-    const where = spatialWeight(h.place, next.w.cell, this.inventory, this.options.radiusKm);
-    if (!where || where.weight < this.options.minScore) return;
-    const s = scorePair(h.c, next.w, where);
-    if (s.score >= this.options.minScore) h.matches.push({ entry: next, where, score: s.score });
+  /** Scores the complaint against the place's windows that overlap its range. */
+  private scan(h: Held, p: Place, placeKm: number): void {
+    const pw = p.windows;
+    this.mast.lat = NaN;
+    for (const e of pw.open) if (e.w.start <= h.to) this.pair(h, e, p, placeKm);
+    if (pw.closed.length === 0) return;
+    const last = pw.upTo(h.to) - 1; // first: it may sort, replacing the arrays read below
+    const starts = pw.starts;
+    const ends = pw.ends;
+    const stop = h.from - pw.maxSpan;
+    for (let i = last; i >= 0 && starts[i]! >= stop; i--)
+      if (ends[i]! >= h.from) this.pair(h, pw.closed[i]!, p, placeKm);
+  }
+
+  /** The places within reach of a cell-located complaint, and its window cells' weights (filled as met). */
+  private spotsFor(place: Located, places: readonly Place[]): CellSpots {
+    const id = place.ownId!;
+    let spots = this.cellSpots.get(id);
+    if (!spots) {
+      const { radiusKm } = this.options;
+      const near = this.ownPlaceSet(place);
+      const reach = places.filter(
+        (p) =>
+          !p.at ||
+          haversineKm(place.point.lat, place.point.lon, p.at.lat, p.at.lon) - p.at.spreadKm <=
+            radiusKm + QUERY_MARGIN_KM ||
+          near.has(p),
+      );
+      spots = { places: reach, where: new Map() };
+      this.cellSpots.set(id, spots);
+    }
+    return spots;
+  }
+
+  /**
+   * Scores one pair and lists it when it reaches minScore. This is the pair function (spatialWeight ×
+   * scorePair) unrolled: the time factors first, as an upper bound (spatial ≤ 1), then the spatial
+   * weight — remembered per window cell for a complaint located by its cell alone, else with one
+   * distance and bearing per mast (this.mast, reset by the caller for each complaint and place).
+   * `placeKm`: the distance to the place's point, or NaN.
+   */
+  private pair(h: Held, e: WindowEntry, p: Place | undefined, placeKm: number): boolean {
+    const { minScore } = this.options;
+    const c = h.c;
+    const w = e.w;
+    const time = timeWeightAt(h.issue, h.tau, c.receivedAt, w.start, e.end);
+    const severity = severityWeight(w.severity);
+    const fit = symptomFit(c.symptom, w);
+    if (combine(1, time, severity, fit) < minScore) return false;
+    let where: Candidate | undefined | null;
+    const spots = h.spots;
+    if (spots) {
+      where = spots.where.get(w.cell);
+      if (where === undefined) {
+        where = this.candidate(h, e, p, placeKm) ?? null;
+        spots.where.set(w.cell, where);
+      }
+    } else where = this.candidate(h, e, p, placeKm);
+    if (!where) return false;
+    const score = combine(where.weight, time, severity, fit);
+    if (score < minScore) return false;
+    h.matches.push({ id: e.w.id, entry: e, where, score });
+    return true;
+  }
+
+  /** The window's cell as a candidate for the complaint, or undefined (none, or under minScore). */
+  private candidate(h: Held, e: WindowEntry, p: Place | undefined, placeKm: number): Candidate | undefined {
+    const { minScore, radiusKm } = this.options;
+    const place = h.place;
+    const w = e.w;
+    let where: Candidate | undefined;
+    if (w.cell === place.ownId) {
+      where = spatialWeight(place, w.cell, this.inventory, radiusKm);
+    } else {
+      const cell = e.cell;
+      if (!cell) return undefined;
+      const m = this.mast;
+      if (cell.lat !== m.lat || cell.lon !== m.lon) {
+        m.lat = cell.lat;
+        m.lon = cell.lon;
+        const plat = place.point.lat;
+        const plon = place.point.lon;
+        m.km =
+          p?.at && cell.lat === p.at.lat && cell.lon === p.at.lon && !Number.isNaN(placeKm)
+            ? placeKm
+            : haversineKm(plat, plon, cell.lat, cell.lon);
+        m.bearing = cell.azimuth !== undefined ? bearingDeg(cell.lat, cell.lon, plat, plon) : NaN;
+      }
+      const km = m.km;
+      const relation = relate(place, cell, km, radiusKm);
+      if (!relation) return undefined;
+      const weight = weighRelated(place, cell, relation, km, m.bearing);
+      if (weight < minScore) return undefined;
+      where = { cell: cell.id, relation, km: Math.round(km * 1000) / 1000, weight };
+    }
+    return where && where.weight >= minScore ? where : undefined;
+  }
+
+  /**
+   * Replaces the complaint's match with window `id` by its score against `next` (none when retracted).
+   * `atPlace`: the complaint was found at next's place, so next's place is one of its candidates.
+   * Returns whether its matches changed (a pair that stays unlisted leaves the correlation as it was).
+   */
+  private rematch(h: Held, id: string, next: WindowEntry | undefined, atPlace: boolean): boolean {
+    const ms = h.matches;
+    let removed = false;
+    for (let i = 0; i < ms.length; i++)
+      if (ms[i]!.id === id) {
+        ms.splice(i, 1);
+        removed = true;
+        break;
+      }
+    if (!next || next.w.start > h.to || next.end < h.from) return removed;
+    if (!atPlace && !h.places.some((p) => p.key === next.key)) return removed;
+    this.mast.lat = NaN;
+    return this.pair(h, next, undefined, NaN) || removed;
   }
 
   private build(h: Held): ComplaintCorrelation {
@@ -699,6 +881,18 @@ export class ComplaintCorrelator {
     };
     if (h.anchor.site !== undefined) e.site = h.anchor.site;
     if (h.anchor.region !== undefined) e.region = h.anchor.region;
+    // A score that moved without changing what the book counts (explained, and by which windows) is
+    // no news to it: re-noting would only make it judge the complaint's hot spots again.
+    const last = h.noted;
+    if (
+      last &&
+      this.hotspotBook.entry(e.id) === last &&
+      last.explained === e.explained &&
+      last.windows.length === e.windows.length &&
+      last.windows.every((w, i) => w === e.windows[i])
+    )
+      return undefined;
+    h.noted = e;
     return e;
   }
 }

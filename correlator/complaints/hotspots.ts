@@ -235,6 +235,11 @@ export class HotspotBook {
     this.k = Math.max(0, this.o.minComplaints - 1);
   }
 
+  /** The entry the book holds for a complaint (the one last noted, until it is forgotten). */
+  entry(id: string): HotspotEntry | undefined {
+    return this.byId.get(id);
+  }
+
   /** How many complaints the book holds (it forgets them once nothing listed depends on them). */
   get held(): number {
     return this.byId.size;

@@ -110,7 +110,16 @@ export function angleBetween(a: number, b: number): number {
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-export function locate(c: Complaint, inventory: Inventory, radiusKm = DEFAULT_RADIUS_KM): ComplaintPlace {
+/**
+ * `nearest` finds the distance to the nearest mast within the radius of an address (the same value
+ * as nearestKm below); the correlator answers it from the masts it already keeps per tile.
+ */
+export function locate(
+  c: Complaint,
+  inventory: Inventory,
+  radiusKm = DEFAULT_RADIUS_KM,
+  nearest: (p: GeoPoint) => number | undefined = (p) => nearestKm(p, inventory, radiusKm),
+): ComplaintPlace {
   const hasLat = c.lat !== undefined && c.lat !== null;
   const hasLon = c.lon !== undefined && c.lon !== null;
   if (hasLat !== hasLon) {
@@ -143,14 +152,14 @@ export function locate(c: Complaint, inventory: Inventory, radiusKm = DEFAULT_RA
   if (ownId !== undefined) place.ownId = ownId;
   if (own) place.own = own;
   if (ownId === undefined) {
-    const nearest = nearestKm(point, inventory, radiusKm);
-    if (nearest !== undefined) place.nearestKm = nearest;
+    const km = nearest(point);
+    if (km !== undefined) place.nearestKm = km;
   }
   return place;
 }
 
 /** The distance to the nearest cell within the radius (a small query first: most addresses have a mast close by). */
-function nearestKm(p: GeoPoint, inventory: Inventory, radiusKm: number): number | undefined {
+export function nearestKm(p: GeoPoint, inventory: Inventory, radiusKm: number): number | undefined {
   let near = inventory.within(p.lat, p.lon, Math.min(0.5, radiusKm));
   if (near.length === 0) near = inventory.within(p.lat, p.lon, radiusKm + QUERY_MARGIN_KM);
   let best: number | undefined;
@@ -160,6 +169,19 @@ function nearestKm(p: GeoPoint, inventory: Inventory, radiusKm: number): number 
     if (km <= radiusKm && (best === undefined || km < best)) best = km;
   }
   return best === undefined ? undefined : round3(best);
+}
+
+/**
+ * nearestKm over a list of masts known to hold every cell within the radius of the point (a superset
+ * is fine: the exact distance decides). The index is then not asked at all.
+ */
+export function nearestAmong(p: GeoPoint, masts: readonly GeoPoint[], radiusKm: number): number | undefined {
+  let best = Infinity;
+  for (const m of masts) {
+    const km = haversineKm(p.lat, p.lon, m.lat, m.lon);
+    if (km <= radiusKm && km < best) best = km;
+  }
+  return best === Infinity ? undefined : round3(best);
 }
 
 export type Located = Extract<ComplaintPlace, { ok: true }>;

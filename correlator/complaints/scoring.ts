@@ -54,8 +54,20 @@ export interface MatchOptions {
   formatTime: (epochMs: EpochMs) => string;
 }
 
+const YEAR_0_MS = -62_167_219_200_000;
+const YEAR_10000_MS = 253_402_300_800_000;
+
 /** Compact UTC "HH:MM", so that a correlator built without a formatter still explains itself. */
-export const utcClock = (ms: EpochMs): string => new Date(ms).toISOString().slice(11, 16);
+export const utcClock = (ms: EpochMs): string => {
+  // Arithmetic, not Date: a reason is built per listed match. Beyond four-digit years the ISO form
+  // shifts (and out of range Date throws): Date decides there.
+  if (!(ms >= YEAR_0_MS && ms < YEAR_10000_MS)) return new Date(ms).toISOString().slice(11, 16);
+  const t = Math.trunc(ms); // as Date takes it
+  const minutes = Math.floor((((t % DAY_MS) + DAY_MS) % DAY_MS) / MINUTE_MS);
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return `${h < 10 ? '0' : ''}${h}:${m < 10 ? '0' : ''}${m}`;
+};
 
 export const DEFAULT_MATCH_OPTIONS: MatchOptions = {
   radiusKm: 1.5,
