@@ -25,7 +25,8 @@ export interface ComplaintRoutesContext {
   inventory(): Inventory;
   now(): EpochMs;
   config(): Config;
-  openAlerts(): readonly Alert[];
+  /** Pending and firing alerts; `where` picks by labels (cheaper than building every view and filtering). */
+  openAlerts(where?: (labels: Readonly<Record<string, string>>) => boolean): readonly Alert[];
   /** A handling event was recorded for this complaint. */
   onEvent(id: string): void;
 }
@@ -459,6 +460,15 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
     );
     if (!located.ok) return reply.code(404).send({ error: located.message, reason: located.reason });
     const cells = candidateCells(located, inventory, cfg.complaints.radiusKm).map((c) => c.cell);
+    // contextFor keeps the alerts on its area: cells among these candidates (and the named cell) and
+    // their sites. Only those are asked for, so the lookup does not build a view of every open alert.
+    const nearCells = new Set(cells);
+    if (located.own) nearCells.add(located.own.id);
+    const nearSites = new Set<string>();
+    for (const c of nearCells) {
+      const site = inventory.cell(c)?.site;
+      if (site !== undefined) nearSites.add(site);
+    }
     const windows: Window[] = ctx.windows.list({ cells, from: at - CONTEXT_SPAN_MS, to: at + CONTEXT_SPAN_MS });
     const complaintCount = Math.max(
       0,
@@ -469,7 +479,11 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
       inventory,
       now: ctx.now(),
       words: intlTimeWords(cfg.timezone),
-      alerts: ctx.openAlerts(),
+      alerts: ctx.openAlerts(
+        (labels) =>
+          (labels.cell !== undefined && nearCells.has(labels.cell)) ||
+          (labels.site !== undefined && nearSites.has(labels.site)),
+      ),
       complaintCount,
       radiusKm: cfg.complaints.radiusKm,
     });
