@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import t from 'tap';
 import type { TargetResult, Window, WindowEvent } from '../model/index.js';
-import { RecordDb, StateRecords, TargetRecords, WindowRecords } from '../store/records/index.js';
+import { RecordDb, StateRecords, TargetRecords, WindowRecords, type WindowQuery } from '../store/records/index.js';
 import { makeTempDir } from './helpers/service.js';
 
 const log = pino({ level: 'silent' });
@@ -104,7 +104,7 @@ void t.test('windows: overlap queries answer as a scan of every window would', a
   for (let i = 0; i < 300; i++) {
     const from = rnd() < 0.8 ? T0 + Math.floor(rnd() * 32 * 24 * 60) * MIN : undefined;
     const to = rnd() < 0.7 ? (from ?? T0) + Math.floor(rnd() * 4 * 24 * 60) * MIN : undefined;
-    const q = {
+    const q: WindowQuery = {
       ...(from !== undefined ? { from } : {}),
       ...(to !== undefined ? { to } : {}),
       ...(rnd() < 0.3 ? { cells: cells.filter(() => rnd() < 0.5) } : rnd() < 0.3 ? { cell: pick(cells) } : {}),
