@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../../config/index.js';
 import {
+  AREA_WEIGHT,
   candidateCells,
   contextFor,
   firstResponseVerdict,
@@ -459,17 +460,24 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
       cfg.complaints.radiusKm,
     );
     if (!located.ok) return reply.code(404).send({ error: located.message, reason: located.reason });
-    const cells = candidateCells(located, inventory, cfg.complaints.radiusKm).map((c) => c.cell);
-    // contextFor keeps the alerts on its area: cells among these candidates (and the named cell) and
-    // their sites. Only those are asked for, so the lookup does not build a view of every open alert.
-    const nearCells = new Set(cells);
+    const candidates = candidateCells(located, inventory, cfg.complaints.radiusKm);
+    const cells = candidates.map((c) => c.cell);
+    // contextFor keeps the windows of the area's cells (weight ≥ AREA_WEIGHT, the same weight it
+    // computes), and the alerts on those cells, the named cell and their sites. Only those are read:
+    // about a quarter of the candidates' windows, and not a view of every open alert.
+    const area = candidates.filter((c) => c.weight >= AREA_WEIGHT).map((c) => c.cell);
+    const nearCells = new Set(area);
     if (located.own) nearCells.add(located.own.id);
     const nearSites = new Set<string>();
     for (const c of nearCells) {
       const site = inventory.cell(c)?.site;
       if (site !== undefined) nearSites.add(site);
     }
-    const windows: Window[] = ctx.windows.list({ cells, from: at - CONTEXT_SPAN_MS, to: at + CONTEXT_SPAN_MS });
+    const windows: Window[] = ctx.windows.list({
+      cells: area,
+      from: at - CONTEXT_SPAN_MS,
+      to: at + CONTEXT_SPAN_MS,
+    });
     const complaintCount = Math.max(
       0,
       ctx.complaints.records.countOn(cells, at - CONTEXT_SPAN_MS, at + CONTEXT_SPAN_MS) -
@@ -486,6 +494,7 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
       ),
       complaintCount,
       radiusKm: cfg.complaints.radiusKm,
+      areaWeight: AREA_WEIGHT,
     });
     if (!result.ok) return reply.code(404).send({ error: result.message, reason: result.reason });
     return { ...result, atTime: rfc3339(at), timeZone: cfg.timezone };
