@@ -1,19 +1,23 @@
 /**
  * `npm run bench [-- --quick] [-- --only <substring>] [-- --no-write]`: runs every case in
  * bench/cases/, prints one table, and writes it to docs/benchmarks.md with the machine it ran on.
+ * `--only` re-runs some cases and replaces just their rows: docs/benchmarks.json keeps every case's
+ * rows with when it ran and the load average around it, and the page says so per case (a case re-run
+ * alone on a quiet machine is not silently mixed with a loaded full run).
  *
  * Each case runs in its own child process: a case's agents, worker threads, sockets and heap would
  * otherwise weigh on the cases after it (measured: the encoder lost ~15% running after the SNMP sweep).
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../daemon/paths.js';
 import { hasBinary } from '../test/helpers/service.js';
-import { type BenchCase, type BenchRow, ratio } from './index.js';
+import type { BenchCase, BenchRow } from './index.js';
+import { type BenchRecord, renderPage, renderTable } from './page.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -24,35 +28,6 @@ const { values: args } = parseArgs({
     'child-case': { type: 'string' },
   },
 });
-
-const fmt = (n: number | undefined): string => {
-  if (n === undefined || !Number.isFinite(n)) return '–';
-  const abs = Math.abs(n);
-  if (abs >= 1000) return Math.round(n).toLocaleString('en-US');
-  if (abs >= 10) return n.toFixed(1);
-  if (abs >= 1) return n.toFixed(2);
-  return n.toPrecision(3);
-};
-
-export function renderTable(rows: BenchRow[]): string {
-  const header = ['case', 'metric', 'cellwatch', 'baseline', 'baseline value', 'ratio', 'target', 'met'];
-  const lines = rows.map((r) => {
-    const q = ratio(r);
-    return [
-      r.case,
-      r.metric,
-      fmt(r.ours),
-      r.baseline ?? '–',
-      fmt(r.baselineValue),
-      q === undefined ? '–' : `${q.toFixed(2)}×`,
-      r.target ?? '–',
-      r.met === undefined ? '–' : r.met ? 'yes' : 'NO',
-    ];
-  });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [row(header), row(widths.map((w) => '-'.repeat(w))), ...lines.map(row)].join('\n');
-}
 
 async function loadCases(): Promise<BenchCase[]> {
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'cases');
@@ -99,50 +74,63 @@ async function runChildCase(name: string): Promise<void> {
   process.exit(0);
 }
 
+const RECORD = join(packageRoot, 'docs/benchmarks.json');
+const machine = () =>
+  `Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'} · ${Math.round(totalmem() / 2 ** 30)} GiB`;
+
+function readRecord(): BenchRecord {
+  if (!existsSync(RECORD)) return { machine: machine(), cases: {}, notRun: {} };
+  return JSON.parse(readFileSync(RECORD, 'utf8')) as BenchRecord;
+}
+
 async function main(): Promise<void> {
   if (args['child-case']) return runChildCase(args['child-case']);
   const all = await loadCases();
   const chosen = all.filter((c) => !args.only || c.name.includes(args.only));
+  const record = args.only ? readRecord() : { machine: machine(), cases: {}, notRun: {} };
+  record.machine = machine();
   const rows: BenchRow[] = [];
   const notes: string[] = [];
   for (const c of chosen) {
     const missing = (c.needs ?? []).filter((b) => !hasBinary(b));
     if (missing.length > 0) {
       notes.push(`${c.name}: skipped, needs ${missing.join(', ')}`);
+      record.notRun[c.name] = `skipped, needs ${missing.join(', ')}`;
       continue;
     }
     process.stderr.write(`bench: ${c.name}…\n`);
     const started = Date.now();
+    const before = loadavg()[0]!;
     try {
-      rows.push(...(await runInChild(c.name)));
+      const caseRows = await runInChild(c.name);
+      rows.push(...caseRows);
+      record.cases[c.name] = {
+        ranAt: new Date(started).toISOString(),
+        quick: args.quick ?? false,
+        load: [before, loadavg()[0]!],
+        rows: caseRows,
+      };
+      delete record.notRun[c.name];
       process.stderr.write(`bench: ${c.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     } catch (err) {
       notes.push(`${c.name}: failed: ${(err as Error).message}`);
+      record.notRun[c.name] = `failed: ${(err as Error).message.split('\n')[0]!.slice(0, 300)}`;
       process.stderr.write(`bench: ${c.name} FAILED: ${(err as Error).message}\n`);
     }
   }
-  const table = renderTable(rows);
-  process.stdout.write(`${table}\n`);
+  process.stdout.write(`${renderTable(rows)}\n`);
   for (const n of notes) process.stdout.write(`note: ${n}\n`);
-  const rowNotes = rows.filter((r) => r.note).map((r) => `- ${r.case} — ${r.note}`);
 
-  if (!args['no-write'] && !args.only) {
-    const cpu = cpus()[0]?.model ?? 'unknown CPU';
-    const doc = [
-      '# Benchmarks',
-      '',
-      'Written by `npm run bench` (do not edit by hand). Every row measures cellwatch and its baseline in the same run,',
-      'on the same machine; **ratio** is cellwatch ÷ baseline, so read it against the target (≤ for times, ≥ for rates).',
-      '',
-      `Run: ${new Date().toISOString()}${args.quick ? ' (quick mode: reduced sizes)' : ''} · Node ${process.version} · ${cpus().length} × ${cpu} · ${Math.round(totalmem() / 2 ** 30)} GiB`,
-      '',
-      table,
-      '',
-      ...(rowNotes.length > 0 ? ['Notes:', '', ...rowNotes, ''] : []),
-      ...(notes.length > 0 ? ['Not run:', '', ...notes.map((n) => `- ${n}`), ''] : []),
-    ].join('\n');
-    writeFileSync(join(packageRoot, 'docs/benchmarks.md'), doc);
-    process.stderr.write('bench: wrote docs/benchmarks.md\n');
+  if (!args['no-write']) {
+    writeFileSync(RECORD, `${JSON.stringify(record, null, 1)}\n`);
+    writeFileSync(
+      join(packageRoot, 'docs/benchmarks.md'),
+      renderPage(
+        record,
+        all.map((c) => c.name),
+      ),
+    );
+    process.stderr.write('bench: wrote docs/benchmarks.md and docs/benchmarks.json\n');
   }
   // Benchmarks may leave sockets or timers of the measured code behind; the table is what matters.
   process.exit(0);

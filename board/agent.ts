@@ -7,7 +7,7 @@
  */
 import { ApiError, get } from './api.js';
 import type { App } from './app.js';
-import { CAUSE_WORDS, formText, h, swatch } from './dom.js';
+import { CAUSE_WORDS, compactTable, formText, h, swatch } from './dom.js';
 import { localDateTime, type Cause } from './model.js';
 
 interface ContextAnswer {
@@ -215,37 +215,22 @@ export class AgentPage {
         h('h3', { id: 'h-found' }, `Problems in the area around ${localDateTime(ctx.at, tz)} (± 72 h)`),
         ctx.windows.length === 0
           ? h('p', {}, 'None.')
-          : h(
-              'table',
-              { class: 'compact', id: 'agent-windows' },
-              h(
-                'thead',
-                {},
+          : compactTable(
+              { id: 'agent-windows' },
+              ['Cell', 'What', 'From', 'To', 'Status', 'When', 'Customers noticed'],
+              ctx.windows,
+              (w) =>
                 h(
                   'tr',
                   {},
-                  ['Cell', 'What', 'From', 'To', 'Status', 'When', 'Customers noticed'].map((t) =>
-                    h('th', { scope: 'col' }, t),
-                  ),
+                  h('td', {}, h('a', { href: `#/cell/${encodeURIComponent(w.cell)}` }, w.cell)),
+                  h('td', {}, swatch(w.cause), ` ${CAUSE_WORDS[w.cause] ?? w.cause}`),
+                  h('td', {}, localDateTime(w.start, tz)),
+                  h('td', {}, w.end !== undefined ? localDateTime(w.end, tz) : '–'),
+                  h('td', {}, w.status === 'ongoing' ? '▲ ongoing' : '✓ fixed'),
+                  h('td', {}, w.when.replace(/-/g, ' ')),
+                  h('td', {}, w.customerImpact ? 'yes' : 'no (only measurements drifted)'),
                 ),
-              ),
-              h(
-                'tbody',
-                {},
-                ctx.windows.map((w) =>
-                  h(
-                    'tr',
-                    {},
-                    h('td', {}, h('a', { href: `#/cell/${encodeURIComponent(w.cell)}` }, w.cell)),
-                    h('td', {}, swatch(w.cause), ` ${CAUSE_WORDS[w.cause] ?? w.cause}`),
-                    h('td', {}, localDateTime(w.start, tz)),
-                    h('td', {}, w.end !== undefined ? localDateTime(w.end, tz) : '–'),
-                    h('td', {}, w.status === 'ongoing' ? '▲ ongoing' : '✓ fixed'),
-                    h('td', {}, w.when.replace(/-/g, ' ')),
-                    h('td', {}, w.customerImpact ? 'yes' : 'no (only measurements drifted)'),
-                  ),
-                ),
-              ),
             ),
         h(
           'p',

@@ -6,7 +6,7 @@
  */
 import { get } from './api.js';
 import type { App, ComplaintRow } from './app.js';
-import { CAUSE_COLOUR, CAUSE_WORDS, formText, h, severityBadge, swatch } from './dom.js';
+import { CAUSE_COLOUR, CAUSE_WORDS, compactTable, formText, h, severityBadge, swatch } from './dom.js';
 import {
   alertScopeId,
   duration,
@@ -334,37 +334,22 @@ export class CellPage {
       h('h3', { id: 'h-windows' }, `Degradation windows (${windows.length})`),
       windows.length === 0
         ? h('p', {}, 'None in this range.')
-        : h(
-            'table',
-            { class: 'compact', id: 'cell-windows' },
-            h(
-              'thead',
-              {},
+        : compactTable(
+            { id: 'cell-windows' },
+            ['Cause', 'From', 'To', 'Lasted', 'Users affected', 'Severity', 'What to do'],
+            windows,
+            (w) =>
               h(
                 'tr',
-                {},
-                ['Cause', 'From', 'To', 'Lasted', 'Users affected', 'Severity', 'What to do'].map((t) =>
-                  h('th', { scope: 'col' }, t),
-                ),
+                { 'data-window': w.id, 'data-cause': w.cause },
+                h('td', {}, swatch(w.cause), ` ${CAUSE_WORDS[w.cause] ?? w.cause}`),
+                h('td', {}, localDateTime(w.start, tz)),
+                h('td', {}, w.end !== undefined ? localDateTime(w.end, tz) : 'ongoing'),
+                h('td', {}, duration((w.end ?? w.lastBad) - w.start)),
+                h('td', { class: 'num' }, w.usersAffected.toLocaleString()),
+                h('td', { class: 'num' }, w.severity.toFixed(2)),
+                h('td', {}, w.remediation ?? ''),
               ),
-            ),
-            h(
-              'tbody',
-              {},
-              windows.map((w) =>
-                h(
-                  'tr',
-                  { 'data-window': w.id, 'data-cause': w.cause },
-                  h('td', {}, swatch(w.cause), ` ${CAUSE_WORDS[w.cause] ?? w.cause}`),
-                  h('td', {}, localDateTime(w.start, tz)),
-                  h('td', {}, w.end !== undefined ? localDateTime(w.end, tz) : 'ongoing'),
-                  h('td', {}, duration((w.end ?? w.lastBad) - w.start)),
-                  h('td', { class: 'num' }, w.usersAffected.toLocaleString()),
-                  h('td', { class: 'num' }, w.severity.toFixed(2)),
-                  h('td', {}, w.remediation ?? ''),
-                ),
-              ),
-            ),
           ),
     );
   }
@@ -376,36 +361,21 @@ export class CellPage {
       h('h3', { id: 'h-complaints' }, `Complaints on this cell (${complaints.length})`),
       complaints.length === 0
         ? h('p', {}, 'None in this range.')
-        : h(
-            'table',
-            { class: 'compact' },
-            h(
-              'thead',
-              {},
+        : compactTable(
+            {},
+            ['Complaint', 'Received', 'Says it happened', 'Category', 'Channel', 'Explained'],
+            complaints,
+            (c) =>
               h(
                 'tr',
                 {},
-                ['Complaint', 'Received', 'Says it happened', 'Category', 'Channel', 'Explained'].map((t) =>
-                  h('th', { scope: 'col' }, t),
-                ),
+                h('td', {}, h('a', { href: `#/agent?complaint=${encodeURIComponent(c.id)}` }, c.id)),
+                h('td', {}, localDateTime(c.receivedAt, tz)),
+                h('td', {}, c.issueAt ? localDateTime(c.issueAt, tz) : '–'),
+                h('td', {}, c.category),
+                h('td', {}, c.channel),
+                h('td', {}, c.correlation ? (c.correlation.explained ? '✓ yes' : '✗ no') : '–'),
               ),
-            ),
-            h(
-              'tbody',
-              {},
-              complaints.map((c) =>
-                h(
-                  'tr',
-                  {},
-                  h('td', {}, h('a', { href: `#/agent?complaint=${encodeURIComponent(c.id)}` }, c.id)),
-                  h('td', {}, localDateTime(c.receivedAt, tz)),
-                  h('td', {}, c.issueAt ? localDateTime(c.issueAt, tz) : '–'),
-                  h('td', {}, c.category),
-                  h('td', {}, c.channel),
-                  h('td', {}, c.correlation ? (c.correlation.explained ? '✓ yes' : '✗ no') : '–'),
-                ),
-              ),
-            ),
           ),
     );
   }
@@ -417,36 +387,17 @@ export class CellPage {
       h('h3', { id: 'h-cell-alerts' }, `Alerts (${alerts.length})`),
       alerts.length === 0
         ? h('p', {}, 'None in this range.')
-        : h(
-            'table',
-            { class: 'compact' },
+        : compactTable({}, ['Severity', 'What', 'Where', 'State', 'From', 'To', 'Summary'], alerts, (a) =>
             h(
-              'thead',
+              'tr',
               {},
-              h(
-                'tr',
-                {},
-                ['Severity', 'What', 'Where', 'State', 'From', 'To', 'Summary'].map((t) =>
-                  h('th', { scope: 'col' }, t),
-                ),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              alerts.map((a) =>
-                h(
-                  'tr',
-                  {},
-                  h('td', {}, severityBadge(a.severity)),
-                  h('td', {}, a.kind.replace(/_/g, ' ')),
-                  h('td', {}, alertScopeId(a)),
-                  h('td', {}, a.state + (a.ackedBy ? `, acked by ${a.ackedBy}` : '')),
-                  h('td', {}, localDateTime(a.startsAt, tz)),
-                  h('td', {}, a.endsAt ? localDateTime(a.endsAt, tz) : '–'),
-                  h('td', {}, a.summary),
-                ),
-              ),
+              h('td', {}, severityBadge(a.severity)),
+              h('td', {}, a.kind.replace(/_/g, ' ')),
+              h('td', {}, alertScopeId(a)),
+              h('td', {}, a.state + (a.ackedBy ? `, acked by ${a.ackedBy}` : '')),
+              h('td', {}, localDateTime(a.startsAt, tz)),
+              h('td', {}, a.endsAt ? localDateTime(a.endsAt, tz) : '–'),
+              h('td', {}, a.summary),
             ),
           ),
     );

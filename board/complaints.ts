@@ -5,7 +5,7 @@
  */
 import { get } from './api.js';
 import type { App } from './app.js';
-import { h } from './dom.js';
+import { compactTable, h } from './dom.js';
 import { duration, localDateTime, pct } from './model.js';
 
 interface Rate {
@@ -154,41 +154,26 @@ export class ComplaintsPage {
       h('h3', { id: 'h-risk' }, `Complaints at risk of missing the 72 h first response (${list.length})`),
       list.length === 0
         ? h('p', { class: 'ok-text' }, '✓ None: every complaint due soon has had its first response.')
-        : h(
-            'table',
-            { class: 'compact', id: 'at-risk' },
-            h(
-              'thead',
-              {},
+        : compactTable(
+            { id: 'at-risk' },
+            ['Complaint', 'Received', 'Due', 'Left', 'Region', 'Category', 'Channel'],
+            list,
+            (c) =>
               h(
                 'tr',
-                {},
-                ['Complaint', 'Received', 'Due', 'Left', 'Region', 'Category', 'Channel'].map((t) =>
-                  h('th', { scope: 'col' }, t),
-                ),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              list.map((c) =>
+                { class: c.state },
+                h('td', {}, h('a', { href: `#/agent?complaint=${encodeURIComponent(c.complaint)}` }, c.complaint)),
+                h('td', {}, localDateTime(c.receivedAt, tz)),
+                h('td', {}, localDateTime(c.dueAt, tz)),
                 h(
-                  'tr',
-                  { class: c.state },
-                  h('td', {}, h('a', { href: `#/agent?complaint=${encodeURIComponent(c.complaint)}` }, c.complaint)),
-                  h('td', {}, localDateTime(c.receivedAt, tz)),
-                  h('td', {}, localDateTime(c.dueAt, tz)),
-                  h(
-                    'td',
-                    {},
-                    c.state === 'overdue' ? `✗ overdue by ${duration(-c.remainingMs)}` : `▲ ${duration(c.remainingMs)}`,
-                  ),
-                  h('td', {}, c.region ?? '–'),
-                  h('td', {}, c.category),
-                  h('td', {}, c.channel),
+                  'td',
+                  {},
+                  c.state === 'overdue' ? `✗ overdue by ${duration(-c.remainingMs)}` : `▲ ${duration(c.remainingMs)}`,
                 ),
+                h('td', {}, c.region ?? '–'),
+                h('td', {}, c.category),
+                h('td', {}, c.channel),
               ),
-            ),
           ),
     );
   }

@@ -29,6 +29,29 @@ function append(el: Element, children: (Child | Child[])[]): void {
   }
 }
 
+/** A compact table (the panels' lists): one heading per column, one row per item. */
+export function compactTable<T>(
+  attrs: Attrs,
+  columns: readonly string[],
+  items: readonly T[],
+  row: (item: T) => HTMLTableRowElement,
+): HTMLTableElement {
+  return h(
+    'table',
+    { ...attrs, class: 'compact' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        columns.map((t) => h('th', { scope: 'col' }, t)),
+      ),
+    ),
+    h('tbody', {}, items.map(row)),
+  );
+}
+
 const SVG = 'http://www.w3.org/2000/svg';
 
 export function svg(tag: string, attrs: Record<string, string | number> = {}, ...children: Node[]): SVGElement {

@@ -7,7 +7,7 @@
 import { ApiError, get } from './api.js';
 import type { App } from './app.js';
 import { actionDialog } from './dialogs.js';
-import { CAUSE_COLOUR, CAUSE_WORDS, byId, h, reconcile, severityBadge, svg, swatch } from './dom.js';
+import { CAUSE_COLOUR, CAUSE_WORDS, byId, compactTable, h, reconcile, severityBadge, svg, swatch } from './dom.js';
 import {
   SEVERITIES,
   alertRows,
@@ -948,33 +948,14 @@ export class NocPage {
         waiting ? `, ${waiting} waiting for their first poll` : '',
       ),
       failing.length
-        ? h(
-            'table',
-            { class: 'compact' },
+        ? compactTable({}, ['Target', 'Site', 'State', 'Last answer'], failing.slice(0, 30), (t) =>
             h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                ['Target', 'Site', 'State', 'Last answer'].map((t) => h('th', { scope: 'col' }, t)),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              failing
-                .slice(0, 30)
-                .map((t) =>
-                  h(
-                    'tr',
-                    { title: t.lastError ?? '' },
-                    h('td', {}, t.target),
-                    h('td', {}, t.site ? h('a', { href: `#/site/${encodeURIComponent(t.site)}` }, t.site) : '–'),
-                    h('td', {}, t.state),
-                    h('td', {}, t.lastSuccess ? localDateTime(t.lastSuccess, tz) : 'never'),
-                  ),
-                ),
+              'tr',
+              { title: t.lastError ?? '' },
+              h('td', {}, t.target),
+              h('td', {}, t.site ? h('a', { href: `#/site/${encodeURIComponent(t.site)}` }, t.site) : '–'),
+              h('td', {}, t.state),
+              h('td', {}, t.lastSuccess ? localDateTime(t.lastSuccess, tz) : 'never'),
             ),
           )
         : '',

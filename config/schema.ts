@@ -442,6 +442,12 @@ const detectionSchema = z.strictObject({
   backhaulUtilPct: z.number().min(0).max(100).default(90),
   /** Silent failure: users and traffic below this share of their baseline median (and below −zThreshold). */
   silentShare: z.number().gt(0).max(1).default(0.3),
+  /**
+   * …or below that share for this long on end, on a cell expecting at least silentMinUsers users, without
+   * one interval's z (a 4-user cell left with 0.6 for an hour): judged against the hour's spread.
+   */
+  silentSustain: duration('30m').prefault('30m'),
+  silentMinUsers: z.number().min(0).default(3),
   /** Congestion needs at least this many users (or the cell's usual users). */
   congestionMinUsers: z.number().min(0).default(10),
   /** Hour-of-week baselines: weeks looked back and weekly values needed. */

@@ -72,6 +72,11 @@ export interface KpiBaseline {
   median: number;
   /** Floored MAD. */
   mad: number;
+  /**
+   * The MAD floored at the share only, without the per-sample absolute floor: the spread to judge a
+   * sustained run by (an hour of samples resolves less than one user), where it was found.
+   */
+  runMad?: number;
   /** Values the median was taken over. */
   n: number;
 }
@@ -121,12 +126,17 @@ function medianInPlace(a: Float64Array): number {
  * Median and floored MAD of some values (reordered in place). Written without allocation: it runs
  * once per cell, hour and KPI.
  */
-export function medianMad(values: Float64Array, floorShare: number, floorAbs: number): { median: number; mad: number } {
+export function medianMad(
+  values: Float64Array,
+  floorShare: number,
+  floorAbs: number,
+): { median: number; mad: number; runMad: number } {
   const median = medianInPlace(values);
   const dev = devScratch.subarray(0, values.length);
   for (let i = 0; i < values.length; i++) dev[i] = Math.abs(values[i]! - median);
-  const mad = medianInPlace(dev);
-  return { median, mad: Math.max(mad, floorShare * Math.abs(median), floorAbs) };
+  const raw = medianInPlace(dev);
+  const runMad = Math.max(raw, floorShare * Math.abs(median));
+  return { median, mad: Math.max(runMad, floorAbs), runMad };
 }
 
 /** One cell's hourly history: a ring of UTC hours, each with fixed-point sums and counts per KPI. */
@@ -436,14 +446,14 @@ export class BaselineStore {
       if (!Number.isNaN(m) && n < this.scratch.length) this.scratch[n++] = m;
     }
     if (n < min) return undefined;
-    const { median, mad } = medianMad(
+    const { median, mad, runMad } = medianMad(
       this.scratch.subarray(0, n),
       // dBm and dB are logarithmic with an arbitrary zero: 10% of −85 dBm would be a floor of 8.5 dB,
       // hiding a 20 dB antenna fault. Their floor is absolute only.
       LEVEL_KPIS.includes(kpi) ? 0 : this.settings.madFloorShare,
       this.settings.madFloor?.[kpi] ?? ABSOLUTE_MAD_FLOOR[kpi],
     );
-    return { kind, median, mad, n };
+    return runMad > 0 ? { kind, median, mad, n, runMad } : { kind, median, mad, n };
   }
 
   /** The fixed-point sum (1/100 units) and count of a KPI in UTC hour h (busy hours merge them exactly). */

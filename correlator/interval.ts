@@ -10,7 +10,11 @@
  * - **relative breaches** against the cell's baseline (counter streams only — a probe's speed test
  *   is not the per-user throughput counters measure): robust z below −z for DL, RSRP and SINR,
  *   above +z for latency, and the silent-failure test: available, radio fine, and users AND traffic
- *   both below −z and below `silentShare` of their medians;
+ *   both below `silentShare` of their medians ("collapsed") and below −z — or, when one interval's z
+ *   cannot tell (a cell expecting 4 users that has 0.6: z ≈ −2.3 against the one-user MAD floor),
+ *   collapsed on end for `silentSustainMs` on a cell expecting ≥ `silentMinUsers`, each interval
+ *   below −z against the hour's spread without the one-user floor (`runMad`): a sleeping cell is
+ *   a sustained absence, which one interval of a small cell cannot show and an hour of them does;
  * - bad = any breach; good = known experience and no breach; unknown otherwise (neutral);
  * - the **local cause** of a bad interval (links are judged later, see causes.ts), first match wins:
  *   outage (unavailable) → coverage (RSRP absolute or relative) → interference (SINR, RSRP fine) →
@@ -23,7 +27,7 @@
  *   experience (absolute, or DL/latency against the baseline) or vanished traffic — not a radio KPI.
  */
 import type { Cause, Experience, KpiEvidence, Sample } from '../model/index.js';
-import { robustZ, type Baselines } from './baseline.js';
+import { robustZ, type Baselines, type KpiBaseline } from './baseline.js';
 import { classifyExperience } from './experience.js';
 import type { DetectionRules, ExperienceThresholds } from './settings.js';
 
@@ -57,6 +61,8 @@ export interface Interval {
   depth: number;
   /** 0..1 strength of KPI-only breaches. */
   drift: number;
+  /** Available, radio fine, users and traffic below `silentShare` of their medians (silent failure or not yet). */
+  collapsed: boolean;
   localCause: Cause;
   /** The interval's badness is one a saturated or down transport link explains (experience or traffic). */
   transport: boolean;
@@ -71,6 +77,11 @@ export interface AssessContext {
   level: Baselines;
   /** The cell's recent mean users (NaN when unknown): the last fallback for a down cell's users. */
   recentUsers: number;
+  /**
+   * Start of the run of collapsed intervals just before this one (ms; NaN or absent when the last
+   * interval was not collapsed): the track keeps it, for the sustained silent-failure test.
+   */
+  collapsedSince?: number;
 }
 
 const NO_BREACHES: readonly Breach[] = [];
@@ -107,6 +118,9 @@ export function baselineValues(s: Sample, intervalS: number, out: Float64Array):
 
 const clamp01 = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x);
 
+/** Robust z against the hour's spread without the per-sample absolute floor (see `runMad`). */
+const runZ = (x: number, b: KpiBaseline) => (0.6745 * (x - b.median)) / (b.runMad ?? b.mad);
+
 export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext): Interval {
   const { experience: th, rules: r, hourly, level } = ctx;
   const exp = classifyExperience(s, th);
@@ -118,6 +132,7 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
   let coverage = false;
   let interference = false;
   let silent = false;
+  let collapsed = false;
   /** A relative drop of DL or rise of latency: what a busy transport link does to users still above the thresholds. */
   let throughputDrift = false;
   let missing = 0;
@@ -183,15 +198,24 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
     const ub = !coverage && !interference && s.activeUsers !== undefined ? hourly.activeUsers : undefined;
     if (ub && s.activeUsers! < r.silentShare * ub.median) {
       const users = s.activeUsers!;
-      const zu = robustZ(users, ub);
-      const traffic = zu < -r.zThreshold ? trafficMbps(s, intervalS) : undefined;
+      const traffic = trafficMbps(s, intervalS);
       const tb = traffic !== undefined ? hourly.trafficMbps : undefined;
-      const zt = tb ? robustZ(traffic!, tb) : 0;
-      if (tb && zt < -r.zThreshold && traffic! < r.silentShare * tb.median) {
-        silent = true;
-        missing = Math.max(0, ub.median - users);
-        add({ kpi: 'activeUsers', value: users, baseline: ub.median, z: zu });
-        add({ kpi: 'trafficMbps', value: traffic!, baseline: tb.median, z: zt });
+      if (tb && traffic! < r.silentShare * tb.median) {
+        collapsed = true;
+        const zu = robustZ(users, ub);
+        const zt = robustZ(traffic!, tb);
+        const since = Number.isFinite(ctx.collapsedSince) ? ctx.collapsedSince! : s.ts - intervalS * 1000;
+        const sustained =
+          s.ts - since >= r.silentSustainMs &&
+          ub.median >= r.silentMinUsers &&
+          runZ(users, ub) < -r.zThreshold &&
+          runZ(traffic!, tb) < -r.zThreshold;
+        if ((zu < -r.zThreshold && zt < -r.zThreshold) || sustained) {
+          silent = true;
+          missing = Math.max(0, ub.median - users);
+          add({ kpi: 'activeUsers', value: users, baseline: ub.median, z: zu });
+          add({ kpi: 'trafficMbps', value: traffic!, baseline: tb.median, z: zt });
+        }
       }
     }
   }
@@ -230,6 +254,7 @@ export function assessInterval(s: Sample, intervalS: number, ctx: AssessContext)
     goodWeight,
     depth: expBad ? (users * exp.depth + missing) / (users + missing || 1) : silent ? 1 : 0,
     drift: expBad || silent ? 0 : drift,
+    collapsed,
     localCause,
     transport: expBad || silent || throughputDrift,
     breaches: breaches ?? NO_BREACHES,

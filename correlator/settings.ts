@@ -53,6 +53,12 @@ export interface DetectionRules {
   backhaulUtilPct: number;
   /** Silent failure: users and traffic below this share of their baseline median (and below −z). */
   silentShare: number;
+  /**
+   * …or below that share without a single interval's z for this long on end (ms), judged against the
+   * hour's spread without the one-user floor — on a cell that expects at least `silentMinUsers` users.
+   */
+  silentSustainMs: number;
+  silentMinUsers: number;
   /** Congestion needs at least this many users (or the cell's baseline users). */
   congestionMinUsers: number;
   /** Interval assumed when a sample has none and its cell's spacing says nothing, s. */
@@ -104,6 +110,8 @@ export const DEFAULT_DETECTION_SETTINGS: DetectionSettings = {
     prbDlFactor: 1,
     backhaulUtilPct: 90,
     silentShare: 0.3,
+    silentSustainMs: 30 * 60_000,
+    silentMinUsers: 3,
     congestionMinUsers: 10,
     defaultIntervalS: 60,
     historyDays: 35,

@@ -53,10 +53,18 @@ export interface TrackState {
   lastIntervalS: number;
   /** Users over the last hour or so of available samples (an outage's fallback weight). */
   recentUsers: number;
+  /** Start of the current run of collapsed intervals (NaN: the last interval was not collapsed). */
+  collapsedSince: number;
 }
 
 export function newTrackState(): TrackState {
-  return { machine: newMachine(), lastTs: Number.NaN, lastIntervalS: Number.NaN, recentUsers: Number.NaN };
+  return {
+    machine: newMachine(),
+    lastTs: Number.NaN,
+    lastIntervalS: Number.NaN,
+    recentUsers: Number.NaN,
+    collapsedSince: Number.NaN,
+  };
 }
 
 function cloneState(s: TrackState): TrackState {
@@ -168,6 +176,7 @@ export class Track {
     hourly: {},
     level: {},
     recentUsers: Number.NaN,
+    collapsedSince: Number.NaN,
   };
 
   /** The window machine's context, kept while the rules and the cell's site stay the same. */
@@ -201,9 +210,15 @@ export class Track {
       a.hourly = hourly;
       a.level = level;
       a.recentUsers = st.recentUsers;
+      a.collapsedSince = this.runSince(st, s.ts - intervalS * 1000, set.rules);
       iv = assessInterval(s, intervalS, a);
     }
     const touched = stepWindow(st.machine, iv, this.stepContext(svc));
+    if (!iv.collapsed) st.collapsedSince = Number.NaN;
+    else {
+      const since = this.runSince(st, iv.start, set.rules);
+      st.collapsedSince = Number.isNaN(since) ? iv.start : since;
+    }
     st.lastTs = s.ts;
     st.lastIntervalS = iv.intervalS;
     if (iv.available && s.activeUsers !== undefined) {
@@ -214,6 +229,14 @@ export class Track {
     }
     this.touched = touched;
     return iv;
+  }
+
+  /**
+   * The collapsed run an interval starting at `start` continues: broken by a gap longer than
+   * `mergeGap`, as a window's run of bad intervals is (a collector silent for an hour proves nothing).
+   */
+  private runSince(st: TrackState, start: number, rules: DetectionRules): number {
+    return Number.isFinite(st.collapsedSince) && start - st.lastTs <= rules.mergeGapMs ? st.collapsedSince : Number.NaN;
   }
 
   /** The windows the last `step` touched (a field, not a returned pair: a step runs per sample). */
@@ -373,6 +396,7 @@ export class Track {
         lastTs: numOrNull(c.lastTs),
         lastIntervalS: numOrNull(c.lastIntervalS),
         recentUsers: numOrNull(c.recentUsers),
+        collapsedSince: numOrNull(c.collapsedSince),
       },
       newest: numOrNull(this.newest),
       // Only windows that can still change: the open one, and the last closed while it may re-open.
@@ -387,6 +411,7 @@ export class Track {
       lastTs: st.lastTs ?? Number.NaN,
       lastIntervalS: st.lastIntervalS ?? Number.NaN,
       recentUsers: st.recentUsers ?? Number.NaN,
+      collapsedSince: st.collapsedSince ?? Number.NaN,
     };
     const t = new Track(snap.cell, snap.stream, ordered, state);
     t.newest = snap.newest ?? -Infinity;
@@ -405,7 +430,14 @@ export interface TrackSnapshot {
   cell: string;
   stream: SampleStream;
   /** The state after every sample seen (numbers not known yet as null). */
-  state: { machine: MachineState; lastTs: number | null; lastIntervalS: number | null; recentUsers: number | null };
+  state: {
+    machine: MachineState;
+    lastTs: number | null;
+    lastIntervalS: number | null;
+    recentUsers: number | null;
+    /** Absent in snapshots from before the sustained silent-failure test. */
+    collapsedSince?: number | null;
+  };
   newest: number | null;
   /** What was last published about each window that may still change. */
   published: Window[];

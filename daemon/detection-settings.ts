@@ -33,6 +33,8 @@ export function detectionSettings(cfg: Config): DetectionSettings {
       prbDlFactor: d.prbDlFactor,
       backhaulUtilPct: d.backhaulUtilPct,
       silentShare: d.silentShare,
+      silentSustainMs: d.silentSustain,
+      silentMinUsers: d.silentMinUsers,
       congestionMinUsers: d.congestionMinUsers,
       defaultIntervalS: cfg.snmp.defaults.interval / 1000,
       historyDays: d.historyDays,

@@ -67,18 +67,22 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: the sequential generator for the one-off topology draw. */
-export class Sequence {
-  private state: number;
-  constructor(seed: number, stream: number) {
-    this.state = hash(seed, stream);
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) | 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
+/** mulberry32: a small seeded generator of numbers in [0, 1), the same sequence for the same seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The sequential generator for the one-off topology draw. */
+export class Sequence {
+  readonly next: () => number;
+  constructor(seed: number, stream: number) {
+    this.next = mulberry32(hash(seed, stream));
   }
   range(lo: number, hi: number): number {
     return lo + (hi - lo) * this.next();

@@ -19,6 +19,7 @@ import {
   type HandlingEvent,
 } from '../correlator/complaints/index.js';
 import type { Alert, Cause, Cell, Complaint, Window } from '../model/index.js';
+import { mulberry32 as rng } from '../sim/seeded.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -234,16 +235,6 @@ const FORBIDDEN: [string, RegExp][] = [
 const TIME = /\b\d{1,2}:\d{2} (am|pm)\b/g;
 const DATE =
   /\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) \d{1,2} (January|February|March|April|May|June|July|August|September|October|November|December)\b/g;
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 void t.test('no summary or notice ever carries jargon, ids or figures other than times and dates', async (t) => {
   const r = rng(9);

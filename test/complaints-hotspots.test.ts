@@ -10,19 +10,10 @@
 import t from 'tap';
 import { HotspotBook, type HotspotEntry, type HotspotOptions } from '../correlator/complaints/index.js';
 import { ReferenceHotspotBook } from './helpers/hotspots-reference.js';
+import { mulberry32 as rng } from '../sim/seeded.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-28T12:00:00Z');
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random symmetric neighbourhood over sites S1..Sn: each site, plus random links (more between close numbers). */
 function neighbourhoods(n: number, r: () => number): (site: string) => readonly string[] {

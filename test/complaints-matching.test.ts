@@ -25,6 +25,7 @@ import {
   type HotspotEvent,
 } from '../correlator/complaints/index.js';
 import type { Cause, Cell, Complaint, ComplaintCorrelation, Window, WindowEvent } from '../model/index.js';
+import { mulberry32 as rng } from '../sim/seeded.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -291,17 +292,6 @@ void t.test('finalize: correlations become final and memory is bounded', async (
   cor.finalize(T0 + 10 * DAY);
   t.same(cor.size, { complaints: 0, windows: 0 }, 'old windows dropped too');
 });
-
-/** A small seeded generator (mulberry32), so the property test is reproducible. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(xs: T[], r: () => number): T[] {
   const a = [...xs];

@@ -491,8 +491,17 @@ void t.test('peak hours: window membership, midnight, DST lengths', async (t) =>
 
 void t.test('baselines: median/MAD with floors, hour of week, hour-of-day fallback, none, level', async (t) => {
   const mm = medianMad(Float64Array.from([10, 10, 10, 10]), 0.1, 1);
-  t.same(mm, { median: 10, mad: 1 }, 'a MAD of 0 is floored (10% of 10 = 1)');
-  t.same(medianMad(Float64Array.from([1, 2, 3, 4, 100]), 0, 0), { median: 3, mad: 1 }, 'robust to one outlier');
+  t.same(mm, { median: 10, mad: 1, runMad: 1 }, 'a MAD of 0 is floored (10% of 10 = 1)');
+  t.same(
+    medianMad(Float64Array.from([1, 2, 3, 4, 100]), 0, 0),
+    { median: 3, mad: 1, runMad: 1 },
+    'robust to one outlier',
+  );
+  t.same(
+    medianMad(Float64Array.from([3.4, 3.6, 3.8, 4, 4.1]), 0.1, 1),
+    { median: 3.8, mad: 1, runMad: 0.38 },
+    'a 4-user cell: one sample is judged with the 1-user floor, a sustained run with the hour spread (10% floor)',
+  );
   t.equal(robustZ(5, { kind: 'level', median: 10, mad: 0.6745, n: 9 }), -5, 'z = 0.6745 (x − m) / MAD');
   const clock = new LocalClock('UTC');
   const make = (hours: number[]) => {

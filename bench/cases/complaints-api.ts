@@ -29,6 +29,7 @@ import { makeTempDir } from '../../test/helpers/service.js';
 import type { BenchCase } from '../index.js';
 import { COMPLAINTS_LOAD_ROLE, type LoadCommand, type LoadReport } from './complaints-api-load.js';
 import { syntheticComplaints, syntheticInventory, syntheticWindows } from './complaints-match.js';
+import { mulberry32 as rng } from '../../sim/seeded.js';
 
 const DAY = 86_400_000;
 /** The end of the synthetic year (complaints-match.ts starts it on 2026-09-01). */
@@ -97,16 +98,6 @@ function load(cmd: LoadCommand): Promise<LoadReport> {
     });
     child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`load process exited ${code}`))));
   });
-}
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ms = (x: number) => `${x.toFixed(0)} ms`;

@@ -10,6 +10,7 @@ import {
 import { DEFAULT_CORRELATOR_OPTIONS } from '../../correlator/complaints/correlator.js';
 import type { Cause, Cell, Complaint, ComplaintSymptom, Window, WindowEvent } from '../../model/index.js';
 import type { BenchCase } from '../index.js';
+import { mulberry32 as rng } from '../../sim/seeded.js';
 
 /**
  * Complaint matching at scale: 1,000,000 complaints against 100,000 windows over a synthetic
@@ -26,16 +27,6 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T0 = Date.parse('2026-09-01T00:00:00Z');
 const SPAN_DAYS = 365;
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function syntheticInventory(seed = 1): CellInventory {
   const r = rng(seed);

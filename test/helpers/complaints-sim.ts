@@ -87,13 +87,12 @@ export function detectorWindows(o: DetectorOptions): WindowSource {
     // Columns, not sample objects: a month of every cell each minute fits in memory.
     const samples = new SampleColumns(1 << 20);
     const links: LinkSample[] = [];
+    // As a collector polling every `stepMin` stores them: the last minute's gauges, the whole interval's
+    // volumes (one minute's volumes labelled as the interval's made the traffic a fraction of itself).
     const poll = (t: number, stepMin: number) => {
-      for (const c of net.cells) {
-        const s = net.sample(c.id, t);
-        if (stepMin !== 1) s.intervalS = stepMin * 60;
-        samples.append(s);
-      }
-      for (const site of net.sites) links.push(net.linkSample(site.id, t));
+      const batch = net.intervalSamples(t, stepMin * 60_000);
+      for (const s of batch.samples) samples.append(s);
+      for (const l of batch.links) links.push(l);
     };
     const hStep = o.historyStepMin * 60_000;
     for (let t = from - o.historyDays * DAY + hStep; t <= from; t += hStep) poll(t, o.historyStepMin);
