@@ -204,7 +204,7 @@ export function startComplaints(
     windows: WindowRecords;
     inventory: () => Inventory;
     alerts: (inputs: readonly AlertInput[]) => void;
-    openAlerts: () => readonly Alert[];
+    openAlerts: (where?: (labels: Readonly<Record<string, string>>) => boolean) => readonly Alert[];
   },
 ): Complaints {
   const log = h.logFor('complaints');

@@ -107,7 +107,7 @@ export class Daemon {
       windows: detection.windows,
       inventory,
       alerts: (inputs) => alerting.handle(inputs),
-      openAlerts: () => alerting.manager.active(),
+      openAlerts: (where) => alerting.manager.active(where),
     });
     // Before the alerts resume: what the restart resolves is in the stream's history too.
     startEventStream(h, this.auth);

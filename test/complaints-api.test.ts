@@ -598,6 +598,11 @@ void t.test('the agent’s context and proactive notices', async (t) => {
   t.match(byPlace.body, { windows: [{ cell: 'A-1' }] }, 'by lat/lon');
   const far = await api.request('GET', `/context?cell=F-1&at=${T0}`, { role: 'viewer' });
   t.equal(far.body.summary, 'We found no network problem in this area at that time.');
+  // The open alerts on the area come with the lookup (the route asks the manager for the area's only).
+  t.match(ctx.body.alerts, [{ kind: 'cell_degraded', state: 'firing', labels: { cell: 'A-1' } }], 'the alert on A-1');
+  t.equal(ctx.body.alerts.length, 1);
+  t.match(byPlace.body.alerts, [{ labels: { cell: 'A-1' } }], 'by lat/lon too');
+  t.same(far.body.alerts, [], 'none 10 km away');
   const cases: [string, number, string][] = [
     ['/context?cell=NOPE', 404, 'an unknown cell'],
     ['/context?complaint=NOPE', 404, 'an unknown complaint'],

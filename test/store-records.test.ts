@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import t from 'tap';
 import type { TargetResult, Window, WindowEvent } from '../model/index.js';
-import { RecordDb, StateRecords, TargetRecords, WindowRecords } from '../store/records/index.js';
+import { RecordDb, StateRecords, TargetRecords, WindowRecords, type WindowQuery } from '../store/records/index.js';
 import { makeTempDir } from './helpers/service.js';
 
 const log = pino({ level: 'silent' });
@@ -70,6 +70,68 @@ void t.test('windows: events upsert and retract, queries by cell, region, overla
   db.close();
   const again = new WindowRecords(RecordDb.open(dir, log).db);
   t.same(ids(again.open()), ['W2'], 'an open window survives a restart');
+});
+
+void t.test('windows: overlap queries answer as a scan of every window would', async (t) => {
+  // list() seeks closed windows from `from` less the longest closed one, and open ones by their own
+  // index: checked against a plain filter over windows of 1 minute to 3 days, open ones, retractions.
+  const dir = await makeTempDir('cellwatch-records-');
+  const db = RecordDb.open(dir, log);
+  const windows = new WindowRecords(db.db);
+  let seed = 11;
+  const rnd = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const cells = ['A-1', 'A-2', 'B-1', 'C-1', 'C-2'];
+  const held = new Map<string, Window>();
+  for (let k = 0; k < 600; k++) {
+    const cell = pick(cells);
+    const start = T0 + Math.floor(rnd() * 30 * 24 * 60) * MIN;
+    const length = rnd() < 0.05 ? Math.floor(rnd() * 3 * 24 * 60) * MIN : Math.floor(1 + rnd() * 120) * MIN;
+    const w = win(`W${k}`, cell, start, rnd() < 0.1 ? undefined : start + length, {
+      region: cell.startsWith('C') ? 'R2' : 'R1',
+      cause: rnd() < 0.5 ? 'outage' : 'congestion',
+    });
+    windows.apply([{ change: w.end === undefined ? 'opened' : 'closed', window: w, at: w.end ?? start }]);
+    held.set(w.id, w);
+    if (rnd() < 0.05) {
+      windows.apply([{ change: 'retracted', window: w, at: start }]);
+      held.delete(w.id);
+    }
+  }
+  const overlaps = (w: Window, from?: number, to?: number) =>
+    (to === undefined || w.start < to) && (from === undefined || w.end === undefined || w.end > from);
+  let compared = 0;
+  for (let i = 0; i < 300; i++) {
+    const from = rnd() < 0.8 ? T0 + Math.floor(rnd() * 32 * 24 * 60) * MIN : undefined;
+    const to = rnd() < 0.7 ? (from ?? T0) + Math.floor(rnd() * 4 * 24 * 60) * MIN : undefined;
+    const q: WindowQuery = {
+      ...(from !== undefined ? { from } : {}),
+      ...(to !== undefined ? { to } : {}),
+      ...(rnd() < 0.3 ? { cells: cells.filter(() => rnd() < 0.5) } : rnd() < 0.3 ? { cell: pick(cells) } : {}),
+      ...(rnd() < 0.2 ? { region: pick(['R1', 'R2']) } : {}),
+      ...(rnd() < 0.2 ? { open: rnd() < 0.5 } : {}),
+      ...(rnd() < 0.1 ? { cause: 'outage' as const } : {}),
+      ...(rnd() < 0.2 ? { limit: Math.floor(rnd() * 20) } : {}),
+    };
+    const want = [...held.values()]
+      .filter(
+        (w) =>
+          overlaps(w, q.from, q.to) &&
+          (q.cell === undefined || w.cell === q.cell) &&
+          (q.cells === undefined || q.cells.includes(w.cell)) &&
+          (q.region === undefined || w.region === q.region) &&
+          (q.open === undefined || (w.end === undefined) === q.open) &&
+          (q.cause === undefined || w.cause === q.cause),
+      )
+      .sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1))
+      .slice(0, q.limit ?? 10_000)
+      .map((w) => w.id);
+    const got = windows.list(q).map((w) => w.id);
+    if (JSON.stringify(got) !== JSON.stringify(want)) t.same(got, want, `query ${JSON.stringify(q)}`);
+    else compared += want.length;
+  }
+  t.ok(compared > 1000, `the queries found windows to compare (${compared})`);
+  db.close();
 });
 
 void t.test('daily targets and component snapshots survive a reopen', async (t) => {

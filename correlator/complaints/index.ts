@@ -87,6 +87,7 @@ export {
   type HotspotOptions,
 } from './hotspots.js';
 export {
+  AREA_WEIGHT,
   contextFor,
   contextSummary,
   intlTimeWords,

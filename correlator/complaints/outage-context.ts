@@ -93,7 +93,7 @@ export interface ContextOptions {
   spanMs?: number;
   /** A window within ± this of `at` was "at that time" (default 1 h). */
   nearMs?: number;
-  /** Cells at least this weight form the area (default 0.5). */
+  /** Cells at least this weight form the area (default AREA_WEIGHT). */
   areaWeight?: number;
 }
 
@@ -110,6 +110,9 @@ export type OutageContext =
   | { ok: false; reason: 'unknown-cell' | 'no-location' | 'bad-coordinates'; message: string };
 
 const IMPACT = 0.5;
+
+/** The default `areaWeight`: cells weighing at least this for the place are "this area". */
+export const AREA_WEIGHT = 0.5;
 
 /** The customer's view of a cause: what was wrong, what it did, and how long fixing it usually takes. */
 const PLAIN: Record<Cause, { problem: string; effect: string; fix: string }> = {
@@ -192,7 +195,7 @@ export function contextFor(query: ContextQuery, windows: readonly Window[], o: C
   if (!place.ok) return { ok: false, reason: place.reason, message: place.message };
   const span = o.spanMs ?? 72 * HOUR_MS;
   const near = o.nearMs ?? HOUR_MS;
-  const areaWeight = o.areaWeight ?? 0.5;
+  const areaWeight = o.areaWeight ?? AREA_WEIGHT;
   const inArea = new Map<string, boolean>();
   const isInArea = (cell: string) => {
     let v = inArea.get(cell);

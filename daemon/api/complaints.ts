@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../../config/index.js';
 import {
+  AREA_WEIGHT,
   candidateCells,
   contextFor,
   firstResponseVerdict,
@@ -25,7 +26,8 @@ export interface ComplaintRoutesContext {
   inventory(): Inventory;
   now(): EpochMs;
   config(): Config;
-  openAlerts(): readonly Alert[];
+  /** Pending and firing alerts; `where` picks by labels (cheaper than building every view and filtering). */
+  openAlerts(where?: (labels: Readonly<Record<string, string>>) => boolean): readonly Alert[];
   /** A handling event was recorded for this complaint. */
   onEvent(id: string): void;
 }
@@ -458,8 +460,24 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
       cfg.complaints.radiusKm,
     );
     if (!located.ok) return reply.code(404).send({ error: located.message, reason: located.reason });
-    const cells = candidateCells(located, inventory, cfg.complaints.radiusKm).map((c) => c.cell);
-    const windows: Window[] = ctx.windows.list({ cells, from: at - CONTEXT_SPAN_MS, to: at + CONTEXT_SPAN_MS });
+    const candidates = candidateCells(located, inventory, cfg.complaints.radiusKm);
+    const cells = candidates.map((c) => c.cell);
+    // contextFor keeps the windows of the area's cells (weight ≥ AREA_WEIGHT, the same weight it
+    // computes), and the alerts on those cells, the named cell and their sites. Only those are read:
+    // about a quarter of the candidates' windows, and not a view of every open alert.
+    const area = candidates.filter((c) => c.weight >= AREA_WEIGHT).map((c) => c.cell);
+    const nearCells = new Set(area);
+    if (located.own) nearCells.add(located.own.id);
+    const nearSites = new Set<string>();
+    for (const c of nearCells) {
+      const site = inventory.cell(c)?.site;
+      if (site !== undefined) nearSites.add(site);
+    }
+    const windows: Window[] = ctx.windows.list({
+      cells: area,
+      from: at - CONTEXT_SPAN_MS,
+      to: at + CONTEXT_SPAN_MS,
+    });
     const complaintCount = Math.max(
       0,
       ctx.complaints.records.countOn(cells, at - CONTEXT_SPAN_MS, at + CONTEXT_SPAN_MS) -
@@ -469,9 +487,14 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
       inventory,
       now: ctx.now(),
       words: intlTimeWords(cfg.timezone),
-      alerts: ctx.openAlerts(),
+      alerts: ctx.openAlerts(
+        (labels) =>
+          (labels.cell !== undefined && nearCells.has(labels.cell)) ||
+          (labels.site !== undefined && nearSites.has(labels.site)),
+      ),
       complaintCount,
       radiusKm: cfg.complaints.radiusKm,
+      areaWeight: AREA_WEIGHT,
     });
     if (!result.ok) return reply.code(404).send({ error: result.message, reason: result.reason });
     return { ...result, atTime: rfc3339(at), timeZone: cfg.timezone };

@@ -21,7 +21,7 @@ import { notificationRecordMigrations } from './notifications.js';
 import { silenceRecordMigrations } from './silences.js';
 import { stateMigrations } from './state.js';
 import { targetMigrations } from './targets.js';
-import { windowMigrations } from './windows.js';
+import { windowMigrations, windowOverlapMigrations } from './windows.js';
 
 /** A schema step of one record kind; its version is its place in `recordMigrations`. */
 export interface MigrationStep {
@@ -42,6 +42,7 @@ const RECORD_STEPS: readonly MigrationStep[] = [
   ...silenceRecordMigrations,
   ...notificationRecordMigrations,
   ...complaintMigrations,
+  ...windowOverlapMigrations,
 ];
 
 export const recordMigrations: readonly Migration[] = RECORD_STEPS.map((s, i) => ({ version: i + 1, ...s }));

@@ -28,6 +28,26 @@ export const windowMigrations: readonly MigrationStep[] = [
   },
 ];
 
+/**
+ * Shipped after the other kinds' first steps (recordMigrations is append-only): what lets a query for
+ * windows overlapping a time read only the windows near it (see WindowRecords.list).
+ */
+export const windowOverlapMigrations: readonly MigrationStep[] = [
+  {
+    name: 'degradation windows: longest closed window, open windows by cell and by region',
+    up: (db) => {
+      db.exec(`
+        CREATE INDEX degradation_window_length ON degradation_window ("end" - start) WHERE "end" IS NOT NULL;
+        CREATE INDEX degradation_window_open_cell ON degradation_window (cell, start) WHERE "end" IS NULL;
+        CREATE INDEX degradation_window_open_region ON degradation_window (region, start) WHERE "end" IS NULL;
+      `);
+    },
+  },
+];
+
+/** The longest closed window, ms (NULL without one), from its index in O(log n). */
+const LONGEST_CLOSED = 'SELECT max("end" - start) FROM degradation_window WHERE "end" IS NOT NULL';
+
 export interface WindowQuery {
   cell?: string;
   cells?: readonly string[];
@@ -101,18 +121,31 @@ export class WindowRecords {
       where.push('start < @to');
       args.to = q.to;
     }
-    if (q.from !== undefined) {
-      where.push('("end" IS NULL OR "end" > @from)');
-      args.from = q.from;
-    }
-    if (q.open !== undefined) where.push(q.open ? '"end" IS NULL' : '"end" IS NOT NULL');
     if (q.cause !== undefined) {
       where.push('cause = @cause');
       args.cause = q.cause;
     }
-    const sql =
-      `SELECT body FROM degradation_window${where.length ? ` WHERE ${where.join(' AND ')}` : ''}` +
-      ` ORDER BY start, id LIMIT ${Math.max(0, Math.floor(q.limit ?? 10_000))}`;
+    const select = (w: readonly string[]) =>
+      `SELECT body, start, id FROM degradation_window${w.length ? ` WHERE ${w.join(' AND ')}` : ''}`;
+    const open = [...where, '"end" IS NULL'];
+    let closed = [...where, '"end" IS NOT NULL'];
+    if (q.from !== undefined) {
+      // A closed window overlaps [from, …) when it ends after `from`; it also started no earlier than
+      // `from` less the longest closed window, a bound the (cell, start) and (region, start) indexes can
+      // seek to. Without it the agent's lookup read every earlier window of its cells (at 100k windows
+      // stored, most of its time). Open windows overlap anything after their start: their own index.
+      closed = [...where, '"end" > @from', `start >= @from - (${LONGEST_CLOSED})`];
+      args.from = q.from;
+    }
+    const parts =
+      q.open === true
+        ? [select(open)]
+        : q.open === false
+          ? [select(closed)]
+          : q.from !== undefined
+            ? [select(closed), select(open)]
+            : [select(where)];
+    const sql = `${parts.join(' UNION ALL ')} ORDER BY start, id LIMIT ${Math.max(0, Math.floor(q.limit ?? 10_000))}`;
     return (this.statement(sql).all(args) as { body: string }[]).map((r) => JSON.parse(r.body) as Window);
   }
 
