@@ -1,14 +1,17 @@
 /**
  * The load for bench/cases/complaints-api.ts, in a process of its own (so the daemon's process measures
- * only the daemon): autocannon at a fixed rate over a list of GET paths, or flat out with POST bodies
- * made here, each a batch of complaints with fresh ids. Driven over IPC: one command, one report.
+ * only the daemon): GET paths at a fixed rate — paced open-loop (one request every 1/rate s, latency from
+ * the moment it was due, as wrk2 measures) or autocannon's `overallRate` — or POST bodies flat out with
+ * autocannon, each a batch of complaints with fresh ids. Driven over IPC: one command, one report.
  */
+import { Agent, request as httpRequest } from 'node:http';
 import autocannon from 'autocannon';
 
 export const COMPLAINTS_LOAD_ROLE = 'CELLWATCH_BENCH_COMPLAINTS_LOAD';
 
 export type LoadCommand =
   | { kind: 'get'; url: string; paths: string[]; rate: number; durationS: number; connections: number }
+  | { kind: 'paced'; url: string; paths: string[]; rate: number; durationS: number; connections: number }
   | {
       kind: 'post';
       url: string;
@@ -34,7 +37,71 @@ export interface LoadReport {
   max: number;
 }
 
+const pct = (sorted: readonly number[], q: number) =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
+/**
+ * Open-loop load at a steady rate: request k is due at start + k/rate and is sent then (or at once,
+ * if the loop itself fell behind); its latency runs from when it was due to the end of its answer, so
+ * a stall in the daemon counts for every request it delayed (no coordinated omission). autocannon's
+ * `overallRate` instead sends each connection's share of a second back to back: 20 connections make
+ * bursts of 20, and a request's latency includes waiting behind the burst.
+ */
+async function paced(cmd: Extract<LoadCommand, { kind: 'paced' }>): Promise<LoadReport> {
+  const agent = new Agent({ keepAlive: true, maxSockets: cmd.connections });
+  const base = new URL(cmd.url);
+  const total = Math.round(cmd.rate * cmd.durationS);
+  const latencies: number[] = [];
+  let ok = 0;
+  let non2xx = 0;
+  let errors = 0;
+  const start = performance.now();
+  const one = (k: number, due: number) =>
+    new Promise<void>((resolve) => {
+      const req = httpRequest(
+        { host: base.hostname, port: base.port, path: cmd.paths[k % cmd.paths.length], agent, timeout: 30_000 },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies.push(performance.now() - due);
+            if (res.statusCode! >= 200 && res.statusCode! < 300) ok++;
+            else non2xx++;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end();
+    });
+  const inFlight: Promise<void>[] = [];
+  for (let k = 0; k < total; k++) {
+    const due = start + (k * 1000) / cmd.rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(one(k, due));
+  }
+  await Promise.all(inFlight);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: total,
+    ok,
+    non2xx,
+    errors,
+    timeouts: 0,
+    durationS: (performance.now() - start) / 1000,
+    p50: pct(latencies, 0.5),
+    p90: pct(latencies, 0.9),
+    p99: pct(latencies, 0.99),
+    max: latencies[latencies.length - 1] ?? 0,
+  };
+}
+
 async function run(cmd: LoadCommand): Promise<LoadReport> {
+  if (cmd.kind === 'paced') return paced(cmd);
   let n = 0;
   const request =
     cmd.kind === 'get'
