@@ -44,6 +44,7 @@ export function windowsInReach(
   complaints: readonly Complaint[],
   options: Pick<MatchOptions, 'lookbackMs' | 'afterMs' | 'minScore'>,
   heldFrom: EpochMs,
+  loaded?: Array<[EpochMs, EpochMs]>,
 ): Window[] {
   const spans = complaints
     .map((c) => candidateRange(c, options))
@@ -58,10 +59,38 @@ export function windowsInReach(
   }
   const out = new Map<string, Window>();
   // The store's span is open at both ends ([from, to)); the correlator's candidate range is closed.
-  for (const [from, to] of merged)
+  for (const [from, to] of loaded ? uncovered(merged, loaded) : merged)
     for (const w of windows.list({ from: from - 1, to: to + 1, open: false, limit: Number.MAX_SAFE_INTEGER }))
       if (w.end !== undefined && w.end !== null && w.end < heldFrom) out.set(w.id, w);
+  if (loaded) {
+    const all = [...loaded, ...merged].sort((a, b) => a[0] - b[0]);
+    loaded.length = 0;
+    for (const [from, to] of all) {
+      const last = loaded[loaded.length - 1];
+      if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+      else loaded.push([from, to]);
+    }
+  }
   return [...out.values()];
+}
+
+/** The parts of sorted, disjoint `spans` that sorted, disjoint `covered` spans leave out. */
+export function uncovered(
+  spans: ReadonlyArray<readonly [EpochMs, EpochMs]>,
+  covered: ReadonlyArray<readonly [EpochMs, EpochMs]>,
+): Array<[EpochMs, EpochMs]> {
+  const out: Array<[EpochMs, EpochMs]> = [];
+  let i = 0;
+  for (const [from, to] of spans) {
+    let at = from;
+    while (i < covered.length && covered[i]![1] < at) i++;
+    for (let j = i; j < covered.length && covered[j]![0] <= to && at <= to; j++) {
+      if (covered[j]![0] > at) out.push([at, covered[j]![0]]);
+      at = Math.max(at, covered[j]![1]);
+    }
+    if (at < to) out.push([at, to]);
+  }
+  return out;
 }
 
 /** What `POST /complaints` answers: DESIGN.md's 202 body. */
@@ -212,8 +241,11 @@ export function startComplaints(
   const cfg = () => h.config;
 
   let explained = new ExplainedCounts();
+  /** Spans of old windows read back from the store since the correlator last dropped windows. */
+  let readBack: Array<[EpochMs, EpochMs]> = [];
   const build = (inventory: Inventory, config: Config = cfg()): ComplaintCorrelator => {
     const c = new ComplaintCorrelator(inventory, correlatorOptions(config));
+    readBack = [];
     explained = new ExplainedCounts();
     const now = h.clock.now();
     const horizon = now - config.complaints.lookback - config.complaints.after - 86_400_000;
@@ -307,7 +339,15 @@ export function startComplaints(
     const added = fresh.filter((f) => acceptedSet.has(f.complaint.id)).map((f) => f.complaint);
     // Complaints filed (or imported) long after their problem: the windows of their time come back
     // from the store first; the next housekeeping finalises those complaints and drops the windows again.
-    const older = windowsInReach(needs.windows, added, correlator.options, now - correlator.options.windowRetentionMs);
+    // A month's import comes in hundreds of batches over the same weeks: what was read back since the
+    // last housekeeping is not read (nor re-applied) again.
+    const older = windowsInReach(
+      needs.windows,
+      added,
+      correlator.options,
+      now - correlator.options.windowRetentionMs,
+      readBack,
+    ).filter((w) => !correlator.holdsWindow(w.id));
     if (older.length > 0) saveChanges(correlator.addWindows(older).correlations);
     const changes: { complaint: string; correlation: ComplaintCorrelation }[] = [];
     for (const o of correlator.addComplaints(added).outcomes) {
@@ -338,6 +378,7 @@ export function startComplaints(
   let watched = new Set<string>();
   const housekeeping = (now: EpochMs) => {
     const done = correlator.finalize(now);
+    readBack = [];
     saveChanges(
       done.finalised.map((f) => ({ complaint: f.complaint.id, correlation: f.correlation, explainedChanged: false })),
     );

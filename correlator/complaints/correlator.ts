@@ -434,6 +434,11 @@ export class ComplaintCorrelator {
     return { outcomes };
   }
 
+  /** The window is held (read back or live, not yet dropped by `finalize`). */
+  holdsWindow(id: string): boolean {
+    return this.windows.has(id);
+  }
+
   /** Convenience for windows read back from the store: each as an 'opened' (open) or 'closed' event at its lastBad. */
   addWindows(ws: readonly Window[]): { correlations: CorrelationChange[] } {
     return this.applyWindowEvents(
