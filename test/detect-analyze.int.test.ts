@@ -33,8 +33,14 @@ const TZ = 'Asia/Shanghai';
 const STEP = 5 * MIN;
 const DAYS = 4;
 
-/** Local midnight in Shanghai (UTC+8) a few days back: recent enough for InfluxDB's 35-day retention. */
-const START = Math.floor((Date.now() - (DAYS + 2) * DAY + 8 * HOUR) / DAY) * DAY - 8 * HOUR;
+/**
+ * A Monday's local midnight in Shanghai (UTC+8) a week or so back: recent enough for InfluxDB's 35-day
+ * retention, and always the same days of the week — the restarted daemon's clock stands at END + 10 min
+ * (a Friday 00:10) and its hour-of-day baseline needs same-kind days behind it (a start on another
+ * weekday made the test pass or fail with the day it ran on).
+ */
+const RECENT = Math.floor((Date.now() - (DAYS + 2) * DAY + 8 * HOUR) / DAY) * DAY - 8 * HOUR;
+const START = RECENT - ((new Date(RECENT + 8 * HOUR).getUTCDay() + 6) % 7) * DAY;
 const END = START + DAYS * DAY;
 const at = (day: number, hour: number, minute = 0) => START + day * DAY + hour * HOUR + minute * MIN;
 /** The restart: inside the sleeping cell's silent failure, day 3 11:00–13:00 local. */
