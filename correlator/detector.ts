@@ -144,7 +144,7 @@ export class Detector {
   private readonly baselines: BaselineStore;
   private readonly links = new LinkTimeline();
   private readonly linkNewest = new Map<string, number>();
-  private readonly tracks = new Map<string, Track>();
+  private readonly tracks = new TrackIndex();
   private readonly days: DayBook;
   private readonly probeDays: DayBook;
   private readonly history = new WindowHistory();
@@ -191,9 +191,8 @@ export class Detector {
       const stream: SampleStream = s.source === 'probe' ? 'probes' : 'counters';
       let track = this.lastTrack;
       if (!track || track.cell !== s.cell || track.stream !== stream) {
-        const key = `${stream === 'probes' ? 'p' : 'c'}${s.cell}`;
-        track = this.tracks.get(key);
-        if (!track) this.tracks.set(key, (track = new Track(s.cell, stream, this.ordered)));
+        track = this.tracks.get(stream, s.cell);
+        if (!track) this.tracks.set((track = new Track(s.cell, stream, this.ordered)));
         this.lastTrack = track;
       }
       const before = out.length;
@@ -232,8 +231,8 @@ export class Detector {
         continue;
       }
       for (const cell of this.cellsOfSite(l.site)) {
-        for (const stream of ['c', 'p']) {
-          const track = this.tracks.get(`${stream}${cell}`);
+        for (const stream of STREAMS) {
+          const track = this.tracks.get(stream, cell);
           if (!track) continue;
           const before = out.length;
           track.relink(this.svc, trouble.start, trouble.end, l.ts, out);
@@ -459,8 +458,8 @@ export class Detector {
     const hourly = this.baselines.hourly(cell, now);
     const kind = hourly.activeUsers?.kind ?? hourly.dlMbps?.kind ?? 'none';
     const openWindows: Window[] = [];
-    for (const stream of ['c', 'p'])
-      for (const w of this.tracks.get(`${stream}${cell}`)?.windows(this.svc) ?? [])
+    for (const stream of STREAMS)
+      for (const w of this.tracks.get(stream, cell)?.windows(this.svc) ?? [])
         if (w.end === undefined) openWindows.push(w);
     return {
       cell,
@@ -547,7 +546,7 @@ export class Detector {
     d.probeDays.restore(snap.probeDays ?? []);
     for (const ts of snap.tracks) {
       const track = Track.restore(ts, d.ordered);
-      d.tracks.set(`${ts.stream === 'probes' ? 'p' : 'c'}${ts.cell}`, track);
+      d.tracks.set(track);
       d.history.note(
         track.windows(d.svc).map((w) => ({ change: 'opened', window: w, at: w.start })),
         track,
@@ -611,8 +610,7 @@ export class Detector {
     const add = stream === 'counters' ? accumulate : accumulateTest;
     const ranges = this.peakRanges(d, d);
     const slots = new Map<number, ReturnType<typeof peakSlot>>();
-    const key = stream === 'counters' ? 'c' : 'p';
-    const tracks = onlyCell === undefined ? this.tracks.values() : [this.tracks.get(`${key}${onlyCell}`)];
+    const tracks = onlyCell === undefined ? this.tracks.values() : [this.tracks.get(stream, onlyCell)];
     for (const t of tracks) {
       if (!t || t.stream !== stream) continue;
       this.pendingAtPeak(t, ranges, (iv) => {
@@ -716,5 +714,33 @@ export class Detector {
     // Offline, links are all fed first: they must stay for every cell.
     if (!this.ordered) this.links.prune(ts - 8 * DAY_MS);
     this.history.prune(ts - DAY_MS);
+  }
+}
+
+const STREAMS: readonly SampleStream[] = ['counters', 'probes'];
+
+/**
+ * The tracks by stream and cell: a map per stream keyed by the cell id itself, so that finding a
+ * sample's track builds no key string (pushed batches change cell at every sample).
+ */
+class TrackIndex {
+  private readonly counters = new Map<string, Track>();
+  private readonly probes = new Map<string, Track>();
+
+  get size(): number {
+    return this.counters.size + this.probes.size;
+  }
+
+  get(stream: SampleStream, cell: string): Track | undefined {
+    return (stream === 'probes' ? this.probes : this.counters).get(cell);
+  }
+
+  set(track: Track): void {
+    (track.stream === 'probes' ? this.probes : this.counters).set(track.cell, track);
+  }
+
+  *values(): IterableIterator<Track> {
+    yield* this.counters.values();
+    yield* this.probes.values();
   }
 }

@@ -104,7 +104,9 @@ export class EmbeddedBackend implements SeriesBackend {
   private db?: Database;
   private stmts?: Statements;
   private lastPrune = -Infinity;
-  private readonly pendingHours = new Map<string, HourAcc>();
+  /** Rollup sums in memory by hour, then cell: no per-sample key string on the write path. */
+  private readonly pendingHours = new Map<number, Map<string, HourAcc>>();
+  private pendingCount = 0;
   private readonly markedHours = new Set<number>();
   /** Newest (ts, source) per cell not yet in `sample_latest` (cells already listed there only). */
   private readonly pendingLatest = new Map<string, { ts: number; source: string }>();
@@ -208,7 +210,7 @@ export class EmbeddedBackend implements SeriesBackend {
     try {
       const { db, stmts } = this.open();
       db.transaction(() => this.insert(points, stmts))();
-      if (this.pendingHours.size >= MAX_PENDING_HOURS || performance.now() - this.lastRollupFlush >= ROLLUP_FLUSH_MS)
+      if (this.pendingCount >= MAX_PENDING_HOURS || performance.now() - this.lastRollupFlush >= ROLLUP_FLUSH_MS)
         this.flushDerived();
     } catch (err) {
       // Disk full, I/O error, a locked file: the data is fine, the store is not — retry later.
@@ -222,7 +224,8 @@ export class EmbeddedBackend implements SeriesBackend {
     const nf = CELL_FIELDS.length;
     const pending = this.pendingHours;
     const recompute = new Map<string, { cell: string; hour: number }>();
-    const newestCell = new Map<string, { ts: number; source: string }>();
+    // The batch's newest point per cell (the point itself: no object per sample).
+    const newestCell = new Map<string, Point>();
     const newestLink = new Map<string, { ts: number; source: string }>();
     const batchHours = new Set<number>();
     const cellValues: (number | string | null)[] = new Array<number | string | null>(5 + nf);
@@ -233,7 +236,7 @@ export class EmbeddedBackend implements SeriesBackend {
     const chunk: (number | string | null)[] = [];
     const chunkKeys: (string | number)[] = [];
     const flushChunk = () => {
-      const rows = chunkKeys.length / 3;
+      const rows = chunkKeys.length / 2;
       const inserted = rows === ROWS_PER_INSERT ? stmts.insertSamples.run(chunk).changes : 0;
       if (rows === ROWS_PER_INSERT && inserted === rows) {
         chunk.length = 0;
@@ -244,16 +247,17 @@ export class EmbeddedBackend implements SeriesBackend {
         const row = chunk.slice(r * width, (r + 1) * width);
         if (rows === ROWS_PER_INSERT || stmts.insertSample.run(row).changes === 0) {
           stmts.mergeSample.run(row);
-          recompute.set(chunkKeys[3 * r] as string, {
-            cell: chunkKeys[3 * r + 1] as string,
-            hour: chunkKeys[3 * r + 2] as number,
-          });
+          const cell = chunkKeys[2 * r] as string;
+          const hour = chunkKeys[2 * r + 1] as number;
+          recompute.set(cell + '\n' + hour, { cell, hour });
         }
       }
       chunk.length = 0;
       chunkKeys.length = 0;
     };
     const linkValues: (number | string | null)[] = new Array<number | string | null>(5 + LINK_FIELDS.length);
+    let lastHour = NaN;
+    let hourAccs: Map<string, HourAcc> | undefined;
     for (const p of points) {
       const t = p.tags;
       const f = p.fields;
@@ -267,14 +271,19 @@ export class EmbeddedBackend implements SeriesBackend {
         cellValues[4] = t.region ?? null;
         for (let i = 0; i < nf; i++) cellValues[5 + i] = (f[CELL_FIELDS[i]!] as number | undefined) ?? null;
         const hour = p.ts - (((p.ts % HOUR_MS) + HOUR_MS) % HOUR_MS);
-        batchHours.add(hour);
-        const key = cell + '\n' + hour;
+        if (hour !== lastHour) {
+          batchHours.add(hour);
+          hourAccs = pending.get(hour);
+          if (!hourAccs) pending.set(hour, (hourAccs = new Map()));
+          lastHour = hour;
+        }
         // Counted into the rollup at once; should the row turn out to be a duplicate, its hour is
         // recomputed from the raw rows instead (which drops this accumulation).
-        let acc = pending.get(key);
+        let acc = hourAccs!.get(cell);
         if (!acc) {
           acc = { cell, hour, n: 0, sums: new Float64Array(nf), counts: new Uint32Array(nf) };
-          pending.set(key, acc);
+          hourAccs!.set(cell, acc);
+          this.pendingCount++;
         }
         acc.n++;
         for (let i = 0; i < nf; i++) {
@@ -285,10 +294,10 @@ export class EmbeddedBackend implements SeriesBackend {
           }
         }
         for (let i = 0; i < width; i++) chunk.push(cellValues[i]!);
-        chunkKeys.push(key, cell, hour);
-        if (chunkKeys.length === 3 * ROWS_PER_INSERT) flushChunk();
+        chunkKeys.push(cell, hour);
+        if (chunkKeys.length === 2 * ROWS_PER_INSERT) flushChunk();
         const newest = newestCell.get(cell);
-        if (!newest || p.ts >= newest.ts) newestCell.set(cell, { ts: p.ts, source });
+        if (!newest || p.ts >= newest.ts) newestCell.set(cell, p);
       } else {
         const link = t.link!;
         linkValues[0] = link;
@@ -311,19 +320,21 @@ export class EmbeddedBackend implements SeriesBackend {
       stmts.markHour.run(hour);
       this.markedHours.add(hour);
     }
-    for (const [key, hc] of recompute) {
-      pending.delete(key); // the raw rows include what was accumulated for this hour
+    for (const hc of recompute.values()) {
+      // The raw rows include what was accumulated for this hour.
+      if (pending.get(hc.hour)?.delete(hc.cell)) this.pendingCount--;
       stmts.recomputeHourly.run(hc);
     }
     const known = this.knownCells!;
-    for (const [cell, n] of newestCell) {
+    for (const [cell, p] of newestCell) {
+      const source = p.tags.source ?? 'import';
       if (!known.has(cell)) {
-        stmts.latestSample.run(cell, n.ts, n.source);
+        stmts.latestSample.run(cell, p.ts, source);
         known.add(cell);
         continue;
       }
       const pending = this.pendingLatest.get(cell);
-      if (!pending || n.ts >= pending.ts) this.pendingLatest.set(cell, n);
+      if (!pending || p.ts >= pending.ts) this.pendingLatest.set(cell, { ts: p.ts, source });
     }
     for (const [link, n] of newestLink) stmts.latestLink.run(link, n.ts, n.source);
   }
@@ -334,25 +345,28 @@ export class EmbeddedBackend implements SeriesBackend {
    * nothing when it comes slowly; readers flush first, so they never see rollups behind the samples.
    */
   flushDerived(): void {
-    if (this.pendingHours.size === 0 && this.markedHours.size === 0 && this.pendingLatest.size === 0) return;
+    if (this.pendingCount === 0 && this.markedHours.size === 0 && this.pendingLatest.size === 0) return;
     const { db, stmts } = this.open();
     const nf = CELL_FIELDS.length;
     const values: (number | string)[] = new Array<number | string>(3 + 2 * nf);
     db.transaction(() => {
-      for (const acc of this.pendingHours.values()) {
-        values[0] = acc.cell;
-        values[1] = acc.hour;
-        values[2] = acc.n;
-        for (let i = 0; i < nf; i++) {
-          values[3 + 2 * i] = acc.sums[i]!;
-          values[4 + 2 * i] = acc.counts[i]!;
+      for (const hourAccs of this.pendingHours.values()) {
+        for (const acc of hourAccs.values()) {
+          values[0] = acc.cell;
+          values[1] = acc.hour;
+          values[2] = acc.n;
+          for (let i = 0; i < nf; i++) {
+            values[3 + 2 * i] = acc.sums[i]!;
+            values[4 + 2 * i] = acc.counts[i]!;
+          }
+          stmts.addHourly.run(values);
         }
-        stmts.addHourly.run(values);
       }
       for (const [cell, n] of this.pendingLatest) stmts.latestSample.run(cell, n.ts, n.source);
       stmts.clearMarks.run();
     })();
     this.pendingHours.clear();
+    this.pendingCount = 0;
     this.pendingLatest.clear();
     this.markedHours.clear();
     this.lastRollupFlush = performance.now();

@@ -103,18 +103,25 @@ export function pointLink(p: Point): LinkSample {
   return l;
 }
 
+const CELL_FIELD_SET: ReadonlySet<string> = new Set(CELL_FIELDS);
+const LINK_FIELD_SET: ReadonlySet<string> = new Set(LINK_FIELDS);
+
 /**
  * Why a point does not fit the schema, or undefined. Only the embedded store enforces it (its tables
  * have a column per field); InfluxDB accepts any measurement, and the schema is what cellwatch writes.
  */
 export function schemaProblem(p: Point): string | undefined {
-  const allowed: readonly string[] | undefined =
-    p.measurement === CELL_MEASUREMENT ? CELL_FIELDS : p.measurement === LINK_MEASUREMENT ? LINK_FIELDS : undefined;
+  const allowed =
+    p.measurement === CELL_MEASUREMENT
+      ? CELL_FIELD_SET
+      : p.measurement === LINK_MEASUREMENT
+        ? LINK_FIELD_SET
+        : undefined;
   if (!allowed) return `unknown measurement "${p.measurement}" (expected ${CELL_MEASUREMENT} or ${LINK_MEASUREMENT})`;
   const key = p.measurement === CELL_MEASUREMENT ? 'cell' : 'link';
   if (!p.tags[key]) return `${p.measurement} point without a ${key} tag`;
   for (const k in p.fields) {
-    if (!allowed.includes(k)) return `unknown field "${k}" for ${p.measurement}`;
+    if (!allowed.has(k)) return `unknown field "${k}" for ${p.measurement}`;
     if (typeof p.fields[k] !== 'number') return `field ${k} must be a number (float), got ${typeof p.fields[k]}`;
   }
   return undefined;
