@@ -51,27 +51,25 @@ export function windowsInReach(
     .filter(([from]) => from < heldFrom)
     .map(([from, to]): [number, number] => [from, Math.min(to, heldFrom)])
     .sort((a, b) => a[0] - b[0]);
-  const merged: [number, number][] = [];
-  for (const [from, to] of spans) {
-    const last = merged[merged.length - 1];
-    if (last && from <= last[1]) last[1] = Math.max(last[1], to);
-    else merged.push([from, to]);
-  }
+  const merged = mergeSpans(spans);
   const out = new Map<string, Window>();
   // The store's span is open at both ends ([from, to)); the correlator's candidate range is closed.
   for (const [from, to] of loaded ? uncovered(merged, loaded) : merged)
     for (const w of windows.list({ from: from - 1, to: to + 1, open: false, limit: Number.MAX_SAFE_INTEGER }))
       if (w.end !== undefined && w.end !== null && w.end < heldFrom) out.set(w.id, w);
-  if (loaded) {
-    const all = [...loaded, ...merged].sort((a, b) => a[0] - b[0]);
-    loaded.length = 0;
-    for (const [from, to] of all) {
-      const last = loaded[loaded.length - 1];
-      if (last && from <= last[1]) last[1] = Math.max(last[1], to);
-      else loaded.push([from, to]);
-    }
-  }
+  if (loaded) loaded.splice(0, loaded.length, ...mergeSpans([...loaded, ...merged].sort((a, b) => a[0] - b[0])));
   return [...out.values()];
+}
+
+/** Sorted spans with the overlapping ones joined. */
+function mergeSpans(sorted: ReadonlyArray<readonly [EpochMs, EpochMs]>): Array<[EpochMs, EpochMs]> {
+  const merged: Array<[EpochMs, EpochMs]> = [];
+  for (const [from, to] of sorted) {
+    const last = merged[merged.length - 1];
+    if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+    else merged.push([from, to]);
+  }
+  return merged;
 }
 
 /** The parts of sorted, disjoint `spans` that sorted, disjoint `covered` spans leave out. */

@@ -190,33 +190,25 @@ export const cases: BenchCase[] = [
       fill(join(dir, 'data'), inv, windows, []);
       const daemon = await startDaemon(dir, inv);
       // Warm-up, not measured (its complaints stay: the measured run adds to a store that already holds some).
-      await load({
-        kind: 'post',
-        url: daemon.url!,
-        cells: inv.cells.map((c) => c.id),
-        from: END - 30 * DAY,
-        to: END,
-        batch: 500,
-        durationS: 2,
-        connections: 2,
-        idPrefix: 'W',
-      });
-      const before = countRows(join(dir, 'data', 'cellwatch.db'));
-      let report: LoadReport;
-      // The daemon's CPU (this process): on a shared machine the load average moves the wall figure.
-      const daemonCpu = process.cpuUsage();
-      try {
-        report = await load({
+      const post = (seconds: number, idPrefix: string) =>
+        load({
           kind: 'post',
           url: daemon.url!,
           cells: inv.cells.map((c) => c.id),
           from: END - 30 * DAY,
           to: END,
           batch: 500,
-          durationS,
+          durationS: seconds,
           connections: 2,
-          idPrefix: 'B',
+          idPrefix,
         });
+      await post(2, 'W');
+      const before = countRows(join(dir, 'data', 'cellwatch.db'));
+      let report: LoadReport;
+      // The daemon's CPU (this process): on a shared machine the load average moves the wall figure.
+      const daemonCpu = process.cpuUsage();
+      try {
+        report = await post(durationS, 'B');
       } finally {
         await daemon.stop();
       }
