@@ -186,6 +186,24 @@ export function nearestAmong(p: GeoPoint, masts: readonly GeoPoint[], radiusKm: 
 
 export type Located = Extract<ComplaintPlace, { ok: true }>;
 
+const TILE_DEG = 0.0027; // ~300 m of latitude
+/** Tile keys i · TILE_ROW + j are unique: |j| ≤ 180° / TILE_DEG < TILE_ROW / 2. */
+const TILE_ROW = 200_000;
+/** A tile's half-diagonal and then some: the cells within r of any point of a tile are within r + this of its centre. */
+export const TILE_HALF_DIAGONAL_KM = 0.25;
+
+/**
+ * The ~300 m tile holding a point, by key, and the tile's centre: the matchers answer an address's
+ * spatial questions (places within reach, its nearest mast) once per tile, asked at the centre with
+ * TILE_HALF_DIAGONAL_KM added.
+ */
+export function tileOf(point: GeoPoint): { key: number; lat: number; lon: number } {
+  const i = Math.floor(point.lat / TILE_DEG);
+  const lonDeg = TILE_DEG / Math.max(0.05, Math.cos(((i + 0.5) * TILE_DEG * Math.PI) / 180));
+  const j = Math.floor(point.lon / lonDeg);
+  return { key: i * TILE_ROW + j, lat: (i + 0.5) * TILE_DEG, lon: (j + 0.5) * lonDeg };
+}
+
 /**
  * The spatial weight of one cell for one located complaint, or undefined when the cell is not a
  * candidate. This pair function is the definition: candidate lists and the incremental index only
