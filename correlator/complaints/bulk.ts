@@ -474,7 +474,7 @@ export function matchInBulk(
     [from, to] = candidateRange(c, o);
     issue = statedTime(c);
     tau = statedTolerance(c);
-    const sym = SYMPTOMS.indexOf(c.symptom as (typeof SYMPTOMS)[number]);
+    const sym = SYMPTOMS.indexOf(c.symptom);
     fitRow = (sym < 0 ? 0 : sym) * FIT_COLUMNS;
     m = 0;
     stamp++;
