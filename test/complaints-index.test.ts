@@ -14,7 +14,9 @@ import {
   DEFAULT_CORRELATOR_OPTIONS,
   matchInBulk,
   candidateRange,
+  haversineKm,
   locate,
+  nearestAmong,
   reasonFor,
   scorePair,
   spatialWeight,
@@ -222,3 +224,30 @@ void t.test("property: the bulk matcher gives the live correlator's outcome for 
     );
   }
 });
+
+void t.test(
+  'property: nearestAmong (flat filter, then haversine) is the nearest mast by haversine, to the metre',
+  async (t) => {
+    const r = rng(7);
+    let found = 0;
+    for (const lat0 of [0.5, 31, 52, 69.5, -45]) {
+      const masts = Array.from({ length: 40 }, () => ({
+        lat: lat0 + (r() - 0.5) * 0.03,
+        lon: 20 + (r() - 0.5) * 0.06,
+      }));
+      for (let k = 0; k < 500; k++) {
+        const p = { lat: lat0 + (r() - 0.5) * 0.03, lon: 20 + (r() - 0.5) * 0.06 };
+        const radius = 0.2 + r() * 1.5;
+        let best = Infinity;
+        for (const m of masts) best = Math.min(best, haversineKm(p.lat, p.lon, m.lat, m.lon));
+        const want = best <= radius ? Math.round(best * 1000) / 1000 : undefined;
+        if (want !== undefined) found++;
+        if (nearestAmong(p, masts, radius) !== want) {
+          t.fail(`lat ${lat0}, point ${p.lat},${p.lon}, radius ${radius}: ${nearestAmong(p, masts, radius)} ≠ ${want}`);
+          return;
+        }
+      }
+    }
+    t.ok(found > 1000, `2,500 points at five latitudes agree (${found} with a mast within the radius)`);
+  },
+);

@@ -22,6 +22,7 @@
 import type { Cause, Complaint, ComplaintCorrelation, ComplaintMatch, Inventory, Window } from '../../model/index.js';
 import { DEFAULT_CORRELATOR_OPTIONS, type ComplaintOutcome, type CorrelatorOptions } from './correlator.js';
 import {
+  FLAT_KM_PER_DEG,
   QUERY_MARGIN_KM,
   TILE_HALF_DIAGONAL_KM,
   bearingDeg,
@@ -64,8 +65,8 @@ const SYMPTOMS = [undefined, 'no-signal', 'slow-data', 'call-drop', 'voice-quali
 const FIT_COLUMNS = CAUSES.length + 1; // the last column: a cause symptomFit does not know
 
 const RAD = Math.PI / 180;
-/** Kilometres per degree of latitude on place.ts's sphere, a shade under the ellipsoid's: the site filter errs wide. */
-const KM_PER_DEG = 6371.0088 * RAD * 0.999;
+/** A shade under place.ts's km per degree: the site filter's flat distances err short, so it errs wide. */
+const KM_PER_DEG = FLAT_KM_PER_DEG * 0.99;
 
 const enum Status {
   Added,
@@ -82,8 +83,6 @@ class WindowColumns {
   readonly severity: Float64Array;
   readonly cause: Uint8Array;
   readonly cell: Int32Array;
-  /** Order of the window ids: ties in score list the smaller id first, compared as numbers. */
-  readonly idRank: Int32Array;
   /** Site s's closed windows are [closed[s], open[s]); its open ones [open[s], closed[s + 1]). */
   readonly closed: Int32Array;
   readonly open: Int32Array;
@@ -123,12 +122,9 @@ class WindowColumns {
     this.severity = new Float64Array(n);
     this.cause = new Uint8Array(n);
     this.cell = new Int32Array(n);
-    this.idRank = new Int32Array(n);
     this.closed = new Int32Array(nSites + 2);
     this.open = new Int32Array(nSites + 1);
     this.maxSpan = new Float64Array(nSites + 1);
-    const byId = list.map((_, i) => i).sort((a, b) => (list[a]!.id < list[b]!.id ? -1 : 1));
-    byId.forEach((w, rank) => (this.idRank[w] = rank));
     for (let i = 0; i < n; i++) {
       const w = list[i]!;
       this.windows.push(w);
@@ -266,14 +262,20 @@ export function matchInBulk(
   const siteLat = new Float64Array(nSites);
   const siteLon = new Float64Array(nSites);
   const siteSpread = new Float64Array(nSites);
+  /** The distinct points of each site's cells (a remote radio head stands apart from its mast). */
+  const siteMasts: GeoPoint[][] = [];
   inventory.sites.forEach((id, k) => {
     const cs = inventory.cellsOfSite(id);
+    const points: GeoPoint[] = [];
+    for (const x of cs) if (!points.some((p) => p.lat === x.lat && p.lon === x.lon)) points.push(x);
+    siteMasts.push(points);
     siteLat[k] = cs[0]!.lat;
     siteLon[k] = cs[0]!.lon;
     for (const x of cs) siteSpread[k] = Math.max(siteSpread[k]!, haversineKm(cs[0]!.lat, cs[0]!.lon, x.lat, x.lon));
   });
   const table = new WindowColumns(windows, cellIndex, cellSite, nSites);
-  const { start, end, severity, cause, cell: wCell, idRank, closed, open, maxSpan } = table;
+  const { start, end, severity, cause, cell: wCell, closed, open, maxSpan } = table;
+  const ids = table.windows.map((w) => w.id);
 
   const fitTable = new Float64Array(SYMPTOMS.length * FIT_COLUMNS);
   for (let s = 0; s < SYMPTOMS.length; s++)
@@ -294,12 +296,11 @@ export function matchInBulk(
     let tile = tiles.get(t.key);
     if (!tile) {
       const sites = new Set<number>();
-      const masts = new Map<string, GeoPoint>();
-      for (const n of inventory.within(t.lat, t.lon, radiusKm + QUERY_MARGIN_KM + TILE_HALF_DIAGONAL_KM)) {
+      for (const n of inventory.within(t.lat, t.lon, radiusKm + QUERY_MARGIN_KM + TILE_HALF_DIAGONAL_KM))
         sites.add(cellSite[cellIndex.get(n.cell.id)!]!);
-        for (const c of inventory.cellsOfSite(n.cell.site)) masts.set(`${c.lat},${c.lon}`, c);
-      }
-      tile = { sites: Int32Array.from(sites), masts: [...masts.values()] };
+      const masts: GeoPoint[] = [];
+      for (const site of sites) for (const m of siteMasts[site]!) masts.push(m);
+      tile = { sites: Int32Array.from(sites), masts };
       tiles.set(t.key, tile);
     }
     lastLat = p.lat;
@@ -535,7 +536,7 @@ export function matchInBulk(
       const ws = mScore[k]!;
       const ww = mWin[k]!;
       let j = k - 1;
-      for (; j >= 0 && (mScore[j]! < ws || (mScore[j] === ws && idRank[mWin[j]!]! > idRank[ww]!)); j--) {
+      for (; j >= 0 && (mScore[j]! < ws || (mScore[j] === ws && ids[mWin[j]!]! > ids[ww]!)); j--) {
         mScore[j + 1] = mScore[j]!;
         mWin[j + 1] = mWin[j]!;
       }

@@ -69,6 +69,7 @@ export {
   candidateCells,
   distanceFactor,
   haversineKm,
+  nearestAmong,
   locate,
   spatialWeight,
   type Candidate,

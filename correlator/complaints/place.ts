@@ -84,6 +84,8 @@ export const QUERY_MARGIN_KM = 0.05;
 
 const EARTH_KM = 6371.0088;
 const RAD = Math.PI / 180;
+/** Km per degree of latitude on that sphere: flat-earth distances, for filters that a haversine then decides. */
+export const FLAT_KM_PER_DEG = EARTH_KM * RAD;
 
 /** Great-circle distance (haversine), km. */
 export function haversineKm(lat1: number, lon1: number, lat2: number, lon2: number): number {
@@ -176,8 +178,22 @@ export function nearestKm(p: GeoPoint, inventory: Inventory, radiusKm: number): 
  * is fine: the exact distance decides). The index is then not asked at all.
  */
 export function nearestAmong(p: GeoPoint, masts: readonly GeoPoint[], radiusKm: number): number | undefined {
+  // A flat-earth distance first (no trigonometry): within 1 % of the haversine's at these few km, so
+  // only masts within 1 % (and a metre) of the flat nearest can be the nearest; the haversine decides.
+  const kmPerLon = FLAT_KM_PER_DEG * Math.cos(p.lat * RAD);
+  let flatMin = Infinity;
+  for (const m of masts) {
+    const dy = (m.lat - p.lat) * FLAT_KM_PER_DEG;
+    const dx = (m.lon - p.lon) * kmPerLon;
+    const d = dx * dx + dy * dy;
+    if (d < flatMin) flatMin = d;
+  }
+  const bound = Math.sqrt(flatMin) * 1.01 + 0.001;
   let best = Infinity;
   for (const m of masts) {
+    const dy = (m.lat - p.lat) * FLAT_KM_PER_DEG;
+    const dx = (m.lon - p.lon) * kmPerLon;
+    if (dx * dx + dy * dy > bound * bound) continue;
     const km = haversineKm(p.lat, p.lon, m.lat, m.lon);
     if (km <= radiusKm && km < best) best = km;
   }
