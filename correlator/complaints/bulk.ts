@@ -34,7 +34,6 @@ import {
   spatialWeight,
   tileOf,
   weighRelated,
-  type Candidate,
   type ComplaintPlace,
   type GeoPoint,
   type Located,
@@ -157,8 +156,8 @@ class WindowColumns {
 /** A named cell's candidates (its own cell, its neighbours, the cells within the radius): the same for every complaint naming it alone. */
 interface CellCandidates {
   sites: Int32Array;
-  cells: Int32Array;
-  weights: Float64Array;
+  /** Per site, the weight of each of its cells by position in the site (0: not a candidate). */
+  weights: Float64Array[];
 }
 
 interface AddressTile {
@@ -256,7 +255,14 @@ export function matchInBulk(
   const siteIndex = new Map<string, number>();
   inventory.sites.forEach((s, i) => siteIndex.set(s, i));
   const cellSite = new Int32Array(cells.length);
-  cells.forEach((c, i) => (cellSite[i] = siteIndex.get(c.site)!));
+  /** A cell's position among its site's cells, and each site's number of cells. */
+  const cellSlot = new Int32Array(cells.length);
+  const siteSize = new Int32Array(inventory.sites.length);
+  cells.forEach((c, i) => {
+    const site = siteIndex.get(c.site)!;
+    cellSite[i] = site;
+    cellSlot[i] = siteSize[site]!++;
+  });
   const nSites = inventory.sites.length;
   // Each site's point (its first cell's) and how far its farthest cell stands from it.
   const siteLat = new Float64Array(nSites);
@@ -325,13 +331,15 @@ export function matchInBulk(
   const candidatesOf = (place: Located, own: number): CellCandidates => {
     let cc = byCell.get(own);
     if (!cc) {
-      const list = candidateCells(place, inventory, radiusKm).filter((c) => c.weight >= minScore);
-      const idx = list.map((c) => cellIndex.get(c.cell)!);
-      cc = {
-        sites: Int32Array.from(new Set(idx.map((i) => cellSite[i]!))),
-        cells: Int32Array.from(idx),
-        weights: Float64Array.from(list, (c: Candidate) => c.weight),
-      };
+      const bySite = new Map<number, Float64Array>();
+      for (const cand of candidateCells(place, inventory, radiusKm)) {
+        if (cand.weight < minScore) continue;
+        const k = cellIndex.get(cand.cell)!;
+        let ws = bySite.get(cellSite[k]!);
+        if (!ws) bySite.set(cellSite[k]!, (ws = new Float64Array(siteSize[cellSite[k]!]!)));
+        ws[cellSlot[k]!] = cand.weight;
+      }
+      cc = { sites: Int32Array.from(bySite.keys()), weights: [...bySite.values()] };
       byCell.set(own, cc);
     }
     return cc;
@@ -413,23 +421,20 @@ export function matchInBulk(
     mScore[m++] = score;
   };
 
-  /** A named cell's candidate weight from the scratch column (0: not a candidate); -1 for an address. */
-  const spatialOf = (i: number, byMemo: boolean): number => {
-    if (!byMemo) return -1;
-    const w = weightOf[wCell[i]!]!;
-    return w === w ? w : 0;
-  };
+  /** A named cell's candidate weight from its site's table; -1 for an address (worked out per cell). */
+  const spatialOf = (i: number, weights: Float64Array | undefined): number =>
+    weights === undefined ? -1 : weights[cellSlot[wCell[i]!]!]!;
 
-  /** Scores the windows of site s that overlap [from, to]. */
-  const scanSite = (s: number, byMemo: boolean): void => {
+  /** Scores the windows of site s that overlap [from, to]; `weights`: a named cell's for the site. */
+  const scanSite = (s: number, weights: Float64Array | undefined): void => {
     if (siteStamp[s] === stamp) return;
     siteStamp[s] = stamp;
     const lo = closed[s]!;
     let hi = open[s]!;
     const openEnd = closed[s + 1]!;
-    for (let i = hi; i < openEnd; i++) if (start[i]! <= to) consider(i, spatialOf(i, byMemo));
+    for (let i = hi; i < openEnd; i++) if (start[i]! <= to) consider(i, spatialOf(i, weights));
     if (lo === hi) return;
-    // The last closed window starting at or before `to`, then back while one could still reach `from`.
+    // Just past the last closed window starting at or before `to`; then back while one could reach `from`.
     let a = lo;
     while (a < hi) {
       const mid = (a + hi) >> 1;
@@ -437,7 +442,7 @@ export function matchInBulk(
       else hi = mid;
     }
     const stop = from - maxSpan[s]!;
-    for (let i = a - 1; i >= lo && start[i]! >= stop; i--) if (end[i]! >= from) consider(i, spatialOf(i, byMemo));
+    for (let i = a - 1; i >= lo && start[i]! >= stop; i--) if (end[i]! >= from) consider(i, spatialOf(i, weights));
   };
 
   for (let i = 0; i < n; i++) {
@@ -496,17 +501,15 @@ export function matchInBulk(
     mast.lat = NaN;
     const own = place.ownId !== undefined ? cellIndex.get(place.ownId) : undefined;
     if (place.pointFrom === 'cell') {
-      // Named cell alone: its candidates are memoised; their weights go into the scratch column.
+      // Named cell alone: its candidates and their weights per site are memoised.
       const cc = candidatesOf(place, own!);
-      for (let k = 0; k < cc.cells.length; k++) weightOf[cc.cells[k]!] = cc.weights[k]!;
-      for (let k = 0; k < cc.sites.length; k++) scanSite(cc.sites[k]!, true);
-      for (let k = 0; k < cc.cells.length; k++) weightOf[cc.cells[k]!] = NaN;
+      for (let k = 0; k < cc.sites.length; k++) scanSite(cc.sites[k]!, cc.weights[k]);
     } else {
       // The named cell's and its neighbours' sites first; then those of the tile that can hold a cell
       // within the radius (their point within the radius plus their spread).
       if (own !== undefined) {
         const extra = ownSitesOf(own);
-        for (let k = 0; k < extra.length; k++) scanSite(extra[k]!, false);
+        for (let k = 0; k < extra.length; k++) scanSite(extra[k]!, undefined);
       }
       const tile = tileAt(place.point);
       const { lat, lon } = place.point;
@@ -520,7 +523,7 @@ export function matchInBulk(
         const dx = (siteLon[site]! - lon) * kmPerLon;
         const r = reach + siteSpread[site]!;
         if (dx * dx + dy * dy > r * r) continue;
-        scanSite(site, false);
+        scanSite(site, undefined);
       }
       if (own === undefined && place.ownId !== undefined) {
         // A cell the inventory does not know: only its own windows can be about it (weight 1).
