@@ -11,7 +11,7 @@
  * - A complaint is scored in scratch arrays: time factors first as an upper bound (spatial ≤ 1), then
  *   the spatial weight of the window's cell — per named cell from a memo of its candidates (a cell
  *   alone decides them), per address computed once per cell and complaint.
- * - Results are columns too (status, best score, the listed windows and their scores). Reasons are
+ * - Results are columns too (status, the listed windows, best first). Scores and reasons are
  *   sentences for people: they are built when an outcome is read, from the same functions the live
  *   correlator uses, so a million complaints do not cost a million strings nobody reads.
  *
@@ -42,6 +42,7 @@ import {
   candidateRange,
   combine,
   reasonFor,
+  scorePair,
   severityWeight,
   statedTime,
   statedTolerance,
@@ -69,6 +70,8 @@ const KM_PER_DEG = FLAT_KM_PER_DEG * 0.99;
 
 const enum Status {
   Added,
+  /** Added, and its best match reaches explainAt. */
+  Explained,
   Duplicate,
   Ignored,
   Rejected,
@@ -90,30 +93,44 @@ class WindowColumns {
   readonly unknownCell = new Map<string, number[]>();
 
   constructor(ws: readonly Window[], cellIndex: ReadonlyMap<string, number>, cellSite: Int32Array, nSites: number) {
-    const kept = new Map<string, { w: Window; at: number; rank: number }>();
-    for (const w of ws) {
-      // As addWindows: each window an 'opened' or 'closed' event at its lastBad; the newest event wins.
-      const rank = w.end === undefined || w.end === null ? 0 : 2;
-      const at = Number.isFinite(w.lastBad) ? w.lastBad : -Infinity;
-      const seen = kept.get(w.id);
-      if (seen && (at < seen.at || (at === seen.at && rank < seen.rank))) continue;
-      kept.set(w.id, { w, at, rank });
-    }
+    // As addWindows: each window an 'opened' or 'closed' event at its lastBad; the newest event wins
+    // (a tie: closed over opened, then the later in the list). Typed arrays, not a Map and objects:
+    // what this builds and drops would otherwise push a heap holding a million complaints into a
+    // full collection.
     const isOpen = (w: Window) => w.end === undefined || w.end === null;
-    const all = [...kept.values()].map((k) => k.w);
-    // Sort keys worked out once: the site (unknown cells after the last), closed before open, start.
-    const siteOf = all.map((w) => {
-      const c = cellIndex.get(w.cell);
-      return c === undefined ? nSites : cellSite[c]!;
-    });
-    const bySite: number[][] = Array.from({ length: nSites + 1 }, () => []);
-    siteOf.forEach((site, i) => bySite[site]!.push(i));
-    const order: number[] = [];
-    for (const ids of bySite) {
-      ids.sort((a, b) => Number(isOpen(all[a]!)) - Number(isOpen(all[b]!)) || all[a]!.start - all[b]!.start);
-      for (const i of ids) order.push(i);
+    const at = (w: Window) => (Number.isFinite(w.lastBad) ? w.lastBad : -Infinity);
+    const ids = new IdTable(ws);
+    const keep = new Uint8Array(ws.length);
+    for (let i = 0; i < ws.length; i++) {
+      const w = ws[i]!;
+      const slot = ids.slot(w.id);
+      const j = ids.at(slot);
+      if (j >= 0) {
+        const o = ws[j]!;
+        if (at(w) < at(o) || (at(w) === at(o) && Number(!isOpen(w)) < Number(!isOpen(o)))) continue;
+        keep[j] = 0;
+      }
+      ids.put(slot, i);
+      keep[i] = 1;
     }
-    const list = order.map((i) => all[i]!);
+    // By site (unknown cells after the last), closed before open, then start: counted into place.
+    const siteOf = new Int32Array(ws.length);
+    const first = new Int32Array(nSites + 2);
+    for (let i = 0; i < ws.length; i++) {
+      if (!keep[i]) continue;
+      const c = cellIndex.get(ws[i]!.cell);
+      siteOf[i] = c === undefined ? nSites : cellSite[c]!;
+      first[siteOf[i]! + 1]!++;
+    }
+    for (let s = 0; s <= nSites; s++) first[s + 1]! += first[s]!;
+    const order = new Int32Array(first[nSites + 1]!);
+    const fill = first.slice();
+    for (let i = 0; i < ws.length; i++) if (keep[i]) order[fill[siteOf[i]!]!++] = i;
+    for (let s = 0; s <= nSites; s++)
+      order
+        .subarray(first[s], first[s + 1])
+        .sort((x, y) => Number(isOpen(ws[x]!)) - Number(isOpen(ws[y]!)) || ws[x]!.start - ws[y]!.start);
+    const list = Array.from(order, (i) => ws[i]!);
     const site = (i: number) => siteOf[order[i]!]!;
     const n = list.length;
     this.start = new Float64Array(n);
@@ -176,17 +193,15 @@ export class BulkCorrelations {
     private readonly complaints: readonly Complaint[],
     private readonly table: WindowColumns,
     private readonly status: Uint8Array,
-    private readonly best: Float64Array,
     private readonly listed: Int32Array,
-    private readonly listedWindow: Int32Array,
-    private readonly listedScore: Float64Array,
+    private readonly listedWindow: Int32Column,
     private readonly rejected: ReadonlyMap<number, Extract<ComplaintOutcome, { status: 'rejected' }>>,
     private readonly inventory: Inventory,
     private readonly options: CorrelatorOptions,
     private readonly nearest: (p: GeoPoint) => number | undefined,
   ) {
     let n = 0;
-    for (let i = 0; i < complaints.length; i++) if (status[i] === Status.Added && best[i]! >= options.explainAt) n++;
+    for (let i = 0; i < complaints.length; i++) if (status[i] === Status.Explained) n++;
     this.explainedCount = n;
   }
 
@@ -195,12 +210,7 @@ export class BulkCorrelations {
   }
 
   explained(i: number): boolean {
-    return this.status[i] === Status.Added && this.best[i]! >= this.options.explainAt;
-  }
-
-  /** The best score (0 when nothing matched or the complaint was not added). */
-  score(i: number): number {
-    return this.best[i]!;
+    return this.status[i] === Status.Explained;
   }
 
   outcome(i: number): ComplaintOutcome {
@@ -226,14 +236,17 @@ export class BulkCorrelations {
     const place = locate(c, this.inventory, radiusKm, this.nearest) as Located;
     const windows: ComplaintMatch[] = [];
     for (let k = from; k < to; k++) {
-      const wi = this.listedWindow[k]!;
+      const wi = this.listedWindow.get(k);
       const w = this.table.windows[wi]!;
       const where = spatialWeight(place, w.cell, this.inventory, radiusKm)!;
       const span = (this.spans[wi] ??= windowSpan(w, formatTime));
       const reason = reasonFor(c, w, where, place.ownId, span);
-      windows.push({ window: w.id, cell: w.cell, score: this.listedScore[k]!, reason });
+      // The score again from the definition: the same number the match ranked by (a property test
+      // holds the two paths to it), and a million of them need not be kept.
+      windows.push({ window: w.id, cell: w.cell, score: scorePair(c, w, where).score, reason });
     }
-    return { explained: this.best[i]! >= this.options.explainAt, score: this.best[i]!, windows };
+    const score = windows[0]!.score;
+    return { explained: score >= this.options.explainAt, score, windows };
   }
 }
 
@@ -347,11 +360,10 @@ export function matchInBulk(
 
   const n = complaints.length;
   const status = new Uint8Array(n);
-  const best = new Float64Array(n);
   const listed = new Int32Array(n + 1);
-  let listedWindow = new Int32Array(Math.max(16, n));
-  let listedScore = new Float64Array(Math.max(16, n));
-  let nListed = 0;
+  // Grown in blocks, not by doubling: doubled typed arrays leave their old buffers to the collector,
+  // and that external memory set off a full collection of the million complaints (~1 s).
+  const listedWindow = new Int32Column();
   const rejected = new Map<number, Extract<ComplaintOutcome, { status: 'rejected' }>>();
   const seen = new IdTable(complaints);
   const cellPlace: (ComplaintPlace | undefined)[] = [];
@@ -461,8 +473,9 @@ export function matchInBulk(
       lat: given.lat,
       lon: given.lon,
     };
-    listed[i] = nListed;
-    if (seen.has(i, c.id)) {
+    listed[i] = listedWindow.length;
+    const idSlot = seen.slot(c.id);
+    if (seen.at(idSlot) >= 0) {
       status[i] = Status.Duplicate;
       continue;
     }
@@ -489,7 +502,7 @@ export function matchInBulk(
       rejected.set(i, { id: c.id, status: 'rejected', reason, field, message });
       continue;
     }
-    seen.add(i);
+    seen.put(idSlot, i);
     place = located;
     [from, to] = candidateRange(c, o);
     issue = statedTime(c);
@@ -546,69 +559,65 @@ export function matchInBulk(
       mScore[j + 1] = ws;
       mWin[j + 1] = ww;
     }
-    best[i] = mScore[0]!;
+    if (mScore[0]! >= o.explainAt) status[i] = Status.Explained;
     const take = Math.min(maxMatches, m);
-    if (nListed + take > listedWindow.length) {
-      listedWindow = grow(listedWindow, new Int32Array(listedWindow.length * 2));
-      listedScore = grow(listedScore, new Float64Array(listedScore.length * 2));
-    }
-    for (let k = 0; k < take; k++) {
-      listedWindow[nListed] = mWin[k]!;
-      listedScore[nListed++] = mScore[k]!;
-    }
+    for (let k = 0; k < take; k++) listedWindow.push(mWin[k]!);
   }
-  listed[n] = nListed;
-  return new BulkCorrelations(
-    complaints,
-    table,
-    status,
-    best,
-    listed,
-    listedWindow,
-    listedScore,
-    rejected,
-    inventory,
-    o,
-    nearest,
-  );
+  listed[n] = listedWindow.length;
+  return new BulkCorrelations(complaints, table, status, listed, listedWindow, rejected, inventory, o, nearest);
 }
 
 /**
- * The ids of the complaints added so far, by index into the list: an open-addressed table of
- * indices keyed by an FNV-1a hash of the id (a Set of a million strings cost twice as much).
+ * Records by id: an open-addressed table of indices keyed by an FNV-1a hash of the id (a Set or Map
+ * of a million strings cost twice as much, and its garbage more).
  */
 class IdTable {
   private readonly slots: Int32Array;
   private readonly mask: number;
-  private readonly hashes: Int32Array;
 
-  constructor(private readonly complaints: readonly Complaint[]) {
+  constructor(private readonly records: readonly { id: string }[]) {
     let size = 16;
-    while (size < complaints.length * 2) size *= 2;
+    while (size < records.length * 2) size *= 2;
     this.slots = new Int32Array(size);
     this.mask = size - 1;
-    this.hashes = new Int32Array(complaints.length);
   }
 
-  /** Whether an earlier complaint with i's id was added (hashes i's id for add). */
-  has(i: number, id: string): boolean {
+  /** The slot holding `id`, or the empty one where it would go. */
+  slot(id: string): number {
     let h = 0x811c9dc5;
     for (let k = 0; k < id.length; k++) h = Math.imul(h ^ id.charCodeAt(k), 0x01000193);
-    this.hashes[i] = h;
     for (let slot = h & this.mask; ; slot = (slot + 1) & this.mask) {
       const j = this.slots[slot]!;
-      if (j === 0) return false;
-      if (this.complaints[j - 1]!.id === id) return true;
+      if (j === 0 || this.records[j - 1]!.id === id) return slot;
     }
   }
 
-  /** Adds complaint i (after has(i)). */
-  add(i: number): void {
-    for (let slot = this.hashes[i]! & this.mask; ; slot = (slot + 1) & this.mask)
-      if (this.slots[slot] === 0) {
-        this.slots[slot] = i + 1;
-        return;
-      }
+  /** The record in a slot, or -1. */
+  at(slot: number): number {
+    return this.slots[slot]! - 1;
+  }
+
+  put(slot: number, i: number): void {
+    this.slots[slot] = i + 1;
+  }
+}
+
+/** A growable column of integers in fixed blocks (growing never copies). */
+class Int32Column {
+  private static readonly BITS = 16;
+  private static readonly BLOCK = 1 << Int32Column.BITS;
+  private readonly blocks: Int32Array[] = [];
+  length = 0;
+
+  push(v: number): void {
+    const k = this.length & (Int32Column.BLOCK - 1);
+    if (k === 0) this.blocks.push(new Int32Array(Int32Column.BLOCK));
+    this.blocks[this.blocks.length - 1]![k] = v;
+    this.length++;
+  }
+
+  get(i: number): number {
+    return this.blocks[i >>> Int32Column.BITS]![i & (Int32Column.BLOCK - 1)]!;
   }
 }
 
