@@ -24,8 +24,8 @@ import type {
 } from '../model/index.js';
 import type { BaselineKind, HourlyMean } from './baseline.js';
 import { CAUSE_PRIORITY } from './causes.js';
-import { Detector } from './detector.js';
-import { DAY_MS, LocalClock, dayString } from './localtime.js';
+import { Detector, aggregateTargets, type DaySums } from './detector.js';
+import { DAY_MS, LocalClock, dayString, parseDay } from './localtime.js';
 import { ABSOLUTE_MAD_FLOOR, type DetectionSettings, type PeakSetting } from './settings.js';
 import type { TargetResult } from './targets.js';
 
@@ -361,6 +361,31 @@ export function analyze(input: AnalysisInput): AnalysisReport {
 }
 
 export function analyzeDetailed(input: AnalysisInput): AnalysisResult {
+  const plan = planAnalysis(input);
+  const part = new AnalysisPart(plan, 0, plan.cells.length);
+  const run = part.run();
+  return assembleReport(plan, [part.finish(run.days, run.newest)]);
+}
+
+/**
+ * What every part of an analysis reads: the columns and their order by (cell, ts), the settings as
+ * offline analysis runs them, the links in order. An analysis can be split into parts by cell (each
+ * part a Detector over a range of cells, in its own thread): a cell's windows, sums and busy hour
+ * depend on that cell and the links only, and the parts' results are put together in cell-id order,
+ * so the report is the same to the byte as one Detector's over every cell.
+ */
+export interface AnalysisPlan {
+  input: AnalysisInput;
+  cols: SampleColumns;
+  span: { from: EpochMs; to: EpochMs } | undefined;
+  settings: DetectionSettings;
+  links: LinkSample[];
+  order: Uint32Array;
+  /** The cells with samples, by id, and their rows in `order`. */
+  cells: { id: string; from: number; to: number }[];
+}
+
+export function planAnalysis(input: AnalysisInput): AnalysisPlan {
   const cols = input.samples instanceof SampleColumns ? input.samples : SampleColumns.from(input.samples);
   const span = cols.span();
   const spanDays = span ? Math.ceil((span.to - span.from) / DAY_MS) + 2 : 0;
@@ -369,50 +394,166 @@ export function analyzeDetailed(input: AnalysisInput): AnalysisResult {
     ...input.settings,
     rules: { ...input.settings.rules, historyDays: Math.max(input.settings.rules.historyDays, spanDays) },
   };
-  const detector = new Detector(settings, {
-    ...(input.inventory ? { inventory: input.inventory } : {}),
-    ordered: true,
-  });
-  if (input.history) detector.seedHourly(input.history);
-
   const links = [...(input.links ?? [])].sort((a, b) => (a.link < b.link ? -1 : a.link > b.link ? 1 : a.ts - b.ts));
+  const { order, cells } = cols.sortedByCell();
+  return { input, cols, span, settings, links, order, cells };
+}
+
+/** A part's cell in the report, without what the whole report adds (inventory place, windows, worst day). */
+export interface PartCell {
+  id: string;
+  busyHour: number | null;
+  bouncingBusyHour: number | null;
+  baseline: BaselineKind;
+}
+
+/** What a part of an analysis found: plain data (it may cross threads). */
+export interface PartResult {
+  /** Whether this part counts the links' late and duplicate ones (the first part does). */
+  first: boolean;
+  late: number;
+  duplicates: number;
+  /** The part's final windows (any order). */
+  windows: Window[];
+  days: DaySums[];
+  cells: PartCell[];
+  newest: number;
+}
+
+/**
+ * The Detector over the cells `plan.cells[from..to)` (and, for cells without samples, the ids
+ * between them): first `run` the samples, then — once every part's days are known — `finish`.
+ */
+export class AnalysisPart {
+  private readonly detector: Detector;
+  private readonly owns: ((cell: string) => boolean) | undefined;
+  private late = 0;
+  private duplicates = 0;
+  private readonly windows = new Map<string, Window>();
+
+  constructor(
+    private readonly plan: AnalysisPlan,
+    private readonly from: number,
+    private readonly to: number,
+  ) {
+    const { input, settings, cells } = plan;
+    // Ids from this part's first cell up to the next part's: every id has one owner, in order.
+    const lo = from > 0 ? cells[from]?.id : undefined;
+    const hi = to < cells.length ? cells[to]?.id : undefined;
+    this.owns =
+      lo === undefined && hi === undefined
+        ? undefined
+        : (id) => (lo === undefined || id >= lo) && (hi === undefined || id < hi);
+    this.detector = new Detector(settings, {
+      ...(input.inventory ? { inventory: input.inventory } : {}),
+      ordered: true,
+    });
+    const owns = this.owns;
+    if (input.history) this.detector.seedHourly(owns ? input.history.filter((m) => owns(m.cell)) : input.history);
+  }
+
+  /** Feeds the links, then the part's cells one after the other; the days with sums and the newest sample. */
+  run(): { days: string[]; newest: number } {
+    const { detector, windows, plan } = this;
+    const take = (events: readonly { change: string; window: Window }[]) => {
+      for (const e of events) {
+        if (e.change === 'retracted') windows.delete(e.window.id);
+        else windows.set(e.window.id, e.window);
+      }
+    };
+    const lo = detector.addLinks(plan.links);
+    if (this.from === 0) {
+      this.late += lo.late;
+      this.duplicates += lo.duplicates;
+    }
+    const { cols, order } = plan;
+    const batch: Sample[] = [];
+    for (let c = this.from; c < this.to; c++) {
+      const cell = plan.cells[c]!;
+      batch.length = 0;
+      for (let k = cell.from; k < cell.to; k++) batch.push(cols.sample(order[k]!));
+      const out = detector.addSamples(batch);
+      this.late += out.late;
+      this.duplicates += out.duplicates;
+      take(out.windows);
+    }
+    // Windows still open: their current state (changes that were not news were not emitted).
+    for (const id of windows.keys()) {
+      const now = detector.window(id);
+      if (now) windows.set(id, now);
+    }
+    return { days: detector.targetDays(), newest: detector.newest };
+  }
+
+  /** The part's sums of every day of the whole analysis, and its cells' busy hours and baselines. */
+  finish(days: readonly string[], newest: number): PartResult {
+    const { detector, plan, owns } = this;
+    const clock = new LocalClock(plan.settings.timezone);
+    const lastDay = plan.span ? clock.day(plan.span.to) : undefined;
+    const ids = new Set<string>();
+    for (let c = this.from; c < this.to; c++) ids.add(plan.cells[c]!.id);
+    for (const c of plan.input.inventory?.cells ?? []) if (!owns || owns(c.id)) ids.add(c.id);
+    const cells = [...ids].sort().map((id): PartCell => {
+      const view = lastDay === undefined ? undefined : detector.cellView(id, clock.dayStart(lastDay) + 12 * 3_600_000);
+      return {
+        id,
+        busyHour: view?.busyHour ?? null,
+        bouncingBusyHour: view?.bouncingBusyHour ?? null,
+        baseline: view?.baseline ?? 'none',
+      };
+    });
+    const sums: DaySums[] = [];
+    for (const day of days) sums.push(detector.daySums(parseDay(day)!, undefined, undefined, owns));
+    return {
+      first: this.from === 0,
+      late: this.late,
+      duplicates: this.duplicates,
+      windows: [...this.windows.values()],
+      days: sums,
+      cells,
+      newest,
+    };
+  }
+}
+
+/** The days of every part, in order: what each part's `finish` sums. */
+export function allDays(parts: readonly { days: readonly string[] }[]): string[] {
+  const days = new Set<string>();
+  for (const p of parts) for (const d of p.days) days.add(d);
+  return [...days].sort();
+}
+
+/** The report from the parts' results (in cell order: part 0 holds the first cells). */
+export function assembleReport(plan: AnalysisPlan, parts: readonly PartResult[]): AnalysisResult {
+  const { input, cols, span, settings, links } = plan;
   let late = 0;
   let duplicates = 0;
-  const windows = new Map<string, Window>();
-  const take = (events: readonly { change: string; window: Window }[]) => {
-    for (const e of events) {
-      if (e.change === 'retracted') windows.delete(e.window.id);
-      else windows.set(e.window.id, e.window);
-    }
-  };
-  const lo = detector.addLinks(links);
-  late += lo.late;
-  duplicates += lo.duplicates;
-
-  const { order, cells } = cols.sortedByCell();
-  const batch: Sample[] = [];
-  for (const c of cells) {
-    batch.length = 0;
-    for (let k = c.from; k < c.to; k++) batch.push(cols.sample(order[k]!));
-    const out = detector.addSamples(batch);
-    late += out.late;
-    duplicates += out.duplicates;
-    take(out.windows);
+  let newest = -Infinity;
+  const all: Window[] = [];
+  for (const p of parts) {
+    late += p.late;
+    duplicates += p.duplicates;
+    newest = Math.max(newest, p.newest);
+    all.push(...p.windows);
   }
-  // Windows still open: their current state (changes that were not news were not emitted).
-  for (const id of windows.keys()) {
-    const now = detector.window(id);
-    if (now) windows.set(id, now);
-  }
-  const finalWindows = [...windows.values()].sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1));
+  const finalWindows = all.sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1));
 
+  // Finality from the newest sample of all parts, as one Detector over every cell would have it.
+  const judge = new Detector(settings, { ordered: true });
+  const rule = judge.targetRule();
   const targets: TargetResult[] = [];
-  for (const day of detector.targetDays()) targets.push(...detector.targets(day));
+  const days = parts[0]?.days.map((d) => d.day) ?? [];
+  days.forEach((day, i) => {
+    const whole: DaySums = { day, cells: [], probes: [], probeCells: [] };
+    for (const p of parts) {
+      const d = p.days[i]!;
+      whole.cells.push(...d.cells);
+      whole.probes.push(...d.probes);
+      whole.probeCells.push(...d.probeCells);
+    }
+    targets.push(...aggregateTargets(whole, rule, judge.dayFinal(parseDay(day)!, newest)));
+  });
 
-  const clock = new LocalClock(settings.timezone);
-  const lastDay = span ? clock.day(span.to) : undefined;
-  const cellIds = new Set<string>(cols.cellIds);
-  for (const c of input.inventory?.cells ?? []) cellIds.add(c.id);
   const windowsPerCell = new Map<string, number>();
   for (const w of finalWindows) windowsPerCell.set(w.cell, (windowsPerCell.get(w.cell) ?? 0) + 1);
   const worst = new Map<string, { ratio: number; day: string }>();
@@ -421,21 +562,22 @@ export function analyzeDetailed(input: AnalysisInput): AnalysisResult {
     const w = worst.get(t.id);
     if (!w || t.ratio < w.ratio) worst.set(t.id, { ratio: t.ratio, day: t.day });
   }
-  const reportCells: ReportCell[] = [...cellIds].sort().map((id) => {
-    const inv = input.inventory?.cell(id);
-    const view = lastDay === undefined ? undefined : detector.cellView(id, clock.dayStart(lastDay) + 12 * 3_600_000);
-    const w = worst.get(id);
-    return {
-      id,
-      ...(inv ? { site: inv.site, region: inv.region } : {}),
-      busyHour: view?.busyHour ?? null,
-      bouncingBusyHour: view?.bouncingBusyHour ?? null,
-      baseline: view?.baseline ?? 'none',
-      windows: windowsPerCell.get(id) ?? 0,
-      worstRatio: w?.ratio ?? null,
-      worstDay: w?.day ?? null,
-    };
-  });
+  const reportCells: ReportCell[] = parts
+    .flatMap((p) => p.cells)
+    .map((c) => {
+      const inv = input.inventory?.cell(c.id);
+      const w = worst.get(c.id);
+      return {
+        id: c.id,
+        ...(inv ? { site: inv.site, region: inv.region } : {}),
+        busyHour: c.busyHour,
+        bouncingBusyHour: c.bouncingBusyHour,
+        baseline: c.baseline,
+        windows: windowsPerCell.get(c.id) ?? 0,
+        worstRatio: w?.ratio ?? null,
+        worstDay: w?.day ?? null,
+      };
+    });
 
   const windowsByCause = Object.fromEntries(CAUSE_PRIORITY.map((c) => [c, 0])) as Record<Cause, number>;
   for (const w of finalWindows) windowsByCause[w.cause]++;

@@ -5,7 +5,6 @@ import { CellInventory, ConfigError, loadConfigFile, loadInventoryFile, parseCon
 import { ComplaintCorrelator } from '../correlator/complaints/index.js';
 import { SampleColumns, analyzeDetailed, type AnalysisReport } from '../correlator/index.js';
 import type { Complaint, Inventory, LinkSample } from '../model/index.js';
-import { correlatorOptions } from './complaints.js';
 import { detectionSettings } from './detection-settings.js';
 
 export interface AnalyzeOptions {
@@ -108,6 +107,8 @@ export async function runAnalyze(opts: AnalyzeOptions, io: AnalyzeIo): Promise<F
     );
     cbar.done();
     if (cread.error) throw new Error(`${opts.complaints}: ${cread.error}`);
+    // Loaded only here: daemon/complaints.ts brings the record store with it.
+    const { correlatorOptions } = await import('./complaints.js');
     const correlator = new ComplaintCorrelator(inventory ?? CellInventory.empty, correlatorOptions(cfg));
     correlator.addWindows(windows);
     const outcomes = correlator.addComplaints(list).outcomes;
