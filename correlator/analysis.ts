@@ -32,6 +32,18 @@ import type { TargetResult } from './targets.js';
 const SOURCES: readonly SampleSource[] = ['snmp', 'probe', 'push', 'sim', 'import'];
 const SOURCE_INDEX = new Map(SOURCES.map((s, i) => [s, i]));
 
+/** SampleColumns as plain data over shared buffers. */
+export interface ColumnsState {
+  length: number;
+  cellIds: string[];
+  ts: Float64Array;
+  cell: Uint32Array;
+  source: Uint8Array;
+  available: Uint8Array;
+  interval?: Float64Array;
+  fields: [SampleNumericField, Float64Array][];
+}
+
 /** Samples as columns: what a file reader appends to (≈ 100 bytes per sample with every KPI). */
 export class SampleColumns {
   length = 0;
@@ -48,12 +60,62 @@ export class SampleColumns {
   private readonly cellIndex = new Map<string, number>();
   readonly cellIds: string[] = [];
 
-  constructor(capacity = 1024) {
+  /**
+   * `shared`: the columns live in SharedArrayBuffers, so that an analysis split into parts can read
+   * them from other threads without a copy (see `state`).
+   */
+  constructor(
+    capacity = 1024,
+    private readonly shared = false,
+  ) {
     this.capacity = Math.max(16, capacity);
-    this.ts = new Float64Array(this.capacity);
-    this.cell = new Uint32Array(this.capacity);
-    this.source = new Uint8Array(this.capacity);
-    this.available = new Uint8Array(this.capacity);
+    this.ts = this.alloc(Float64Array, this.capacity);
+    this.cell = this.alloc(Uint32Array, this.capacity);
+    this.source = this.alloc(Uint8Array, this.capacity);
+    this.available = this.alloc(Uint8Array, this.capacity);
+  }
+
+  private alloc<T extends Float64Array | Uint32Array | Uint8Array>(
+    type: { new (n: number): T; new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+    n: number,
+  ): T {
+    return this.shared ? new type(new SharedArrayBuffer(n * type.BYTES_PER_ELEMENT)) : new type(n);
+  }
+
+  /** The columns as plain data over their shared buffers, for another thread (`fromState`). */
+  state(): ColumnsState {
+    if (!this.shared) throw new Error('SampleColumns.state: the columns are not shared');
+    return {
+      length: this.length,
+      cellIds: this.cellIds,
+      ts: this.ts,
+      cell: this.cell,
+      source: this.source,
+      available: this.available,
+      ...(this.interval ? { interval: this.interval } : {}),
+      fields: [...this.fields],
+    };
+  }
+
+  /** Read-only columns over another thread's shared buffers. */
+  static fromState(st: ColumnsState): SampleColumns {
+    const c = new SampleColumns(16);
+    c.length = st.length;
+    c.capacity = st.ts.length;
+    c.ts = st.ts;
+    c.cell = st.cell;
+    c.source = st.source;
+    c.available = st.available;
+    if (st.interval) c.interval = st.interval;
+    for (const [f, col] of st.fields) {
+      c.fields.set(f, col);
+      c.cols[f] = col;
+    }
+    st.cellIds.forEach((id, i) => {
+      c.cellIds.push(id);
+      c.cellIndex.set(id, i);
+    });
+    return c;
   }
 
   static from(samples: Iterable<Sample>): SampleColumns {
@@ -164,7 +226,7 @@ export class SampleColumns {
     for (let i = 0; i < n; i++) start[rank[this.cell[i]!]! + 1]!++;
     for (let r = 0; r < ids.length; r++) start[r + 1]! += start[r]!;
     const next = start.slice(0, ids.length);
-    const order = new Uint32Array(n);
+    const order = this.alloc(Uint32Array, n);
     for (let i = 0; i < n; i++) order[next[rank[this.cell[i]!]!]!++] = i;
     const ts = this.ts;
     const cells = ids.map((x, r) => ({ id: x.id, from: start[r]!, to: start[r + 1]! }));
@@ -192,10 +254,10 @@ export class SampleColumns {
   }
 
   private column(f: SampleNumericField | 'interval'): Float64Array {
-    if (f === 'interval') return (this.interval ??= new Float64Array(this.capacity).fill(Number.NaN));
+    if (f === 'interval') return (this.interval ??= this.alloc(Float64Array, this.capacity).fill(Number.NaN));
     let col = this.fields.get(f);
     if (!col) {
-      this.fields.set(f, (col = new Float64Array(this.capacity).fill(Number.NaN)));
+      this.fields.set(f, (col = this.alloc(Float64Array, this.capacity).fill(Number.NaN)));
       this.cols[f] = col;
     }
     return col;
@@ -204,7 +266,7 @@ export class SampleColumns {
   private grow(): void {
     const cap = this.capacity * 2;
     const widen = <T extends Float64Array | Uint32Array | Uint8Array>(a: T, fill?: number): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap);
+      const b = this.alloc(a.constructor as unknown as Parameters<typeof this.alloc<T>>[0], cap);
       if (fill !== undefined) b.fill(fill, a.length);
       b.set(a);
       return b;
@@ -468,14 +530,19 @@ export class AnalysisPart {
     }
     const { cols, order } = plan;
     const batch: Sample[] = [];
+    // A cell's samples in batches of a few hundred, not all at once: objects that die before the
+    // next batch stay in the young generation (a whole cell's were promoted, then collected again).
     for (let c = this.from; c < this.to; c++) {
       const cell = plan.cells[c]!;
-      batch.length = 0;
-      for (let k = cell.from; k < cell.to; k++) batch.push(cols.sample(order[k]!));
-      const out = detector.addSamples(batch);
-      this.late += out.late;
-      this.duplicates += out.duplicates;
-      take(out.windows);
+      for (let k0 = cell.from; k0 < cell.to; k0 += BATCH) {
+        batch.length = 0;
+        const k1 = Math.min(cell.to, k0 + BATCH);
+        for (let k = k0; k < k1; k++) batch.push(cols.sample(order[k]!));
+        const out = detector.addSamples(batch);
+        this.late += out.late;
+        this.duplicates += out.duplicates;
+        take(out.windows);
+      }
     }
     // Windows still open: their current state (changes that were not news were not emitted).
     for (const id of windows.keys()) {
@@ -515,6 +582,8 @@ export class AnalysisPart {
     };
   }
 }
+
+const BATCH = 256;
 
 /** The days of every part, in order: what each part's `finish` sums. */
 export function allDays(parts: readonly { days: readonly string[] }[]): string[] {
