@@ -1,7 +1,8 @@
 /**
- * One part of a `cellwatch analyze` split by cell, in a worker thread: the columns arrive as shared
- * buffers (no copy), the part runs its cells through its own Detector, and answers twice — the days
- * it has sums for, then (told every part's days) its sums, windows and cells. See daemon/analyze.ts.
+ * The worker thread of a `cellwatch analyze` split by cell: the columns arrive as shared buffers (no
+ * copy); it takes ranges of cells (a counter shared with the main thread), runs each through its own
+ * Detector, and answers twice — the days each range has sums for, then (told every range's days)
+ * their sums, windows and cells. See daemon/analyze.ts.
  */
 import { parentPort } from 'node:worker_threads';
 import { CellInventory } from '../config/inventory.js';
@@ -12,6 +13,7 @@ import {
   type ColumnsState,
   type DetectionSettings,
   type HourlyMean,
+  type PartResult,
 } from '../correlator/index.js';
 import type { Cell, LinkSample } from '../model/index.js';
 
@@ -20,8 +22,10 @@ export interface PartJob {
   columns: ColumnsState;
   order: Uint32Array;
   cells: AnalysisPlan['cells'];
-  from: number;
-  to: number;
+  /** Ranges of cells: range i is cells[bounds[i]..bounds[i + 1]). */
+  bounds: number[];
+  /** The next range not yet taken, shared with the main thread (Atomics). */
+  next: Int32Array;
   span: AnalysisPlan['span'];
   /** As given, and as the plan runs them (every day kept). */
   inputSettings: DetectionSettings;
@@ -31,12 +35,15 @@ export interface PartJob {
   history?: HourlyMean[];
 }
 
-export type PartMessage = { kind: 'ran'; days: string[]; newest: number } | { kind: 'error'; message: string };
+export type PartMessage =
+  | { kind: 'ran'; runs: { i: number; days: string[]; newest: number }[] }
+  | { kind: 'done'; results: { i: number; result: PartResult }[] }
+  | { kind: 'error'; message: string };
 
 const port = parentPort;
 if (!port) throw new Error('daemon/analyze-part.js runs as a worker thread of cellwatch analyze');
 
-let part: AnalysisPart | undefined;
+const parts: { i: number; part: AnalysisPart }[] = [];
 port.on('message', (msg: { kind: 'run'; job: PartJob } | { kind: 'finish'; days: string[]; newest: number }) => {
   try {
     if (msg.kind === 'run') {
@@ -58,12 +65,16 @@ port.on('message', (msg: { kind: 'run'; job: PartJob } | { kind: 'finish'; days:
         order: j.order,
         cells: j.cells,
       };
-      part = new AnalysisPart(plan, j.from, j.to);
-      const ran = part.run();
-      port.postMessage({ kind: 'ran', ...ran } satisfies PartMessage);
+      const runs: { i: number; days: string[]; newest: number }[] = [];
+      for (let i = Atomics.add(j.next, 0, 1); i < j.bounds.length - 1; i = Atomics.add(j.next, 0, 1)) {
+        const part = new AnalysisPart(plan, j.bounds[i]!, j.bounds[i + 1]!);
+        parts.push({ i, part });
+        runs.push({ i, ...part.run() });
+      }
+      port.postMessage({ kind: 'ran', runs } satisfies PartMessage);
     } else {
-      if (!part) throw new Error('finish before run');
-      port.postMessage({ kind: 'done', result: part.finish(msg.days, msg.newest) });
+      const results = parts.map(({ i, part }) => ({ i, result: part.finish(msg.days, msg.newest) }));
+      port.postMessage({ kind: 'done', results } satisfies PartMessage);
       port.close();
     }
   } catch (err) {

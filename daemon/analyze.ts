@@ -175,27 +175,31 @@ export async function runAnalyze(opts: AnalyzeOptions, io: AnalyzeIo): Promise<F
 const PARALLEL_FROM = 200_000;
 
 /**
- * The analysis in two parts by cell, this thread and a worker, each its own Detector over half the
- * samples (the columns are shared, not copied); the report is put together as one Detector's would
- * be (correlator/analysis.ts, `AnalysisPlan`). Worth it from a few hundred thousand samples: the
- * analysis costs about as much as reading the file, and a second core halves it.
+ * The analysis in parts by cell, shared between this thread and a worker: the cells are cut into
+ * `CHUNKS` ranges of about equal samples, and each thread takes the next range not yet taken (a
+ * shared counter) until none is left — a thread that runs slower (its share of a loaded machine, the
+ * reader's garbage) simply takes fewer. Each range is its own Detector over shared columns (no
+ * copy); the report is put together as one Detector's would be (correlator/analysis.ts,
+ * `AnalysisPlan`). Worth it from a few hundred thousand samples: analysing costs about as much as
+ * reading the file, and a second core halves it.
  */
 async function analyzeInParts(input: AnalysisInput, helper: PartWorker): Promise<AnalysisResult> {
   const plan = planAnalysis(input);
-  const half = plan.cols.length / 2;
-  let split = 0;
-  while (split < plan.cells.length && plan.cells[split]!.from < half) split++;
-  if (split === 0 || split >= plan.cells.length) {
-    const one = new AnalysisPart(plan, 0, plan.cells.length);
-    const ran = one.run();
-    return assembleReport(plan, [one.finish(ran.days, ran.newest)]);
+  const bounds = [0];
+  for (let k = 1; k < CHUNKS; k++) {
+    const rows = (plan.cols.length * k) / CHUNKS;
+    let c = bounds[bounds.length - 1]!;
+    while (c < plan.cells.length && plan.cells[c]!.from < rows) c++;
+    if (c > bounds[bounds.length - 1]! && c < plan.cells.length) bounds.push(c);
   }
+  bounds.push(plan.cells.length);
+  const next = new Int32Array(new SharedArrayBuffer(4));
   const job: PartJob = {
     columns: plan.cols.state(),
     order: plan.order,
     cells: plan.cells,
-    from: split,
-    to: plan.cells.length,
+    bounds,
+    next,
     span: plan.span,
     inputSettings: input.settings,
     settings: plan.settings,
@@ -204,16 +208,25 @@ async function analyzeInParts(input: AnalysisInput, helper: PartWorker): Promise
     ...(input.history ? { history: [...input.history] } : {}),
   };
   helper.post({ kind: 'run', job });
-  const mine = new AnalysisPart(plan, 0, split);
-  const ran = mine.run();
-  const theirs = await helper.next<{ days: string[]; newest: number }>('ran');
-  const days = allDays([ran, theirs]);
-  const newest = Math.max(ran.newest, theirs.newest);
+  const mine: { i: number; part: AnalysisPart; days: string[]; newest: number }[] = [];
+  for (let i = Atomics.add(next, 0, 1); i < bounds.length - 1; i = Atomics.add(next, 0, 1)) {
+    const part = new AnalysisPart(plan, bounds[i]!, bounds[i + 1]!);
+    mine.push({ i, part, ...part.run() });
+  }
+  const theirs = await helper.next<{ runs: { i: number; days: string[]; newest: number }[] }>('ran');
+  const runs = [...mine, ...theirs.runs];
+  const days = allDays(runs);
+  const newest = Math.max(...runs.map((r) => r.newest));
   helper.post({ kind: 'finish', days, newest });
-  const first = mine.finish(days, newest);
-  const second = await helper.next<{ result: PartResult }>('done');
-  return assembleReport(plan, [first, second.result]);
+  const results: PartResult[] = [];
+  for (const m of mine) results[m.i] = m.part.finish(days, newest);
+  const done = await helper.next<{ results: { i: number; result: PartResult }[] }>('done');
+  for (const r of done.results) results[r.i] = r.result;
+  return assembleReport(plan, results);
 }
+
+/** Ranges of cells the two threads share out: enough to even out a slower thread, few enough that each Detector's fixed costs (the links) stay small. */
+const CHUNKS = 8;
 
 /** The worker thread of the second part (daemon/analyze-part.ts), as a queue of its answers. */
 class PartWorker {
@@ -227,7 +240,7 @@ class PartWorker {
     const js = new URL('./analyze-part.js', import.meta.url);
     const file = existsSync(fileURLToPath(js)) ? js : new URL('./analyze-part.ts', import.meta.url);
     this.worker = new Worker(file);
-    this.worker.on('message', (m: PartMessage | { kind: 'done'; result: PartResult }) => {
+    this.worker.on('message', (m: PartMessage) => {
       if (m.kind === 'error') this.fail(new Error(`analysis part (worker thread): ${m.message}`));
       else this.deliver(m);
     });
