@@ -32,6 +32,13 @@ import type { TargetResult } from './targets.js';
 const SOURCES: readonly SampleSource[] = ['snmp', 'probe', 'push', 'sim', 'import'];
 const SOURCE_INDEX = new Map(SOURCES.map((s, i) => [s, i]));
 
+/** A column's value at row i; undefined for a missing value (NaN) or column. */
+function present(col: Float64Array | undefined, i: number): number | undefined {
+  if (col === undefined) return undefined;
+  const v = col[i]!;
+  return v === v ? v : undefined;
+}
+
 /** SampleColumns as plain data over shared buffers. */
 export interface ColumnsState {
   length: number;
@@ -214,6 +221,34 @@ export class SampleColumns {
       if (v === v) s.ulVolumeMB = v;
     }
     return s;
+  }
+
+  /**
+   * The sample at row i for the Detector: every field of a Sample present, the missing ones
+   * `undefined` — one object literal, so every row of every file gets the same hidden class and the
+   * Detector's reads of it stay monomorphic. Nothing downstream enumerates a sample's keys (an
+   * absent field and an undefined one read the same); `sample(i)` is the exact object.
+   */
+  row(i: number): Sample {
+    const f = this.cols;
+    const a = this.available[i]!;
+    return {
+      cell: this.cellIds[this.cell[i]!]!,
+      ts: this.ts[i]!,
+      source: SOURCES[this.source[i]!]!,
+      intervalS: present(this.interval, i),
+      available: a === 0 ? undefined : a === 2,
+      dlMbps: present(f.dlMbps, i),
+      ulMbps: present(f.ulMbps, i),
+      latencyMs: present(f.latencyMs, i),
+      rsrpDbm: present(f.rsrpDbm, i),
+      rsrqDb: present(f.rsrqDb, i),
+      sinrDb: present(f.sinrDb, i),
+      prbUtilPct: present(f.prbUtilPct, i),
+      activeUsers: present(f.activeUsers, i),
+      dlVolumeMB: present(f.dlVolumeMB, i),
+      ulVolumeMB: present(f.ulVolumeMB, i),
+    };
   }
 
   /** Row order by (cell id, ts, arrival) and where each cell's rows begin: counting sort, then ts per cell. */
@@ -537,7 +572,7 @@ export class AnalysisPart {
       for (let k0 = cell.from; k0 < cell.to; k0 += BATCH) {
         batch.length = 0;
         const k1 = Math.min(cell.to, k0 + BATCH);
-        for (let k = k0; k < k1; k++) batch.push(cols.sample(order[k]!));
+        for (let k = k0; k < k1; k++) batch.push(cols.row(order[k]!));
         const out = detector.addSamples(batch);
         this.late += out.late;
         this.duplicates += out.duplicates;
