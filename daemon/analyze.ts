@@ -94,13 +94,14 @@ export async function runAnalyze(opts: AnalyzeOptions, io: AnalyzeIo): Promise<F
   }
 
   const expected = expectedRecords(opts.samples);
-  const threads = opts.threads ?? (expected >= PARALLEL_FROM && availableParallelism() > 1 ? 2 : 1);
-  // The second part's thread starts now: it loads its modules while the file is read.
-  const helper = threads > 1 ? new PartWorker() : undefined;
+  const cores = opts.threads ?? (availableParallelism() > 1 ? 2 : 1);
+  // The second thread starts now when the file is surely big enough: it loads its modules while the
+  // file is read. A compressed file's size says little: it starts after reading, if the samples are.
+  let helper = cores > 1 && (opts.threads === 2 || expected >= PARALLEL_FROM) ? new PartWorker() : undefined;
   let result: AnalysisResult;
   let read: Awaited<ReturnType<typeof readSampleFile>>;
   try {
-    const cols = new SampleColumns(expected, helper !== undefined);
+    const cols = new SampleColumns(expected, cores > 1);
     const links: LinkSample[] = [];
     const bar = progress(io, 'samples');
     read = await readSampleFile(
@@ -112,6 +113,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: AnalyzeIo): Promise<F
     if (read.error) throw new Error(`${opts.samples}: ${read.error}`);
     for (const w of read.warnings) io.stderr.write(`${opts.samples}: ${w}\n`);
     const input: AnalysisInput = { samples: cols, links, settings, ...(inventory ? { inventory } : {}) };
+    if (!helper && cores > 1 && cols.length >= PARALLEL_FROM) helper = new PartWorker();
     result = helper ? await analyzeInParts(input, helper) : analyzeDetailed(input);
   } finally {
     await helper?.terminate();
