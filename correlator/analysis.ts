@@ -24,13 +24,32 @@ import type {
 } from '../model/index.js';
 import type { BaselineKind, HourlyMean } from './baseline.js';
 import { CAUSE_PRIORITY } from './causes.js';
-import { Detector } from './detector.js';
-import { DAY_MS, LocalClock, dayString } from './localtime.js';
+import { Detector, aggregateTargets, type DaySums } from './detector.js';
+import { DAY_MS, LocalClock, dayString, parseDay } from './localtime.js';
 import { ABSOLUTE_MAD_FLOOR, type DetectionSettings, type PeakSetting } from './settings.js';
 import type { TargetResult } from './targets.js';
 
 const SOURCES: readonly SampleSource[] = ['snmp', 'probe', 'push', 'sim', 'import'];
 const SOURCE_INDEX = new Map(SOURCES.map((s, i) => [s, i]));
+
+/** A column's value at row i; undefined for a missing value (NaN) or column. */
+function present(col: Float64Array | undefined, i: number): number | undefined {
+  if (col === undefined) return undefined;
+  const v = col[i]!;
+  return v === v ? v : undefined;
+}
+
+/** SampleColumns as plain data over shared buffers. */
+export interface ColumnsState {
+  length: number;
+  cellIds: string[];
+  ts: Float64Array;
+  cell: Uint32Array;
+  source: Uint8Array;
+  available: Uint8Array;
+  interval?: Float64Array;
+  fields: [SampleNumericField, Float64Array][];
+}
 
 /** Samples as columns: what a file reader appends to (≈ 100 bytes per sample with every KPI). */
 export class SampleColumns {
@@ -48,12 +67,62 @@ export class SampleColumns {
   private readonly cellIndex = new Map<string, number>();
   readonly cellIds: string[] = [];
 
-  constructor(capacity = 1024) {
+  /**
+   * `shared`: the columns live in SharedArrayBuffers, so that an analysis split into parts can read
+   * them from other threads without a copy (see `state`).
+   */
+  constructor(
+    capacity = 1024,
+    private readonly shared = false,
+  ) {
     this.capacity = Math.max(16, capacity);
-    this.ts = new Float64Array(this.capacity);
-    this.cell = new Uint32Array(this.capacity);
-    this.source = new Uint8Array(this.capacity);
-    this.available = new Uint8Array(this.capacity);
+    this.ts = this.alloc(Float64Array, this.capacity);
+    this.cell = this.alloc(Uint32Array, this.capacity);
+    this.source = this.alloc(Uint8Array, this.capacity);
+    this.available = this.alloc(Uint8Array, this.capacity);
+  }
+
+  private alloc<T extends Float64Array | Uint32Array | Uint8Array>(
+    type: { new (n: number): T; new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+    n: number,
+  ): T {
+    return this.shared ? new type(new SharedArrayBuffer(n * type.BYTES_PER_ELEMENT)) : new type(n);
+  }
+
+  /** The columns as plain data over their shared buffers, for another thread (`fromState`). */
+  state(): ColumnsState {
+    if (!this.shared) throw new Error('SampleColumns.state: the columns are not shared');
+    return {
+      length: this.length,
+      cellIds: this.cellIds,
+      ts: this.ts,
+      cell: this.cell,
+      source: this.source,
+      available: this.available,
+      ...(this.interval ? { interval: this.interval } : {}),
+      fields: [...this.fields],
+    };
+  }
+
+  /** Read-only columns over another thread's shared buffers. */
+  static fromState(st: ColumnsState): SampleColumns {
+    const c = new SampleColumns(16);
+    c.length = st.length;
+    c.capacity = st.ts.length;
+    c.ts = st.ts;
+    c.cell = st.cell;
+    c.source = st.source;
+    c.available = st.available;
+    if (st.interval) c.interval = st.interval;
+    for (const [f, col] of st.fields) {
+      c.fields.set(f, col);
+      c.cols[f] = col;
+    }
+    st.cellIds.forEach((id, i) => {
+      c.cellIds.push(id);
+      c.cellIndex.set(id, i);
+    });
+    return c;
   }
 
   static from(samples: Iterable<Sample>): SampleColumns {
@@ -154,6 +223,34 @@ export class SampleColumns {
     return s;
   }
 
+  /**
+   * The sample at row i for the Detector: every field of a Sample present, the missing ones
+   * `undefined` — one object literal, so every row of every file gets the same hidden class and the
+   * Detector's reads of it stay monomorphic. Nothing downstream enumerates a sample's keys (an
+   * absent field and an undefined one read the same); `sample(i)` is the exact object.
+   */
+  row(i: number): Sample {
+    const f = this.cols;
+    const a = this.available[i]!;
+    return {
+      cell: this.cellIds[this.cell[i]!]!,
+      ts: this.ts[i]!,
+      source: SOURCES[this.source[i]!]!,
+      intervalS: present(this.interval, i),
+      available: a === 0 ? undefined : a === 2,
+      dlMbps: present(f.dlMbps, i),
+      ulMbps: present(f.ulMbps, i),
+      latencyMs: present(f.latencyMs, i),
+      rsrpDbm: present(f.rsrpDbm, i),
+      rsrqDb: present(f.rsrqDb, i),
+      sinrDb: present(f.sinrDb, i),
+      prbUtilPct: present(f.prbUtilPct, i),
+      activeUsers: present(f.activeUsers, i),
+      dlVolumeMB: present(f.dlVolumeMB, i),
+      ulVolumeMB: present(f.ulVolumeMB, i),
+    };
+  }
+
   /** Row order by (cell id, ts, arrival) and where each cell's rows begin: counting sort, then ts per cell. */
   sortedByCell(): { order: Uint32Array; cells: { id: string; from: number; to: number }[] } {
     const n = this.length;
@@ -164,7 +261,7 @@ export class SampleColumns {
     for (let i = 0; i < n; i++) start[rank[this.cell[i]!]! + 1]!++;
     for (let r = 0; r < ids.length; r++) start[r + 1]! += start[r]!;
     const next = start.slice(0, ids.length);
-    const order = new Uint32Array(n);
+    const order = this.alloc(Uint32Array, n);
     for (let i = 0; i < n; i++) order[next[rank[this.cell[i]!]!]!++] = i;
     const ts = this.ts;
     const cells = ids.map((x, r) => ({ id: x.id, from: start[r]!, to: start[r + 1]! }));
@@ -192,10 +289,10 @@ export class SampleColumns {
   }
 
   private column(f: SampleNumericField | 'interval'): Float64Array {
-    if (f === 'interval') return (this.interval ??= new Float64Array(this.capacity).fill(Number.NaN));
+    if (f === 'interval') return (this.interval ??= this.alloc(Float64Array, this.capacity).fill(Number.NaN));
     let col = this.fields.get(f);
     if (!col) {
-      this.fields.set(f, (col = new Float64Array(this.capacity).fill(Number.NaN)));
+      this.fields.set(f, (col = this.alloc(Float64Array, this.capacity).fill(Number.NaN)));
       this.cols[f] = col;
     }
     return col;
@@ -204,7 +301,7 @@ export class SampleColumns {
   private grow(): void {
     const cap = this.capacity * 2;
     const widen = <T extends Float64Array | Uint32Array | Uint8Array>(a: T, fill?: number): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap);
+      const b = this.alloc(a.constructor as unknown as Parameters<typeof this.alloc<T>>[0], cap);
       if (fill !== undefined) b.fill(fill, a.length);
       b.set(a);
       return b;
@@ -361,6 +458,31 @@ export function analyze(input: AnalysisInput): AnalysisReport {
 }
 
 export function analyzeDetailed(input: AnalysisInput): AnalysisResult {
+  const plan = planAnalysis(input);
+  const part = new AnalysisPart(plan, 0, plan.cells.length);
+  const run = part.run();
+  return assembleReport(plan, [part.finish(run.days, run.newest)]);
+}
+
+/**
+ * What every part of an analysis reads: the columns and their order by (cell, ts), the settings as
+ * offline analysis runs them, the links in order. An analysis can be split into parts by cell (each
+ * part a Detector over a range of cells, in its own thread): a cell's windows, sums and busy hour
+ * depend on that cell and the links only, and the parts' results are put together in cell-id order,
+ * so the report is the same to the byte as one Detector's over every cell.
+ */
+export interface AnalysisPlan {
+  input: AnalysisInput;
+  cols: SampleColumns;
+  span: { from: EpochMs; to: EpochMs } | undefined;
+  settings: DetectionSettings;
+  links: LinkSample[];
+  order: Uint32Array;
+  /** The cells with samples, by id, and their rows in `order`. */
+  cells: { id: string; from: number; to: number }[];
+}
+
+export function planAnalysis(input: AnalysisInput): AnalysisPlan {
   const cols = input.samples instanceof SampleColumns ? input.samples : SampleColumns.from(input.samples);
   const span = cols.span();
   const spanDays = span ? Math.ceil((span.to - span.from) / DAY_MS) + 2 : 0;
@@ -369,50 +491,173 @@ export function analyzeDetailed(input: AnalysisInput): AnalysisResult {
     ...input.settings,
     rules: { ...input.settings.rules, historyDays: Math.max(input.settings.rules.historyDays, spanDays) },
   };
-  const detector = new Detector(settings, {
-    ...(input.inventory ? { inventory: input.inventory } : {}),
-    ordered: true,
-  });
-  if (input.history) detector.seedHourly(input.history);
-
   const links = [...(input.links ?? [])].sort((a, b) => (a.link < b.link ? -1 : a.link > b.link ? 1 : a.ts - b.ts));
+  const { order, cells } = cols.sortedByCell();
+  return { input, cols, span, settings, links, order, cells };
+}
+
+/** A part's cell in the report, without what the whole report adds (inventory place, windows, worst day). */
+export interface PartCell {
+  id: string;
+  busyHour: number | null;
+  bouncingBusyHour: number | null;
+  baseline: BaselineKind;
+}
+
+/** What a part of an analysis found: plain data (it may cross threads). */
+export interface PartResult {
+  /** Whether this part counts the links' late and duplicate ones (the first part does). */
+  first: boolean;
+  late: number;
+  duplicates: number;
+  /** The part's final windows (any order). */
+  windows: Window[];
+  days: DaySums[];
+  cells: PartCell[];
+  newest: number;
+}
+
+/**
+ * The Detector over the cells `plan.cells[from..to)` (and, for cells without samples, the ids
+ * between them): first `run` the samples, then — once every part's days are known — `finish`.
+ */
+export class AnalysisPart {
+  private readonly detector: Detector;
+  private readonly owns: ((cell: string) => boolean) | undefined;
+  private late = 0;
+  private duplicates = 0;
+  private readonly windows = new Map<string, Window>();
+
+  constructor(
+    private readonly plan: AnalysisPlan,
+    private readonly from: number,
+    private readonly to: number,
+  ) {
+    const { input, settings, cells } = plan;
+    // Ids from this part's first cell up to the next part's: every id has one owner, in order.
+    const lo = from > 0 ? cells[from]?.id : undefined;
+    const hi = to < cells.length ? cells[to]?.id : undefined;
+    this.owns =
+      lo === undefined && hi === undefined
+        ? undefined
+        : (id) => (lo === undefined || id >= lo) && (hi === undefined || id < hi);
+    this.detector = new Detector(settings, {
+      ...(input.inventory ? { inventory: input.inventory } : {}),
+      ordered: true,
+    });
+    const owns = this.owns;
+    if (input.history) this.detector.seedHourly(owns ? input.history.filter((m) => owns(m.cell)) : input.history);
+  }
+
+  /** Feeds the links, then the part's cells one after the other; the days with sums and the newest sample. */
+  run(): { days: string[]; newest: number } {
+    const { detector, windows, plan } = this;
+    const take = (events: readonly { change: string; window: Window }[]) => {
+      for (const e of events) {
+        if (e.change === 'retracted') windows.delete(e.window.id);
+        else windows.set(e.window.id, e.window);
+      }
+    };
+    const lo = detector.addLinks(plan.links);
+    if (this.from === 0) {
+      this.late += lo.late;
+      this.duplicates += lo.duplicates;
+    }
+    const { cols, order } = plan;
+    const batch: Sample[] = [];
+    // A cell's samples in batches of a few hundred, not all at once: objects that die before the
+    // next batch stay in the young generation (a whole cell's were promoted, then collected again).
+    for (let c = this.from; c < this.to; c++) {
+      const cell = plan.cells[c]!;
+      for (let k0 = cell.from; k0 < cell.to; k0 += BATCH) {
+        batch.length = 0;
+        const k1 = Math.min(cell.to, k0 + BATCH);
+        for (let k = k0; k < k1; k++) batch.push(cols.row(order[k]!));
+        const out = detector.addSamples(batch);
+        this.late += out.late;
+        this.duplicates += out.duplicates;
+        take(out.windows);
+      }
+    }
+    // Windows still open: their current state (changes that were not news were not emitted).
+    for (const id of windows.keys()) {
+      const now = detector.window(id);
+      if (now) windows.set(id, now);
+    }
+    return { days: detector.targetDays(), newest: detector.newest };
+  }
+
+  /** The part's sums of every day of the whole analysis, and its cells' busy hours and baselines. */
+  finish(days: readonly string[], newest: number): PartResult {
+    const { detector, plan, owns } = this;
+    const clock = new LocalClock(plan.settings.timezone);
+    const lastDay = plan.span ? clock.day(plan.span.to) : undefined;
+    const ids = new Set<string>();
+    for (let c = this.from; c < this.to; c++) ids.add(plan.cells[c]!.id);
+    for (const c of plan.input.inventory?.cells ?? []) if (!owns || owns(c.id)) ids.add(c.id);
+    const cells = [...ids].sort().map((id): PartCell => {
+      const view = lastDay === undefined ? undefined : detector.cellView(id, clock.dayStart(lastDay) + 12 * 3_600_000);
+      return {
+        id,
+        busyHour: view?.busyHour ?? null,
+        bouncingBusyHour: view?.bouncingBusyHour ?? null,
+        baseline: view?.baseline ?? 'none',
+      };
+    });
+    const sums: DaySums[] = [];
+    for (const day of days) sums.push(detector.daySums(parseDay(day)!, undefined, undefined, owns));
+    return {
+      first: this.from === 0,
+      late: this.late,
+      duplicates: this.duplicates,
+      windows: [...this.windows.values()],
+      days: sums,
+      cells,
+      newest,
+    };
+  }
+}
+
+const BATCH = 256;
+
+/** The days of every part, in order: what each part's `finish` sums. */
+export function allDays(parts: readonly { days: readonly string[] }[]): string[] {
+  const days = new Set<string>();
+  for (const p of parts) for (const d of p.days) days.add(d);
+  return [...days].sort();
+}
+
+/** The report from the parts' results (in cell order: part 0 holds the first cells). */
+export function assembleReport(plan: AnalysisPlan, parts: readonly PartResult[]): AnalysisResult {
+  const { input, cols, span, settings, links } = plan;
   let late = 0;
   let duplicates = 0;
-  const windows = new Map<string, Window>();
-  const take = (events: readonly { change: string; window: Window }[]) => {
-    for (const e of events) {
-      if (e.change === 'retracted') windows.delete(e.window.id);
-      else windows.set(e.window.id, e.window);
-    }
-  };
-  const lo = detector.addLinks(links);
-  late += lo.late;
-  duplicates += lo.duplicates;
-
-  const { order, cells } = cols.sortedByCell();
-  const batch: Sample[] = [];
-  for (const c of cells) {
-    batch.length = 0;
-    for (let k = c.from; k < c.to; k++) batch.push(cols.sample(order[k]!));
-    const out = detector.addSamples(batch);
-    late += out.late;
-    duplicates += out.duplicates;
-    take(out.windows);
+  let newest = -Infinity;
+  const all: Window[] = [];
+  for (const p of parts) {
+    late += p.late;
+    duplicates += p.duplicates;
+    newest = Math.max(newest, p.newest);
+    all.push(...p.windows);
   }
-  // Windows still open: their current state (changes that were not news were not emitted).
-  for (const id of windows.keys()) {
-    const now = detector.window(id);
-    if (now) windows.set(id, now);
-  }
-  const finalWindows = [...windows.values()].sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1));
+  const finalWindows = all.sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1));
 
+  // Finality from the newest sample of all parts, as one Detector over every cell would have it.
+  const judge = new Detector(settings, { ordered: true });
+  const rule = judge.targetRule();
   const targets: TargetResult[] = [];
-  for (const day of detector.targetDays()) targets.push(...detector.targets(day));
+  const days = parts[0]?.days.map((d) => d.day) ?? [];
+  days.forEach((day, i) => {
+    const whole: DaySums = { day, cells: [], probes: [], probeCells: [] };
+    for (const p of parts) {
+      const d = p.days[i]!;
+      whole.cells.push(...d.cells);
+      whole.probes.push(...d.probes);
+      whole.probeCells.push(...d.probeCells);
+    }
+    targets.push(...aggregateTargets(whole, rule, judge.dayFinal(parseDay(day)!, newest)));
+  });
 
-  const clock = new LocalClock(settings.timezone);
-  const lastDay = span ? clock.day(span.to) : undefined;
-  const cellIds = new Set<string>(cols.cellIds);
-  for (const c of input.inventory?.cells ?? []) cellIds.add(c.id);
   const windowsPerCell = new Map<string, number>();
   for (const w of finalWindows) windowsPerCell.set(w.cell, (windowsPerCell.get(w.cell) ?? 0) + 1);
   const worst = new Map<string, { ratio: number; day: string }>();
@@ -421,21 +666,22 @@ export function analyzeDetailed(input: AnalysisInput): AnalysisResult {
     const w = worst.get(t.id);
     if (!w || t.ratio < w.ratio) worst.set(t.id, { ratio: t.ratio, day: t.day });
   }
-  const reportCells: ReportCell[] = [...cellIds].sort().map((id) => {
-    const inv = input.inventory?.cell(id);
-    const view = lastDay === undefined ? undefined : detector.cellView(id, clock.dayStart(lastDay) + 12 * 3_600_000);
-    const w = worst.get(id);
-    return {
-      id,
-      ...(inv ? { site: inv.site, region: inv.region } : {}),
-      busyHour: view?.busyHour ?? null,
-      bouncingBusyHour: view?.bouncingBusyHour ?? null,
-      baseline: view?.baseline ?? 'none',
-      windows: windowsPerCell.get(id) ?? 0,
-      worstRatio: w?.ratio ?? null,
-      worstDay: w?.day ?? null,
-    };
-  });
+  const reportCells: ReportCell[] = parts
+    .flatMap((p) => p.cells)
+    .map((c) => {
+      const inv = input.inventory?.cell(c.id);
+      const w = worst.get(c.id);
+      return {
+        id: c.id,
+        ...(inv ? { site: inv.site, region: inv.region } : {}),
+        busyHour: c.busyHour,
+        bouncingBusyHour: c.bouncingBusyHour,
+        baseline: c.baseline,
+        windows: windowsPerCell.get(c.id) ?? 0,
+        worstRatio: w?.ratio ?? null,
+        worstDay: w?.day ?? null,
+      };
+    });
 
   const windowsByCause = Object.fromEntries(CAUSE_PRIORITY.map((c) => [c, 0])) as Record<Cause, number>;
   for (const w of finalWindows) windowsByCause[w.cause]++;

@@ -42,6 +42,7 @@ import {
   probeResult,
   targetResult,
   type TargetResult,
+  type TargetRule,
   type TargetScope,
   type TargetSums,
 } from './targets.js';
@@ -318,13 +319,32 @@ export class Detector {
   targets(day: string, scope?: TargetScope, id?: string): TargetResult[] {
     const d = parseDay(day);
     if (d === undefined) return [];
+    return aggregateTargets(this.daySums(d, scope, id), this.targetRule(), this.isFinal(d), scope, id);
+  }
+
+  /** The goal and the insufficient-data limits of the targets. */
+  targetRule(): TargetRule & { minProbeTests: number } {
+    const t = this.settings.target;
+    return { goal: t.ratio, minUsers: t.minUsers, minCoverage: t.minCoverage, minProbeTests: t.minProbeTests };
+  }
+
+  /** Whether day d's targets can no longer change once samples reached `watermark` (default: this detector's). */
+  dayFinal(d: number, watermark = this.watermark): boolean {
+    return this.dayEnd(d) + this.settings.rules.latenessMs <= watermark;
+  }
+
+  /** Newest sample time (event time) taken so far; -Infinity before any. */
+  get newest(): number {
+    return this.watermark;
+  }
+
+  /**
+   * Day d's sums per cell, before any scope adds them up: the counters' cells (with data that day,
+   * and the inventory's), and the probes' cells with tests at peak, each by id. `owns` keeps only
+   * some cells (a part of an analysis split by cell: the parts' lists, in order, are the whole's).
+   */
+  daySums(d: number, scope?: TargetScope, id?: string, owns?: (cell: string) => boolean): DaySums {
     const peak = this.settings.target.peak;
-    const rule = {
-      goal: this.settings.target.ratio,
-      minUsers: this.settings.target.minUsers,
-      minCoverage: this.settings.target.minCoverage,
-    };
-    const final = this.isFinal(d);
     const cellIds = new Set<string>();
     const probeIds = new Set<string>();
     if (scope === 'cell' && id) {
@@ -336,9 +356,12 @@ export class Detector {
       for (const c of this.inventory?.cells ?? []) cellIds.add(c.id);
       for (const c of this.probeDays.cells(d)) probeIds.add(c);
     }
+    if (owns) {
+      for (const c of cellIds) if (!owns(c)) cellIds.delete(c);
+      for (const c of probeIds) if (!owns(c)) probeIds.delete(c);
+    }
     const pendingByCell = this.pendingSums(d, 'counters', scope === 'cell' && id ? id : undefined);
-    const probesByScope = this.probeSums(d, probeIds);
-    const perCell: { id: string; region: string | undefined; sums: TargetSums; busyHour?: number }[] = [];
+    const cells: CellDaySums[] = [];
     for (const id of [...cellIds].sort()) {
       const sums = emptySums();
       const acc = pendingByCell.get(id) ?? this.days.get(d, id);
@@ -350,7 +373,7 @@ export class Detector {
           bh ?? 0,
           bh === undefined ? 3600 : peakSeconds(this.clock, peak, d, bh),
         );
-        perCell.push({
+        cells.push({
           id,
           region: this.inventory?.cell(id)?.region,
           sums,
@@ -358,82 +381,21 @@ export class Detector {
         });
       } else {
         addSlot(sums, acc, 0, peakSeconds(this.clock, peak, d));
-        perCell.push({ id, region: this.inventory?.cell(id)?.region, sums });
+        cells.push({ id, region: this.inventory?.cell(id)?.region, sums });
       }
     }
-    const head = (s: TargetScope, i: string) => ({ day, scope: s, id: i, final });
-    const out: TargetResult[] = [];
-    const merge = (into: TargetSums, from: TargetSums) => {
-      into.good += from.good;
-      into.known += from.known;
-      into.w2 += from.w2;
-      into.knownS += from.knownS;
-      into.intervals += from.intervals;
-      into.peakS += from.peakS;
-      into.users += from.users;
-      into.cells += from.cells;
-    };
-    if (!scope || scope === 'network') {
-      if (!id || id === 'network') {
-        const net = emptySums();
-        for (const c of perCell) merge(net, c.sums);
-        out.push(targetResult(net, rule, head('network', 'network')));
-      }
-    }
-    if (!scope || scope === 'region') {
-      const regions = new Map<string, TargetSums>();
-      for (const c of perCell) {
-        if (c.region === undefined || (id && c.region !== id)) continue;
-        let r = regions.get(c.region);
-        if (!r) regions.set(c.region, (r = emptySums()));
-        merge(r, c.sums);
-      }
-      for (const [r, sums] of [...regions].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
-        out.push(targetResult(sums, rule, head('region', r)));
-    }
-    if (!scope || scope === 'cell') {
-      for (const c of perCell) {
-        if (id && c.id !== id) continue;
-        const t = targetResult(c.sums, rule, head('cell', c.id));
-        if (c.busyHour !== undefined) t.busyHour = c.busyHour;
-        out.push(t);
-      }
-      // A cell only probes report on (not in the inventory, no counters): its probe ratio still shows;
-      // its empty counter figures are not added to any other scope.
-      for (const c of [...probeIds].sort()) {
-        if (cellIds.has(c) || (id && c !== id)) continue;
-        const sums = emptySums();
-        addSlot(sums, undefined, 0, 0);
-        out.push(targetResult(sums, rule, head('cell', c)));
-      }
-    }
-    for (const r of out) {
-      const sums = probesByScope.get(`${r.scope}\u0000${r.id}`);
-      if (!sums || sums.intervals === 0) continue;
-      r.probes = probeResult(sums, rule.goal, this.settings.target.minProbeTests);
-      r.disagreement = disagrees(r.status, r.probes.status);
-    }
-    return out;
+    return { day: dayString(d), cells, probes: this.probeSums(d, probeIds), probeCells: [...probeIds].sort() };
   }
 
   /**
-   * Probe test sums of day d per scope (`network`, `region\0id`, `cell\0id`), over the same peak as the
-   * counters (in busy-hour mode, each cell's busy hour from its counters' history).
+   * Probe test sums of day d per cell with tests at peak, by id, over the same peak as the counters
+   * (in busy-hour mode, each cell's busy hour from its counters' history).
    */
-  private probeSums(d: number, cells: ReadonlySet<string>): Map<string, TargetSums> {
-    const out = new Map<string, TargetSums>();
+  private probeSums(d: number, cells: ReadonlySet<string>): CellDaySums[] {
+    const out: CellDaySums[] = [];
     if (cells.size === 0) return out;
     const peak = this.settings.target.peak;
     const pending = this.pendingSums(d, 'probes');
-    const add = (key: string, from: TargetSums) => {
-      let into = out.get(key);
-      if (!into) out.set(key, (into = emptySums()));
-      into.good += from.good;
-      into.known += from.known;
-      into.knownS += from.knownS;
-      into.intervals += from.intervals;
-      into.cells += from.cells;
-    };
     for (const cell of [...cells].sort()) {
       const acc = pending.get(cell) ?? this.probeDays.get(d, cell);
       const sums = emptySums();
@@ -444,10 +406,7 @@ export class Detector {
         addSlot(sums, acc, 0, 0);
       }
       if (sums.intervals === 0) continue;
-      add('network\u0000network', sums);
-      const region = this.inventory?.cell(cell)?.region;
-      if (region !== undefined) add(`region\u0000${region}`, sums);
-      add(`cell\u0000${cell}`, sums);
+      out.push({ id: cell, region: this.inventory?.cell(cell)?.region, sums });
     }
     return out;
   }
@@ -690,7 +649,7 @@ export class Detector {
   }
 
   private isFinal(d: number): boolean {
-    return this.dayEnd(d) + this.settings.rules.latenessMs <= this.watermark;
+    return this.dayFinal(d);
   }
 
   private lastFinalDay(): number {
@@ -715,6 +674,109 @@ export class Detector {
     if (!this.ordered) this.links.prune(ts - 8 * DAY_MS);
     this.history.prune(ts - DAY_MS);
   }
+}
+
+/** One cell's target sums of a day (and its busy hour, in busy-hour mode). */
+export interface CellDaySums {
+  id: string;
+  region: string | undefined;
+  sums: TargetSums;
+  busyHour?: number;
+}
+
+/** A day's sums per cell, counters and probes, each list by cell id. */
+export interface DaySums {
+  day: string;
+  cells: CellDaySums[];
+  /** Cells with probe tests at peak. */
+  probes: CellDaySums[];
+  /** Every cell with probe tests that day, peak or not. */
+  probeCells: string[];
+}
+
+/**
+ * A day's targets from its per-cell sums: the network, each region, each cell (the scopes asked
+ * for), with the probe ratio beside each where probes tested. Sums are added in cell-id order, so
+ * the numbers are the same to the last bit however the cells' sums were found.
+ */
+export function aggregateTargets(
+  sums: DaySums,
+  rule: TargetRule & { minProbeTests: number },
+  final: boolean,
+  scope?: TargetScope,
+  id?: string,
+): TargetResult[] {
+  const { day, cells: perCell } = sums;
+  const head = (s: TargetScope, i: string) => ({ day, scope: s, id: i, final });
+  const out: TargetResult[] = [];
+  const merge = (into: TargetSums, from: TargetSums) => {
+    into.good += from.good;
+    into.known += from.known;
+    into.w2 += from.w2;
+    into.knownS += from.knownS;
+    into.intervals += from.intervals;
+    into.peakS += from.peakS;
+    into.users += from.users;
+    into.cells += from.cells;
+  };
+  if (!scope || scope === 'network') {
+    if (!id || id === 'network') {
+      const net = emptySums();
+      for (const c of perCell) merge(net, c.sums);
+      out.push(targetResult(net, rule, head('network', 'network')));
+    }
+  }
+  if (!scope || scope === 'region') {
+    const regions = new Map<string, TargetSums>();
+    for (const c of perCell) {
+      if (c.region === undefined || (id && c.region !== id)) continue;
+      let r = regions.get(c.region);
+      if (!r) regions.set(c.region, (r = emptySums()));
+      merge(r, c.sums);
+    }
+    for (const [r, s] of [...regions].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+      out.push(targetResult(s, rule, head('region', r)));
+  }
+  if (!scope || scope === 'cell') {
+    const cellIds = new Set<string>();
+    for (const c of perCell) {
+      cellIds.add(c.id);
+      if (id && c.id !== id) continue;
+      const t = targetResult(c.sums, rule, head('cell', c.id));
+      if (c.busyHour !== undefined) t.busyHour = c.busyHour;
+      out.push(t);
+    }
+    // A cell only probes report on (not in the inventory, no counters): its probe ratio still shows;
+    // its empty counter figures are not added to any other scope.
+    for (const c of sums.probeCells) {
+      if (cellIds.has(c) || (id && c !== id)) continue;
+      const s = emptySums();
+      addSlot(s, undefined, 0, 0);
+      out.push(targetResult(s, rule, head('cell', c)));
+    }
+  }
+  const probesByScope = new Map<string, TargetSums>();
+  const add = (key: string, from: TargetSums) => {
+    let into = probesByScope.get(key);
+    if (!into) probesByScope.set(key, (into = emptySums()));
+    into.good += from.good;
+    into.known += from.known;
+    into.knownS += from.knownS;
+    into.intervals += from.intervals;
+    into.cells += from.cells;
+  };
+  for (const p of sums.probes) {
+    add('network\u0000network', p.sums);
+    if (p.region !== undefined) add(`region\u0000${p.region}`, p.sums);
+    add(`cell\u0000${p.id}`, p.sums);
+  }
+  for (const r of out) {
+    const s = probesByScope.get(`${r.scope}\u0000${r.id}`);
+    if (!s || s.intervals === 0) continue;
+    r.probes = probeResult(s, rule.goal, rule.minProbeTests);
+    r.disagreement = disagrees(r.status, r.probes.status);
+  }
+  return out;
 }
 
 const STREAMS: readonly SampleStream[] = ['counters', 'probes'];

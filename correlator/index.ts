@@ -34,11 +34,18 @@
  * columns and builds the report.
  */
 export {
+  AnalysisPart,
   SampleColumns,
+  allDays,
   analyze,
   analyzeDetailed,
+  assembleReport,
+  planAnalysis,
   reportWindow,
   type AnalysisInput,
+  type AnalysisPlan,
+  type ColumnsState,
+  type PartResult,
   type AnalysisReport,
   type AnalysisResult,
   type ReportCell,

@@ -1,11 +1,25 @@
-import { closeSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { closeSync, existsSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { InvalidArgumentError, type Command } from 'commander';
 import { readComplaintFile, readSampleFile, type Rejection } from '../collectors/intake/index.js';
 import { CellInventory, ConfigError, loadConfigFile, loadInventoryFile, parseConfig } from '../config/index.js';
 import { matchInBulk } from '../correlator/complaints/index.js';
-import { SampleColumns, analyzeDetailed, type AnalysisReport } from '../correlator/index.js';
+import {
+  AnalysisPart,
+  SampleColumns,
+  allDays,
+  analyzeDetailed,
+  assembleReport,
+  planAnalysis,
+  type AnalysisInput,
+  type AnalysisReport,
+  type AnalysisResult,
+  type PartResult,
+} from '../correlator/index.js';
 import type { Complaint, Inventory, LinkSample } from '../model/index.js';
-import { correlatorOptions } from './complaints.js';
+import type { PartJob, PartMessage } from './analyze-part.js';
 import { detectionSettings } from './detection-settings.js';
 
 export interface AnalyzeOptions {
@@ -14,6 +28,11 @@ export interface AnalyzeOptions {
   inventory?: string;
   config?: string;
   out?: string;
+  /**
+   * Threads the analysis runs in (1 or 2; default: 2 for inputs of ≥ 200,000 samples on a machine
+   * with more than one core). Either way the report is the same.
+   */
+  threads?: number;
 }
 
 export interface AnalyzeIo {
@@ -74,24 +93,32 @@ export async function runAnalyze(opts: AnalyzeOptions, io: AnalyzeIo): Promise<F
     inventory = CellInventory.of(inv.cells);
   }
 
-  const cols = new SampleColumns(expectedRecords(opts.samples));
-  const links: LinkSample[] = [];
-  const bar = progress(io, 'samples');
-  const read = await readSampleFile(
-    opts.samples,
-    { add: (s) => cols.append(s), addLink: (l) => links.push(l) },
-    { onProgress: (b, t) => bar.update(b, t) },
-  );
-  bar.done();
-  if (read.error) throw new Error(`${opts.samples}: ${read.error}`);
-  for (const w of read.warnings) io.stderr.write(`${opts.samples}: ${w}\n`);
-
-  const { report, windows } = analyzeDetailed({
-    samples: cols,
-    links,
-    settings,
-    ...(inventory ? { inventory } : {}),
-  });
+  const expected = expectedRecords(opts.samples);
+  const cores = opts.threads ?? (availableParallelism() > 1 ? 2 : 1);
+  // The second thread starts now when the file is surely big enough: it loads its modules while the
+  // file is read. A compressed file's size says little: it starts after reading, if the samples are.
+  let helper = cores > 1 && (opts.threads === 2 || expected >= PARALLEL_FROM) ? new PartWorker() : undefined;
+  let result: AnalysisResult;
+  let read: Awaited<ReturnType<typeof readSampleFile>>;
+  try {
+    const cols = new SampleColumns(expected, cores > 1);
+    const links: LinkSample[] = [];
+    const bar = progress(io, 'samples');
+    read = await readSampleFile(
+      opts.samples,
+      { add: (s) => cols.append(s), addLink: (l) => links.push(l) },
+      { onProgress: (b, t) => bar.update(b, t) },
+    );
+    bar.done();
+    if (read.error) throw new Error(`${opts.samples}: ${read.error}`);
+    for (const w of read.warnings) io.stderr.write(`${opts.samples}: ${w}\n`);
+    const input: AnalysisInput = { samples: cols, links, settings, ...(inventory ? { inventory } : {}) };
+    if (!helper && cores > 1 && cols.length >= PARALLEL_FROM) helper = new PartWorker();
+    result = helper ? await analyzeInParts(input, helper) : analyzeDetailed(input);
+  } finally {
+    await helper?.terminate();
+  }
+  const { report, windows } = result;
   const { complaints: _none, ...detection } = report;
   const full: FullReport = {
     ...detection,
@@ -108,6 +135,8 @@ export async function runAnalyze(opts: AnalyzeOptions, io: AnalyzeIo): Promise<F
     );
     cbar.done();
     if (cread.error) throw new Error(`${opts.complaints}: ${cread.error}`);
+    // Loaded only here: daemon/complaints.ts brings the record store with it.
+    const { correlatorOptions } = await import('./complaints.js');
     // Everything is here at once: the bulk matcher (same outcomes as the live correlator, columns inside).
     const matched = matchInBulk(inventory ?? CellInventory.empty, windows, list, correlatorOptions(cfg));
     full.complaints = list.flatMap((c, i): ReportComplaint[] => {
@@ -141,6 +170,118 @@ export async function runAnalyze(opts: AnalyzeOptions, io: AnalyzeIo): Promise<F
   if (opts.out) writeFileSync(opts.out, JSON.stringify(full, null, 2) + '\n');
   io.stdout.write(summary(full, opts));
   return full;
+}
+
+/** From this many samples (about 50 MB of JSON lines) the analysis runs in two threads. */
+const PARALLEL_FROM = 200_000;
+
+/**
+ * The analysis in parts by cell, shared between this thread and a worker: the cells are cut into
+ * `CHUNKS` ranges of about equal samples, and each thread takes the next range not yet taken (a
+ * shared counter) until none is left — a thread that runs slower (its share of a loaded machine, the
+ * reader's garbage) simply takes fewer. Each range is its own Detector over shared columns (no
+ * copy); the report is put together as one Detector's would be (correlator/analysis.ts,
+ * `AnalysisPlan`). Worth it from a few hundred thousand samples: analysing costs about as much as
+ * reading the file, and a second core halves it.
+ */
+async function analyzeInParts(input: AnalysisInput, helper: PartWorker): Promise<AnalysisResult> {
+  const plan = planAnalysis(input);
+  const bounds = [0];
+  for (let k = 1; k < CHUNKS; k++) {
+    const rows = (plan.cols.length * k) / CHUNKS;
+    let c = bounds[bounds.length - 1]!;
+    while (c < plan.cells.length && plan.cells[c]!.from < rows) c++;
+    if (c > bounds[bounds.length - 1]! && c < plan.cells.length) bounds.push(c);
+  }
+  bounds.push(plan.cells.length);
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const job: PartJob = {
+    columns: plan.cols.state(),
+    order: plan.order,
+    cells: plan.cells,
+    bounds,
+    next,
+    span: plan.span,
+    inputSettings: input.settings,
+    settings: plan.settings,
+    links: plan.links,
+    ...(input.inventory ? { inventory: [...input.inventory.cells] } : {}),
+    ...(input.history ? { history: [...input.history] } : {}),
+  };
+  helper.post({ kind: 'run', job });
+  const mine: { i: number; part: AnalysisPart; days: string[]; newest: number }[] = [];
+  for (let i = Atomics.add(next, 0, 1); i < bounds.length - 1; i = Atomics.add(next, 0, 1)) {
+    const part = new AnalysisPart(plan, bounds[i]!, bounds[i + 1]!);
+    mine.push({ i, part, ...part.run() });
+  }
+  const theirs = await helper.next<{ runs: { i: number; days: string[]; newest: number }[] }>('ran');
+  const runs = [...mine, ...theirs.runs];
+  const days = allDays(runs);
+  const newest = Math.max(...runs.map((r) => r.newest));
+  helper.post({ kind: 'finish', days, newest });
+  const results: PartResult[] = [];
+  for (const m of mine) results[m.i] = m.part.finish(days, newest);
+  const done = await helper.next<{ results: { i: number; result: PartResult }[] }>('done');
+  for (const r of done.results) results[r.i] = r.result;
+  return assembleReport(plan, results);
+}
+
+/** Ranges of cells the two threads share out: enough to even out a slower thread, few enough that each Detector's fixed costs (the links) stay small. */
+const CHUNKS = 8;
+
+/** The worker thread of the second part (daemon/analyze-part.ts), as a queue of its answers. */
+class PartWorker {
+  private readonly worker: Worker;
+  private readonly inbox: { kind: string }[] = [];
+  private waiting: { kind: string; resolve: (m: { kind: string }) => void; reject: (e: Error) => void } | undefined;
+  private failure: Error | undefined;
+
+  constructor() {
+    // Compiled, the part is a .js beside this file; under the test runner, the TypeScript source.
+    const js = new URL('./analyze-part.js', import.meta.url);
+    const file = existsSync(fileURLToPath(js)) ? js : new URL('./analyze-part.ts', import.meta.url);
+    this.worker = new Worker(file);
+    this.worker.on('message', (m: PartMessage) => {
+      if (m.kind === 'error') this.fail(new Error(`analysis part (worker thread): ${m.message}`));
+      else this.deliver(m);
+    });
+    this.worker.on('error', (e) => this.fail(e));
+    this.worker.on('exit', (code) => {
+      if (code !== 0) this.fail(new Error(`the analysis worker thread exited with code ${code}`));
+    });
+  }
+
+  post(msg: unknown): void {
+    this.worker.postMessage(msg);
+  }
+
+  next<T>(kind: string): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    const i = this.inbox.findIndex((m) => m.kind === kind);
+    if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0] as T);
+    return new Promise<T>((resolve, reject) => {
+      this.waiting = { kind, resolve: resolve as (m: { kind: string }) => void, reject };
+    });
+  }
+
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private deliver(m: { kind: string }): void {
+    const w = this.waiting;
+    if (w && w.kind === m.kind) {
+      this.waiting = undefined;
+      w.resolve(m);
+    } else this.inbox.push(m);
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.reject(e);
+  }
 }
 
 /**
@@ -213,6 +354,12 @@ export function summary(r: FullReport, opts: Pick<AnalyzeOptions, 'out'> = {}): 
   return lines.join('\n') + '\n';
 }
 
+function threadsFlag(v: string): number {
+  const n = Number(v);
+  if (n !== 1 && n !== 2) throw new InvalidArgumentError('1 or 2');
+  return n;
+}
+
 export function registerAnalyzeCommand(program: Command, fail: (err: unknown) => never): void {
   program
     .command('analyze')
@@ -222,6 +369,7 @@ export function registerAnalyzeCommand(program: Command, fail: (err: unknown) =>
     .option('--inventory <file>', 'cells CSV (default: the config file’s inventory)')
     .option('-c, --config <file>', 'config file for thresholds, peak hours and time zone')
     .option('--out <file>', 'write the full report as JSON')
+    .option('--threads <n>', 'threads for the analysis, 1 or 2 (default: 2 from 200,000 samples)', threadsFlag)
     .action(async (opts: AnalyzeOptions) => {
       try {
         await runAnalyze(opts, { stdout: process.stdout, stderr: process.stderr });

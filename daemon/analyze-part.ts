@@ -1,0 +1,83 @@
+/**
+ * The worker thread of a `cellwatch analyze` split by cell: the columns arrive as shared buffers (no
+ * copy); it takes ranges of cells (a counter shared with the main thread), runs each through its own
+ * Detector, and answers twice — the days each range has sums for, then (told every range's days)
+ * their sums, windows and cells. See daemon/analyze.ts.
+ */
+import { parentPort } from 'node:worker_threads';
+import { CellInventory } from '../config/inventory.js';
+import {
+  AnalysisPart,
+  SampleColumns,
+  type AnalysisPlan,
+  type ColumnsState,
+  type DetectionSettings,
+  type HourlyMean,
+  type PartResult,
+} from '../correlator/index.js';
+import type { Cell, LinkSample } from '../model/index.js';
+
+/** What the main thread sends a part. */
+export interface PartJob {
+  columns: ColumnsState;
+  order: Uint32Array;
+  cells: AnalysisPlan['cells'];
+  /** Ranges of cells: range i is cells[bounds[i]..bounds[i + 1]). */
+  bounds: number[];
+  /** The next range not yet taken, shared with the main thread (Atomics). */
+  next: Int32Array;
+  span: AnalysisPlan['span'];
+  /** As given, and as the plan runs them (every day kept). */
+  inputSettings: DetectionSettings;
+  settings: DetectionSettings;
+  links: LinkSample[];
+  inventory?: Cell[];
+  history?: HourlyMean[];
+}
+
+export type PartMessage =
+  | { kind: 'ran'; runs: { i: number; days: string[]; newest: number }[] }
+  | { kind: 'done'; results: { i: number; result: PartResult }[] }
+  | { kind: 'error'; message: string };
+
+const port = parentPort;
+if (!port) throw new Error('daemon/analyze-part.js runs as a worker thread of cellwatch analyze');
+
+const parts: { i: number; part: AnalysisPart }[] = [];
+port.on('message', (msg: { kind: 'run'; job: PartJob } | { kind: 'finish'; days: string[]; newest: number }) => {
+  try {
+    if (msg.kind === 'run') {
+      const j = msg.job;
+      const cols = SampleColumns.fromState(j.columns);
+      const inventory = j.inventory ? CellInventory.of(j.inventory) : undefined;
+      const plan: AnalysisPlan = {
+        input: {
+          samples: cols,
+          settings: j.inputSettings,
+          ...(j.links.length ? { links: j.links } : {}),
+          ...(inventory ? { inventory } : {}),
+          ...(j.history ? { history: j.history } : {}),
+        },
+        cols,
+        span: j.span,
+        settings: j.settings,
+        links: j.links,
+        order: j.order,
+        cells: j.cells,
+      };
+      const runs: { i: number; days: string[]; newest: number }[] = [];
+      for (let i = Atomics.add(j.next, 0, 1); i < j.bounds.length - 1; i = Atomics.add(j.next, 0, 1)) {
+        const part = new AnalysisPart(plan, j.bounds[i]!, j.bounds[i + 1]!);
+        parts.push({ i, part });
+        runs.push({ i, ...part.run() });
+      }
+      port.postMessage({ kind: 'ran', runs } satisfies PartMessage);
+    } else {
+      const results = parts.map(({ i, part }) => ({ i, result: part.finish(msg.days, msg.newest) }));
+      port.postMessage({ kind: 'done', results } satisfies PartMessage);
+      port.close();
+    }
+  } catch (err) {
+    port.postMessage({ kind: 'error', message: (err as Error).stack ?? String(err) } satisfies PartMessage);
+  }
+});

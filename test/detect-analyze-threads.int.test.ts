@@ -1,0 +1,115 @@
+/**
+ * `cellwatch analyze --threads 2` (the default for big inputs: half the cells in a worker thread)
+ * writes the report `--threads 1` writes, byte for byte, over the compiled CLI — links, an inventory
+ * with a cell that sends nothing, bad rows rejected by line — and refuses a thread count it does not
+ * have.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import type { FullReport } from '../daemon/analyze.js';
+import { SimNetwork } from '../sim/index.js';
+import { CLI } from './helpers/cellwatch.js';
+import { makeTempDir } from './helpers/service.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+// Monday 2026-03-02 00:00 in Shanghai.
+const START = Date.parse('2026-03-02T00:00:00+08:00');
+const STEP = 5 * MIN;
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+void t.test('--threads 2 and --threads 1 write the same report', async (t) => {
+  const dir = await makeTempDir('cellwatch-analyze-threads');
+  const net = SimNetwork.create({ seed: 3, regions: 2, sites: 5, start: START, timezone: 'Asia/Shanghai' });
+  net.addIncident({
+    kind: 'outage',
+    site: net.sites[1]!.id,
+    cells: [net.sites[1]!.cells[0]!],
+    start: START + 3 * DAY + 20 * HOUR,
+    end: START + 3 * DAY + 21 * HOUR,
+    severity: 1,
+  });
+  net.addIncident({
+    kind: 'backhaul',
+    site: net.sites[4]!.id,
+    cells: [],
+    start: START + 3 * DAY + 19 * HOUR,
+    end: START + 3 * DAY + 20 * HOUR,
+    severity: 1,
+    linkDown: true,
+  });
+  const lines: string[] = [];
+  for (let ts = START + STEP; ts <= START + 4 * DAY; ts += STEP) {
+    for (const c of net.cells) lines.push(JSON.stringify(net.sample(c.id, ts)));
+    for (const s of net.sites) lines.push(JSON.stringify({ kind: 'link', ...net.linkSample(s.id, ts) }));
+  }
+  lines.splice(100, 0, '{"cell":"S1-1","ts":"yesterday"}');
+  lines.splice(2000, 0, '{"cell":"S1-1","ts":1772409600000,"dlMbps":-4}');
+  const samples = join(dir, 'samples.jsonl');
+  writeFileSync(samples, lines.join('\n') + '\n');
+  const inventory = join(dir, 'cells.csv');
+  const cells = [...net.cells, { ...net.cells[0]!, id: 'ZZ-silent' }];
+  writeFileSync(
+    inventory,
+    ['id,site,region,lat,lon', ...cells.map((c) => `${c.id},${c.site},${c.region},${c.lat},${c.lon}`)].join('\n') +
+      '\n',
+  );
+  const config = join(dir, 'cellwatch.yaml');
+  writeFileSync(config, 'timezone: Asia/Shanghai\n');
+
+  const reports: string[] = [];
+  for (const threads of ['1', '2']) {
+    const out = join(dir, `report-${threads}.json`);
+    const r = await runCli([
+      'analyze',
+      '--samples',
+      samples,
+      '--inventory',
+      inventory,
+      '--config',
+      config,
+      '--out',
+      out,
+      '--threads',
+      threads,
+    ]);
+    t.equal(r.code, 0, `--threads ${threads} exits 0 (${r.stderr.slice(-300)})`);
+    reports.push(readFileSync(out, 'utf8'));
+  }
+  t.equal(reports[1], reports[0], 'the two reports are the same to the byte');
+  const report = JSON.parse(reports[0]!) as FullReport;
+  t.ok(report.windows.length > 0, `the incidents make windows (${report.windows.length})`);
+  t.ok(
+    report.windows.some((w) => w.cause === 'backhaul'),
+    'a backhaul window: the links reached the worker thread',
+  );
+  t.same(
+    report.rejected.samples.map((r) => [r.line, r.field]),
+    [
+      [101, 'ts'],
+      [2001, 'dlMbps'],
+    ],
+    'the bad rows are rejected by line and field, the rest analysed',
+  );
+  t.ok(
+    report.targets.some((x) => x.scope === 'cell' && x.id === 'ZZ-silent'),
+    'the inventory cell that sent nothing has its rows',
+  );
+
+  const bad = await runCli(['analyze', '--samples', samples, '--threads', '3']);
+  t.not(bad.code, 0, '--threads 3 is refused');
+  t.match(bad.stderr, /threads.*1 or 2/, 'with the values it takes');
+});
