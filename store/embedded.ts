@@ -14,6 +14,7 @@ import {
   CELL_MEASUREMENT,
   LINK_FIELDS,
   LINK_MEASUREMENT,
+  cellColumns,
   pointLink,
   pointSample,
   schemaProblem,
@@ -269,7 +270,7 @@ export class EmbeddedBackend implements SeriesBackend {
         cellValues[2] = source;
         cellValues[3] = t.site ?? null;
         cellValues[4] = t.region ?? null;
-        for (let i = 0; i < nf; i++) cellValues[5 + i] = (f[CELL_FIELDS[i]!] as number | undefined) ?? null;
+        cellColumns(f, cellValues, 5);
         const hour = p.ts - (((p.ts % HOUR_MS) + HOUR_MS) % HOUR_MS);
         if (hour !== lastHour) {
           batchHours.add(hour);

@@ -14,7 +14,7 @@ import type { SeriesBucket } from '../store/index.js';
 import type { Migration } from '../store/sqlite.js';
 import { openStores } from '../store/open.js';
 import { GapRecords, RecordDb, recordMigrations } from '../store/records/index.js';
-import { linkPoint, samplePoint } from '../store/schema.js';
+import { CELL_FIELDS, cellColumns, linkPoint, samplePoint } from '../store/schema.js';
 import { PromMetrics } from '../daemon/metrics.js';
 
 const log = pino({ level: 'silent' });
@@ -141,6 +141,27 @@ function expectedBucket(cell: string, ts: number, samples: Sample[]): SeriesBuck
   if (av.length) b.availability = av.filter(Boolean).length / av.length;
   return b;
 }
+
+void t.test('samplePoint and cellColumns spell out CELL_FIELDS, in its order', async (t) => {
+  const full: Sample = { cell: 'C1', ts: T0, source: 'snmp', available: false };
+  CELL_FIELDS.forEach((f, i) => {
+    if (f !== 'available') (full as unknown as Record<string, number>)[f] = i + 0.5;
+  });
+  const p = samplePoint(full);
+  t.same(Object.keys(p.fields), [...CELL_FIELDS], 'every field, in CELL_FIELDS order');
+  const cols: (number | string | null)[] = [];
+  cellColumns(p.fields, cols, 2);
+  t.same(cols.slice(2), [...CELL_FIELDS.map((f) => p.fields[f])], 'columns in CELL_FIELDS order');
+  t.equal(cols[2 + CELL_FIELDS.indexOf('available')], 0, 'available false is 0');
+  const sparse = samplePoint({ cell: 'C1', ts: T0, source: 'push', dlMbps: 3 });
+  t.same(sparse.fields, { dlMbps: 3 }, 'absent fields stay absent');
+  cellColumns(sparse.fields, cols, 0);
+  t.same(
+    cols.slice(0, CELL_FIELDS.length),
+    CELL_FIELDS.map((f) => (f === 'dlMbps' ? 3 : null)),
+    'and are null',
+  );
+});
 
 void t.test('embedded backend: writes, latest, series, hourly rollups, replay, retention', async (t) => {
   const dir = tempDir(t);
