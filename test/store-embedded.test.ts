@@ -312,6 +312,28 @@ void t.test('embedded backend: data survives a reopen', async (t) => {
   await b.close();
 });
 
+void t.test('embedded backend: writes of one turn commit together, each answered after the commit', async (t) => {
+  const dir = tempDir(t);
+  const clock = new ManualClock(T0);
+  const backend = new EmbeddedBackend({ dataDir: dir, retentionMs: 35 * 24 * HOUR_MS, clock, log });
+  await backend.init();
+  const raw = new BetterSqlite3(join(dir, 'series.db'), { readonly: true });
+  t.teardown(() => raw.close());
+  const version = () => raw.pragma('data_version', { simple: true }) as number;
+  const before = version();
+  const batch = (minute: number) =>
+    ['C1', 'C2', 'C3'].map((cell) => samplePoint(sample(cell, T0 + minute * MIN, { dlMbps: minute })));
+  const rows = () => raw.prepare('SELECT count(*) FROM sample').pluck().get() as number;
+  const writes = [backend.write(batch(0)), backend.write(batch(1))];
+  t.equal(rows(), 0, 'nothing is committed before the turn ends');
+  t.same(await Promise.all(writes), [{ ok: true }, { ok: true }], 'both acknowledged');
+  t.equal(rows(), 6, 'every row is readable (committed) once its write resolves');
+  t.equal(version() - before, 1, 'one transaction held both batches');
+  t.match(await backend.write([samplePoint(sample('C1', T0))]), { ok: true }, 'a replay alone still commits');
+  t.equal(version() - before, 2);
+  await backend.close();
+});
+
 void t.test('embedded backend: rollups and latest held in memory are rebuilt after a crash', async (t) => {
   const dir = tempDir(t);
   const clock = new ManualClock(T0);
