@@ -6,6 +6,8 @@
  *
  * Speed is measured here, never asserted in timed tests.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export interface BenchRow {
   /** Case name, e.g. "snmp: ifXTable 5k rows walk". */
@@ -36,6 +38,15 @@ export interface BenchCase {
   /** Services the case needs (e.g. ['influxd', 'snmpd']); missing ones skip the case with a note. */
   needs?: string[];
   run(ctx: BenchContext): Promise<BenchRow[]>;
+}
+
+/**
+ * A full garbage collection, for cases that read retained memory, or that must not charge the
+ * garbage their setup left behind to the code they time.
+ */
+export function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 /** ours / baseline, as the issues phrase their targets ("wall time ≤ 1.0× snmpbulkwalk"). */

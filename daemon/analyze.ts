@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync, statSync, writeFileSync } from 'node:fs'
 import type { Command } from 'commander';
 import { readComplaintFile, readSampleFile, type Rejection } from '../collectors/intake/index.js';
 import { CellInventory, ConfigError, loadConfigFile, loadInventoryFile, parseConfig } from '../config/index.js';
-import { ComplaintCorrelator } from '../correlator/complaints/index.js';
+import { matchInBulk } from '../correlator/complaints/index.js';
 import { SampleColumns, analyzeDetailed, type AnalysisReport } from '../correlator/index.js';
 import type { Complaint, Inventory, LinkSample } from '../model/index.js';
 import { correlatorOptions } from './complaints.js';
@@ -108,12 +108,11 @@ export async function runAnalyze(opts: AnalyzeOptions, io: AnalyzeIo): Promise<F
     );
     cbar.done();
     if (cread.error) throw new Error(`${opts.complaints}: ${cread.error}`);
-    const correlator = new ComplaintCorrelator(inventory ?? CellInventory.empty, correlatorOptions(cfg));
-    correlator.addWindows(windows);
-    const outcomes = correlator.addComplaints(list).outcomes;
-    const byId = new Map(list.map((x) => [x.id, x]));
-    full.complaints = outcomes.flatMap((o): ReportComplaint[] => {
-      const category = byId.get(o.id)?.category ?? 'network';
+    // Everything is here at once: the bulk matcher (same outcomes as the live correlator, columns inside).
+    const matched = matchInBulk(inventory ?? CellInventory.empty, windows, list, correlatorOptions(cfg));
+    full.complaints = list.flatMap((c, i): ReportComplaint[] => {
+      const o = matched.outcome(i);
+      const category = c.category;
       if (o.status === 'added') {
         return [
           {

@@ -4,15 +4,19 @@
  * score. Property: on random networks and complaints, every correlation equals the one built from
  * scratch — every (complaint, window) pair scored by the pure functions (locate with the k-d index,
  * spatialWeight, scorePair), best first, the top five with their reasons — whether the windows come
- * first or arrive while the complaints are held.
+ * first or arrive while the complaints are held — and the bulk matcher (analyze --complaints) gives
+ * the same outcomes as the correlator, complaint by complaint.
  */
 import t from 'tap';
 import { CellInventory } from '../config/inventory.js';
 import {
   ComplaintCorrelator,
   DEFAULT_CORRELATOR_OPTIONS,
+  matchInBulk,
   candidateRange,
+  haversineKm,
   locate,
+  nearestAmong,
   reasonFor,
   scorePair,
   spatialWeight,
@@ -185,3 +189,65 @@ void t.test('property: the indexed correlator gives what scoring every pair from
     );
   }
 });
+
+void t.test("property: the bulk matcher gives the live correlator's outcome for every complaint", async (t) => {
+  for (const seed of [11, 12, 13, 14, 15, 16]) {
+    const r = rng(seed);
+    const inv = randomInventory(r);
+    // Some windows still open, one id given twice (the newer version wins), one with no lastBad.
+    const windows = randomWindows(inv, r, 400).map((w, k) => (k % 17 === 0 ? { ...w, end: undefined } : w));
+    windows.push({ ...windows[5]!, lastBad: windows[5]!.lastBad + 1, severity: 0.95, cause: 'outage' });
+    windows.push({ ...windows[9]!, lastBad: windows[9]!.lastBad - 1, severity: 0.99 });
+    const complaints = randomComplaints(inv, r, 600);
+    // A repeated id, a complaint that is not about the network, and three that cannot be located.
+    complaints.push({ ...complaints[3]! }, { ...complaints[4]!, id: 'N1', category: 'billing' });
+    complaints.push({ id: 'U1', receivedAt: T0, channel: 'app', category: 'network', cell: 'nowhere' });
+    complaints.push({ id: 'U2', receivedAt: T0, channel: 'app', category: 'network', lat: 31 });
+    complaints.push({ id: 'U3', receivedAt: NaN, channel: 'app', category: 'network', cell: inv.cells[0]!.id });
+    const bulk = matchInBulk(inv, windows, complaints);
+    const live = new ComplaintCorrelator(inv);
+    live.addWindows(windows);
+    const want = live.addComplaints(complaints).outcomes;
+    t.equal(bulk.size, complaints.length);
+    t.strictSame(
+      complaints.map((_, i) => bulk.outcome(i)),
+      want,
+      `seed ${seed}: every outcome, correlation and reason equal`,
+    );
+    const explained = want.filter((x) => x.status === 'added' && x.correlation.explained).length;
+    t.ok(explained > 20, `seed ${seed}: not vacuous (${explained} explained)`);
+    t.equal(bulk.explainedCount, explained, `seed ${seed}: the explained count`);
+    t.strictSame(
+      complaints.map((_, i) => bulk.score(i)),
+      want.map((x) => (x.status === 'added' ? x.correlation.score : 0)),
+      `seed ${seed}: best scores`,
+    );
+  }
+});
+
+void t.test(
+  'property: nearestAmong (flat filter, then haversine) is the nearest mast by haversine, to the metre',
+  async (t) => {
+    const r = rng(7);
+    let found = 0;
+    for (const lat0 of [0.5, 31, 52, 69.5, -45]) {
+      const masts = Array.from({ length: 40 }, () => ({
+        lat: lat0 + (r() - 0.5) * 0.03,
+        lon: 20 + (r() - 0.5) * 0.06,
+      }));
+      for (let k = 0; k < 500; k++) {
+        const p = { lat: lat0 + (r() - 0.5) * 0.03, lon: 20 + (r() - 0.5) * 0.06 };
+        const radius = 0.2 + r() * 1.5;
+        let best = Infinity;
+        for (const m of masts) best = Math.min(best, haversineKm(p.lat, p.lon, m.lat, m.lon));
+        const want = best <= radius ? Math.round(best * 1000) / 1000 : undefined;
+        if (want !== undefined) found++;
+        if (nearestAmong(p, masts, radius) !== want) {
+          t.fail(`lat ${lat0}, point ${p.lat},${p.lon}, radius ${radius}: ${nearestAmong(p, masts, radius)} ≠ ${want}`);
+          return;
+        }
+      }
+    }
+    t.ok(found > 1000, `2,500 points at five latitudes agree (${found} with a mast within the radius)`);
+  },
+);

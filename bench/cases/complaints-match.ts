@@ -4,24 +4,31 @@ import {
   ComplaintCorrelator,
   candidateRange,
   locate,
+  matchInBulk,
   scorePair,
   spatialWeight,
 } from '../../correlator/complaints/index.js';
 import { DEFAULT_CORRELATOR_OPTIONS } from '../../correlator/complaints/correlator.js';
 import type { Cause, Cell, Complaint, ComplaintSymptom, Window, WindowEvent } from '../../model/index.js';
-import type { BenchCase } from '../index.js';
+import { collectGarbage, type BenchCase } from '../index.js';
 import { mulberry32 as rng } from '../../sim/seeded.js';
 
 /**
  * Complaint matching at scale: 1,000,000 complaints against 100,000 windows over a synthetic
  * ~2,000-cell network (a jittered grid of sites 1 km apart over 21 × 21 km, three sectors plus 0–3
  * capacity cells each) and a year: 0.14 windows per cell-day (a detector that flags every cell about
- * once a week) and 6 complaints per site-day. Two indexed paths — replay (windows first, then the
- * complaints) and live (each window arriving when it closes, interleaved with the complaints) — both
- * as the daemon runs them: batches of 10,000 complaints in arrival order, finalize() after each. The
- * baseline is a naive nested loop over every (complaint, window) pair with the same scoring, timed on
- * a sample in the same run and scaled. Times are CPU seconds of this process: on a shared machine
- * wall time measures the neighbours (the note gives it, with the load average).
+ * once a week) and 6 complaints per site-day.
+ *
+ * The issue's figure is the bulk matcher (`matchInBulk`, what `analyze --complaints` runs): all
+ * complaints against all windows, every outcome, best score and listed windows; reading every outcome
+ * with its reason sentences is timed apart (reasons are built when read). The daemon's incremental
+ * correlator is timed on the same data as it runs, with hot spots, in batches of 10,000 complaints
+ * in arrival order and finalize() after each: replay (windows first) and live (each window arriving
+ * when it closes, interleaved with the complaints). Its budget is the intake rate, so its rows give
+ * the rate one core sustains. All three must explain the same complaints. The baseline is a naive
+ * nested loop over every (complaint, window) pair with the same scoring, timed on a sample in the same
+ * run and scaled. Times are CPU seconds of this process: on a shared machine wall time measures the
+ * neighbours (the note gives it, with the load average).
  */
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -127,8 +134,12 @@ export function syntheticComplaints(inv: CellInventory, count: number, seed = 3)
   return out;
 }
 
-/** CPU seconds of this process (user + system) and wall seconds for fn. */
+/**
+ * CPU seconds of this process (user + system) and wall seconds for fn. A full collection first: the
+ * million complaints' setup leaves its garbage behind, and its collection is not fn's.
+ */
 function timed<T>(fn: () => T): { cpu: number; wall: number; value: T } {
+  collectGarbage();
   const u = process.cpuUsage();
   const t0 = performance.now();
   const value = fn();
@@ -219,6 +230,18 @@ export const cases: BenchCase[] = [
         for (const x of f.finalised) if (x.correlation.explained) explained++;
         return { explained, hotspots };
       };
+      const bulk = timed(() => matchInBulk(inv, windows, complaints));
+      const read = timed(() => {
+        let reasons = 0;
+        for (let i = 0; i < bulk.value.size; i++) {
+          const o = bulk.value.outcome(i);
+          if (o.status === 'added') reasons += o.correlation.windows.length;
+        }
+        return reasons;
+      });
+      ctx.log(
+        `complaints-match: bulk ${bulk.cpu.toFixed(2)} CPU s (${bulk.wall.toFixed(2)} wall s), ${bulk.value.explainedCount} explained; reading every outcome with ${read.value} reasons ${read.cpu.toFixed(2)} CPU s`,
+      );
       const a = timed(replay);
       ctx.log(
         `complaints-match: replay (windows first) ${a.cpu.toFixed(2)} CPU s (${a.wall.toFixed(2)} wall s), ${a.value.explained} explained, ${a.value.hotspots} hot spot events`,
@@ -227,8 +250,10 @@ export const cases: BenchCase[] = [
       ctx.log(
         `complaints-match: live (windows as they close) ${b.cpu.toFixed(2)} CPU s (${b.wall.toFixed(2)} wall s), ${b.value.explained} explained`,
       );
-      if (a.value.explained !== b.value.explained)
-        throw new Error(`order changed the result: ${a.value.explained} vs ${b.value.explained}`);
+      if (a.value.explained !== b.value.explained || a.value.explained !== bulk.value.explainedCount)
+        throw new Error(
+          `the paths disagree: replay ${a.value.explained}, live ${b.value.explained}, bulk ${bulk.value.explainedCount}`,
+        );
 
       const sample = complaints.slice(0, ctx.quick ? 200 : 1000);
       const n = timed(() => naive(inv, sample, windows));
@@ -238,30 +263,38 @@ export const cases: BenchCase[] = [
       );
       const rss = process.memoryUsage().rss / 2 ** 20;
       const load = loadavg()[0]!.toFixed(1);
-      const note = `${inv.size} cells, ${SPAN_DAYS} days; naive timed on ${sample.length} complaints and scaled; wall ${a.wall.toFixed(1)} s at load average ${load}; RSS ${Math.round(rss)} MiB`;
+      const note = `${inv.size} cells, ${SPAN_DAYS} days; naive timed on ${sample.length} complaints and scaled; wall ${bulk.wall.toFixed(1)} s at load average ${load}; RSS ${Math.round(rss)} MiB`;
       const label = `${(nComplaints / 1e6).toLocaleString('en-US')}M complaints × ${(nWindows / 1000).toLocaleString('en-US')}k windows`;
+      const perSecond = (cpu: number) => Math.round(nComplaints / cpu).toLocaleString('en-US');
       return [
         {
-          case: `complaints: match ${label}, replay (windows first)`,
+          case: `complaints: match ${label} in bulk (analyze --complaints)`,
+          metric: 'CPU s, one thread',
+          ours: bulk.cpu,
+          baseline: 'naive nested loop (scaled)',
+          baselineValue: naiveS,
+          higherIsBetter: false,
+          target: '≤ 5 s',
+          met: bulk.cpu <= 5,
+          note: `${(naiveS / bulk.cpu).toFixed(0)}× faster than naive; ${bulk.value.explainedCount} explained, as both live paths; reading all outcomes with their ${read.value.toLocaleString('en-US')} reason sentences ${read.cpu.toFixed(1)} CPU s more; ${note}`,
+        },
+        {
+          case: `complaints: live correlator, ${label}, replay (windows first)`,
           metric: 'CPU s, one thread',
           ours: a.cpu,
           baseline: 'naive nested loop (scaled)',
           baselineValue: naiveS,
           higherIsBetter: false,
-          target: '≤ 5 s',
-          met: a.cpu <= 5,
-          note: `${(naiveS / a.cpu).toFixed(0)}× faster than naive; ${note}`,
+          note: `the daemon's incremental path with hot spots (${a.value.hotspots} events): ${perSecond(a.cpu)} complaints/s on one core (intake target 5,000/s); wall ${a.wall.toFixed(1)} s`,
         },
         {
-          case: `complaints: match ${label}, live (windows as they close)`,
+          case: `complaints: live correlator, ${label}, windows as they close`,
           metric: 'CPU s, one thread',
           ours: b.cpu,
           baseline: 'naive nested loop (scaled)',
           baselineValue: naiveS,
           higherIsBetter: false,
-          target: '≤ 5 s',
-          met: b.cpu <= 5,
-          note: `windows arrive when they close, interleaved with the complaints (the incremental path); same explained count (${b.value.explained}); wall ${b.wall.toFixed(1)} s`,
+          note: `windows arrive when they close, interleaved with the complaints (the incremental path): ${perSecond(b.cpu)} complaints/s on one core; wall ${b.wall.toFixed(1)} s`,
         },
       ];
     },

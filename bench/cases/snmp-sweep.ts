@@ -8,8 +8,6 @@
  *   (first vs last quarter of the run, same process).
  * The agents run in a worker thread (snmp-agents-worker.ts) so the collector has its own core.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { ManualClock, ManualScheduler } from '../../clock/index.js';
@@ -18,7 +16,7 @@ import { SnmpCollector } from '../../collectors/snmp/index.js';
 import { parseConfig, type SnmpConfig } from '../../config/index.js';
 import type { CollectionGap, LinkSample, Sample } from '../../model/index.js';
 import { SimNetwork } from '../../sim/index.js';
-import { median, type BenchCase, type BenchContext, type BenchRow } from '../index.js';
+import { collectGarbage, median, type BenchCase, type BenchContext, type BenchRow } from '../index.js';
 import { AgentsWorker } from './snmp-agents-worker.js';
 import { PromMetrics } from '../../daemon/metrics.js';
 import { CellInventory } from '../../config/inventory.js';
@@ -28,12 +26,6 @@ const T0 = Date.UTC(2026, 2, 3, 12, 0, 0);
 const SEED = 7;
 const REGIONS = 4;
 const COMMUNITY = 'bench';
-
-/** A full GC before each reading, so the figures show what is retained rather than where the sawtooth is. */
-function collectGarbage(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-}
 
 /** Counts what arrives and keeps nothing, so memory figures are the collector's own. */
 class CountingAccumulator implements Accumulator {
@@ -190,7 +182,7 @@ const memoryCase: BenchCase = {
     const { network, agents, collector, sweep } = await setup(ctx, sites);
     try {
       const acc = new CountingAccumulator();
-      const gc = collectGarbage();
+      const gc = collectGarbage;
       const rss: number[] = [];
       const heap: number[] = [];
       let samples = 0;

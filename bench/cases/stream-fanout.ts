@@ -10,12 +10,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { WebSocketServer } from 'ws';
 import { SystemClock, realTimers } from '../../clock/index.js';
 import { startStreamServer } from '../../test/helpers/stream.js';
-import type { BenchCase, BenchContext, BenchRow } from '../index.js';
+import { collectGarbage, type BenchCase, type BenchContext, type BenchRow } from '../index.js';
 import { Histogram, STREAM_CLIENTS_ROLE, type ClientsCommand, type ClientsReport } from './stream-fanout-clients.js';
 
 const RATE = 10_000;
@@ -168,11 +166,6 @@ async function publishFor(ms: number, publish: (i: number) => void, onSecond?: (
   return sent;
 }
 
-function collectGarbage(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-}
-
 const cpuMsPerS = (before: NodeJS.CpuUsage, wallMs: number) => {
   const d = process.cpuUsage(before);
   return (d.user + d.system) / 1000 / (wallMs / 1000);
@@ -181,7 +174,7 @@ const cpuMsPerS = (before: NodeJS.CpuUsage, wallMs: number) => {
 async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const phaseMs = ctx.quick ? 4_000 : 10_000;
   const loadBefore = loadavg()[0]!;
-  const gc = collectGarbage();
+  const gc = collectGarbage;
   const clients = await Clients.start(CLIENT_PROCESSES);
   const server = await startStreamServer({ tokens: false, timers: realTimers, clock: new SystemClock() });
   try {

@@ -38,6 +38,7 @@ import { HotspotBook, type Hotspot, type HotspotEntry, type HotspotEvent, type H
 import {
   ADDRESS_BASE,
   QUERY_MARGIN_KM,
+  TILE_HALF_DIAGONAL_KM,
   byWeight,
   distanceFactor,
   haversineKm,
@@ -46,6 +47,7 @@ import {
   nearestAmong,
   relate,
   spatialWeight,
+  tileOf,
   weighRelated,
   type Candidate,
   type ComplaintPlace,
@@ -319,10 +321,6 @@ const NO_MATCHES: ComplaintCorrelation = Object.freeze({
   score: 0,
   windows: [],
 });
-const TILE_DEG = 0.0027; // ~300 m of latitude
-const TILE_HALF_DIAGONAL_KM = 0.25;
-/** Tile keys i · TILE_ROW + j are unique: |j| ≤ 180° / TILE_DEG < TILE_ROW / 2. */
-const TILE_ROW = 200_000;
 
 /**
  * A ~300 m tile: the places within the radius (plus the tile's half-diagonal) of its centre, the
@@ -639,14 +637,11 @@ export class ComplaintCorrelator {
   }
 
   private tileAt(point: GeoPoint): Tile {
-    const i = Math.floor(point.lat / TILE_DEG);
-    const lonDeg = TILE_DEG / Math.max(0.05, Math.cos(((i + 0.5) * TILE_DEG * Math.PI) / 180));
-    const j = Math.floor(point.lon / lonDeg);
-    const key = i * TILE_ROW + j;
+    const { key, lat, lon } = tileOf(point);
     let tile = this.tiles.get(key);
     if (!tile) {
       const r = this.options.radiusKm + QUERY_MARGIN_KM;
-      const near = this.placesWithin((i + 0.5) * TILE_DEG, (j + 0.5) * lonDeg, r + TILE_HALF_DIAGONAL_KM);
+      const near = this.placesWithin(lat, lon, r + TILE_HALF_DIAGONAL_KM);
       const masts = new Map<string, GeoPoint>();
       for (const p of near)
         for (const c of this.inventory.cellsOfSite(p.key.slice(2))) masts.set(`${c.lat},${c.lon}`, c);

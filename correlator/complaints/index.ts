@@ -48,6 +48,7 @@ export {
   type CorrelatorOptions,
   type FinalCorrelation,
 } from './correlator.js';
+export { BulkCorrelations, matchInBulk } from './bulk.js';
 export {
   DEFAULT_MATCH_OPTIONS,
   SYMPTOM_FIT,
@@ -68,6 +69,7 @@ export {
   candidateCells,
   distanceFactor,
   haversineKm,
+  nearestAmong,
   locate,
   spatialWeight,
   type Candidate,

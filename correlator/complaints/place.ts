@@ -84,6 +84,8 @@ export const QUERY_MARGIN_KM = 0.05;
 
 const EARTH_KM = 6371.0088;
 const RAD = Math.PI / 180;
+/** Km per degree of latitude on that sphere: flat-earth distances, for filters that a haversine then decides. */
+export const FLAT_KM_PER_DEG = EARTH_KM * RAD;
 
 /** Great-circle distance (haversine), km. */
 export function haversineKm(lat1: number, lon1: number, lat2: number, lon2: number): number {
@@ -176,8 +178,22 @@ export function nearestKm(p: GeoPoint, inventory: Inventory, radiusKm: number): 
  * is fine: the exact distance decides). The index is then not asked at all.
  */
 export function nearestAmong(p: GeoPoint, masts: readonly GeoPoint[], radiusKm: number): number | undefined {
+  // A flat-earth distance first (no trigonometry): within 1 % of the haversine's at these few km, so
+  // only masts within 1 % (and a metre) of the flat nearest can be the nearest; the haversine decides.
+  const kmPerLon = FLAT_KM_PER_DEG * Math.cos(p.lat * RAD);
+  let flatMin = Infinity;
+  for (const m of masts) {
+    const dy = (m.lat - p.lat) * FLAT_KM_PER_DEG;
+    const dx = (m.lon - p.lon) * kmPerLon;
+    const d = dx * dx + dy * dy;
+    if (d < flatMin) flatMin = d;
+  }
+  const bound = Math.sqrt(flatMin) * 1.01 + 0.001;
   let best = Infinity;
   for (const m of masts) {
+    const dy = (m.lat - p.lat) * FLAT_KM_PER_DEG;
+    const dx = (m.lon - p.lon) * kmPerLon;
+    if (dx * dx + dy * dy > bound * bound) continue;
     const km = haversineKm(p.lat, p.lon, m.lat, m.lon);
     if (km <= radiusKm && km < best) best = km;
   }
@@ -185,6 +201,24 @@ export function nearestAmong(p: GeoPoint, masts: readonly GeoPoint[], radiusKm: 
 }
 
 export type Located = Extract<ComplaintPlace, { ok: true }>;
+
+const TILE_DEG = 0.0027; // ~300 m of latitude
+/** Tile keys i · TILE_ROW + j are unique: |j| ≤ 180° / TILE_DEG < TILE_ROW / 2. */
+const TILE_ROW = 200_000;
+/** A tile's half-diagonal and then some: the cells within r of any point of a tile are within r + this of its centre. */
+export const TILE_HALF_DIAGONAL_KM = 0.25;
+
+/**
+ * The ~300 m tile holding a point, by key, and the tile's centre: the matchers answer an address's
+ * spatial questions (places within reach, its nearest mast) once per tile, asked at the centre with
+ * TILE_HALF_DIAGONAL_KM added.
+ */
+export function tileOf(point: GeoPoint): { key: number; lat: number; lon: number } {
+  const i = Math.floor(point.lat / TILE_DEG);
+  const lonDeg = TILE_DEG / Math.max(0.05, Math.cos(((i + 0.5) * TILE_DEG * Math.PI) / 180));
+  const j = Math.floor(point.lon / lonDeg);
+  return { key: i * TILE_ROW + j, lat: (i + 0.5) * TILE_DEG, lon: (j + 0.5) * lonDeg };
+}
 
 /**
  * The spatial weight of one cell for one located complaint, or undefined when the cell is not a

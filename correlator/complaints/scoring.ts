@@ -82,7 +82,6 @@ export const DEFAULT_MATCH_OPTIONS: MatchOptions = {
 
 const ONGOING_GRACE_MS = HOUR_MS;
 const LATE_HALF_MS = 36 * HOUR_MS;
-const LATE_SHAPE = 1.5;
 const AHEAD_FLAT_MS = 15 * MINUTE_MS;
 const AHEAD_HALF_MS = 45 * MINUTE_MS;
 const STATED_BASE_MS = 15 * MINUTE_MS;
@@ -130,7 +129,8 @@ export function timeWeightAt(
   }
   const since = receivedAt - end - ONGOING_GRACE_MS;
   if (since <= 0) return 1;
-  return 1 / (1 + (since / LATE_HALF_MS) ** LATE_SHAPE);
+  const x = since / LATE_HALF_MS;
+  return 1 / (1 + x * Math.sqrt(x)); // x^1.5: a square root is cheaper than pow
 }
 
 /**
