@@ -136,7 +136,10 @@ export class Track {
       this.newest = s.ts;
       // Settle first: the hourly history then holds everything older than ts − lateness, as it
       // does when the same samples come sorted.
-      if (!this.ordered) this.settle(svc);
+      if (!this.ordered) {
+        this.settle(svc);
+        this.keepTail(svc.settings.rules);
+      }
       const iv = this.step(this.state, s, undefined, svc);
       const touched = this.touched;
       this.publish(touched, s.ts, svc, out);
@@ -242,18 +245,80 @@ export class Track {
   /** The windows the last `step` touched (a field, not a returned pair: a step runs per sample). */
   private touched: readonly WindowAcc[] = [];
 
-  /** Inserts a late sample in order and recomputes the buffer from the checkpoint. */
+  /**
+   * The state before the newest sample was stepped, kept when it holds no window and nothing pending
+   * and no window is published: then it is all numbers (`tail`, valid when `tailValid`).
+   */
+  private readonly tail = {
+    lastTs: Number.NaN,
+    lastIntervalS: Number.NaN,
+    recentUsers: Number.NaN,
+    collapsedSince: Number.NaN,
+    goodRun: 0,
+    idleGood: 0,
+    idleUnknown: 0,
+    idleKnown: 0,
+  };
+  private tailValid = false;
+  /** The rules the tail was stepped under: after a reload the older intervals would step differently. */
+  private tailRules: DetectionRules | undefined;
+
+  private keepTail(rules: DetectionRules): void {
+    const st = this.state;
+    const m = st.machine;
+    this.tailValid =
+      m.open === undefined && m.lastClosed === undefined && m.pending.length === 0 && this.published.size === 0;
+    if (!this.tailValid) return;
+    this.tailRules = rules;
+    const t = this.tail;
+    t.lastTs = st.lastTs;
+    t.lastIntervalS = st.lastIntervalS;
+    t.recentUsers = st.recentUsers;
+    t.collapsedSince = st.collapsedSince;
+    t.goodRun = m.goodRun;
+    t.idleGood = m.idleGood;
+    t.idleUnknown = m.idleUnknown;
+    t.idleKnown = m.idleKnown;
+  }
+
+  /** The kept tail as a state to step from. */
+  private tailState(): TrackState {
+    const t = this.tail;
+    return {
+      machine: {
+        ...newMachine(),
+        goodRun: t.goodRun,
+        idleGood: t.idleGood,
+        idleUnknown: t.idleUnknown,
+        idleKnown: t.idleKnown,
+      },
+      lastTs: t.lastTs,
+      lastIntervalS: t.lastIntervalS,
+      recentUsers: t.recentUsers,
+      collapsedSince: t.collapsedSince,
+    };
+  }
+
+  /**
+   * Inserts a late sample in order and recomputes the buffer from the checkpoint — or, when it goes
+   * just before the newest sample (two pushes of consecutive intervals answered out of order) and the
+   * state before that one was kept, from there: stepping the buffer's older intervals again would
+   * give that very state, touching no window (none existed, none was published), so the two
+   * recomputations are the same; this one costs two steps instead of up to `lateness` of them.
+   */
   private recompute(s: Sample, svc: TrackServices, out: WindowEvent[]): void {
     const b = this.buffer;
     let i = b.length;
     while (i > 0 && b[i - 1]!.sample.ts > s.ts) i--;
     b.splice(i, 0, { sample: s, iv: undefined as unknown as Interval });
-    const st = cloneState(this.checkpoint);
+    const fromTail = this.tailValid && i === b.length - 2 && this.tailRules === svc.settings.rules;
+    this.tailValid = false;
+    const st = fromTail ? this.tailState() : cloneState(this.checkpoint);
     const seen = new Map<string, WindowAcc>();
     const note = (accs: readonly WindowAcc[]) => accs.forEach((a) => seen.set(a.id, a));
     if (st.machine.open) note([st.machine.open]);
     if (st.machine.lastClosed) note([st.machine.lastClosed]);
-    for (let j = 0; j < b.length; j++) {
+    for (let j = fromTail ? i : 0; j < b.length; j++) {
       const entry = b[j]!;
       const iv = this.step(st, entry.sample, j < i ? entry.iv : undefined, svc);
       const touched = this.touched;

@@ -38,14 +38,41 @@ export function samplePoint(s: Sample, cell?: Cell): Point {
   if (cell?.region) tags.region = cell.region;
   if (cell?.site) tags.site = cell.site;
   tags.source = s.source;
+  // Named reads and writes, in CELL_FIELDS order (a loop over the names is a keyed access per field:
+  // this runs per pushed sample). test/store-embedded.test.ts checks it against CELL_FIELDS.
   const fields: Record<string, number> = {};
   if (s.intervalS !== undefined) fields.intervalS = s.intervalS;
-  for (const f of SAMPLE_NUMERIC_FIELDS) {
-    const v = s[f];
-    if (v !== undefined) fields[f] = v;
-  }
+  if (s.dlMbps !== undefined) fields.dlMbps = s.dlMbps;
+  if (s.ulMbps !== undefined) fields.ulMbps = s.ulMbps;
+  if (s.latencyMs !== undefined) fields.latencyMs = s.latencyMs;
+  if (s.rsrpDbm !== undefined) fields.rsrpDbm = s.rsrpDbm;
+  if (s.rsrqDb !== undefined) fields.rsrqDb = s.rsrqDb;
+  if (s.sinrDb !== undefined) fields.sinrDb = s.sinrDb;
+  if (s.prbUtilPct !== undefined) fields.prbUtilPct = s.prbUtilPct;
+  if (s.activeUsers !== undefined) fields.activeUsers = s.activeUsers;
+  if (s.dlVolumeMB !== undefined) fields.dlVolumeMB = s.dlVolumeMB;
+  if (s.ulVolumeMB !== undefined) fields.ulVolumeMB = s.ulVolumeMB;
   if (s.available !== undefined) fields.available = s.available ? 1 : 0;
   return { measurement: CELL_MEASUREMENT, tags, fields, ts: s.ts };
+}
+
+/**
+ * A `cell_kpi` point's fields into `out[at…]` in CELL_FIELDS order, null where absent: named reads, as
+ * in samplePoint (the fields objects it builds share a few shapes, so these reads stay monomorphic).
+ */
+export function cellColumns(f: Point['fields'], out: (number | string | null)[], at: number): void {
+  out[at] = (f.intervalS as number | undefined) ?? null;
+  out[at + 1] = (f.dlMbps as number | undefined) ?? null;
+  out[at + 2] = (f.ulMbps as number | undefined) ?? null;
+  out[at + 3] = (f.latencyMs as number | undefined) ?? null;
+  out[at + 4] = (f.rsrpDbm as number | undefined) ?? null;
+  out[at + 5] = (f.rsrqDb as number | undefined) ?? null;
+  out[at + 6] = (f.sinrDb as number | undefined) ?? null;
+  out[at + 7] = (f.prbUtilPct as number | undefined) ?? null;
+  out[at + 8] = (f.activeUsers as number | undefined) ?? null;
+  out[at + 9] = (f.dlVolumeMB as number | undefined) ?? null;
+  out[at + 10] = (f.ulVolumeMB as number | undefined) ?? null;
+  out[at + 11] = (f.available as number | undefined) ?? null;
 }
 
 /** A transport-link sample as a `link` point. */

@@ -14,7 +14,7 @@ import type { SeriesBucket } from '../store/index.js';
 import type { Migration } from '../store/sqlite.js';
 import { openStores } from '../store/open.js';
 import { GapRecords, RecordDb, recordMigrations } from '../store/records/index.js';
-import { linkPoint, samplePoint } from '../store/schema.js';
+import { CELL_FIELDS, cellColumns, linkPoint, samplePoint } from '../store/schema.js';
 import { PromMetrics } from '../daemon/metrics.js';
 
 const log = pino({ level: 'silent' });
@@ -141,6 +141,27 @@ function expectedBucket(cell: string, ts: number, samples: Sample[]): SeriesBuck
   if (av.length) b.availability = av.filter(Boolean).length / av.length;
   return b;
 }
+
+void t.test('samplePoint and cellColumns spell out CELL_FIELDS, in its order', async (t) => {
+  const full: Sample = { cell: 'C1', ts: T0, source: 'snmp', available: false };
+  CELL_FIELDS.forEach((f, i) => {
+    if (f !== 'available') (full as unknown as Record<string, number>)[f] = i + 0.5;
+  });
+  const p = samplePoint(full);
+  t.same(Object.keys(p.fields), [...CELL_FIELDS], 'every field, in CELL_FIELDS order');
+  const cols: (number | string | null)[] = [];
+  cellColumns(p.fields, cols, 2);
+  t.same(cols.slice(2), [...CELL_FIELDS.map((f) => p.fields[f])], 'columns in CELL_FIELDS order');
+  t.equal(cols[2 + CELL_FIELDS.indexOf('available')], 0, 'available false is 0');
+  const sparse = samplePoint({ cell: 'C1', ts: T0, source: 'push', dlMbps: 3 });
+  t.same(sparse.fields, { dlMbps: 3 }, 'absent fields stay absent');
+  cellColumns(sparse.fields, cols, 0);
+  t.same(
+    cols.slice(0, CELL_FIELDS.length),
+    CELL_FIELDS.map((f) => (f === 'dlMbps' ? 3 : null)),
+    'and are null',
+  );
+});
 
 void t.test('embedded backend: writes, latest, series, hourly rollups, replay, retention', async (t) => {
   const dir = tempDir(t);
@@ -289,6 +310,28 @@ void t.test('embedded backend: data survives a reopen', async (t) => {
   );
   t.same((await b.reader.hourly(T0, T0 + HOUR_MS))[0]?.count, 1);
   await b.close();
+});
+
+void t.test('embedded backend: writes of one turn commit together, each answered after the commit', async (t) => {
+  const dir = tempDir(t);
+  const clock = new ManualClock(T0);
+  const backend = new EmbeddedBackend({ dataDir: dir, retentionMs: 35 * 24 * HOUR_MS, clock, log });
+  await backend.init();
+  const raw = new BetterSqlite3(join(dir, 'series.db'), { readonly: true });
+  t.teardown(() => raw.close());
+  const version = () => raw.pragma('data_version', { simple: true }) as number;
+  const before = version();
+  const batch = (minute: number) =>
+    ['C1', 'C2', 'C3'].map((cell) => samplePoint(sample(cell, T0 + minute * MIN, { dlMbps: minute })));
+  const rows = () => raw.prepare('SELECT count(*) FROM sample').pluck().get() as number;
+  const writes = [backend.write(batch(0)), backend.write(batch(1))];
+  t.equal(rows(), 0, 'nothing is committed before the turn ends');
+  t.same(await Promise.all(writes), [{ ok: true }, { ok: true }], 'both acknowledged');
+  t.equal(rows(), 6, 'every row is readable (committed) once its write resolves');
+  t.equal(version() - before, 1, 'one transaction held both batches');
+  t.match(await backend.write([samplePoint(sample('C1', T0))]), { ok: true }, 'a replay alone still commits');
+  t.equal(version() - before, 2);
+  await backend.close();
 });
 
 void t.test('embedded backend: rollups and latest held in memory are rebuilt after a crash', async (t) => {

@@ -545,7 +545,7 @@ function scanTime(buf: string, i: number): { start: number; end: number } | Line
 }
 
 /** A timestamp token in `precision` → epoch ms, or why not. Exact for every int64 input. */
-function timestampMs(text: string, precision: Precision): number | string {
+export function timestampMs(text: string, precision: Precision): number | string {
   const neg = text.charCodeAt(0) === 45;
   let digits = neg ? text.slice(1) : text;
   if (digits.length === 0) return `bad timestamp "${text}"`;

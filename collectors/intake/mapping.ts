@@ -8,7 +8,14 @@ import {
   type LinkNumberField,
 } from './fields.js';
 import type { IntakeCounts, SampleSink } from './index.js';
-import { LineScanner, parseLine, type FieldValue, type LinePoint, type Precision } from './lineprotocol.js';
+import {
+  LineScanner,
+  parseLine,
+  timestampMs,
+  type FieldValue,
+  type LinePoint,
+  type Precision,
+} from './lineprotocol.js';
 import { SampleDecoder, type SampleOptions } from './samples.js';
 
 /*
@@ -311,6 +318,207 @@ export function mapPoint(
   return { value: o };
 }
 
+// ---------------------------------------------------------------------------------------------------
+// The common line, read straight into a sample-shaped object
+
+/*
+ * Nearly every pushed line is a `cell_kpi` point as cellwatch's own export writes it (and Telegraf-
+ * like senders of our schema): a few known tags, known fields, plain decimals, a timestamp. The general
+ * path builds a point (tags and fields objects, a `Number(slice)` per value), then maps it to a
+ * sample; for this shape the sample can be read off the text in one pass. Whatever does not have the
+ * shape — escapes, quotes, unknown or repeated tags or fields, exponents, more than 15 digits, no
+ * timestamp, anything the general path would refuse — is left to the general path, which gives its
+ * answer; so the fast path changes what the common line costs, never what any line yields
+ * (test/intake-lineprotocol-fast.test.ts compares both on a table of lines).
+ */
+
+const FAST_MEASUREMENT = 'cell_kpi,';
+/** The series key limit (65,535 bytes) cannot be reached by a line this short, even in 3-byte characters. */
+const MAX_FAST_LINE = 20_000;
+/** Mantissas of up to 15 digits are exact doubles, and so is 10^k for k ≤ 15: m / 10^k is then rounded once, as Number() rounds. */
+const MAX_FAST_DIGITS = 15;
+const POW10 = Array.from({ length: MAX_FAST_DIGITS + 1 }, (_, k) => 10 ** k);
+
+interface FastField {
+  name: string;
+  bit: number;
+  flag: boolean;
+}
+const FAST_FIELDS = new Map<string, FastField>(
+  [...CELL_TARGETS].map((name, i) => [name, { name, bit: 2 ** i, flag: name === 'available' }]),
+);
+/** The n-th field key of the last line: senders write their fields in one order. */
+const fieldMemo: (FastField | undefined)[] = [];
+const fastNames: string[] = [];
+const fastValues: (number | boolean)[] = [];
+/** Where the last plainNumber / plainBoolean ended. */
+let valueEnd = 0;
+
+const TAG_CELL = 1;
+const TAG_SOURCE = 2;
+const TAG_SITE = 4;
+const TAG_REGION = 8;
+
+/** Whether `word` is written at i: startsWith, but inlined (a call per field measured as much as the rest). */
+function textAt(buf: string, i: number, word: string): boolean {
+  for (let k = 0; k < word.length; k++) if (buf.charCodeAt(i + k) !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+/** The tag key [i, eq) as a bit, or 0 for any other key. */
+function tagBit(buf: string, i: number, eq: number): number {
+  const n = eq - i;
+  if (n === 4) return textAt(buf, i, 'cell') ? TAG_CELL : textAt(buf, i, 'site') ? TAG_SITE : 0;
+  if (n === 6) return textAt(buf, i, 'source') ? TAG_SOURCE : textAt(buf, i, 'region') ? TAG_REGION : 0;
+  return 0;
+}
+
+/** The source named by [i, end), as its constant string, or undefined (mapPoint's isSource test). */
+function sourceAt(buf: string, i: number, end: number): SampleSource | undefined {
+  for (const s of SAMPLE_SOURCES) if (s.length === end - i && textAt(buf, i, s)) return s;
+  return undefined;
+}
+
+/** `-`? digits, at most one `.`, an `i` after an integer; NaN when the text is anything else. */
+function plainNumber(buf: string, i: number): number {
+  const n = buf.length;
+  const neg = buf.charCodeAt(i) === 45;
+  if (neg) i++;
+  let m = 0;
+  let digits = 0;
+  let frac = -1;
+  for (; i < n; i++) {
+    const c = buf.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+      if (frac >= 0) frac++;
+    } else if (c === 46 && frac < 0) frac = 0;
+    else break;
+  }
+  if (digits === 0 || digits > MAX_FAST_DIGITS) return Number.NaN;
+  if (buf.charCodeAt(i) === 105 /* i */) {
+    if (frac >= 0) return Number.NaN;
+    i++;
+  }
+  valueEnd = i;
+  const v = frac > 0 ? m / POW10[frac]! : m;
+  return neg ? -v : v;
+}
+
+const TRUE_WORDS = ['true', 'True', 'TRUE'];
+const FALSE_WORDS = ['false', 'False', 'FALSE'];
+
+/** 1 (true), 0 (false) or −1 (not a boolean 1.6 reads). */
+function plainBoolean(buf: string, i: number): number {
+  const n = buf.length;
+  let end = i;
+  while (end < n) {
+    const c = buf.charCodeAt(end);
+    if (c === 44 || c === 32) break;
+    end++;
+  }
+  valueEnd = end;
+  const c0 = buf.charCodeAt(i);
+  const truthy = c0 === 116 || c0 === 84;
+  if (end - i === 1) return truthy ? 1 : c0 === 102 || c0 === 70 ? 0 : -1;
+  for (const w of truthy ? TRUE_WORDS : FALSE_WORDS)
+    if (w.length === end - i && buf.startsWith(w, i)) return truthy ? 1 : 0;
+  return -1;
+}
+
+/**
+ * A `cell_kpi` line of the common shape as the object `mapPoint` builds from it with cellwatch's own
+ * mapping (same keys, same order, same values), or undefined: then the general path reads it.
+ */
+export function readCellKpiLine(buf: string, precision: Precision): Record<string, unknown> | undefined {
+  const n = buf.length;
+  if (n > MAX_FAST_LINE || !buf.startsWith(FAST_MEASUREMENT)) return undefined;
+  let i = FAST_MEASUREMENT.length;
+  let tags = 0;
+  let cell: string | undefined;
+  let source: SampleSource | undefined;
+  // Tags: key=value pairs up to the first space; each key one of four, once; values without escapes.
+  for (;;) {
+    const eq = buf.indexOf('=', i);
+    if (eq < 0) return undefined;
+    const bit = tagBit(buf, i, eq);
+    if (bit === 0 || (tags & bit) !== 0) return undefined;
+    tags |= bit;
+    let j = eq + 1;
+    for (; j < n; j++) {
+      const c = buf.charCodeAt(j);
+      if (c === 44 || c === 32) break;
+      if (c === 61 || c === 92 || c === 34) return undefined; // = \ "
+    }
+    if (j === eq + 1 || j === n) return undefined;
+    if (bit === TAG_CELL) cell = buf.slice(eq + 1, j);
+    else if (bit === TAG_SOURCE) source = sourceAt(buf, eq + 1, j);
+    i = j + 1;
+    if (buf.charCodeAt(j) === 32) break;
+  }
+  if (cell === undefined) return undefined;
+  // Fields: known keys, each once; plain numbers, or booleans for the flag.
+  let seen = 0;
+  let count = 0;
+  for (;;) {
+    let f = fieldMemo[count];
+    let eq: number;
+    if (f !== undefined && buf.charCodeAt(i + f.name.length) === 61 && textAt(buf, i, f.name)) {
+      eq = i + f.name.length;
+    } else {
+      eq = buf.indexOf('=', i);
+      if (eq < 0) return undefined;
+      f = FAST_FIELDS.get(buf.slice(i, eq));
+      if (f === undefined) return undefined;
+      fieldMemo[count] = f;
+    }
+    if ((seen & f.bit) !== 0) return undefined;
+    seen |= f.bit;
+    const c = buf.charCodeAt(eq + 1);
+    let value: number | boolean;
+    if ((c >= 48 && c <= 57) || c === 45 || c === 46) {
+      const v = plainNumber(buf, eq + 1);
+      if (v !== v) return undefined;
+      if (!f.flag) value = v;
+      else if (v === 1 || v === 0) value = v === 1;
+      else return undefined;
+    } else if (c === 116 || c === 84 || c === 102 || c === 70) {
+      if (!f.flag) return undefined;
+      const b = plainBoolean(buf, eq + 1);
+      if (b < 0) return undefined;
+      value = b === 1;
+    } else return undefined;
+    fastNames[count] = f.name;
+    fastValues[count] = value;
+    count++;
+    const after = buf.charCodeAt(valueEnd);
+    i = valueEnd + 1;
+    if (after === 32) break;
+    if (after !== 44) return undefined; // the end of the line (no timestamp: the general path's "now") or junk
+  }
+  // The timestamp: digits (a sign at most) to the end of the line.
+  if (i >= n) return undefined;
+  let ts = 0;
+  for (let k = buf.charCodeAt(i) === 45 ? i + 1 : i; k < n; k++) {
+    const c = buf.charCodeAt(k);
+    if (c < 48 || c > 57) return undefined;
+    ts = ts * 10 + (c - 48);
+  }
+  // Milliseconds short of the range limit are the number itself; the rest as the general path reads them.
+  if (precision !== 'ms' || n - i > 13 || (n - i === 13 && buf.charCodeAt(i) >= 57) || buf.charCodeAt(i) === 45) {
+    const t = timestampMs(buf.slice(i, n), precision);
+    if (typeof t !== 'number') return undefined;
+    ts = t;
+  }
+  const o: Record<string, unknown> = {};
+  o.cell = cell;
+  o.ts = ts;
+  if (source !== undefined) o.source = source;
+  for (let k = 0; k < count; k++) o[fastNames[k]!] = fastValues[k];
+  return o;
+}
+
 export interface LineProtocolOptions extends SampleOptions {
   precision?: Precision;
   /** Time for lines without a timestamp (epoch ms): the request's arrival, say. */
@@ -340,6 +548,8 @@ export class LineProtocolDecoder {
     this.dec = new SampleDecoder(opts);
     const mappings = opts.mappings ?? cellwatchMappings();
     const lineOpts = { precision: opts.precision ?? 'n', now: opts.now };
+    // Only cellwatch's own cell_kpi mapping has a fast path (a configured one cannot replace it).
+    const fast = mappings.byMeasurement.get('cell_kpi')?.m === CELLWATCH_MAPPING[0];
     const ignore = (f: string) => this.dec.tally.ignore(f);
     let ddl = false;
     this.scanner = new LineScanner((block, line) => {
@@ -349,6 +559,14 @@ export class LineProtocolDecoder {
         else if (marker === '# DML') ddl = false;
       }
       if (ddl) return;
+      if (fast) {
+        const o = readCellKpiLine(block, lineOpts.precision);
+        // A fault is left to the general path below, which reads the line again and names the field.
+        if (o !== undefined && this.dec.decodeInto(o, this.sink) === undefined) {
+          this.index++;
+          return;
+        }
+      }
       const v = parseLine(block, lineOpts);
       if (v === null) return;
       const index = this.index++;
