@@ -85,6 +85,8 @@ class WindowColumns {
   readonly severity: Float64Array;
   readonly cause: Uint8Array;
   readonly cell: Int32Array;
+  /** The window cell's position among its site's cells. */
+  readonly slot: Int32Array;
   /** Site s's closed windows are [closed[s], open[s]); its open ones [open[s], closed[s + 1]). */
   readonly closed: Int32Array;
   readonly open: Int32Array;
@@ -92,7 +94,13 @@ class WindowColumns {
   /** Windows on cells the inventory does not know, per cell id. */
   readonly unknownCell = new Map<string, number[]>();
 
-  constructor(ws: readonly Window[], cellIndex: ReadonlyMap<string, number>, cellSite: Int32Array, nSites: number) {
+  constructor(
+    ws: readonly Window[],
+    cellIndex: ReadonlyMap<string, number>,
+    cellSite: Int32Array,
+    cellSlot: Int32Array,
+    nSites: number,
+  ) {
     // As addWindows: each window an 'opened' or 'closed' event at its lastBad; the newest event wins
     // (a tie: closed over opened, then the later in the list). Typed arrays, not a Map and objects:
     // what this builds and drops would otherwise push a heap holding a million complaints into a
@@ -138,6 +146,7 @@ class WindowColumns {
     this.severity = new Float64Array(n);
     this.cause = new Uint8Array(n);
     this.cell = new Int32Array(n);
+    this.slot = new Int32Array(n);
     this.closed = new Int32Array(nSites + 2);
     this.open = new Int32Array(nSites + 1);
     this.maxSpan = new Float64Array(nSites + 1);
@@ -156,6 +165,7 @@ class WindowColumns {
       this.cause[i] = k < 0 ? CAUSES.length : k;
       const c = cellIndex.get(w.cell);
       this.cell[i] = c ?? -1;
+      this.slot[i] = c === undefined ? -1 : cellSlot[c]!;
       if (c === undefined) {
         let l = this.unknownCell.get(w.cell);
         if (!l) this.unknownCell.set(w.cell, (l = []));
@@ -173,8 +183,9 @@ class WindowColumns {
 /** A named cell's candidates (its own cell, its neighbours, the cells within the radius): the same for every complaint naming it alone. */
 interface CellCandidates {
   sites: Int32Array;
-  /** Per site, the weight of each of its cells by position in the site (0: not a candidate). */
-  weights: Float64Array[];
+  /** The weight of each cell of sites[k] at weights[offsets[k] + its position in the site] (0: no candidate). */
+  offsets: Int32Array;
+  weights: Float64Array;
 }
 
 interface AddressTile {
@@ -292,8 +303,8 @@ export function matchInBulk(
     siteLon[k] = cs[0]!.lon;
     for (const x of cs) siteSpread[k] = Math.max(siteSpread[k]!, haversineKm(cs[0]!.lat, cs[0]!.lon, x.lat, x.lon));
   });
-  const table = new WindowColumns(windows, cellIndex, cellSite, nSites);
-  const { start, end, severity, cause, cell: wCell, closed, open, maxSpan } = table;
+  const table = new WindowColumns(windows, cellIndex, cellSite, cellSlot, nSites);
+  const { start, end, severity, cause, cell: wCell, slot, closed, open, maxSpan } = table;
   const ids = table.windows.map((w) => w.id);
 
   const fitTable = new Float64Array(SYMPTOMS.length * FIT_COLUMNS);
@@ -344,15 +355,27 @@ export function matchInBulk(
   const candidatesOf = (place: Located, own: number): CellCandidates => {
     let cc = byCell.get(own);
     if (!cc) {
-      const bySite = new Map<number, Float64Array>();
+      const bySite = new Map<number, Map<number, number>>();
       for (const cand of candidateCells(place, inventory, radiusKm)) {
         if (cand.weight < minScore) continue;
         const k = cellIndex.get(cand.cell)!;
         let ws = bySite.get(cellSite[k]!);
-        if (!ws) bySite.set(cellSite[k]!, (ws = new Float64Array(siteSize[cellSite[k]!]!)));
-        ws[cellSlot[k]!] = cand.weight;
+        if (!ws) bySite.set(cellSite[k]!, (ws = new Map()));
+        ws.set(cellSlot[k]!, cand.weight);
       }
-      cc = { sites: Int32Array.from(bySite.keys()), weights: [...bySite.values()] };
+      // One array per named cell, site after site: the scan reads it near its windows' columns.
+      const sites = Int32Array.from(bySite.keys());
+      const offsets = new Int32Array(sites.length);
+      let size = 0;
+      sites.forEach((site, k) => {
+        offsets[k] = size;
+        size += siteSize[site]!;
+      });
+      const weights = new Float64Array(size);
+      sites.forEach((site, k) => {
+        for (const [slot, w] of bySite.get(site)!) weights[offsets[k]! + slot] = w;
+      });
+      cc = { sites, offsets, weights };
       byCell.set(own, cc);
     }
     return cc;
@@ -433,18 +456,19 @@ export function matchInBulk(
     mScore[m++] = score;
   };
 
-  /** A named cell's candidate weight from its site's table; -1 for an address (worked out per cell). */
-  const spatialOf = (i: number, weights: Float64Array | undefined): number =>
-    weights === undefined ? -1 : weights[cellSlot[wCell[i]!]!]!;
+  // A named cell's candidate weights (from weights[at + the window cell's slot]), or none: an address.
+  let weights: Float64Array | undefined;
+  let at = 0;
+  const spatialOf = (i: number): number => (weights === undefined ? -1 : weights[at + slot[i]!]!);
 
-  /** Scores the windows of site s that overlap [from, to]; `weights`: a named cell's for the site. */
-  const scanSite = (s: number, weights: Float64Array | undefined): void => {
+  /** Scores the windows of site s that overlap [from, to]. */
+  const scanSite = (s: number): void => {
     if (siteStamp[s] === stamp) return;
     siteStamp[s] = stamp;
     const lo = closed[s]!;
     let hi = open[s]!;
     const openEnd = closed[s + 1]!;
-    for (let i = hi; i < openEnd; i++) if (start[i]! <= to) consider(i, spatialOf(i, weights));
+    for (let i = hi; i < openEnd; i++) if (start[i]! <= to) consider(i, spatialOf(i));
     if (lo === hi) return;
     // Just past the last closed window starting at or before `to`; then back while one could reach `from`.
     let a = lo;
@@ -454,7 +478,7 @@ export function matchInBulk(
       else hi = mid;
     }
     const stop = from - maxSpan[s]!;
-    for (let i = a - 1; i >= lo && start[i]! >= stop; i--) if (end[i]! >= from) consider(i, spatialOf(i, weights));
+    for (let i = a - 1; i >= lo && start[i]! >= stop; i--) if (end[i]! >= from) consider(i, spatialOf(i));
   };
 
   for (let i = 0; i < n; i++) {
@@ -516,13 +540,18 @@ export function matchInBulk(
     if (place.pointFrom === 'cell') {
       // Named cell alone: its candidates and their weights per site are memoised.
       const cc = candidatesOf(place, own!);
-      for (let k = 0; k < cc.sites.length; k++) scanSite(cc.sites[k]!, cc.weights[k]);
+      weights = cc.weights;
+      for (let k = 0; k < cc.sites.length; k++) {
+        at = cc.offsets[k]!;
+        scanSite(cc.sites[k]!);
+      }
+      weights = undefined;
     } else {
       // The named cell's and its neighbours' sites first; then those of the tile that can hold a cell
       // within the radius (their point within the radius plus their spread).
       if (own !== undefined) {
         const extra = ownSitesOf(own);
-        for (let k = 0; k < extra.length; k++) scanSite(extra[k]!, undefined);
+        for (let k = 0; k < extra.length; k++) scanSite(extra[k]!);
       }
       const tile = tileAt(place.point);
       const { lat, lon } = place.point;
@@ -536,7 +565,7 @@ export function matchInBulk(
         const dx = (siteLon[site]! - lon) * kmPerLon;
         const r = reach + siteSpread[site]!;
         if (dx * dx + dy * dy > r * r) continue;
-        scanSite(site, undefined);
+        scanSite(site);
       }
       if (own === undefined && place.ownId !== undefined) {
         // A cell the inventory does not know: only its own windows can be about it (weight 1).
