@@ -80,13 +80,15 @@ const enum Status {
 /** The windows as columns: per site, closed windows by start, then the site's open ones. */
 class WindowColumns {
   readonly windows: Window[] = [];
+  /** Each window's start: what the scan binary-searches. */
   readonly start: Float64Array;
-  readonly end: Float64Array;
-  readonly severity: Float64Array;
-  readonly cause: Uint8Array;
-  readonly cell: Int32Array;
-  /** The window cell's position among its site's cells. */
-  readonly slot: Int32Array;
+  /**
+   * What scoring a pair reads, side by side (one or two cache lines per window, not one per column):
+   * per window, `score` holds start, end, severity weight and cause (index into CAUSES), and
+   * `place` its cell (index, -1 when the inventory does not know it) and the cell's slot in its site.
+   */
+  readonly score: Float64Array;
+  readonly place: Int32Array;
   /** Site s's closed windows are [closed[s], open[s]); its open ones [open[s], closed[s + 1]). */
   readonly closed: Int32Array;
   readonly open: Int32Array;
@@ -142,11 +144,8 @@ class WindowColumns {
     const site = (i: number) => siteOf[order[i]!]!;
     const n = list.length;
     this.start = new Float64Array(n);
-    this.end = new Float64Array(n);
-    this.severity = new Float64Array(n);
-    this.cause = new Uint8Array(n);
-    this.cell = new Int32Array(n);
-    this.slot = new Int32Array(n);
+    this.score = new Float64Array(4 * n);
+    this.place = new Int32Array(2 * n);
     this.closed = new Int32Array(nSites + 2);
     this.open = new Int32Array(nSites + 1);
     this.maxSpan = new Float64Array(nSites + 1);
@@ -157,15 +156,16 @@ class WindowColumns {
       this.closed[ws + 1]!++;
       if (!isOpen(w)) this.open[ws]!++;
       this.start[i] = w.start;
-      this.end[i] = isOpen(w) ? Infinity : w.end!;
-      this.severity[i] = severityWeight(w.severity);
+      this.score[4 * i] = w.start;
+      this.score[4 * i + 1] = isOpen(w) ? Infinity : w.end!;
+      this.score[4 * i + 2] = severityWeight(w.severity);
       // A backhaul window whose link was down is an outage to the customer (symptomFit's rule).
       const cause = w.cause === 'backhaul' && w.evidence?.link?.operUp === false ? 'outage' : w.cause;
       const k = CAUSES.indexOf(cause);
-      this.cause[i] = k < 0 ? CAUSES.length : k;
+      this.score[4 * i + 3] = k < 0 ? CAUSES.length : k;
       const c = cellIndex.get(w.cell);
-      this.cell[i] = c ?? -1;
-      this.slot[i] = c === undefined ? -1 : cellSlot[c]!;
+      this.place[2 * i] = c ?? -1;
+      this.place[2 * i + 1] = c === undefined ? -1 : cellSlot[c]!;
       if (c === undefined) {
         let l = this.unknownCell.get(w.cell);
         if (!l) this.unknownCell.set(w.cell, (l = []));
@@ -304,7 +304,7 @@ export function matchInBulk(
     for (const x of cs) siteSpread[k] = Math.max(siteSpread[k]!, haversineKm(cs[0]!.lat, cs[0]!.lon, x.lat, x.lon));
   });
   const table = new WindowColumns(windows, cellIndex, cellSite, cellSlot, nSites);
-  const { start, end, severity, cause, cell: wCell, slot, closed, open, maxSpan } = table;
+  const { start, score, place: cellOf, closed, open, maxSpan } = table;
   const ids = table.windows.map((w) => w.id);
 
   const fitTable = new Float64Array(SYMPTOMS.length * FIT_COLUMNS);
@@ -440,26 +440,27 @@ export function matchInBulk(
   /** Scores window i; `spatial` is its cell's weight, or -1 to work it out for the address. */
   const consider = (i: number, spatial: number): void => {
     if (spatial === 0) return;
-    const time = timeWeightAt(issue, tau, c.receivedAt, start[i]!, end[i]!);
-    const fit = fitTable[fitRow + cause[i]!]!;
-    if (combine(1, time, severity[i]!, fit) < minScore) return;
-    const k = wCell[i]!;
+    const time = timeWeightAt(issue, tau, c.receivedAt, score[4 * i]!, score[4 * i + 1]!);
+    const fit = fitTable[fitRow + score[4 * i + 3]!]!;
+    const severity = score[4 * i + 2]!;
+    if (combine(1, time, severity, fit) < minScore) return;
+    const k = cellOf[2 * i]!;
     const where = spatial >= 0 ? spatial : addressWeight(k);
     if (where === 0) return;
-    const score = combine(where, time, severity[i]!, fit);
-    if (score < minScore) return;
+    const pair = combine(where, time, severity, fit);
+    if (pair < minScore) return;
     if (m === mWin.length) {
       mWin = grow(mWin, new Int32Array(m * 2));
       mScore = grow(mScore, new Float64Array(m * 2));
     }
     mWin[m] = i;
-    mScore[m++] = score;
+    mScore[m++] = pair;
   };
 
   // A named cell's candidate weights (from weights[at + the window cell's slot]), or none: an address.
   let weights: Float64Array | undefined;
   let at = 0;
-  const spatialOf = (i: number): number => (weights === undefined ? -1 : weights[at + slot[i]!]!);
+  const spatialOf = (i: number): number => (weights === undefined ? -1 : weights[at + cellOf[2 * i + 1]!]!);
 
   /** Scores the windows of site s that overlap [from, to]. */
   const scanSite = (s: number): void => {
@@ -478,7 +479,7 @@ export function matchInBulk(
       else hi = mid;
     }
     const stop = from - maxSpan[s]!;
-    for (let i = a - 1; i >= lo && start[i]! >= stop; i--) if (end[i]! >= from) consider(i, spatialOf(i));
+    for (let i = a - 1; i >= lo && start[i]! >= stop; i--) if (score[4 * i + 1]! >= from) consider(i, spatialOf(i));
   };
 
   for (let i = 0; i < n; i++) {
@@ -570,7 +571,7 @@ export function matchInBulk(
       if (own === undefined && place.ownId !== undefined) {
         // A cell the inventory does not know: only its own windows can be about it (weight 1).
         for (const w of table.unknownCell.get(place.ownId) ?? [])
-          if (start[w]! <= to && end[w]! >= from) consider(w, 1);
+          if (start[w]! <= to && score[4 * w + 1]! >= from) consider(w, 1);
       }
       for (const k of touched) weightOf[k] = NaN;
       touched.length = 0;
