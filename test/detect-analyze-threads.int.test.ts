@@ -4,13 +4,12 @@
  * with a cell that sends nothing, bad rows rejected by line — and refuses a thread count it does not
  * have.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import type { FullReport } from '../daemon/analyze.js';
 import { SimNetwork } from '../sim/index.js';
-import { CLI } from './helpers/cellwatch.js';
+import { runCli } from './helpers/cellwatch.js';
 import { makeTempDir } from './helpers/service.js';
 
 const MIN = 60_000;
@@ -19,17 +18,6 @@ const DAY = 24 * HOUR;
 // Monday 2026-03-02 00:00 in Shanghai.
 const START = Date.parse('2026-03-02T00:00:00+08:00');
 const STEP = 5 * MIN;
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 void t.test('--threads 2 and --threads 1 write the same report', async (t) => {
   const dir = await makeTempDir('cellwatch-analyze-threads');

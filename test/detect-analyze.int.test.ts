@@ -7,7 +7,6 @@
  * incident of each kind injected, a sleeping cell on the last day (its silent failure needs the
  * hour-of-day baselines of the days before, so it is open across the restart and has to survive it).
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -22,7 +21,7 @@ import type { LinkSample, Sample, TargetResult, Window } from '../model/index.js
 import { SimNetwork } from '../sim/index.js';
 import { encodeLine } from '../store/lineprotocol.js';
 import { linkPoint, samplePoint } from '../store/schema.js';
-import { CLI } from './helpers/cellwatch.js';
+import { runCli } from './helpers/cellwatch.js';
 import { INFLUXD_INSTALL_HINT, startInfluxDB } from './helpers/influxdb.js';
 import { makeTempDir, requireService } from './helpers/service.js';
 
@@ -180,17 +179,6 @@ function writeFiles(dir: string, samples: readonly Sample[], links: readonly Lin
 /** The 1-based line holding each marker, with the reason the reader must give for it. */
 function badLines(lines: readonly string[], bad: [string, RegExp][]): { line: number; error: RegExp }[] {
   return bad.map(([marker, error]) => ({ line: lines.findIndex((l) => l.includes(marker)) + 1, error }));
-}
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 const { net, samples, links, complaints } = scenario();

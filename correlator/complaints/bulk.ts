@@ -39,6 +39,7 @@ import {
   type Located,
 } from './place.js';
 import {
+  SYMPTOM_FIT,
   candidateRange,
   combine,
   reasonFor,
@@ -51,15 +52,8 @@ import {
   windowSpan,
 } from './scoring.js';
 
-const CAUSES: readonly Cause[] = [
-  'outage',
-  'backhaul',
-  'coverage',
-  'interference',
-  'congestion',
-  'silent-failure',
-  'unknown',
-];
+/** The causes symptomFit knows (the rows of its table), by index. */
+const CAUSES = Object.keys(SYMPTOM_FIT) as readonly Cause[];
 /** Symptoms in fit-table order; 0 is "none given" (and anything symptomFit does not know: fit 1). */
 const SYMPTOMS = [undefined, 'no-signal', 'slow-data', 'call-drop', 'voice-quality', 'other'] as const;
 const FIT_COLUMNS = CAUSES.length + 1; // the last column: a cause symptomFit does not know

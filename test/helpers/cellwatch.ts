@@ -30,6 +30,18 @@ export function spawnCellwatch(t: Test, args: string[], env: NodeJS.ProcessEnv =
   return { child, output: () => out, exited };
 }
 
+/** `cellwatch <args>` run to its end: exit code, stdout and stderr apart (a command's report and its errors). */
+export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** Waits until the daemon at `url` answers /readyz with 200; a timeout quotes the end of its output. */
 export async function waitReady(url: string, proc: CellwatchProcess, timeoutMs = 20_000): Promise<void> {
   await waitFor(
