@@ -204,6 +204,17 @@ void t.test("property: the bulk matcher gives the live correlator's outcome for 
     complaints.push({ id: 'U1', receivedAt: T0, channel: 'app', category: 'network', cell: 'nowhere' });
     complaints.push({ id: 'U2', receivedAt: T0, channel: 'app', category: 'network', lat: 31 });
     complaints.push({ id: 'U3', receivedAt: NaN, channel: 'app', category: 'network', cell: inv.cells[0]!.id });
+    // Odd seeds: an address complaint's id again later, named by a cell alone — once not about the
+    // network, once about it: both duplicates of the added one, whatever they are.
+    if (seed % 2 === 1) {
+      const addr = complaints.find((c) => c.lat !== undefined && c.cell === undefined)!;
+      const again = { receivedAt: addr.receivedAt, channel: 'app', id: addr.id } as const;
+      complaints.push({ ...again, category: 'billing', cell: inv.cells[1]!.id });
+      complaints.push({ ...again, category: 'network', cell: inv.cells[2]!.id });
+      // And a cell-alone complaint first, its id again later with an address.
+      const named = complaints.find((c) => c.lat === undefined && c.cell !== undefined && c.cell !== 'X-1')!;
+      complaints.push({ ...named, lat: 31.001, lon: 121.001, cell: undefined });
+    }
     const bulk = matchInBulk(inv, windows, complaints);
     const live = new ComplaintCorrelator(inv);
     live.addWindows(windows);
@@ -214,6 +225,12 @@ void t.test("property: the bulk matcher gives the live correlator's outcome for 
       want,
       `seed ${seed}: every outcome, correlation and reason equal`,
     );
+    if (seed % 2 === 1)
+      t.strictSame(
+        want.slice(-3).map((x) => x.status),
+        ['duplicate', 'duplicate', 'duplicate'],
+        `seed ${seed}: the repeated ids are duplicates, the one not about the network too`,
+      );
     const explained = want.filter((x) => x.status === 'added' && x.correlation.explained).length;
     t.ok(explained > 20, `seed ${seed}: not vacuous (${explained} explained)`);
     t.equal(bulk.explainedCount, explained, `seed ${seed}: the explained count`);
