@@ -11,9 +11,9 @@
  * - A complaint is scored in scratch arrays: time factors first as an upper bound (spatial ≤ 1), then
  *   the spatial weight of the window's cell — per named cell from a memo of its candidates (a cell
  *   alone decides them), per address computed once per cell and complaint.
- * - Results are columns too (status, the listed windows, best first). Scores and reasons are
- *   sentences for people: they are built when an outcome is read, from the same functions the live
- *   correlator uses, so a million complaints do not cost a million strings nobody reads.
+ * - Results are columns too (status, the listed windows, best first). Each window's score and reason
+ *   (a sentence for people) are built when an outcome is read, from the same functions the live
+ *   correlator uses: a million complaints need not cost millions of strings nobody reads.
  *
  * Duplicates by id, non-network complaints and complaints that cannot be located get the outcome the
  * live correlator gives them; a window id given twice keeps the version the live correlator would
