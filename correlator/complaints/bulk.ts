@@ -42,6 +42,7 @@ import {
   SYMPTOM_FIT,
   candidateRange,
   combine,
+  feltCause,
   reasonFor,
   scorePair,
   severityWeight,
@@ -118,12 +119,14 @@ class WindowColumns {
       keep[i] = 1;
     }
     // By site (unknown cells after the last), closed before open, then start: counted into place.
+    const cellOf = new Int32Array(ws.length);
     const siteOf = new Int32Array(ws.length);
     const first = new Int32Array(nSites + 2);
     for (let i = 0; i < ws.length; i++) {
       if (!keep[i]) continue;
-      const c = cellIndex.get(ws[i]!.cell);
-      siteOf[i] = c === undefined ? nSites : cellSite[c]!;
+      const c = cellIndex.get(ws[i]!.cell) ?? -1;
+      cellOf[i] = c;
+      siteOf[i] = c < 0 ? nSites : cellSite[c]!;
       first[siteOf[i]! + 1]!++;
     }
     for (let s = 0; s <= nSites; s++) first[s + 1]! += first[s]!;
@@ -134,43 +137,35 @@ class WindowColumns {
       order
         .subarray(first[s], first[s + 1])
         .sort((x, y) => Number(isOpen(ws[x]!)) - Number(isOpen(ws[y]!)) || ws[x]!.start - ws[y]!.start);
-    const list = Array.from(order, (i) => ws[i]!);
-    const site = (i: number) => siteOf[order[i]!]!;
-    const n = list.length;
+    const n = order.length;
     this.start = new Float64Array(n);
     this.score = new Float64Array(4 * n);
     this.place = new Int32Array(2 * n);
-    this.closed = new Int32Array(nSites + 2);
+    // Site s's windows are [first[s], first[s + 1]); open[s] counts its closed ones, then offsets them.
+    this.closed = first;
     this.open = new Int32Array(nSites + 1);
     this.maxSpan = new Float64Array(nSites + 1);
     for (let i = 0; i < n; i++) {
-      const w = list[i]!;
+      const w = ws[order[i]!]!;
+      const c = cellOf[order[i]!]!;
+      const site = siteOf[order[i]!]!;
       this.windows.push(w);
-      const ws = site(i);
-      this.closed[ws + 1]!++;
-      if (!isOpen(w)) this.open[ws]!++;
+      if (!isOpen(w)) this.open[site]!++;
       this.start[i] = w.start;
       this.score[4 * i] = w.start;
       this.score[4 * i + 1] = isOpen(w) ? Infinity : w.end!;
       this.score[4 * i + 2] = severityWeight(w.severity);
-      // A backhaul window whose link was down is an outage to the customer (symptomFit's rule).
-      const cause = w.cause === 'backhaul' && w.evidence?.link?.operUp === false ? 'outage' : w.cause;
-      const k = CAUSES.indexOf(cause);
+      const k = CAUSES.indexOf(feltCause(w));
       this.score[4 * i + 3] = k < 0 ? CAUSES.length : k;
-      const c = cellIndex.get(w.cell);
-      this.place[2 * i] = c ?? -1;
-      this.place[2 * i + 1] = c === undefined ? -1 : cellSlot[c]!;
-      if (c === undefined) {
+      this.place[2 * i] = c;
+      this.place[2 * i + 1] = c < 0 ? -1 : cellSlot[c]!;
+      if (c < 0) {
         let l = this.unknownCell.get(w.cell);
         if (!l) this.unknownCell.set(w.cell, (l = []));
         l.push(i);
-      } else if (!isOpen(w)) this.maxSpan[ws] = Math.max(this.maxSpan[ws]!, w.end! - w.start);
+      } else if (!isOpen(w)) this.maxSpan[site] = Math.max(this.maxSpan[site]!, w.end! - w.start);
     }
-    // Counts to offsets: closed[s] is site s's first window, open[s] its first open one.
-    for (let s = 0; s <= nSites; s++) {
-      this.closed[s + 1]! += this.closed[s]!;
-      this.open[s]! += this.closed[s]!;
-    }
+    for (let s = 0; s <= nSites; s++) this.open[s]! += first[s]!;
   }
 }
 

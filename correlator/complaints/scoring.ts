@@ -172,8 +172,17 @@ export const SYMPTOM_FIT: Record<Cause, Record<Exclude<ComplaintSymptom, 'other'
 
 export function symptomFit(symptom: ComplaintSymptom | undefined, w: Pick<Window, 'cause' | 'evidence'>): number {
   if (symptom === undefined || symptom === null || symptom === 'other') return 1;
-  const cause: Cause = w.cause === 'backhaul' && w.evidence?.link?.operUp === false ? 'outage' : w.cause;
-  return SYMPTOM_FIT[cause]?.[symptom] ?? 1;
+  return SYMPTOM_FIT[feltCause(w)]?.[symptom] ?? 1;
+}
+
+/** A backhaul window whose link was down: the cell was cut off. */
+export function linkCut(w: Pick<Window, 'cause' | 'evidence'>): boolean {
+  return w.cause === 'backhaul' && w.evidence?.link?.operUp === false;
+}
+
+/** The window's cause as the customer felt it: a cut-off cell is an outage to them. */
+export function feltCause(w: Pick<Window, 'cause' | 'evidence'>): Cause {
+  return linkCut(w) ? 'outage' : w.cause;
 }
 
 export interface PairScore {
@@ -230,7 +239,7 @@ export function reasonFor(
   ownCell: string | undefined,
   fmt: ((ms: EpochMs) => string) | string,
 ): string {
-  const linkDown = w.cause === 'backhaul' && w.evidence?.link?.operUp === false;
+  const linkDown = linkCut(w);
   const what = `cell ${w.cell} ${linkDown ? 'cut off (backhaul link down)' : (CAUSE_PHRASE[w.cause] ?? 'degraded')}`;
   const span = typeof fmt === 'string' ? fmt : windowSpan(w, fmt);
   const parts = [`${what} ${span}`, placePhrase(c, where, ownCell), timePhrase(c, w)];
