@@ -23,17 +23,15 @@ import type { Cause, Complaint, ComplaintCorrelation, ComplaintMatch, Inventory,
 import { DEFAULT_CORRELATOR_OPTIONS, type ComplaintOutcome, type CorrelatorOptions } from './correlator.js';
 import {
   FLAT_KM_PER_DEG,
+  MastMeasure,
   QUERY_MARGIN_KM,
   TILE_HALF_DIAGONAL_KM,
-  bearingDeg,
   candidateCells,
   haversineKm,
   locate,
   nearestAmong,
-  relate,
   spatialWeight,
   tileOf,
-  weighRelated,
   type ComplaintPlace,
   type GeoPoint,
   type Located,
@@ -383,7 +381,7 @@ export function matchInBulk(
   // Per complaint scratch: a cell's spatial weight (NaN: not worked out yet), sites visited, matches.
   const weightOf = new Float64Array(cells.length).fill(NaN);
   const touched: number[] = [];
-  const mast = { lat: NaN, lon: NaN, km: 0, bearing: 0 };
+  const mast = new MastMeasure();
   const siteStamp = new Int32Array(nSites);
   let stamp = 0;
   let mWin = new Int32Array(64);
@@ -403,23 +401,7 @@ export function matchInBulk(
     const known = weightOf[k]!;
     if (known === known) return known;
     const cell = cells[k]!;
-    let w = 0;
-    if (cell.id === place.ownId) w = 1;
-    else {
-      // The cells of a mast share its point: one distance and bearing per mast and complaint.
-      if (cell.lat !== mast.lat || cell.lon !== mast.lon) {
-        mast.lat = cell.lat;
-        mast.lon = cell.lon;
-        mast.km = haversineKm(place.point.lat, place.point.lon, cell.lat, cell.lon);
-        mast.bearing = NaN;
-      }
-      const relation = relate(place, cell, mast.km, radiusKm);
-      if (relation) {
-        if (mast.bearing !== mast.bearing)
-          mast.bearing = bearingDeg(cell.lat, cell.lon, place.point.lat, place.point.lon);
-        w = weighRelated(place, cell, relation, mast.km, mast.bearing);
-      }
-    }
+    let w = cell.id === place.ownId ? 1 : mast.weigh(place, cell, radiusKm);
     if (w < minScore) w = 0;
     weightOf[k] = w;
     touched.push(k);
@@ -525,7 +507,7 @@ export function matchInBulk(
     fitRow = (sym < 0 ? 0 : sym) * FIT_COLUMNS;
     m = 0;
     stamp++;
-    mast.lat = NaN;
+    mast.reset();
     const own = place.ownId !== undefined ? cellIndex.get(place.ownId) : undefined;
     if (place.pointFrom === 'cell') {
       // Named cell alone: its candidates and their weights per site are memoised.

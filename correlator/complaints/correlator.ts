@@ -37,18 +37,16 @@ import type {
 import { HotspotBook, type Hotspot, type HotspotEntry, type HotspotEvent, type HotspotOptions } from './hotspots.js';
 import {
   ADDRESS_BASE,
+  MastMeasure,
   QUERY_MARGIN_KM,
   TILE_HALF_DIAGONAL_KM,
   byWeight,
   distanceFactor,
   haversineKm,
-  bearingDeg,
   locate,
   nearestAmong,
-  relate,
   spatialWeight,
   tileOf,
-  weighRelated,
   type Candidate,
   type ComplaintPlace,
   type GeoPoint,
@@ -353,8 +351,8 @@ export class ComplaintCorrelator {
   private readonly cellPlaces = new Map<string, Place[]>();
   private readonly cellSpots = new Map<string, CellSpots>();
   private readonly tiles = new Map<number, Tile>();
-  /** The mast last measured from the complaint being scored (the cells of a site share one). */
-  private readonly mast = { lat: NaN, lon: NaN, km: 0, bearing: NaN };
+  /** Distances from the complaint being scored to the masts of its places' cells. */
+  private readonly mast = new MastMeasure();
   private readonly ownKeys = new Map<string, Set<Place>>();
   private maxRange = 0;
 
@@ -710,15 +708,16 @@ export class ComplaintCorrelator {
   /** Scores the complaint against the place's windows that overlap its range. */
   private scan(h: Held, p: Place, placeKm: number): void {
     const pw = p.windows;
-    this.mast.lat = NaN;
-    for (const e of pw.open) if (e.w.start <= h.to) this.pair(h, e, p, placeKm);
+    // The place's point is the mast of most of its cells, and its distance is known.
+    if (p.at && !Number.isNaN(placeKm)) this.mast.seed(p.at, placeKm);
+    else this.mast.reset();
+    for (const e of pw.open) if (e.w.start <= h.to) this.pair(h, e);
     if (pw.closed.length === 0) return;
     const last = pw.upTo(h.to) - 1; // first: it may sort, replacing the arrays read below
     const starts = pw.starts;
     const ends = pw.ends;
     const stop = h.from - pw.maxSpan;
-    for (let i = last; i >= 0 && starts[i]! >= stop; i--)
-      if (ends[i]! >= h.from) this.pair(h, pw.closed[i]!, p, placeKm);
+    for (let i = last; i >= 0 && starts[i]! >= stop; i--) if (ends[i]! >= h.from) this.pair(h, pw.closed[i]!);
   }
 
   /** The places within reach of a cell-located complaint, and its window cells' weights (filled as met). */
@@ -745,10 +744,9 @@ export class ComplaintCorrelator {
    * Scores one pair and lists it when it reaches minScore. This is the pair function (spatialWeight ×
    * scorePair) unrolled: the time factors first, as an upper bound (spatial ≤ 1), then the spatial
    * weight — remembered per window cell for a complaint located by its cell alone, else with one
-   * distance and bearing per mast (this.mast, reset by the caller for each complaint and place).
-   * `placeKm`: the distance to the place's point, or NaN.
+   * distance and bearing per mast (this.mast, reset or seeded by the caller for each complaint and place).
    */
-  private pair(h: Held, e: WindowEntry, p: Place | undefined, placeKm: number): boolean {
+  private pair(h: Held, e: WindowEntry): boolean {
     const { minScore } = this.options;
     const c = h.c;
     const w = e.w;
@@ -761,10 +759,10 @@ export class ComplaintCorrelator {
     if (spots) {
       where = spots.where.get(w.cell);
       if (where === undefined) {
-        where = this.candidate(h, e, p, placeKm) ?? null;
+        where = this.candidate(h, e) ?? null;
         spots.where.set(w.cell, where);
       }
-    } else where = this.candidate(h, e, p, placeKm);
+    } else where = this.candidate(h, e);
     if (!where) return false;
     const score = combine(where.weight, time, severity, fit);
     if (score < minScore) return false;
@@ -773,7 +771,7 @@ export class ComplaintCorrelator {
   }
 
   /** The window's cell as a candidate for the complaint, or undefined (none, or under minScore). */
-  private candidate(h: Held, e: WindowEntry, p: Place | undefined, placeKm: number): Candidate | undefined {
+  private candidate(h: Held, e: WindowEntry): Candidate | undefined {
     const { minScore, radiusKm } = this.options;
     const place = h.place;
     const w = e.w;
@@ -783,24 +781,10 @@ export class ComplaintCorrelator {
     } else {
       const cell = e.cell;
       if (!cell) return undefined;
-      const m = this.mast;
-      if (cell.lat !== m.lat || cell.lon !== m.lon) {
-        m.lat = cell.lat;
-        m.lon = cell.lon;
-        const plat = place.point.lat;
-        const plon = place.point.lon;
-        m.km =
-          p?.at && cell.lat === p.at.lat && cell.lon === p.at.lon && !Number.isNaN(placeKm)
-            ? placeKm
-            : haversineKm(plat, plon, cell.lat, cell.lon);
-        m.bearing = cell.azimuth !== undefined ? bearingDeg(cell.lat, cell.lon, plat, plon) : NaN;
-      }
-      const km = m.km;
-      const relation = relate(place, cell, km, radiusKm);
-      if (!relation) return undefined;
-      const weight = weighRelated(place, cell, relation, km, m.bearing);
-      if (weight < minScore) return undefined;
-      where = { cell: cell.id, relation, km: Math.round(km * 1000) / 1000, weight };
+      const weight = this.mast.weigh(place, cell, radiusKm);
+      const relation = this.mast.relation;
+      if (!relation || weight < minScore) return undefined;
+      where = { cell: cell.id, relation, km: Math.round(this.mast.km * 1000) / 1000, weight };
     }
     return where && where.weight >= minScore ? where : undefined;
   }
@@ -821,8 +805,8 @@ export class ComplaintCorrelator {
       }
     if (!next || next.w.start > h.to || next.end < h.from) return removed;
     if (!atPlace && !h.places.some((p) => p.key === next.key)) return removed;
-    this.mast.lat = NaN;
-    return this.pair(h, next, undefined, NaN) || removed;
+    this.mast.reset();
+    return this.pair(h, next) || removed;
   }
 
   private build(h: Held): ComplaintCorrelation {

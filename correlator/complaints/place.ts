@@ -286,6 +286,46 @@ export function weighRelated(place: Located, cell: Cell, relation: Relation, km:
   return round3(base * distanceFactor(counted) * aim);
 }
 
+/**
+ * One located complaint's distance and bearing to each mast, worked out once per mast: the cells of a
+ * site share a point, and the matchers weigh them one after another. `reset()` for each complaint, or
+ * `seed()` with a mast whose distance is already known.
+ */
+export class MastMeasure {
+  private lat = NaN;
+  private lon = NaN;
+  private bearing = NaN;
+  /** After weigh(): the cell's distance (km), and its relation when it is a candidate. */
+  km = 0;
+  relation: Exclude<Relation, 'own'> | undefined;
+
+  reset(): void {
+    this.lat = NaN;
+  }
+
+  seed(at: GeoPoint, km: number): void {
+    this.lat = at.lat;
+    this.lon = at.lon;
+    this.km = km;
+    this.bearing = NaN;
+  }
+
+  /** relate() and weighRelated() for a cell other than the named one; 0 when it is no candidate. */
+  weigh(place: Located, cell: Cell, radiusKm: number): number {
+    if (cell.lat !== this.lat || cell.lon !== this.lon) {
+      this.lat = cell.lat;
+      this.lon = cell.lon;
+      this.km = haversineKm(place.point.lat, place.point.lon, cell.lat, cell.lon);
+      this.bearing = NaN;
+    }
+    this.relation = relate(place, cell, this.km, radiusKm);
+    if (!this.relation) return 0;
+    if (this.bearing !== this.bearing && cell.azimuth !== undefined)
+      this.bearing = bearingDeg(cell.lat, cell.lon, place.point.lat, place.point.lon);
+    return weighRelated(place, cell, this.relation, this.km, this.bearing);
+  }
+}
+
 /** 1 up to 300 m, ½ at 1 km, ¼ at 1.5 km. */
 export function distanceFactor(km: number): number {
   const x = Math.max(0, km - FLAT_KM) / HALF_KM;
