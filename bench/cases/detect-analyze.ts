@@ -19,8 +19,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { ManualClock, ManualScheduler, realTimers } from '../../clock/index.js';
@@ -33,18 +31,13 @@ import { packageRoot } from '../../daemon/paths.js';
 import { startStores } from '../../daemon/stores.js';
 import type { Sample } from '../../model/index.js';
 import { simAccuracy } from '../../test/helpers/detect-accuracy.js';
-import { median, type BenchCase, type BenchRow } from '../index.js';
+import { collectGarbage, median, type BenchCase, type BenchRow } from '../index.js';
 import { BENCH_START, BENCH_TZ, benchCells, benchFile, benchInventory, benchSample } from './detect-data.js';
 
 const cpuS = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
-
-function gc(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
 
 interface ChildRun {
   seconds: number;
@@ -203,7 +196,7 @@ export async function timeLive(cells: number, days: number, log: (m: string) => 
       cpu += jc;
       jobCpu += jc;
     }
-    gc();
+    collectGarbage();
     heap.push(process.memoryUsage().heapUsed / 2 ** 20);
     log(
       `live: day ${d + 1}, ${((cpu / n) * 1e6).toFixed(2)} µs/sample, heap ${heap.at(-1)!.toFixed(0)} MiB, longest block ${block.toFixed(0)} ms`,
