@@ -518,6 +518,23 @@ export interface PartResult {
 }
 
 /**
+ * Runs ranges of cells — range i is `plan.cells[bounds[i]..bounds[i + 1])` — taking the next one from
+ * a counter the threads share (`next`, through Atomics) until none is left: a slower thread takes fewer.
+ */
+export function runTakenParts(
+  plan: AnalysisPlan,
+  bounds: readonly number[],
+  next: Int32Array,
+): { i: number; part: AnalysisPart; days: string[]; newest: number }[] {
+  const taken: { i: number; part: AnalysisPart; days: string[]; newest: number }[] = [];
+  for (let i = Atomics.add(next, 0, 1); i < bounds.length - 1; i = Atomics.add(next, 0, 1)) {
+    const part = new AnalysisPart(plan, bounds[i]!, bounds[i + 1]!);
+    taken.push({ i, part, ...part.run() });
+  }
+  return taken;
+}
+
+/**
  * The Detector over the cells `plan.cells[from..to)` (and, for cells without samples, the ids
  * between them): first `run` the samples, then — once every part's days are known — `finish`.
  */

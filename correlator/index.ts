@@ -42,6 +42,7 @@ export {
   assembleReport,
   planAnalysis,
   reportWindow,
+  runTakenParts,
   type AnalysisInput,
   type AnalysisPlan,
   type ColumnsState,

@@ -7,8 +7,9 @@
 import { parentPort } from 'node:worker_threads';
 import { CellInventory } from '../config/inventory.js';
 import {
-  AnalysisPart,
   SampleColumns,
+  runTakenParts,
+  type AnalysisPart,
   type AnalysisPlan,
   type ColumnsState,
   type DetectionSettings,
@@ -65,12 +66,9 @@ port.on('message', (msg: { kind: 'run'; job: PartJob } | { kind: 'finish'; days:
         order: j.order,
         cells: j.cells,
       };
-      const runs: { i: number; days: string[]; newest: number }[] = [];
-      for (let i = Atomics.add(j.next, 0, 1); i < j.bounds.length - 1; i = Atomics.add(j.next, 0, 1)) {
-        const part = new AnalysisPart(plan, j.bounds[i]!, j.bounds[i + 1]!);
-        parts.push({ i, part });
-        runs.push({ i, ...part.run() });
-      }
+      const taken = runTakenParts(plan, j.bounds, j.next);
+      parts.push(...taken);
+      const runs = taken.map(({ i, days, newest }) => ({ i, days, newest }));
       port.postMessage({ kind: 'ran', runs } satisfies PartMessage);
     } else {
       const results = parts.map(({ i, part }) => ({ i, result: part.finish(msg.days, msg.newest) }));

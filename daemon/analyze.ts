@@ -7,12 +7,12 @@ import { readComplaintFile, readSampleFile, type Rejection } from '../collectors
 import { CellInventory, ConfigError, loadConfigFile, loadInventoryFile, parseConfig } from '../config/index.js';
 import { matchInBulk } from '../correlator/complaints/index.js';
 import {
-  AnalysisPart,
   SampleColumns,
   allDays,
   analyzeDetailed,
   assembleReport,
   planAnalysis,
+  runTakenParts,
   type AnalysisInput,
   type AnalysisReport,
   type AnalysisResult,
@@ -209,11 +209,7 @@ async function analyzeInParts(input: AnalysisInput, helper: PartWorker): Promise
     ...(input.history ? { history: [...input.history] } : {}),
   };
   helper.post({ kind: 'run', job });
-  const mine: { i: number; part: AnalysisPart; days: string[]; newest: number }[] = [];
-  for (let i = Atomics.add(next, 0, 1); i < bounds.length - 1; i = Atomics.add(next, 0, 1)) {
-    const part = new AnalysisPart(plan, bounds[i]!, bounds[i + 1]!);
-    mine.push({ i, part, ...part.run() });
-  }
+  const mine = runTakenParts(plan, bounds, next);
   const theirs = await helper.next<{ runs: { i: number; days: string[]; newest: number }[] }>('ran');
   const runs = [...mine, ...theirs.runs];
   const days = allDays(runs);
