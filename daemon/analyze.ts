@@ -1,11 +1,8 @@
-import { closeSync, existsSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { InvalidArgumentError, type Command } from 'commander';
 import { readComplaintFile, readSampleFile, type Rejection } from '../collectors/intake/index.js';
 import { CellInventory, ConfigError, loadConfigFile, loadInventoryFile, parseConfig } from '../config/index.js';
-import { matchInBulk } from '../correlator/complaints/index.js';
 import {
   SampleColumns,
   allDays,
@@ -19,8 +16,10 @@ import {
   type PartResult,
 } from '../correlator/index.js';
 import type { Complaint, Inventory, LinkSample } from '../model/index.js';
-import type { PartJob, PartMessage } from './analyze-part.js';
+import type { PartJob } from './analyze-part.js';
 import { detectionSettings } from './detection-settings.js';
+import { matchInThreads } from './bulk-match.js';
+import { PartWorker } from './part-worker.js';
 
 export interface AnalyzeOptions {
   samples: string;
@@ -97,7 +96,8 @@ export async function runAnalyze(opts: AnalyzeOptions, io: AnalyzeIo): Promise<F
   const cores = opts.threads ?? (availableParallelism() > 1 ? 2 : 1);
   // The second thread starts now when the file is surely big enough: it loads its modules while the
   // file is read. A compressed file's size says little: it starts after reading, if the samples are.
-  let helper = cores > 1 && (opts.threads === 2 || expected >= PARALLEL_FROM) ? new PartWorker() : undefined;
+  let helper =
+    cores > 1 && (opts.threads === 2 || expected >= PARALLEL_FROM) ? new PartWorker('analyze-part') : undefined;
   let result: AnalysisResult;
   let read: Awaited<ReturnType<typeof readSampleFile>>;
   try {
@@ -113,7 +113,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: AnalyzeIo): Promise<F
     if (read.error) throw new Error(`${opts.samples}: ${read.error}`);
     for (const w of read.warnings) io.stderr.write(`${opts.samples}: ${w}\n`);
     const input: AnalysisInput = { samples: cols, links, settings, ...(inventory ? { inventory } : {}) };
-    if (!helper && cores > 1 && cols.length >= PARALLEL_FROM) helper = new PartWorker();
+    if (!helper && cores > 1 && cols.length >= PARALLEL_FROM) helper = new PartWorker('analyze-part');
     result = helper ? await analyzeInParts(input, helper) : analyzeDetailed(input);
   } finally {
     await helper?.terminate();
@@ -137,8 +137,15 @@ export async function runAnalyze(opts: AnalyzeOptions, io: AnalyzeIo): Promise<F
     if (cread.error) throw new Error(`${opts.complaints}: ${cread.error}`);
     // Loaded only here: daemon/complaints.ts brings the record store with it.
     const { correlatorOptions } = await import('./complaints.js');
-    // Everything is here at once: the bulk matcher (same outcomes as the live correlator, columns inside).
-    const matched = matchInBulk(inventory ?? CellInventory.empty, windows, list, correlatorOptions(cfg));
+    // Everything is here at once: the bulk matcher (same outcomes as the live correlator, columns
+    // inside), in two threads from 100,000 complaints unless --threads 1.
+    const matched = await matchInThreads(
+      inventory ?? CellInventory.empty,
+      windows,
+      list,
+      correlatorOptions(cfg),
+      opts.threads,
+    );
     full.complaints = list.flatMap((c, i): ReportComplaint[] => {
       const o = matched.outcome(i);
       const category = c.category;
@@ -225,61 +232,6 @@ async function analyzeInParts(input: AnalysisInput, helper: PartWorker): Promise
 /** Ranges of cells the two threads share out: enough to even out a slower thread, few enough that each Detector's fixed costs (the links) stay small. */
 const CHUNKS = 8;
 
-/** The worker thread of the second part (daemon/analyze-part.ts), as a queue of its answers. */
-class PartWorker {
-  private readonly worker: Worker;
-  private readonly inbox: { kind: string }[] = [];
-  private waiting: { kind: string; resolve: (m: { kind: string }) => void; reject: (e: Error) => void } | undefined;
-  private failure: Error | undefined;
-
-  constructor() {
-    // Compiled, the part is a .js beside this file; under the test runner, the TypeScript source.
-    const js = new URL('./analyze-part.js', import.meta.url);
-    const file = existsSync(fileURLToPath(js)) ? js : new URL('./analyze-part.ts', import.meta.url);
-    this.worker = new Worker(file);
-    this.worker.on('message', (m: PartMessage) => {
-      if (m.kind === 'error') this.fail(new Error(`analysis part (worker thread): ${m.message}`));
-      else this.deliver(m);
-    });
-    this.worker.on('error', (e) => this.fail(e));
-    this.worker.on('exit', (code) => {
-      if (code !== 0) this.fail(new Error(`the analysis worker thread exited with code ${code}`));
-    });
-  }
-
-  post(msg: unknown): void {
-    this.worker.postMessage(msg);
-  }
-
-  next<T>(kind: string): Promise<T> {
-    if (this.failure) return Promise.reject(this.failure);
-    const i = this.inbox.findIndex((m) => m.kind === kind);
-    if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0] as T);
-    return new Promise<T>((resolve, reject) => {
-      this.waiting = { kind, resolve: resolve as (m: { kind: string }) => void, reject };
-    });
-  }
-
-  async terminate(): Promise<void> {
-    await this.worker.terminate();
-  }
-
-  private deliver(m: { kind: string }): void {
-    const w = this.waiting;
-    if (w && w.kind === m.kind) {
-      this.waiting = undefined;
-      w.resolve(m);
-    } else this.inbox.push(m);
-  }
-
-  private fail(e: Error): void {
-    this.failure ??= e;
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.reject(e);
-  }
-}
-
 /**
  * About how many records a plain-text file holds, from the line length of its first 256 KiB: the
  * columns are sized once instead of doubling (at 5.76 M samples the last doubling alone held 1.4 GB
@@ -365,7 +317,11 @@ export function registerAnalyzeCommand(program: Command, fail: (err: unknown) =>
     .option('--inventory <file>', 'cells CSV (default: the config file’s inventory)')
     .option('-c, --config <file>', 'config file for thresholds, peak hours and time zone')
     .option('--out <file>', 'write the full report as JSON')
-    .option('--threads <n>', 'threads for the analysis, 1 or 2 (default: 2 from 200,000 samples)', threadsFlag)
+    .option(
+      '--threads <n>',
+      'threads for the analysis and the complaint match, 1 or 2 (default: 2 from 200,000 samples, 100,000 complaints)',
+      threadsFlag,
+    )
     .action(async (opts: AnalyzeOptions) => {
       try {
         await runAnalyze(opts, { stdout: process.stdout, stderr: process.stderr });

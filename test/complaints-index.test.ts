@@ -12,7 +12,10 @@ import { CellInventory } from '../config/inventory.js';
 import {
   ComplaintCorrelator,
   DEFAULT_CORRELATOR_OPTIONS,
+  BULK_RANGE,
+  BulkCorrelations,
   matchInBulk,
+  prepareBulk,
   candidateRange,
   haversineKm,
   locate,
@@ -22,6 +25,10 @@ import {
   spatialWeight,
   utcClock,
 } from '../correlator/complaints/index.js';
+import type { MatchJob, MatchMessage } from '../daemon/bulk-match-part.js';
+import { matchInThreads } from '../daemon/bulk-match.js';
+import { PartWorker } from '../daemon/part-worker.js';
+import type { Test } from './helpers/service.js';
 import type { Cause, Cell, Complaint, ComplaintCorrelation, Window } from '../model/index.js';
 
 const MIN = 60_000;
@@ -268,3 +275,46 @@ void t.test(
     t.ok(found > 1000, `2,500 points at five latitudes agree (${found} with a mast within the radius)`);
   },
 );
+
+void t.test('two threads give every complaint the outcome one thread gives it', async (t) => {
+  const r = rng(21);
+  const inv = randomInventory(r);
+  const windows = randomWindows(inv, r, 1500);
+  // Past BULK_RANGE, so that there are ranges to share; out of time order (the scan's per-site
+  // search starts from where the site's last complaint left it, forwards or back).
+  const complaints = randomComplaints(inv, r, 2 * BULK_RANGE + 500);
+  // A duplicate, a rejection and a complaint not about the network in the last range.
+  complaints.push({ ...complaints[7]! }, { ...complaints[8]!, id: 'N1', category: 'billing' });
+  complaints.push({ id: 'U1', receivedAt: T0, channel: 'app', category: 'network', cell: 'nowhere' });
+  const one = matchInBulk(inv, windows, complaints);
+  const same = (t: Test, other: BulkCorrelations, what: string) => {
+    let differ = 0;
+    let first = '';
+    for (let i = 0; i < complaints.length; i++) {
+      const a = JSON.stringify(one.outcome(i));
+      if (a !== JSON.stringify(other.outcome(i)) && differ++ === 0) first = ` (first differing, ${i}: ${a})`;
+    }
+    t.equal(differ, 0, `${what}: ${complaints.length} outcomes equal${first}`);
+    t.equal(other.explainedCount, one.explainedCount, `${what}: the explained count`);
+  };
+  t.ok(one.explainedCount > 1000, `not vacuous (${one.explainedCount} explained)`);
+
+  // The worker thread alone (this thread takes no range): its scan over the shared plan, handed back.
+  const prepared = prepareBulk(inv, windows, complaints, {}, true);
+  const worker = new PartWorker('bulk-match-part');
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  worker.post({ plan: prepared.plan, cells: inv.cells, size: complaints.length, next } satisfies MatchJob);
+  const scanned = await worker.next<Extract<MatchMessage, { kind: 'scanned' }>>('scanned');
+  await worker.terminate();
+  t.equal(scanned.ranges.length, 3, 'the worker took every range');
+  const ranges = scanned.ranges.sort((a, b) => a.r - b.r).map((x) => x.listed);
+  same(t, new BulkCorrelations(complaints, prepared, ranges, inv), 'the worker thread alone');
+
+  // Both threads, as analyze runs them: however the ranges fall, the same outcomes.
+  const two = await matchInThreads(inv, windows, complaints, {}, 2);
+  same(t, two, 'two threads');
+  t.strictSame(
+    [complaints.length - 3, complaints.length - 2, complaints.length - 1].map((i) => two.outcome(i).status),
+    ['duplicate', 'ignored', 'rejected'],
+  );
+});

@@ -186,7 +186,7 @@ void t.test('severity weight and symptom fit (table)', async (t) => {
 void t.test('where: locating complaints and weighing cells (table)', async (t) => {
   const base = { id: 'x', receivedAt: T0, channel: 'hotline', category: 'network' } as const;
   t.match(locate({ ...base, cell: 'NOPE' }, inventory), { ok: false, reason: 'unknown-cell', field: 'cell' });
-  t.match(locate({ ...base }, inventory), { ok: false, reason: 'no-location' });
+  t.match(locate({}, inventory), { ok: false, reason: 'no-location' });
   t.match(locate({ ...base, lat: 31.2 }, inventory), { ok: false, reason: 'bad-coordinates', field: 'lon' });
   t.match(locate({ ...base, lat: 95, lon: 121 }, inventory), { ok: false, reason: 'bad-coordinates', field: 'lat' });
   t.match(locate({ ...base, cell: 'S0001-2' }, inventory), { ok: true, pointFrom: 'cell', ownId: 'S0001-2' });

@@ -48,7 +48,17 @@ export {
   type CorrelatorOptions,
   type FinalCorrelation,
 } from './correlator.js';
-export { BulkCorrelations, matchInBulk } from './bulk.js';
+export {
+  BULK_RANGE,
+  BulkCorrelations,
+  BulkScanner,
+  matchInBulk,
+  prepareBulk,
+  scanTakenRanges,
+  type BulkOptions,
+  type BulkPlan,
+  type PreparedBulk,
+} from './bulk.js';
 export {
   DEFAULT_MATCH_OPTIONS,
   SYMPTOM_FIT,

@@ -181,10 +181,6 @@ export function contextFor(query: ContextQuery, windows: readonly Window[], o: C
   const radius = o.radiusKm ?? 1.5;
   const place = locate(
     {
-      id: 'context',
-      receivedAt: query.at,
-      channel: 'hotline',
-      category: 'network',
       ...(query.cell !== undefined ? { cell: query.cell } : {}),
       ...(query.lat !== undefined ? { lat: query.lat } : {}),
       ...(query.lon !== undefined ? { lon: query.lon } : {}),

@@ -117,7 +117,7 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
  * as nearestKm below); the correlator answers it from the masts it already keeps per tile.
  */
 export function locate(
-  c: Complaint,
+  c: Pick<Complaint, 'cell' | 'lat' | 'lon'>,
   inventory: Inventory,
   radiusKm = DEFAULT_RADIUS_KM,
   nearest: (p: GeoPoint) => number | undefined = (p) => nearestKm(p, inventory, radiusKm),
@@ -209,15 +209,16 @@ const TILE_ROW = 200_000;
 export const TILE_HALF_DIAGONAL_KM = 0.25;
 
 /**
- * The ~300 m tile holding a point, by key, and the tile's centre: the matchers answer an address's
+ * The ~300 m tile holding a point, by key (or row and column: small integers, where the key is not),
+ * and the tile's centre: the matchers answer an address's
  * spatial questions (places within reach, its nearest mast) once per tile, asked at the centre with
  * TILE_HALF_DIAGONAL_KM added.
  */
-export function tileOf(point: GeoPoint): { key: number; lat: number; lon: number } {
+export function tileOf(point: GeoPoint): { key: number; row: number; column: number; lat: number; lon: number } {
   const i = Math.floor(point.lat / TILE_DEG);
   const lonDeg = TILE_DEG / Math.max(0.05, Math.cos(((i + 0.5) * TILE_DEG * Math.PI) / 180));
   const j = Math.floor(point.lon / lonDeg);
-  return { key: i * TILE_ROW + j, lat: (i + 0.5) * TILE_DEG, lon: (j + 0.5) * lonDeg };
+  return { key: i * TILE_ROW + j, row: i, column: j, lat: (i + 0.5) * TILE_DEG, lon: (j + 0.5) * lonDeg };
 }
 
 /**

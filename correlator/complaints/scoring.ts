@@ -89,13 +89,16 @@ const ROUNDING_MS = 5 * MINUTE_MS;
 
 export const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
+/** The times of a complaint, all that its time range and time weights read. */
+export type ComplaintTimes = Pick<Complaint, 'receivedAt' | 'issueAt'>;
+
 /** The customer's stated time, never after the complaint itself (a later one is a typo or a zone slip). */
-export function statedTime(c: Complaint): EpochMs | undefined {
+export function statedTime(c: ComplaintTimes): EpochMs | undefined {
   return c.issueAt === undefined || c.issueAt === null ? undefined : Math.min(c.issueAt, c.receivedAt);
 }
 
 /** τ: how vague a stated time is, ±15 min × (1 + days late), rounded up to 5 min. */
-export function statedTolerance(c: Complaint): number {
+export function statedTolerance(c: ComplaintTimes): number {
   const issue = statedTime(c);
   if (issue === undefined) return 0;
   const daysLate = (c.receivedAt - issue) / DAY_MS;
@@ -138,7 +141,7 @@ export function timeWeightAt(
  * below minScore. Without issueAt it is exactly [receivedAt − lookback, receivedAt + after].
  */
 export function candidateRange(
-  c: Complaint,
+  c: ComplaintTimes,
   o: Pick<MatchOptions, 'lookbackMs' | 'afterMs' | 'minScore'>,
 ): [EpochMs, EpochMs] {
   const issue = statedTime(c);

@@ -454,11 +454,7 @@ export function registerComplaintRoutes(api: FastifyInstance, ctx: ComplaintRout
         });
     }
     at ??= ctx.now();
-    const located = locate(
-      { id: 'context', receivedAt: at, channel: 'hotline', category: 'network', ...place },
-      inventory,
-      cfg.complaints.radiusKm,
-    );
+    const located = locate(place, inventory, cfg.complaints.radiusKm);
     if (!located.ok) return reply.code(404).send({ error: located.message, reason: located.reason });
     const candidates = candidateCells(located, inventory, cfg.complaints.radiusKm);
     const cells = candidates.map((c) => c.cell);
