@@ -4,7 +4,8 @@ import {
   BulkCorrelations,
   BulkScanner,
   matchInBulk,
-  prepareBulk,
+  planBulk,
+  readComplaints,
   scanTakenRanges,
   type CorrelatorOptions,
 } from '../correlator/complaints/index.js';
@@ -17,11 +18,12 @@ export const THREADED_FROM = 100_000;
 
 /**
  * Correlates every complaint with the windows, as `matchInBulk` does, in two threads on a machine
- * with more than one core: this one prepares the plan (duplicates, rejections, complaints and windows
- * as columns in shared buffers; it alone reads the complaint objects), then both scan ranges of
- * complaints, each taking the next range not yet taken until none is left. The worker starts first,
- * so it loads its modules while the plan is made. Same outcomes as one thread, complaint by
- * complaint (a test holds them equal).
+ * with more than one core. This one makes the plan (the windows as columns in shared buffers) and
+ * hands it to a worker, then reads the complaints into it — duplicates and rejections settled, the
+ * rest as columns; only this thread can read the complaint objects. The worker scans each range of
+ * complaints as soon as it is read; once all are read this thread scans too, each taking the next
+ * range not yet taken until none is left. The worker starts first, so it loads its modules while the
+ * windows are laid out. Same outcomes as one thread, complaint by complaint (a test holds them equal).
  */
 export async function matchInThreads(
   inventory: Inventory,
@@ -33,10 +35,12 @@ export async function matchInThreads(
   if (threads < 2) return matchInBulk(inventory, windows, complaints, options);
   const helper = new PartWorker('bulk-match-part');
   try {
-    const prepared = prepareBulk(inventory, windows, complaints, options, true);
-    const next = new Int32Array(new SharedArrayBuffer(4));
     const size = complaints.length;
+    const prepared = planBulk(inventory, windows, size, options, true);
+    const next = new Int32Array(new SharedArrayBuffer(4));
     helper.post({ plan: prepared.plan, cells: inventory.cells, size, next } satisfies MatchJob);
+    // The worker scans each range as soon as it is read here; then this thread scans too.
+    readComplaints(prepared, inventory, complaints);
     const mine = scanTakenRanges(new BulkScanner(inventory, prepared.plan), size, next);
     const theirs = await helper.next<Extract<MatchMessage, { kind: 'scanned' }>>('scanned');
     const ranges: Int32Array[] = new Array<Int32Array>(Math.ceil(size / BULK_RANGE));

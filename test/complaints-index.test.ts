@@ -15,7 +15,8 @@ import {
   BULK_RANGE,
   BulkCorrelations,
   matchInBulk,
-  prepareBulk,
+  planBulk,
+  readComplaints,
   candidateRange,
   haversineKm,
   locate,
@@ -299,11 +300,13 @@ void t.test('two threads give every complaint the outcome one thread gives it', 
   };
   t.ok(one.explainedCount > 1000, `not vacuous (${one.explainedCount} explained)`);
 
-  // The worker thread alone (this thread takes no range): its scan over the shared plan, handed back.
-  const prepared = prepareBulk(inv, windows, complaints, {}, true);
+  // The worker thread alone (this thread only reads, takes no range): given the plan before the
+  // complaints are read, it scans each range once it is read, over the shared columns.
+  const prepared = planBulk(inv, windows, complaints.length, {}, true);
   const worker = new PartWorker('bulk-match-part');
   const next = new Int32Array(new SharedArrayBuffer(4));
   worker.post({ plan: prepared.plan, cells: inv.cells, size: complaints.length, next } satisfies MatchJob);
+  readComplaints(prepared, inv, complaints);
   const scanned = await worker.next<Extract<MatchMessage, { kind: 'scanned' }>>('scanned');
   await worker.terminate();
   t.equal(scanned.ranges.length, 3, 'the worker took every range');

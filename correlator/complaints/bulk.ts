@@ -115,8 +115,8 @@ export interface BulkPlan {
   closed: Int32Array;
   open: Int32Array;
   maxSpan: Float64Array;
-  /** Each window's place in id order: equal scores list the smaller id first. */
-  idRank: Int32Array;
+  /** Each window's id: equal scores list the smaller id first (cloned to a worker: cheaper than ranking them here). */
+  ids: string[];
   /** Windows on cells the inventory does not know, per cell id. */
   unknownCell: Map<string, number[]>;
   /** Per complaint: Status, then (Added) what the scan needs. */
@@ -130,9 +130,12 @@ export interface BulkPlan {
   cell: Int32Array;
   /** Index into SYMPTOMS (0: none, or one symptomFit does not know). */
   symptom: Uint8Array;
+  /** The unknown cells windows name, then one standing for any other unknown cell. */
   unknownIds: string[];
   /** After the scan: how many windows each complaint lists. */
   count: Int32Array;
+  /** How many complaints are read into the columns so far (Atomics: written by one thread, waited on by others). */
+  read: Int32Array;
 }
 
 /** A plan, and what only the thread that made it holds: the windows and the rejections. */
@@ -141,6 +144,7 @@ export interface PreparedBulk {
   /** The windows in the plan's order (window i of the columns is windows[i]). */
   windows: Window[];
   rejected: Map<number, Extract<ComplaintOutcome, { status: 'rejected' }>>;
+  cellIndex: ReadonlyMap<string, number>;
 }
 
 type Alloc = <T extends Float64Array | Int32Array | Uint8Array>(
@@ -160,27 +164,76 @@ export function prepareBulk(
   options: Partial<CorrelatorOptions> = {},
   shared = false,
 ): PreparedBulk {
-  const o = { ...DEFAULT_CORRELATOR_OPTIONS, ...options };
+  const prepared = planBulk(inventory, windows, complaints.length, options, shared);
+  readComplaints(prepared, inventory, complaints);
+  return prepared;
+}
+
+/**
+ * The plan before its complaints are read (readComplaints): the windows as columns, and room for n
+ * complaints. Everything a scan reads is in place, so it can go to a worker thread before the
+ * complaints are read, and the worker scan each range as soon as it is read (`plan.read`).
+ */
+export function planBulk(
+  inventory: Inventory,
+  windows: readonly Window[],
+  n: number,
+  options: Partial<CorrelatorOptions> = {},
+  shared = false,
+): PreparedBulk {
+  const { radiusKm, lookbackMs, afterMs, explainAt, minScore, maxMatches } = {
+    ...DEFAULT_CORRELATOR_OPTIONS,
+    ...options,
+  };
   const alloc: Alloc = (type, n) =>
     shared ? new type(new SharedArrayBuffer(Math.max(1, n) * type.BYTES_PER_ELEMENT)) : new type(n);
   const geo = new InventoryGeometry(inventory);
   const table = windowColumns(windows, geo, alloc);
+  // A cell the inventory does not know matters to the scan only through its windows, and through
+  // being named at all (other cells then weigh as another cell's, not as an address's): the ids
+  // with windows, then one that stands for any other (a string no cell and no window has).
+  const unknownIds = [...table.columns.unknownCell.keys()];
+  let anyOther = '\u0000';
+  while (geo.cellIndex.has(anyOther) || table.columns.unknownCell.has(anyOther)) anyOther += '\u0000';
+  unknownIds.push(anyOther);
+  return {
+    plan: {
+      options: { radiusKm, lookbackMs, afterMs, explainAt, minScore, maxMatches },
+      ...table.columns,
+      status: alloc(Uint8Array, n),
+      flags: alloc(Uint8Array, n),
+      receivedAt: alloc(Float64Array, n),
+      issueAt: alloc(Float64Array, n),
+      lat: alloc(Float64Array, n),
+      lon: alloc(Float64Array, n),
+      cell: alloc(Int32Array, n),
+      symptom: alloc(Uint8Array, n),
+      unknownIds,
+      count: alloc(Int32Array, n),
+      read: alloc(Int32Array, 1),
+    },
+    windows: table.windows,
+    rejected: new Map(),
+    cellIndex: geo.cellIndex,
+  };
+}
+
+/**
+ * Reads the complaints into a plan, in the given order (a later id is a duplicate of an earlier
+ * one), publishing how many are read every BULK_RANGE complaints (`plan.read`, through Atomics: a
+ * worker waiting on it scans a range as soon as it is read).
+ */
+export function readComplaints(prepared: PreparedBulk, inventory: Inventory, complaints: readonly Complaint[]): void {
+  const { plan, rejected, cellIndex } = prepared;
+  const { status, flags, receivedAt, issueAt, lat, lon, cell, symptom, unknownIds } = plan;
+  const unknownIndex = new Map(unknownIds.map((id, k) => [id, k]));
+  const anyOther = unknownIds.length - 1;
   const n = complaints.length;
-  const status = alloc(Uint8Array, n);
-  const flags = alloc(Uint8Array, n);
-  const receivedAt = alloc(Float64Array, n);
-  const issueAt = alloc(Float64Array, n);
-  const lat = alloc(Float64Array, n);
-  const lon = alloc(Float64Array, n);
-  const cell = alloc(Int32Array, n);
-  const symptom = alloc(Uint8Array, n);
-  const unknownIds: string[] = [];
-  const unknownIndex = new Map<string, number>();
-  const rejected = new Map<number, Extract<ComplaintOutcome, { status: 'rejected' }>>();
   const seen = new IdTable(complaints);
   // Only whether it can be located matters here: the nearest mast is the scan's to find.
   const noNearest = () => undefined;
   for (let i = 0; i < n; i++) {
+    if (i % BULK_RANGE === 0 && i > 0) publish(plan.read, i);
     // Each field read once: complaints come in as many shapes as their optional fields combine (a
     // dozen in a typical file), and every read of a field of such a megamorphic object is slow.
     const c = complaints[i]!;
@@ -207,9 +260,9 @@ export function prepareBulk(
     const hasLon = lo !== undefined && lo !== null;
     const hasAddress = hasLat && hasLon;
     // A known cell alone always locates; anything else is locate()'s to judge.
-    const known = cellId ? geo.cellIndex.get(cellId) : undefined;
+    const known = cellId ? cellIndex.get(cellId) : undefined;
     if (hasLat || hasLon || known === undefined) {
-      const located = locate(c, inventory, o.radiusKm, noNearest);
+      const located = locate(c, inventory, plan.options.radiusKm, noNearest);
       if (!located.ok) {
         status[i] = Status.Rejected;
         const { reason, field, message } = located;
@@ -230,35 +283,16 @@ export function prepareBulk(
       lat[i] = la;
       lon[i] = lo;
     }
-    if (!cellId) cell[i] = -1;
-    else if (known !== undefined) cell[i] = known;
-    else {
-      let k = unknownIndex.get(cellId);
-      if (k === undefined) unknownIndex.set(cellId, (k = unknownIds.push(cellId) - 1));
-      cell[i] = -2 - k;
-    }
+    cell[i] = !cellId ? -1 : known !== undefined ? known : -2 - (unknownIndex.get(cellId) ?? anyOther);
     const sym = SYMPTOMS.indexOf(c.symptom);
     symptom[i] = sym < 0 ? 0 : sym;
   }
-  const { radiusKm, lookbackMs, afterMs, explainAt, minScore, maxMatches } = o;
-  return {
-    plan: {
-      options: { radiusKm, lookbackMs, afterMs, explainAt, minScore, maxMatches },
-      ...table.columns,
-      status,
-      flags,
-      receivedAt,
-      issueAt,
-      lat,
-      lon,
-      cell,
-      symptom,
-      unknownIds,
-      count: alloc(Int32Array, n),
-    },
-    windows: table.windows,
-    rejected,
-  };
+  publish(plan.read, n);
+}
+
+function publish(read: Int32Array, upTo: number): void {
+  Atomics.store(read, 0, upTo);
+  Atomics.notify(read, 0);
 }
 
 /** The inventory's cells and sites as indices: the same numbers in every thread built from the same inventory. */
@@ -290,7 +324,7 @@ class InventoryGeometry {
 
 type WindowColumns = Pick<
   BulkPlan,
-  'start' | 'score' | 'place' | 'closed' | 'open' | 'maxSpan' | 'idRank' | 'unknownCell'
+  'start' | 'score' | 'place' | 'closed' | 'open' | 'maxSpan' | 'ids' | 'unknownCell'
 >;
 
 /** The windows as columns: per site, closed windows by start, then the site's open ones. */
@@ -306,18 +340,18 @@ function windowColumns(
   // full collection.
   const isOpen = (w: Window) => w.end === undefined || w.end === null;
   const at = (w: Window) => (Number.isFinite(w.lastBad) ? w.lastBad : -Infinity);
-  const ids = new IdTable(ws);
+  const byId = new IdTable(ws);
   const keep = new Uint8Array(ws.length);
   for (let i = 0; i < ws.length; i++) {
     const w = ws[i]!;
-    const slot = ids.slot(w.id);
-    const j = ids.at(slot);
+    const slot = byId.slot(w.id);
+    const j = byId.at(slot);
     if (j >= 0) {
       const o = ws[j]!;
       if (at(w) < at(o) || (at(w) === at(o) && Number(!isOpen(w)) < Number(!isOpen(o)))) continue;
       keep[j] = 0;
     }
-    ids.put(slot, i);
+    byId.put(slot, i);
     keep[i] = 1;
   }
   // By site (unknown cells after the last), closed before open, then start: counted into place.
@@ -369,12 +403,8 @@ function windowColumns(
     } else if (!isOpen(w)) maxSpan[site] = Math.max(maxSpan[site]!, w.end! - w.start);
   }
   for (let s = 0; s <= nSites; s++) open[s]! += first[s]!;
-  const byId = Array.from(windows.keys()).sort((a, b) =>
-    windows[a]!.id < windows[b]!.id ? -1 : windows[a]!.id > windows[b]!.id ? 1 : 0,
-  );
-  const idRank = alloc(Int32Array, n);
-  byId.forEach((w, rank) => (idRank[w] = rank));
-  return { columns: { start, score, place, closed: first, open, maxSpan, idRank, unknownCell }, windows };
+  const ids = windows.map((w) => w.id);
+  return { columns: { start, score, place, closed: first, open, maxSpan, ids, unknownCell }, windows };
 }
 
 /**
@@ -445,9 +475,12 @@ interface CellCandidates {
  */
 export class BulkScanner {
   readonly scan: (from: number, to: number) => Int32Array;
+  /** How many complaints of the plan are read (see BulkPlan.read). */
+  readonly read: Int32Array;
 
   constructor(inventory: Inventory, plan: BulkPlan) {
     this.scan = bulkScan(inventory, plan);
+    this.read = plan.read;
   }
 }
 
@@ -456,7 +489,7 @@ function bulkScan(inventory: Inventory, plan: BulkPlan): (from: number, to: numb
   const { radiusKm, minScore, maxMatches } = o;
   const geo = new InventoryGeometry(inventory);
   const { cells, cellIndex, cellSite, cellSlot, siteSize, nSites } = geo;
-  const { start, score, place: cellOf, closed, open, maxSpan, idRank, unknownCell } = plan;
+  const { start, score, place: cellOf, closed, open, maxSpan, ids, unknownCell } = plan;
   // Each site's point (its first cell's) and how far its farthest cell stands from it.
   const siteLat = new Float64Array(nSites);
   const siteLon = new Float64Array(nSites);
@@ -705,7 +738,7 @@ function bulkScan(inventory: Inventory, plan: BulkPlan): (from: number, to: numb
       const ws = mScore[k]!;
       const ww = mWin[k]!;
       let j = k - 1;
-      for (; j >= 0 && (mScore[j]! < ws || (mScore[j] === ws && idRank[mWin[j]!]! > idRank[ww]!)); j--) {
+      for (; j >= 0 && (mScore[j]! < ws || (mScore[j] === ws && ids[mWin[j]!]! > ids[ww]!)); j--) {
         mScore[j + 1] = mScore[j]!;
         mWin[j + 1] = mWin[j]!;
       }
@@ -740,8 +773,13 @@ export function scanTakenRanges(
   next: Int32Array,
 ): { r: number; listed: Int32Array }[] {
   const out: { r: number; listed: Int32Array }[] = [];
-  for (let r = Atomics.add(next, 0, 1); r * BULK_RANGE < size; r = Atomics.add(next, 0, 1))
-    out.push({ r, listed: scanner.scan(r * BULK_RANGE, Math.min(size, (r + 1) * BULK_RANGE)) });
+  for (let r = Atomics.add(next, 0, 1); r * BULK_RANGE < size; r = Atomics.add(next, 0, 1)) {
+    const end = Math.min(size, (r + 1) * BULK_RANGE);
+    // A range is scanned once it is read: the thread reading the complaints publishes its progress.
+    for (let read = Atomics.load(scanner.read, 0); read < end; read = Atomics.load(scanner.read, 0))
+      Atomics.wait(scanner.read, 0, read);
+    out.push({ r, listed: scanner.scan(r * BULK_RANGE, end) });
+  }
   return out;
 }
 
