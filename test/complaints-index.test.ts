@@ -212,6 +212,9 @@ void t.test("property: the bulk matcher gives the live correlator's outcome for 
     complaints.push({ id: 'U1', receivedAt: T0, channel: 'app', category: 'network', cell: 'nowhere' });
     complaints.push({ id: 'U2', receivedAt: T0, channel: 'app', category: 'network', lat: 31 });
     complaints.push({ id: 'U3', receivedAt: NaN, channel: 'app', category: 'network', cell: inv.cells[0]!.id });
+    // A cell the inventory does not know and no window names, with an address: located there.
+    const { lat, lon } = inv.cells[0]!;
+    complaints.push({ id: 'U4', receivedAt: T0 + 3 * DAY, channel: 'app', category: 'network', cell: 'Y-9', lat, lon });
     // Odd seeds: an address complaint's id again later, named by a cell alone — once not about the
     // network, once about it: both duplicates of the added one, whatever they are.
     if (seed % 2 === 1) {
@@ -239,6 +242,8 @@ void t.test("property: the bulk matcher gives the live correlator's outcome for 
         ['duplicate', 'duplicate', 'duplicate'],
         `seed ${seed}: the repeated ids are duplicates, the one not about the network too`,
       );
+    const u4 = want[complaints.findIndex((c) => c.id === 'U4')]!;
+    t.ok(u4.status === 'added' && u4.correlation.windows.length > 0, `seed ${seed}: an unknown cell with an address`);
     const explained = want.filter((x) => x.status === 'added' && x.correlation.explained).length;
     t.ok(explained > 20, `seed ${seed}: not vacuous (${explained} explained)`);
     t.equal(bulk.explainedCount, explained, `seed ${seed}: the explained count`);
