@@ -187,7 +187,16 @@ void t.test('the board, the cell page, the agent page and complaint handling in 
     await page.evaluate(() => (globalThis as unknown as BoardGlobal).cellwatchBoard.received > 0),
     'it came over the stream',
   );
-  await page.click(`tr[data-alert="${alertId}"] button.ack`);
+  // Live rows keep arriving above it: a click aimed between two renders can land on what moved into
+  // the button's place. Clicked again (up to three times) until its dialog is open.
+  for (let attempt = 1; ; attempt++) {
+    await page.click(`tr[data-alert="${alertId}"] button.ack`);
+    const opened = await page
+      .waitForSelector('dialog.action textarea[name=comment]', { timeout: 5_000 })
+      .then(() => true)
+      .catch(() => false);
+    if (opened || attempt === 3) break;
+  }
   await page.fill('dialog.action textarea[name=comment]', 'looking at it');
   await page.click('dialog.action button[type=submit]');
   await page.waitForSelector(`tr[data-alert="${alertId}"].acked`);
