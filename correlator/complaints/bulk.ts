@@ -760,7 +760,7 @@ function bulkScan(inventory: Inventory, plan: BulkPlan): (from: number, to: numb
 }
 
 /** How many complaints a thread takes at a time: enough to even out a slower thread, few enough to stay cheap to hand out. */
-export const BULK_RANGE = 32_768;
+export const BULK_RANGE = 16_384;
 
 /**
  * Scans ranges of BULK_RANGE complaints, taking the next one from a counter the threads share
