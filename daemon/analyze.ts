@@ -188,7 +188,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: AnalyzeIo): Promise<F
  * `joinSampleRanges`). Reading is half of analyze's time, and this halves it on a free second core.
  * Compressed files and other formats are read here alone.
  */
-async function readSamples(
+export async function readSamples(
   path: string,
   cols: SampleColumns,
   links: LinkSample[],
@@ -274,7 +274,7 @@ async function analyzeInParts(input: AnalysisInput, helper: PartWorker): Promise
 const CHUNKS = 8;
 
 /** The worker thread of the second part (daemon/analyze-part.ts), as a queue of its answers. */
-class PartWorker {
+export class PartWorker {
   private readonly worker: Worker;
   private readonly inbox: { kind: string }[] = [];
   private waiting: { kind: string; resolve: (m: { kind: string }) => void; reject: (e: Error) => void } | undefined;
@@ -333,7 +333,7 @@ class PartWorker {
  * columns are sized once instead of doubling (at 5.76 M samples the last doubling alone held 1.4 GB
  * of old and new columns at once). Compressed or tiny files: a small start, grown as needed.
  */
-function expectedRecords(path: string): number {
+export function expectedRecords(path: string): number {
   if (path.endsWith('.gz')) return 1024;
   try {
     const size = statSync(path).size;
