@@ -197,7 +197,9 @@ export async function readSamples(
   onProgress: FileProgress,
 ): Promise<SampleFileResult> {
   const sink = { add: (s: Sample) => cols.append(s), addLink: (l: LinkSample) => links.push(l) };
-  const ranges = helper && !path.endsWith('.gz') && (await sampleFileFormat(path)) === 'jsonl' ? jsonlRanges(path) : [];
+  // Only a regular file can be read at two places at once (a pipe, /dev/stdin from one, cannot).
+  const seekable = helper !== undefined && !path.endsWith('.gz') && regularFile(path);
+  const ranges = seekable && (await sampleFileFormat(path)) === 'jsonl' ? jsonlRanges(path) : [];
   if (!helper || ranges.length !== 2) return readSampleFile(path, sink, { onProgress });
   const [mine, theirs] = ranges as [FileRange, FileRange];
   const size = theirs.end;
@@ -218,6 +220,14 @@ export async function readSamples(
   // the first counts them as one reader would. Rare enough (a garbage file) to pay for twice.
   await reader.read(path, theirs, (b) => onProgress(b, size));
   return sampleRangesResult(reader.finish());
+}
+
+function regularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** From this many samples (about 50 MB of JSON lines) the analysis runs in two threads. */
