@@ -440,10 +440,16 @@ export class BaselineStore {
     kind: KpiBaseline['kind'],
     kpi: BaselineKpi,
   ): KpiBaseline | undefined {
+    // hist.mean(h, k) written out: this loop reads every look-back hour of every cell-hour and KPI.
+    const { tags, sums, counts, slots } = hist;
+    const scratch = this.scratch;
     let n = 0;
-    for (const h of hours) {
-      const m = hist.mean(h, k);
-      if (!Number.isNaN(m) && n < this.scratch.length) this.scratch[n++] = m;
+    for (let j = 0; j < hours.length && n < scratch.length; j++) {
+      const h = hours[j]!;
+      const slot = h % slots;
+      if (tags[slot] !== h) continue;
+      const c = counts[slot * K + k]!;
+      if (c !== 0) scratch[n++] = sums[slot * K + k]! / SCALE / c;
     }
     if (n < min) return undefined;
     const { median, mad, runMad } = medianMad(
