@@ -1,5 +1,6 @@
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { extname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -127,6 +128,54 @@ async function head(path: string, bytes = 64 * 1024): Promise<string> {
   return out;
 }
 
+/**
+ * A file's text for one read: `head` to sniff it, then `chunks` once. A regular file is opened again for
+ * each; a pipe (`--samples /dev/stdin`) can be read only once, so what `head` took from it is kept and
+ * `chunks` gives it first — sniffing must not eat the first lines.
+ */
+class TextInput {
+  private readonly once: boolean;
+  private source: AsyncGenerator<string> | undefined;
+  private peeked = '';
+
+  constructor(
+    private readonly path: string,
+    stats: Stats,
+    private readonly opts: { chunkBytes?: number; onProgress?: FileProgress },
+    private readonly read: { bytes: number },
+  ) {
+    this.once = !stats.isFile();
+    this.total = stats.size;
+  }
+
+  private readonly total: number;
+
+  async head(bytes = 64 * 1024): Promise<string> {
+    if (!this.once) return head(this.path, bytes);
+    const source = (this.source ??= textChunks(this.path, this.total, this.opts, this.read));
+    while (this.peeked.length < bytes && !this.peeked.includes('\n')) {
+      const r = await source.next();
+      if (r.done) break;
+      this.peeked += r.value;
+    }
+    return this.peeked;
+  }
+
+  async *chunks(): AsyncGenerator<string> {
+    if (!this.once) {
+      yield* textChunks(this.path, this.total, this.opts, this.read);
+      return;
+    }
+    const source = (this.source ??= textChunks(this.path, this.total, this.opts, this.read));
+    if (this.peeked.length > 0) {
+      const text = this.peeked;
+      this.peeked = '';
+      yield text;
+    }
+    yield* source;
+  }
+}
+
 const SLICE = 64 * 1024;
 
 /** JSON lines into a per-record callback, a slice of lines per JSON.parse when they allow it. */
@@ -243,12 +292,14 @@ export async function readSampleFile(
   sink: SampleSink,
   opts: SampleFileOptions = {},
 ): Promise<SampleFileResult> {
-  const total = (await stat(path)).size;
+  const stats = await stat(path);
+  const total = stats.size;
   const options: SampleOptions = { ...opts, source: opts.source ?? 'import' };
-  const format = opts.format ?? formatFromName(path) ?? sniffFormat(await head(path));
   const read = { bytes: 0 };
+  const input = new TextInput(path, stats, opts, read);
+  const format = opts.format ?? formatFromName(path) ?? sniffFormat(await input.head());
   const warnings: string[] = [];
-  const chunks = () => textChunks(path, total, opts, read);
+  const chunks = () => input.chunks();
   const result = (counts: IntakeCounts, records: number, extra: Partial<SampleFileResult> = {}): SampleFileResult => {
     warnings.push(...ignoredWarnings(counts));
     return { format, bytes: read.bytes, records, ...counts, warnings, ...extra };
@@ -284,7 +335,7 @@ export async function readSampleFile(
   if (format === 'lp') {
     let precision: Precision;
     if (opts.precision === undefined || opts.precision === 'auto') {
-      const guess = guessPrecision(await head(path));
+      const guess = guessPrecision(await input.head());
       precision = guess ?? 'n';
       warnings.push(
         guess
@@ -613,14 +664,14 @@ export async function readComplaintFile(
   sink: ComplaintSink,
   opts: ComplaintFileOptions = {},
 ): Promise<ComplaintFileResult> {
-  const total = (await stat(path)).size;
-  const sniffed = (await head(path)).trimStart();
+  const read = { bytes: 0 };
+  const input = new TextInput(path, await stat(path), opts, read);
+  const sniffed = (await input.head()).trimStart();
   const format: ComplaintFormat =
     opts.format ?? (formatFromName(path) === 'csv' ? 'csv' : sniffed.startsWith('{') ? 'jsonl' : 'csv');
-  const read = { bytes: 0 };
   const warnings: string[] = [];
   let accepted = 0;
-  const chunks = () => textChunks(path, total, opts, read);
+  const chunks = () => input.chunks();
   const done = (dec: ComplaintDecoder, records: number, error?: string): ComplaintFileResult => {
     const c = dec.tally.counts();
     return {
@@ -720,13 +771,13 @@ export async function readRawComplaints(
   onRecord: (r: RawComplaintRecord, file: RawComplaintFile) => void | Promise<void>,
   opts: { format?: ComplaintFormat; onProgress?: FileProgress; chunkBytes?: number } = {},
 ): Promise<RawComplaintFile> {
-  const total = (await stat(path)).size;
-  const sniffed = (await head(path)).trimStart();
+  const read = { bytes: 0 };
+  const input = new TextInput(path, await stat(path), opts, read);
+  const sniffed = (await input.head()).trimStart();
   const format: ComplaintFormat =
     opts.format ?? (formatFromName(path) === 'csv' ? 'csv' : sniffed.startsWith('{') ? 'jsonl' : 'csv');
-  const read = { bytes: 0 };
   const file: RawComplaintFile = { format, bytes: 0, records: 0 };
-  const chunks = () => textChunks(path, total, opts, read);
+  const chunks = () => input.chunks();
 
   if (format === 'jsonl') {
     const found: RawComplaintRecord[] = [];
