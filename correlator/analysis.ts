@@ -645,7 +645,8 @@ export class AnalysisPart {
     for (let c = this.from; c < this.to; c++) ids.add(plan.cells[c]!.id);
     for (const c of plan.input.inventory?.cells ?? []) if (!owns || owns(c.id)) ids.add(c.id);
     const cells = [...ids].sort().map((id): PartCell => {
-      const view = lastDay === undefined ? undefined : detector.cellView(id, clock.dayStart(lastDay) + 12 * 3_600_000);
+      const view =
+        lastDay === undefined ? undefined : detector.cellProfile(id, clock.dayStart(lastDay) + 12 * 3_600_000);
       return {
         id,
         busyHour: view?.busyHour ?? null,
