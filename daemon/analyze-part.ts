@@ -1,10 +1,10 @@
 /**
  * The worker thread of a `cellwatch analyze` split in two. First, for a big JSON-lines file, it may
- * read the file's second half into columns of its own (shared buffers, joined after the main thread's
- * half without a copy through messages). Then the analysis split by cell: the columns arrive as shared
- * buffers (no copy); it takes ranges of cells (a counter shared with the main thread), runs each
- * through its own Detector, and answers twice — the days each range has sums for, then (told every
- * range's days) their sums, windows and cells. See daemon/analyze.ts.
+ * read the file's second half into columns of its own (shared buffers: the main thread appends them
+ * after its own half, nothing is cloned through messages). Then the analysis split by cell: the
+ * columns arrive as shared buffers (no copy); it takes ranges of cells (a counter shared with the
+ * main thread), runs each through its own Detector, and answers twice — the days each range has sums
+ * for, then (told every range's days) their sums, windows and cells. See daemon/analyze.ts.
  */
 import { parentPort } from 'node:worker_threads';
 import { SampleRangeReader, type FileRange, type SampleRangeResult } from '../collectors/intake/index.js';

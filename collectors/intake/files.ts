@@ -135,6 +135,7 @@ async function head(path: string, bytes = 64 * 1024): Promise<string> {
  */
 class TextInput {
   private readonly once: boolean;
+  private readonly total: number;
   private source: AsyncGenerator<string> | undefined;
   private peeked = '';
 
@@ -147,8 +148,6 @@ class TextInput {
     this.once = !stats.isFile();
     this.total = stats.size;
   }
-
-  private readonly total: number;
 
   async head(bytes = 64 * 1024): Promise<string> {
     if (!this.once) return head(this.path, bytes);
