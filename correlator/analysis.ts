@@ -170,6 +170,38 @@ export class SampleColumns {
     else if (f.ulVolumeMB) f.ulVolumeMB[i] = Number.NaN;
   }
 
+  /**
+   * Appends another set of columns' rows after these, as if each of its samples were appended in
+   * order (cell ids interned here, columns this side lacks added): how the rows a second thread read
+   * from the second half of a file join those of the first.
+   */
+  appendColumns(other: SampleColumns): void {
+    const n = other.length;
+    const at = this.length;
+    while (this.capacity < at + n) this.grow();
+    const ids = new Uint32Array(other.cellIds.length);
+    other.cellIds.forEach((id, k) => {
+      let ci = this.cellIndex.get(id);
+      if (ci === undefined) {
+        ci = this.cellIds.length;
+        this.cellIds.push(id);
+        this.cellIndex.set(id, ci);
+      }
+      ids[k] = ci;
+    });
+    const cell = this.cell;
+    const theirs = other.cell;
+    for (let i = 0; i < n; i++) cell[at + i] = ids[theirs[i]!]!;
+    this.ts.set(other.ts.subarray(0, n), at);
+    this.source.set(other.source.subarray(0, n), at);
+    this.available.set(other.available.subarray(0, n), at);
+    if (other.interval) this.column('interval').set(other.interval.subarray(0, n), at);
+    else this.interval?.fill(Number.NaN, at, at + n);
+    for (const [f, col] of other.fields) this.column(f).set(col.subarray(0, n), at);
+    for (const [f, col] of this.fields) if (!other.fields.has(f)) col.fill(Number.NaN, at, at + n);
+    this.length = at + n;
+  }
+
   /** The sample at row i, as an object (only what it had). */
   sample(i: number): Sample {
     // Written out field by field: every sample then gets its properties in one order, so V8 keeps
@@ -613,7 +645,8 @@ export class AnalysisPart {
     for (let c = this.from; c < this.to; c++) ids.add(plan.cells[c]!.id);
     for (const c of plan.input.inventory?.cells ?? []) if (!owns || owns(c.id)) ids.add(c.id);
     const cells = [...ids].sort().map((id): PartCell => {
-      const view = lastDay === undefined ? undefined : detector.cellView(id, clock.dayStart(lastDay) + 12 * 3_600_000);
+      const view =
+        lastDay === undefined ? undefined : detector.cellProfile(id, clock.dayStart(lastDay) + 12 * 3_600_000);
       return {
         id,
         busyHour: view?.busyHour ?? null,

@@ -191,8 +191,8 @@ class HourBaselines implements Baselines {
   constructor(
     private readonly store: BaselineStore,
     private readonly hist: CellHistory,
-    private readonly weekly: readonly number[],
-    private readonly daily: readonly number[],
+    private readonly weekly: HourList,
+    private readonly daily: HourList,
   ) {}
 
   private of(kpi: BaselineKpi): KpiBaseline | undefined {
@@ -228,13 +228,22 @@ class HourBaselines implements Baselines {
   }
 }
 
+/**
+ * UTC hours a baseline reads, with their slots in every cell's ring (the rings are the same size):
+ * found once for all cells, so the scan of a cell's hours does no division.
+ */
+interface HourList {
+  hours: readonly number[];
+  slots: readonly number[];
+}
+
 /** Per-cell hourly histories and the baselines drawn from them. */
 export class BaselineStore {
   private readonly cells = new Map<string, CellHistory>();
   private readonly slots: number;
   private readonly scratch = new Float64Array(2048);
   /** Per UTC hour, the hours its baselines look at: the same for every cell, so found once. */
-  private readonly lookback = new Map<number, { weekly: number[]; daily: number[] }>();
+  private readonly lookback = new Map<number, { weekly: HourList; daily: HourList }>();
 
   constructor(
     private settings: BaselineSettings,
@@ -380,7 +389,7 @@ export class BaselineStore {
   }
 
   /** The UTC hours a day's level reads: the same for every cell, so found once per day. */
-  private levelHoursOf(day: number): number[] {
+  private levelHoursOf(day: number): HourList {
     if (this.levelHours?.day === day) return this.levelHours.hours;
     const from = Math.ceil(this.clock.dayStart(day - this.settings.levelDays) / HOUR_MS);
     // Up to `guard` before the day: the hours a live detector has surely settled by then, so live
@@ -388,13 +397,18 @@ export class BaselineStore {
     const to = Math.floor((this.clock.dayStart(day) - this.guard) / HOUR_MS);
     const hours: number[] = [];
     for (let h = from; h < to; h++) hours.push(h);
-    this.levelHours = { day, hours };
-    return hours;
+    const list = this.hourList(hours);
+    this.levelHours = { day, hours: list };
+    return list;
   }
 
-  private levelHours: { day: number; hours: number[] } | undefined;
+  private levelHours: { day: number; hours: HourList } | undefined;
 
-  private lookbackOf(h: number): { weekly: number[]; daily: number[] } {
+  private hourList(hours: number[]): HourList {
+    return { hours, slots: hours.map((h) => h % this.slots) };
+  }
+
+  private lookbackOf(h: number): { weekly: HourList; daily: HourList } {
     let l = this.lookback.get(h);
     if (l) return l;
     const s = this.settings;
@@ -419,7 +433,7 @@ export class BaselineStore {
       if (c !== undefined) daily.push(c);
     }
     if (this.lookback.size > 10_000) this.lookback.clear();
-    this.lookback.set(h, (l = { weekly, daily }));
+    this.lookback.set(h, (l = { weekly: this.hourList(weekly), daily: this.hourList(daily) }));
     return l;
   }
 
@@ -434,16 +448,22 @@ export class BaselineStore {
   /** @internal */
   fromHours(
     hist: CellHistory,
-    hours: readonly number[],
+    list: HourList,
     k: number,
     min: number,
     kind: KpiBaseline['kind'],
     kpi: BaselineKpi,
   ): KpiBaseline | undefined {
+    // hist.mean(h, k) written out: this loop reads every look-back hour of every cell-hour and KPI.
+    const { tags, sums, counts } = hist;
+    const { hours, slots } = list;
+    const scratch = this.scratch;
     let n = 0;
-    for (const h of hours) {
-      const m = hist.mean(h, k);
-      if (!Number.isNaN(m) && n < this.scratch.length) this.scratch[n++] = m;
+    for (let j = 0; j < hours.length && n < scratch.length; j++) {
+      const slot = slots[j]!;
+      if (tags[slot] !== hours[j]) continue;
+      const c = counts[slot * K + k]!;
+      if (c !== 0) scratch[n++] = sums[slot * K + k]! / SCALE / c;
     }
     if (n < min) return undefined;
     const { median, mad, runMad } = medianMad(

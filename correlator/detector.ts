@@ -413,20 +413,34 @@ export class Detector {
 
   cellView(cell: string, now: EpochMs): CellView {
     const today = this.clock.day(now);
-    const bh = busyHour(this.baselines, this.clock, cell, today);
-    const hourly = this.baselines.hourly(cell, now);
-    const kind = hourly.activeUsers?.kind ?? hourly.dlMbps?.kind ?? 'none';
+    const profile = this.cellProfile(cell, now);
     const openWindows: Window[] = [];
     for (const stream of STREAMS)
       for (const w of this.tracks.get(stream, cell)?.windows(this.svc) ?? [])
         if (w.end === undefined) openWindows.push(w);
     return {
       cell,
+      busyHour: profile.busyHour,
+      bouncingBusyHour: profile.bouncingBusyHour,
+      // (The cell's target sums every cell of the day: an offline report of thousands of cells
+      // asks for the profile only.)
+      todayRatio: this.targets(dayString(today), 'cell', cell)[0]?.ratio ?? null,
+      baseline: profile.baseline,
+      openWindows,
+    };
+  }
+
+  /** A cell's busy hour as of `now`'s local day, and the kind of its load baseline at `now`. */
+  cellProfile(
+    cell: string,
+    now: EpochMs,
+  ): { busyHour: number | undefined; bouncingBusyHour: number | undefined; baseline: BaselineKind } {
+    const bh = busyHour(this.baselines, this.clock, cell, this.clock.day(now));
+    const hourly = this.baselines.hourly(cell, now);
+    return {
       busyHour: bh.hour,
       bouncingBusyHour: bh.bouncing,
-      todayRatio: this.targets(dayString(today), 'cell', cell)[0]?.ratio ?? null,
-      baseline: kind,
-      openWindows,
+      baseline: hourly.activeUsers?.kind ?? hourly.dlMbps?.kind ?? 'none',
     };
   }
 

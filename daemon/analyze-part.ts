@@ -1,10 +1,13 @@
 /**
- * The worker thread of a `cellwatch analyze` split by cell: the columns arrive as shared buffers (no
- * copy); it takes ranges of cells (a counter shared with the main thread), runs each through its own
- * Detector, and answers twice — the days each range has sums for, then (told every range's days)
- * their sums, windows and cells. See daemon/analyze.ts.
+ * The worker thread of a `cellwatch analyze` split in two. First, for a big JSON-lines file, it may
+ * read the file's second half into columns of its own (shared buffers: the main thread appends them
+ * after its own half, nothing is cloned through messages). Then the analysis split by cell: the
+ * columns arrive as shared buffers (no copy); it takes ranges of cells (a counter shared with the
+ * main thread), runs each through its own Detector, and answers twice — the days each range has sums
+ * for, then (told every range's days) their sums, windows and cells. See daemon/analyze.ts.
  */
 import { parentPort } from 'node:worker_threads';
+import { SampleRangeReader, type FileRange, type SampleRangeResult } from '../collectors/intake/index.js';
 import { CellInventory } from '../config/inventory.js';
 import {
   SampleColumns,
@@ -36,7 +39,18 @@ export interface PartJob {
   history?: HourlyMean[];
 }
 
+/** What the main thread sends for the second half of a file. */
+export interface ReadJob {
+  path: string;
+  range: FileRange;
+  /** Rows the columns are sized for (about the range's samples). */
+  capacity: number;
+  /** Bytes read so far, for the main thread's progress bar. */
+  progress: Float64Array;
+}
+
 export type PartMessage =
+  | { kind: 'read'; result: SampleRangeResult; columns: ColumnsState; links: LinkSample[] }
   | { kind: 'ran'; runs: { i: number; days: string[]; newest: number }[] }
   | { kind: 'done'; results: { i: number; result: PartResult }[] }
   | { kind: 'error'; message: string };
@@ -45,9 +59,25 @@ const port = parentPort;
 if (!port) throw new Error('daemon/analyze-part.js runs as a worker thread of cellwatch analyze');
 
 const parts: { i: number; part: AnalysisPart }[] = [];
-port.on('message', (msg: { kind: 'run'; job: PartJob } | { kind: 'finish'; days: string[]; newest: number }) => {
+type Job =
+  { kind: 'read'; job: ReadJob } | { kind: 'run'; job: PartJob } | { kind: 'finish'; days: string[]; newest: number };
+
+async function readRange(j: ReadJob): Promise<void> {
+  const cols = new SampleColumns(j.capacity, true);
+  const links: LinkSample[] = [];
+  const reader = new SampleRangeReader({ add: (s) => cols.append(s), addLink: (l) => links.push(l) });
+  await reader.read(j.path, j.range, (b) => (j.progress[0] = b));
+  const result = reader.finish();
+  port!.postMessage({ kind: 'read', result, columns: cols.state(), links } satisfies PartMessage);
+}
+
+const fail = (err: unknown) =>
+  port.postMessage({ kind: 'error', message: (err as Error).stack ?? String(err) } satisfies PartMessage);
+
+port.on('message', (msg: Job) => {
   try {
-    if (msg.kind === 'run') {
+    if (msg.kind === 'read') readRange(msg.job).catch(fail);
+    else if (msg.kind === 'run') {
       const j = msg.job;
       const cols = SampleColumns.fromState(j.columns);
       const inventory = j.inventory ? CellInventory.of(j.inventory) : undefined;
@@ -76,6 +106,6 @@ port.on('message', (msg: { kind: 'run'; job: PartJob } | { kind: 'finish'; days:
       port.close();
     }
   } catch (err) {
-    port.postMessage({ kind: 'error', message: (err as Error).stack ?? String(err) } satisfies PartMessage);
+    fail(err);
   }
 });

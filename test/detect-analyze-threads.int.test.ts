@@ -1,8 +1,8 @@
 /**
- * `cellwatch analyze --threads 2` (the default for big inputs: half the cells in a worker thread)
- * writes the report `--threads 1` writes, byte for byte, over the compiled CLI — links, an inventory
- * with a cell that sends nothing, bad rows rejected by line — and refuses a thread count it does not
- * have.
+ * `cellwatch analyze --threads 2` (the default for big inputs: the second half of a JSON-lines file
+ * read, and half the cells analysed, in a worker thread) writes the report `--threads 1` writes, byte
+ * for byte, over the compiled CLI — links, an inventory with a cell that sends nothing, bad rows in
+ * both halves rejected by line, CRLF — and refuses a thread count it does not have.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,8 +46,17 @@ void t.test('--threads 2 and --threads 1 write the same report', async (t) => {
   }
   lines.splice(100, 0, '{"cell":"S1-1","ts":"yesterday"}');
   lines.splice(2000, 0, '{"cell":"S1-1","ts":1772409600000,"dlMbps":-4}');
+  // The second half too (two threads read a JSON-lines file by halves): a broken line, a blank one, an
+  // unknown field.
+  const half = Math.floor(lines.length / 2);
+  lines.splice(half + 50, 0, '{"cell":"S1-1","ts":');
+  lines.splice(half + 60, 0, '');
+  lines[half + 70] = lines[half + 70]!.replace('{', '{"vendorKpi":3,');
   const samples = join(dir, 'samples.jsonl');
   writeFileSync(samples, lines.join('\n') + '\n');
+  // The same lines with CRLF ends and the last line without one: the same report.
+  const crlf = join(dir, 'samples-crlf.jsonl');
+  writeFileSync(crlf, lines.join('\r\n'));
   const inventory = join(dir, 'cells.csv');
   const cells = [...net.cells, { ...net.cells[0]!, id: 'ZZ-silent' }];
   writeFileSync(
@@ -59,12 +68,16 @@ void t.test('--threads 2 and --threads 1 write the same report', async (t) => {
   writeFileSync(config, 'timezone: Asia/Shanghai\n');
 
   const reports: string[] = [];
-  for (const threads of ['1', '2']) {
-    const out = join(dir, `report-${threads}.json`);
+  for (const [threads, file] of [
+    ['1', samples],
+    ['2', samples],
+    ['2', crlf],
+  ] as const) {
+    const out = join(dir, `report-${threads}-${reports.length}.json`);
     const r = await runCli([
       'analyze',
       '--samples',
-      samples,
+      file,
       '--inventory',
       inventory,
       '--config',
@@ -75,9 +88,15 @@ void t.test('--threads 2 and --threads 1 write the same report', async (t) => {
       threads,
     ]);
     t.equal(r.code, 0, `--threads ${threads} exits 0 (${r.stderr.slice(-300)})`);
+    t.match(
+      r.stderr,
+      /ignored unknown field "vendorKpi" \(1 time\)/,
+      `--threads ${threads}: the unknown field is told`,
+    );
     reports.push(readFileSync(out, 'utf8'));
   }
   t.equal(reports[1], reports[0], 'the two reports are the same to the byte');
+  t.equal(reports[2], reports[0], 'CRLF and no last newline, in two threads: the same report');
   const report = JSON.parse(reports[0]!) as FullReport;
   t.ok(report.windows.length > 0, `the incidents make windows (${report.windows.length})`);
   t.ok(
@@ -89,9 +108,11 @@ void t.test('--threads 2 and --threads 1 write the same report', async (t) => {
     [
       [101, 'ts'],
       [2001, 'dlMbps'],
+      [half + 51, undefined],
     ],
     'the bad rows are rejected by line and field, the rest analysed',
   );
+  t.equal(report.rejected.samplesCount, 3, 'the blank line is no rejection');
   t.ok(
     report.targets.some((x) => x.scope === 'cell' && x.id === 'ZZ-silent'),
     'the inventory cell that sent nothing has its rows',

@@ -152,6 +152,40 @@ void t.test('JSON array, CSV and line protocol files read the same samples', asy
   t.match(lp.warnings[0], /guessed/);
 });
 
+void t.test('a pipe (/dev/stdin) is read whole: sniffing it does not eat its first lines', async (t) => {
+  const dir = await makeTempDir('cellwatch-intake-pipe');
+  const want = samples(3000); // ≈ 400 KB: more than the 64 KiB a sniff reads
+  const jsonl = want.map((s) => JSON.stringify(s)).join('\n') + '\n';
+  const cases: [string, string, (path: string) => Promise<{ n: number; first: unknown; rejected: number }>][] = [
+    [
+      'JSON lines samples, format sniffed',
+      jsonl,
+      async (path) => {
+        const sink = new ArraySink();
+        const r = await readSampleFile(path, sink);
+        return { n: sink.samples.length, first: sink.samples[0], rejected: r.rejectedCount };
+      },
+    ],
+    [
+      'line protocol samples, format and precision sniffed',
+      encodeLines(want.map((s) => samplePoint(s))),
+      async (path) => {
+        const sink = new ArraySink();
+        const r = await readSampleFile(path, sink);
+        return { n: sink.samples.length, first: sink.samples[0], rejected: r.rejectedCount };
+      },
+    ],
+  ];
+  for (const [k, [spec, text, read]] of cases.entries()) {
+    const fifo = join(dir, `pipe-${k}`);
+    const made = spawnSync('mkfifo', [fifo]);
+    t.equal(made.status, 0, `${spec}: mkfifo`);
+    // The writer blocks until the reader opens the pipe; both run at once.
+    const [got] = await Promise.all([read(fifo), writeFile(fifo, text)]);
+    t.same(got, { n: want.length, first: want[0], rejected: 0 }, `${spec}: every sample, the first one first`);
+  }
+});
+
 void t.test('file-level problems and line protocol details', async (t) => {
   const dir = await makeTempDir('cellwatch-intake-files');
   const write = async (name: string, content: string) => {

@@ -4,8 +4,11 @@
  *   end to end (read, validate, analyse, write the report) against a parse-only program with the same
  *   reader into the same columns, each in its own process on the same file in the same run; samples/s,
  *   their ratio, and the CLI's peak RSS (read at its exit through `node --import`), with both programs'
- *   CPU time beside the wall times (analyze runs its analysis in two threads from 200,000 samples, so
- *   its wall time is less than its CPU time on a free second core);
+ *   CPU time beside the wall times. From 200,000 samples analyze reads a JSON-lines file by halves in
+ *   two threads and runs its analysis in two, so its wall time is less than its CPU time on a free
+ *   second core; the parse-only baseline of the ratio reads in one thread, and the same program
+ *   reading in two threads as analyze does is timed too and shown beside it (it is no target's
+ *   baseline: the issue's "parse-only pass" is the plain one);
  * - the live detector inside the daemon: the detection part on a House (embedded store, manual
  *   clock), fed 2,000 cells every simulated minute as the SNMP collector hands them over (one event per
  *   site), its minute jobs (target persistence, snapshot) run as the scheduler would: CPU share, the
@@ -77,6 +80,9 @@ export interface AnalyzeFigures {
   /** CPU seconds of each program, all threads (analyze runs its analysis in two from 200,000 samples). */
   totalCpuS: number;
   parseCpuS: number;
+  /** The parse-only program reading as analyze does on two cores (a JSON-lines file by halves). */
+  parse2S: number;
+  parse2CpuS: number;
   windows: number;
   targets: number;
 }
@@ -105,6 +111,10 @@ export async function timeAnalyze(
   const parsed = JSON.parse(parse.stdout) as { samples: number; rejected: number };
   log(
     `parse-only: ${parsed.samples} samples in ${parse.seconds.toFixed(1)} s, peak RSS ${parse.maxRssMiB.toFixed(0)} MiB`,
+  );
+  const parse2 = await timedChild([join(packageRoot, 'dist/bench/detect-parse.js'), file, '--threads', '2']);
+  log(
+    `parse-only, two threads: ${parse2.seconds.toFixed(1)} s, ${parse2.cpuS.toFixed(1)} CPU s, peak RSS ${parse2.maxRssMiB.toFixed(0)} MiB`,
   );
   const cli = join(packageRoot, 'dist/daemon/cli.js');
   const full = await timedChild([
@@ -135,6 +145,8 @@ export async function timeAnalyze(
     parseRssMiB: parse.maxRssMiB,
     totalCpuS: full.cpuS,
     parseCpuS: parse.cpuS,
+    parse2S: parse2.seconds,
+    parse2CpuS: parse2.cpuS,
     windows: report.windows.length,
     targets: report.targets.length,
   };
@@ -248,7 +260,10 @@ export const cases: BenchCase[] = [
           higherIsBetter: false,
           target: '≤ 2.0× parse-only',
           met: f.totalS <= 2 * f.parseS,
-          note: `CPU, all threads: analyze ${f.totalCpuS.toFixed(1)} s (its analysis in 2 threads), parse-only ${f.parseCpuS.toFixed(1)} s (${(f.totalCpuS / f.parseCpuS).toFixed(2)}×)`,
+          note:
+            `CPU, all threads: analyze ${f.totalCpuS.toFixed(1)} s (its read and analysis in 2 threads), parse-only ` +
+            `${f.parseCpuS.toFixed(1)} s (${(f.totalCpuS / f.parseCpuS).toFixed(2)}×); parse-only reading in 2 ` +
+            `threads as analyze does: ${f.parse2S.toFixed(1)} s wall (analyze ${(f.totalS / f.parse2S).toFixed(2)}×)`,
         },
         {
           case: 'detect: cellwatch analyze peak RSS',

@@ -1,5 +1,6 @@
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { extname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -10,6 +11,7 @@ import type { IntakeCounts, Rejection, SampleSink } from './index.js';
 import type { Precision } from './lineprotocol.js';
 import { LineProtocolDecoder, type CompiledMappings } from './mapping.js';
 import { HeaderError, SampleCsvDecoder, SampleDecoder, type SampleOptions } from './samples.js';
+import { DEFAULT_MAX_REJECTIONS, MAX_IGNORED_NAMES, type Tally } from './tally.js';
 import { csvEventOptions, detectDelimiter, TextNormalizer, type CsvEvent } from './text.js';
 
 /*
@@ -90,8 +92,13 @@ async function* textChunks(
   total: number,
   opts: { chunkBytes?: number; onProgress?: FileProgress },
   read: { bytes: number },
+  range?: FileRange,
 ): AsyncGenerator<string> {
-  const file = createReadStream(path, { highWaterMark: opts.chunkBytes ?? MiB });
+  if (range && range.end <= range.start) return;
+  const file = createReadStream(path, {
+    highWaterMark: opts.chunkBytes ?? MiB,
+    ...(range ? { start: range.start, end: range.end - 1 } : {}),
+  });
   const gz = path.endsWith('.gz');
   let source: Readable = file;
   if (gz) {
@@ -100,7 +107,7 @@ async function* textChunks(
     source = file.pipe(createGunzip());
     file.on('error', (e) => source.destroy(e));
   }
-  const norm = new TextNormalizer();
+  const norm = new TextNormalizer(!range || range.start === 0);
   for await (const chunk of source) {
     if (!gz) read.bytes += (chunk as Buffer).length;
     const text = norm.push(chunk as Buffer);
@@ -121,6 +128,53 @@ async function head(path: string, bytes = 64 * 1024): Promise<string> {
   return out;
 }
 
+/**
+ * A file's text for one read: `head` to sniff it, then `chunks` once. A regular file is opened again for
+ * each; a pipe (`--samples /dev/stdin`) can be read only once, so what `head` took from it is kept and
+ * `chunks` gives it first — sniffing must not eat the first lines.
+ */
+class TextInput {
+  private readonly once: boolean;
+  private readonly total: number;
+  private source: AsyncGenerator<string> | undefined;
+  private peeked = '';
+
+  constructor(
+    private readonly path: string,
+    stats: Stats,
+    private readonly opts: { chunkBytes?: number; onProgress?: FileProgress },
+    private readonly read: { bytes: number },
+  ) {
+    this.once = !stats.isFile();
+    this.total = stats.size;
+  }
+
+  async head(bytes = 64 * 1024): Promise<string> {
+    if (!this.once) return head(this.path, bytes);
+    const source = (this.source ??= textChunks(this.path, this.total, this.opts, this.read));
+    while (this.peeked.length < bytes && !this.peeked.includes('\n')) {
+      const r = await source.next();
+      if (r.done) break;
+      this.peeked += r.value;
+    }
+    return this.peeked;
+  }
+
+  async *chunks(): AsyncGenerator<string> {
+    if (!this.once) {
+      yield* textChunks(this.path, this.total, this.opts, this.read);
+      return;
+    }
+    const source = (this.source ??= textChunks(this.path, this.total, this.opts, this.read));
+    if (this.peeked.length > 0) {
+      const text = this.peeked;
+      this.peeked = '';
+      yield text;
+    }
+    yield* source;
+  }
+}
+
 const SLICE = 64 * 1024;
 
 /** JSON lines into a per-record callback, a slice of lines per JSON.parse when they allow it. */
@@ -137,6 +191,11 @@ class JsonLines {
 
   get records(): number {
     return this.index;
+  }
+
+  /** Lines taken so far (newlines, plus a last line without one once `end` has run). */
+  get lines(): number {
+    return this.line - 1;
   }
 
   push(text: string): void {
@@ -232,27 +291,24 @@ export async function readSampleFile(
   sink: SampleSink,
   opts: SampleFileOptions = {},
 ): Promise<SampleFileResult> {
-  const total = (await stat(path)).size;
+  const stats = await stat(path);
+  const total = stats.size;
   const options: SampleOptions = { ...opts, source: opts.source ?? 'import' };
-  const format = opts.format ?? formatFromName(path) ?? sniffFormat(await head(path));
   const read = { bytes: 0 };
+  const input = new TextInput(path, stats, opts, read);
+  const format = opts.format ?? formatFromName(path) ?? sniffFormat(await input.head());
   const warnings: string[] = [];
-  const chunks = () => textChunks(path, total, opts, read);
+  const chunks = () => input.chunks();
   const result = (counts: IntakeCounts, records: number, extra: Partial<SampleFileResult> = {}): SampleFileResult => {
-    for (const [name, n] of Object.entries(counts.ignoredFields))
-      warnings.push(`ignored unknown field "${name}" (${n} time${n === 1 ? '' : 's'})`);
+    warnings.push(...ignoredWarnings(counts));
     return { format, bytes: read.bytes, records, ...counts, warnings, ...extra };
   };
 
   if (format === 'jsonl') {
-    const dec = new SampleDecoder(options);
-    const lines = new JsonLines(
-      (v, i, l) => dec.take(v, sink, i, l),
-      (i, l, e) => dec.tally.reject(i, l, undefined, e),
-    );
-    for await (const text of chunks()) lines.push(text);
-    lines.end();
-    return result(dec.tally.counts(), lines.records);
+    const r = new SampleLines(sink, options);
+    for await (const text of chunks()) r.push(text);
+    r.end();
+    return result(r.tally.counts(), r.records);
   }
 
   if (format === 'json') {
@@ -278,7 +334,7 @@ export async function readSampleFile(
   if (format === 'lp') {
     let precision: Precision;
     if (opts.precision === undefined || opts.precision === 'auto') {
-      const guess = guessPrecision(await head(path));
+      const guess = guessPrecision(await input.head());
       precision = guess ?? 'n';
       warnings.push(
         guess
@@ -334,6 +390,187 @@ export async function readSampleFile(
     );
   // The columns are named once in the warnings: per-row counts of them would only repeat it.
   return { format, bytes: read.bytes, records: index, ...decoder.finish(), ignoredFields: {}, warnings };
+}
+
+const ignoredWarnings = (counts: IntakeCounts): string[] =>
+  Object.entries(counts.ignoredFields).map(
+    ([name, n]) => `ignored unknown field "${name}" (${n} time${n === 1 ? '' : 's'})`,
+  );
+
+/** The format a sample file is read as: from its name, else sniffed from its first bytes. */
+export async function sampleFileFormat(path: string): Promise<SampleFormat> {
+  return formatFromName(path) ?? sniffFormat(await head(path));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// JSON lines by byte range: one big file read by two threads at once
+
+/** Bytes [start, end) of a file. */
+export interface FileRange {
+  start: number;
+  end: number;
+}
+
+/** JSON-lines samples decoded into a sink, as text arrives: the whole of `readSampleFile`'s jsonl path. */
+class SampleLines {
+  private readonly dec: SampleDecoder;
+  private readonly lines: JsonLines;
+
+  constructor(sink: SampleSink, options: SampleOptions) {
+    const dec = (this.dec = new SampleDecoder(options));
+    this.lines = new JsonLines(
+      (v, i, l) => dec.take(v, sink, i, l),
+      (i, l, e) => dec.tally.reject(i, l, undefined, e),
+    );
+  }
+
+  get tally(): Tally {
+    return this.dec.tally;
+  }
+
+  get records(): number {
+    return this.lines.records;
+  }
+
+  get lineCount(): number {
+    return this.lines.lines;
+  }
+
+  push(text: string): void {
+    this.lines.push(text);
+  }
+
+  end(): void {
+    this.lines.end();
+  }
+}
+
+/**
+ * Where to cut a plain (uncompressed) JSON-lines file into two byte ranges for two readers: just
+ * after the first newline at or past its middle, so that no line, CRLF pair or UTF-8 character is
+ * split. One range when there is no such newline (or the file is empty past it).
+ */
+export function jsonlRanges(path: string): FileRange[] {
+  const size = statSync(path).size;
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    for (let at = Math.floor(size / 2); at < size;) {
+      const n = readSync(fd, buf, 0, buf.length, at);
+      if (n <= 0) break;
+      const nl = buf.subarray(0, n).indexOf(10);
+      if (nl >= 0) {
+        const cut = at + nl + 1;
+        return cut < size
+          ? [
+              { start: 0, end: cut },
+              { start: cut, end: size },
+            ]
+          : [{ start: 0, end: size }];
+      }
+      at += n;
+    }
+    return [{ start: 0, end: size }];
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * What reading one range of a JSON-lines file gave: counts, rejections (`index` and `line` counted
+ * from the range's start) and how many lines and records the range held.
+ */
+export interface SampleRangeResult extends IntakeCounts {
+  bytes: number;
+  records: number;
+  lines: number;
+  /** A range with more distinct unknown field names than are kept: its counts cannot be joined exactly. */
+  namesDropped: boolean;
+}
+
+/**
+ * Reads consecutive byte ranges of one plain JSON-lines file (from `jsonlRanges`), each as a part of
+ * the whole: a byte-order mark is stripped only at byte 0, and the last line of the file may lack its
+ * newline. Reading every range in order through one reader is reading the file.
+ */
+export class SampleRangeReader {
+  private readonly lines: SampleLines;
+  private bytes = 0;
+
+  constructor(sink: SampleSink, opts: SampleOptions = {}) {
+    this.lines = new SampleLines(sink, { ...opts, source: opts.source ?? 'import' });
+  }
+
+  async read(path: string, range: FileRange, onBytes?: (bytes: number) => void): Promise<void> {
+    const read = { bytes: 0 };
+    const before = this.bytes;
+    const onProgress = onBytes && (() => onBytes(before + read.bytes));
+    for await (const text of textChunks(path, 0, onProgress ? { onProgress } : {}, read, range)) this.lines.push(text);
+    this.bytes += read.bytes;
+  }
+
+  /** The counts so far, the last line of the file taken (call once every range is read). */
+  finish(): SampleRangeResult {
+    this.lines.end();
+    const t = this.lines.tally;
+    return {
+      ...t.counts(),
+      bytes: this.bytes,
+      records: this.lines.records,
+      lines: this.lines.lineCount,
+      namesDropped: t.namesDropped,
+    };
+  }
+}
+
+/**
+ * Two consecutive ranges' results as one read of both would give them: rejections renumbered after
+ * the first range's records and lines, at most `maxRejections` kept (the first range's first), and
+ * unknown field names in order of first sight. Undefined when the second range dropped field names
+ * (more distinct ones than kept): then only reading it after the first gives the right counts.
+ */
+export function joinSampleRanges(
+  first: SampleRangeResult,
+  second: SampleRangeResult,
+  maxRejections = DEFAULT_MAX_REJECTIONS,
+): SampleFileResult | undefined {
+  if (second.namesDropped) return undefined;
+  const rejected = first.rejected.slice(0, maxRejections);
+  for (const r of second.rejected) {
+    if (rejected.length >= maxRejections) break;
+    rejected.push({
+      ...r,
+      index: r.index + first.records,
+      ...(r.line === undefined ? {} : { line: r.line + first.lines }),
+    });
+  }
+  const ignored = new Map(Object.entries(first.ignoredFields));
+  for (const [name, n] of Object.entries(second.ignoredFields)) {
+    const had = ignored.get(name);
+    if (had !== undefined) ignored.set(name, had + n);
+    else if (ignored.size < MAX_IGNORED_NAMES) ignored.set(name, n);
+  }
+  const counts: IntakeCounts = {
+    samples: first.samples + second.samples,
+    links: first.links + second.links,
+    linksIgnored: first.linksIgnored + second.linksIgnored,
+    rejectedCount: first.rejectedCount + second.rejectedCount,
+    rejected,
+    ignoredFields: Object.fromEntries(ignored),
+  };
+  return {
+    format: 'jsonl',
+    bytes: first.bytes + second.bytes,
+    records: first.records + second.records,
+    ...counts,
+    warnings: ignoredWarnings(counts),
+  };
+}
+
+/** Reads a whole result from one reader that took every range (`SampleRangeReader.finish`). */
+export function sampleRangesResult(r: SampleRangeResult): SampleFileResult {
+  const { lines: _l, namesDropped: _d, ...counts } = r;
+  return { format: 'jsonl', ...counts, warnings: ignoredWarnings(counts) };
 }
 
 const quoteList = (names: readonly string[]) => names.map((c) => `"${c}"`).join(', ');
@@ -426,14 +663,14 @@ export async function readComplaintFile(
   sink: ComplaintSink,
   opts: ComplaintFileOptions = {},
 ): Promise<ComplaintFileResult> {
-  const total = (await stat(path)).size;
-  const sniffed = (await head(path)).trimStart();
+  const read = { bytes: 0 };
+  const input = new TextInput(path, await stat(path), opts, read);
+  const sniffed = (await input.head()).trimStart();
   const format: ComplaintFormat =
     opts.format ?? (formatFromName(path) === 'csv' ? 'csv' : sniffed.startsWith('{') ? 'jsonl' : 'csv');
-  const read = { bytes: 0 };
   const warnings: string[] = [];
   let accepted = 0;
-  const chunks = () => textChunks(path, total, opts, read);
+  const chunks = () => input.chunks();
   const done = (dec: ComplaintDecoder, records: number, error?: string): ComplaintFileResult => {
     const c = dec.tally.counts();
     return {
@@ -533,13 +770,13 @@ export async function readRawComplaints(
   onRecord: (r: RawComplaintRecord, file: RawComplaintFile) => void | Promise<void>,
   opts: { format?: ComplaintFormat; onProgress?: FileProgress; chunkBytes?: number } = {},
 ): Promise<RawComplaintFile> {
-  const total = (await stat(path)).size;
-  const sniffed = (await head(path)).trimStart();
+  const read = { bytes: 0 };
+  const input = new TextInput(path, await stat(path), opts, read);
+  const sniffed = (await input.head()).trimStart();
   const format: ComplaintFormat =
     opts.format ?? (formatFromName(path) === 'csv' ? 'csv' : sniffed.startsWith('{') ? 'jsonl' : 'csv');
-  const read = { bytes: 0 };
   const file: RawComplaintFile = { format, bytes: 0, records: 0 };
-  const chunks = () => textChunks(path, total, opts, read);
+  const chunks = () => input.chunks();
 
   if (format === 'jsonl') {
     const found: RawComplaintRecord[] = [];

@@ -88,20 +88,27 @@ export {
   type DecodedComplaint,
 } from './complaints.js';
 export {
+  SampleRangeReader,
+  joinSampleRanges,
+  jsonlRanges,
   readComplaintFile,
   readRawComplaints,
   readSampleFile,
+  sampleFileFormat,
+  sampleRangesResult,
   sniffFormat,
   type ComplaintFileOptions,
   type ComplaintFileResult,
   type ComplaintFormat,
   type ComplaintSink,
   type FileProgress,
+  type FileRange,
   type RawComplaintFile,
   type RawComplaintRecord,
   type SampleFileOptions,
   type SampleFileResult,
   type SampleFormat,
+  type SampleRangeResult,
 } from './files.js';
 export {
   LineScanner,

@@ -15,6 +15,14 @@ export class TextNormalizer {
   /** A chunk ended in `\r`: whether a `\n` follows is known only with the next chunk. */
   private pendingCR = false;
 
+  /**
+   * `atStart`: the text begins a file, where a byte-order mark is stripped. A later part of a file
+   * (read by range) keeps one, as reading the whole file would.
+   */
+  constructor(atStart = true) {
+    this.first = atStart;
+  }
+
   push(chunk: Buffer | string): string {
     let s = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     if (this.first && s.length > 0) {
