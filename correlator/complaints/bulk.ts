@@ -886,8 +886,13 @@ export function matchInBulk(
   options: Partial<CorrelatorOptions> = {},
 ): BulkCorrelations {
   const prepared = prepareBulk(inventory, windows, complaints, options);
-  const listed = new BulkScanner(inventory, prepared.plan).scan(0, complaints.length);
-  return new BulkCorrelations(complaints, prepared, [listed], inventory, options);
+  const scanner = new BulkScanner(inventory, prepared.plan);
+  // By ranges, as threads take them: the scratch for listed windows stays a range's size (grown by
+  // doubling to a million complaints' size, its old buffers pushed the heap into full collections).
+  const ranges: Int32Array[] = [];
+  for (let i = 0; i < complaints.length; i += BULK_RANGE)
+    ranges.push(scanner.scan(i, Math.min(complaints.length, i + BULK_RANGE)));
+  return new BulkCorrelations(complaints, prepared, ranges, inventory, options);
 }
 
 /**
