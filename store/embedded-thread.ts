@@ -38,9 +38,12 @@ export type EmbeddedCall = { id: number; now: EpochMs } & (
   | { kind: 'hourly'; from: EpochMs; to: EpochMs; cells?: readonly string[] }
 );
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export type EmbeddedLogLevel = (typeof LOG_LEVELS)[number];
+
 export type EmbeddedReply =
   | { kind: 'reply'; id: number; value?: unknown; error?: string }
-  | { kind: 'log'; level: 'info' | 'warn' | 'error'; obj: object; msg?: string };
+  | { kind: 'log'; level: EmbeddedLogLevel; obj: object; msg?: string };
 
 export interface ThreadData {
   dataDir: string;

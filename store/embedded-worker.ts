@@ -2,7 +2,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.js';
 import { EmbeddedBackend } from './embedded.js';
-import { type EmbeddedCall, type EmbeddedReply, type ThreadData, decodeBatch } from './embedded-thread.js';
+import {
+  type EmbeddedCall,
+  type EmbeddedLogLevel,
+  type EmbeddedReply,
+  type ThreadData,
+  LOG_LEVELS,
+  decodeBatch,
+} from './embedded-thread.js';
 
 /*
  * The embedded series store's thread (see store/embedded-thread.ts): the EmbeddedBackend itself, its
@@ -16,14 +23,14 @@ let now = data.now;
 const clock: Clock = { now: () => now, rate: data.rate };
 const reply = (r: EmbeddedReply) => port.postMessage(r);
 const logAt =
-  (level: 'info' | 'warn' | 'error') =>
+  (level: EmbeddedLogLevel) =>
   (obj: object, msg?: string): void => {
     const o = obj as { err?: unknown };
     // Errors do not survive the structured clone whole: their message and stack do.
     const err = o.err instanceof Error ? { message: o.err.message, stack: o.err.stack } : o.err;
     reply({ kind: 'log', level, obj: err === undefined ? obj : { ...obj, err }, msg });
   };
-const log = { info: logAt('info'), warn: logAt('warn'), error: logAt('error') } as unknown as Logger;
+const log = Object.fromEntries(LOG_LEVELS.map((l) => [l, logAt(l)])) as unknown as Logger;
 
 const backend = new EmbeddedBackend({ dataDir: data.dataDir, retentionMs: data.retentionMs, clock, log });
 
