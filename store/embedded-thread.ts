@@ -150,8 +150,9 @@ export class ThreadedEmbeddedBackend implements SeriesBackend {
       else c.resolve(m.value);
     });
     const die = (err: Error) => {
+      // 'error' is followed by 'exit': logged once, with the first reason.
+      if (!this.dead && !this.closed) this.opts.log.error({ err }, 'the embedded store thread stopped');
       this.dead ??= err;
-      if (!this.closed) this.opts.log.error({ err }, 'the embedded store thread stopped');
       for (const c of this.calls.values()) c.reject(this.dead);
       this.calls.clear();
     };

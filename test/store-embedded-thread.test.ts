@@ -144,3 +144,22 @@ void t.test('threaded embedded store: its log lines reach the daemon’s logger'
   );
   await b.close();
 });
+
+void t.test('threaded embedded store: a thread that stops fails every call retryably, logged once', async (t) => {
+  const dir = tempDir(t);
+  const lines: { level: number; msg: string; err?: { message: string } }[] = [];
+  const captured = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as (typeof lines)[0]) });
+  const b = new ThreadedEmbeddedBackend({
+    dataDir: dir,
+    retentionMs: RETENTION,
+    clock: new ManualClock(T0),
+    log: captured,
+  });
+  t.same(await b.init(), { ok: true });
+  // A fake fault: the thread is stopped from outside (a bug in it would end it the same way).
+  await (b as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+  t.match(await b.write([cellAt('C1', 0)]), { ok: false, retryable: true, reason: /thread exited/ }, 'writes');
+  await t.rejects(b.reader.latest(), /thread exited/, 'reads');
+  t.equal(lines.filter((l) => l.level === 50).length, 1, 'one error line');
+  await b.close();
+});
