@@ -46,6 +46,15 @@ export const KPI_INDEX: Record<BaselineKpi, number> = Object.fromEntries(BASELIN
 >;
 const LEVEL_KPIS: readonly BaselineKpi[] = ['rsrpDbm', 'sinrDb'];
 
+/**
+ * Hours per page of a cell's ring. A fresh cell has a few hours of history, not `weeks + 1` weeks: a
+ * whole ring was ~78 KB per cell (390 MB at 5,000 cells) allocated in one burst when the cells' first
+ * samples settled; a day is ~1 KB.
+ */
+const PAGE = 24;
+/** Where KPI k of a slot sits in its page. */
+const offset = (slot: number, k: number): number => (slot % PAGE) * K + k;
+
 /** Fixed-point scale of the sums: 1/100 of each KPI's unit. */
 const SCALE = 100;
 /** A count beyond this in one hour is not a collection interval any more; the rest are not summed. */
@@ -142,8 +151,9 @@ export function medianMad(
 /** One cell's hourly history: a ring of UTC hours, each with fixed-point sums and counts per KPI. */
 class CellHistory {
   readonly tags: Int32Array;
-  readonly sums: Int32Array;
-  readonly counts: Uint16Array;
+  /** Sums and counts by day of the ring (PAGE slots × K), each allocated when its first hour is. */
+  private readonly sumPages: (Int32Array | undefined)[];
+  private readonly countPages: (Uint16Array | undefined)[];
   /** The baselines of the hour (and day) asked last: samples arrive hour after hour. */
   hourKey = Number.NaN;
   hour: Baselines = {};
@@ -152,8 +162,9 @@ class CellHistory {
 
   constructor(readonly slots: number) {
     this.tags = new Int32Array(slots).fill(-1);
-    this.sums = new Int32Array(slots * K);
-    this.counts = new Uint16Array(slots * K);
+    const pages = Math.ceil(slots / PAGE);
+    this.sumPages = Array.from({ length: pages }, () => undefined);
+    this.countPages = Array.from({ length: pages }, () => undefined);
   }
 
   /** The slot for UTC hour h, cleared if it held an older hour; undefined if h is older than the ring. */
@@ -163,16 +174,34 @@ class CellHistory {
     if (tag === h) return slot;
     if (tag > h) return undefined;
     this.tags[slot] = h;
-    this.sums.fill(0, slot * K, slot * K + K);
-    this.counts.fill(0, slot * K, slot * K + K);
+    const p = (slot / PAGE) | 0;
+    const sums = this.sumPages[p];
+    if (sums) {
+      const at = (slot - p * PAGE) * K;
+      sums.fill(0, at, at + K);
+      this.countPages[p]!.fill(0, at, at + K);
+    } else {
+      this.sumPages[p] = new Int32Array(PAGE * K);
+      this.countPages[p] = new Uint16Array(PAGE * K);
+    }
     return slot;
+  }
+
+  /** The sums of the day holding `slot`, a slot `slotFor` returned; index with `offset`. */
+  sums(slot: number): Int32Array {
+    return this.sumPages[(slot / PAGE) | 0]!;
+  }
+
+  counts(slot: number): Uint16Array {
+    return this.countPages[(slot / PAGE) | 0]!;
   }
 
   mean(h: number, k: number): number {
     const slot = h % this.slots;
     if (this.tags[slot] !== h) return Number.NaN;
-    const n = this.counts[slot * K + k]!;
-    return n === 0 ? Number.NaN : this.sums[slot * K + k]! / SCALE / n;
+    const i = offset(slot, k);
+    const n = this.counts(slot)[i]!;
+    return n === 0 ? Number.NaN : this.sums(slot)[i]! / SCALE / n;
   }
 
   invalidate(): void {
@@ -291,13 +320,15 @@ export class BaselineStore {
     const h = Math.floor(ts / HOUR_MS);
     const slot = hist.slotFor(h);
     if (slot === undefined) return;
+    const sums = hist.sums(slot);
+    const counts = hist.counts(slot);
     for (let k = 0; k < K; k++) {
       const v = values[k]!;
       if (Number.isNaN(v)) continue;
-      const i = slot * K + k;
-      if (hist.counts[i]! >= MAX_COUNT) continue;
-      hist.sums[i]! += Math.round(v * SCALE);
-      hist.counts[i]! += 1;
+      const i = offset(slot, k);
+      if (counts[i]! >= MAX_COUNT) continue;
+      sums[i]! += Math.round(v * SCALE);
+      counts[i]! += 1;
     }
     // No invalidation: settled samples land in hours no baseline in use reads (they are ≥ lateness
     // old, baselines read hours ≥ a day old); late-dropped samples invalidate explicitly.
@@ -310,16 +341,18 @@ export class BaselineStore {
       const h = Math.floor(m.hour / HOUR_MS);
       const slot = hist.slotFor(h);
       if (slot === undefined || !(m.count > 0)) continue;
+      const sums = hist.sums(slot);
+      const counts = hist.counts(slot);
       BASELINE_KPIS.forEach((kpi, k) => {
         const v = m[kpi];
-        const i = slot * K + k;
+        const i = offset(slot, k);
         const n = Math.min(m.counts?.[kpi] ?? m.count, MAX_COUNT);
         if (v === undefined || !Number.isFinite(v) || !(n > 0)) {
-          hist.sums[i] = 0;
-          hist.counts[i] = 0;
+          sums[i] = 0;
+          counts[i] = 0;
         } else {
-          hist.sums[i] = Math.round(v * SCALE * n);
-          hist.counts[i] = n;
+          sums[i] = Math.round(v * SCALE * n);
+          counts[i] = n;
         }
       });
       hist.invalidate();
@@ -336,9 +369,9 @@ export class BaselineStore {
         const slot = h % hist.slots;
         const m: HourlyMean = { cell, hour: h * HOUR_MS, count: 0, counts: {} };
         BASELINE_KPIS.forEach((kpi, k) => {
-          const n = hist.counts[slot * K + k]!;
+          const n = hist.counts(slot)[offset(slot, k)]!;
           if (n === 0) return;
-          m[kpi] = hist.sums[slot * K + k]! / SCALE / n;
+          m[kpi] = hist.sums(slot)[offset(slot, k)]! / SCALE / n;
           m.counts![kpi] = n;
           m.count = Math.max(m.count, n);
         });
@@ -482,7 +515,7 @@ export class BaselineStore {
     const k = KPI_INDEX[kpi];
     if (!hist || hist.tags[h % hist.slots] !== h) return { sum: 0, count: 0 };
     const slot = h % hist.slots;
-    return { sum: hist.sums[slot * K + k]!, count: hist.counts[slot * K + k]! };
+    return { sum: hist.sums(slot)[offset(slot, k)]!, count: hist.counts(slot)[offset(slot, k)]! };
   }
 
   /** Cells with any history. */

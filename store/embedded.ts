@@ -29,6 +29,9 @@ import {
  * - `sample` / `link`: raw points, unique index (cell|link, ts, source) — the index on (cell, ts) the
  *   readers need, and InfluxDB's identity of a point: a replayed point lands on the same row, so a
  *   replay is idempotent. A second write of the same key merges fields, last write wins, as InfluxDB.
+ * - `sample_recent`: new cell samples, appended without an index and moved into `sample` in bulk,
+ *   sorted by (cell, ts) — see `mergeRecent`. A row whose key is already stored takes the old path
+ *   (straight into `sample`, merged), so the two tables never hold one key twice.
  * - `sample_hourly`: per cell and UTC hour, the sum and count of every field, so means merge exactly.
  *   New samples add to sums held in memory and flushed in bulk (see `flushDerived`); the hours
  *   concerned are marked in `rollup_pending` in the raw insert's transaction, so a crash is repaired.
@@ -72,6 +75,15 @@ export const seriesMigrations: Migration[] = [
     name: 'hours whose rollups are still in memory',
     up: (db) => db.exec('CREATE TABLE rollup_pending (hour INTEGER PRIMARY KEY)'),
   },
+  {
+    version: 3,
+    name: 'new samples before their bulk move into the (cell, ts) index',
+    up: (db) =>
+      db.exec(`CREATE TABLE sample_recent (
+        cell TEXT NOT NULL, ts INTEGER NOT NULL, source TEXT NOT NULL, site TEXT, region TEXT,
+        ${cellCols.map((c) => `${c} REAL`).join(', ')}
+      )`),
+  },
 ];
 
 type Row = Record<string, number | string | null>;
@@ -79,6 +91,8 @@ type Statements = ReturnType<EmbeddedBackend['prepare']>;
 
 /** Sample rows per INSERT statement. */
 const ROWS_PER_INSERT = 10;
+/** `sample_recent` is moved into `sample` once it holds this many rows (and before reads, prunes, close). */
+const MERGE_ROWS = 100_000;
 /** Rollup sums held in memory before a flush beyond this many cell-hours. */
 const MAX_PENDING_HOURS = 50_000;
 /** …or after this long (real ms): bounds the work a crash leaves for the start-up repair. */
@@ -92,12 +106,28 @@ interface HourAcc {
   counts: Uint32Array;
 }
 
+/**
+ * What the writer knows of one cell's keys, so that a new sample can go to `sample_recent` without an
+ * index lookup: a key newer than everything in `sample` and not among the recent keys is new.
+ */
+interface CellKeys {
+  /** ≥ the newest ts of this cell in `sample` (−∞: none). */
+  stored: number;
+  /** The newest ts in `sample_recent` (−∞: none). */
+  newest: number;
+  /** The keys in `sample_recent`, in arrival order. */
+  ts: number[];
+  sources: string[];
+}
+
 export interface EmbeddedOptions {
   dataDir: string;
   /** Raw samples are kept this long (clock time); hourly rollups twice as long. */
   retentionMs: number;
   clock: Clock;
   log: Logger;
+  /** Rows in `sample_recent` that trigger a move into `sample`; default 100,000 (tests set it low). */
+  mergeRows?: number;
 }
 
 export class EmbeddedBackend implements SeriesBackend {
@@ -114,6 +144,12 @@ export class EmbeddedBackend implements SeriesBackend {
   private readonly pendingLatest = new Map<string, { ts: number; source: string }>();
   /** Cells present in `sample_latest`: a new cell is written there at once, so a repair finds it. */
   private knownCells?: Set<string>;
+  /** Per cell, what `sample` and `sample_recent` hold (see CellKeys); set at open. */
+  private cellKeys = new Map<string, CellKeys>();
+  private recentRows = 0;
+  private mergeScheduled = false;
+  /** A transaction failed after touching `sample_recent`: rebuild `cellKeys` from the tables first. */
+  private keysSuspect = false;
   private lastRollupFlush = performance.now();
   private pruning?: Promise<void>;
   /** Writes waiting for this turn's transaction (see commitWaiting). */
@@ -125,6 +161,7 @@ export class EmbeddedBackend implements SeriesBackend {
     this.reader = new EmbeddedReader(
       () => this.open(),
       () => this.flushDerived(),
+      () => this.mergeRecent(),
     );
   }
 
@@ -143,8 +180,12 @@ export class EmbeddedBackend implements SeriesBackend {
       // at the default interval they cost more than the inserts themselves.
       this.db.pragma('wal_autocheckpoint = 16384');
       this.stmts = this.prepare(this.db);
+      // Rows a previous run left in sample_recent first: the repair recomputes rollups from `sample`.
+      const recent = this.stmts.countRecent.get() ?? 0;
+      if (recent > 0) this.db.transaction(() => this.moveRecent(this.stmts!))();
       this.repairDerived(this.db, this.stmts);
       this.knownCells = new Set(this.db.prepare<[], string>('SELECT cell FROM sample_latest').pluck().all());
+      this.syncKeys(this.stmts);
     }
     return { db: this.db, stmts: this.stmts! };
   }
@@ -153,13 +194,25 @@ export class EmbeddedBackend implements SeriesBackend {
     const cellParams = CELL_FIELDS.map(() => '?').join(', ');
     const linkParams = LINK_FIELDS.map(() => '?').join(', ');
     const merge = (cols: string[]) => cols.map((c) => `${c} = coalesce(excluded.${c}, ${c})`).join(', ');
+    const cols = `cell, ts, source, site, region, ${cellCols.join(', ')}`;
+    const rowParams = `(?, ?, ?, ?, ?, ${cellParams})`;
     return {
-      insertSample: db.prepare(
-        `INSERT OR IGNORE INTO sample (cell, ts, source, site, region, ${cellCols.join(', ')}) VALUES (?, ?, ?, ?, ?, ${cellParams})`,
+      insertRecent: db.prepare(`INSERT INTO sample_recent (${cols}) VALUES ${rowParams}`),
+      insertRecents: db.prepare(
+        `INSERT INTO sample_recent (${cols}) VALUES ${Array.from({ length: ROWS_PER_INSERT }, () => rowParams).join(', ')}`,
       ),
-      insertSamples: db.prepare(
-        `INSERT OR IGNORE INTO sample (cell, ts, source, site, region, ${cellCols.join(', ')}) VALUES ${Array.from({ length: ROWS_PER_INSERT }, () => `(?, ?, ?, ?, ?, ${cellParams})`).join(', ')}`,
+      // Sorted, so each cell's index page is rewritten once per move; rowid keeps arrival order should a
+      // key ever be there twice (the writer does not let it), merged as a second write would be.
+      moveRecent: db.prepare(
+        `INSERT INTO sample (${cols}) SELECT ${cols} FROM sample_recent WHERE true ORDER BY cell, ts, source, rowid
+         ON CONFLICT (cell, ts, source) DO UPDATE SET site = coalesce(excluded.site, site), region = coalesce(excluded.region, region), ${merge(cellCols)}`,
       ),
+      clearRecent: db.prepare('DELETE FROM sample_recent'),
+      countRecent: db.prepare<[], number>('SELECT count(*) FROM sample_recent').pluck(),
+      storedKey: db
+        .prepare<[string, number, string], number>('SELECT 1 FROM sample WHERE cell = ? AND ts = ? AND source = ?')
+        .pluck(),
+      storedNewest: db.prepare<[string], number | null>('SELECT max(ts) FROM sample WHERE cell = ?').pluck(),
       mergeSample: db.prepare(
         `INSERT INTO sample (cell, ts, source, site, region, ${cellCols.join(', ')}) VALUES (?, ?, ?, ?, ?, ${cellParams})
          ON CONFLICT (cell, ts, source) DO UPDATE SET site = coalesce(excluded.site, site), region = coalesce(excluded.region, region), ${merge(cellCols)}`,
@@ -220,9 +273,7 @@ export class EmbeddedBackend implements SeriesBackend {
   /**
    * Group commit: the batches written in one turn of the event loop (two pushes in flight, whose
    * bodies arrived while the first was decoded) go in one transaction, so one COMMIT and one fsync
-   * serve both. A commit rewrites every page the batches touched — for a batch of every cell, a page
-   * of the (cell, ts) index per cell — so two batches in one commit write about half the pages. Each
-   * write still resolves only after the commit that holds it (durable, as before).
+   * serve both. Each write still resolves only after the commit that holds it (durable, as before).
    */
   private commitWaiting(): void {
     const batches = this.waiting;
@@ -230,17 +281,114 @@ export class EmbeddedBackend implements SeriesBackend {
     let result: WriteResult = { ok: true };
     try {
       const { db, stmts } = this.open();
-      db.transaction(() => {
-        for (const b of batches) this.insert(b.points, stmts);
-      })();
+      if (this.keysSuspect) this.syncKeys(stmts);
+      try {
+        db.transaction(() => {
+          for (const b of batches) this.insert(b.points, stmts);
+        })();
+      } catch (err) {
+        // Rolled back: `cellKeys` may list rows that are not there, or miss some a rolled-back move
+        // put back in sample_recent.
+        this.keysSuspect = true;
+        throw err;
+      }
       if (this.pendingCount >= MAX_PENDING_HOURS || performance.now() - this.lastRollupFlush >= ROLLUP_FLUSH_MS)
         this.flushDerived();
     } catch (err) {
       // Disk full, I/O error, a locked file: the data is fine, the store is not — retry later.
       result = { ok: false, retryable: true, reason: `embedded store: ${(err as Error).message}` };
     }
-    if (result.ok) this.maybePrune();
+    if (result.ok) {
+      this.maybePrune();
+      // After the answers (they go out in this turn's microtasks): the move is the slow part.
+      if (this.recentRows >= (this.opts.mergeRows ?? MERGE_ROWS) && !this.mergeScheduled) {
+        this.mergeScheduled = true;
+        setImmediate(() => {
+          this.mergeScheduled = false;
+          if (this.closed) return;
+          try {
+            this.mergeRecent();
+          } catch (err) {
+            // The rows stay in sample_recent (readable after the next move, durable already).
+            this.opts.log.error({ err }, 'moving recent samples into the series index failed; will retry');
+          }
+        });
+      }
+    }
     for (const b of batches) b.resolve(result);
+  }
+
+  /**
+   * Moves `sample_recent` into `sample`: one sorted INSERT … SELECT in SQLite, so every cell's page of
+   * the (cell, ts, source) index is rewritten once per move instead of once per batch. Inserting each
+   * batch into the index directly made every commit rewrite a page per cell (~15 MB of WAL per
+   * 5,000-sample batch at 200 samples per cell): the commit was the biggest cost of a push.
+   * Readers of raw rows call this first, so they see every acknowledged sample.
+   */
+  mergeRecent(): void {
+    if (this.recentRows === 0 && !this.keysSuspect) return;
+    const { db, stmts } = this.open();
+    if (this.keysSuspect) {
+      this.syncKeys(stmts); // moves what is there, whatever the memory says
+      return;
+    }
+    db.transaction(() => this.moveRecent(stmts))();
+    this.keysMoved();
+  }
+
+  private moveRecent(stmts: Statements): void {
+    stmts.moveRecent.run();
+    stmts.clearRecent.run();
+  }
+
+  /** After a move: what was recent is stored. */
+  private keysMoved(): void {
+    for (const k of this.cellKeys.values()) {
+      if (k.newest > k.stored) k.stored = k.newest;
+      k.newest = -Infinity;
+      k.ts.length = 0;
+      k.sources.length = 0;
+    }
+    this.recentRows = 0;
+  }
+
+  /**
+   * Rebuilds `cellKeys` from the tables (at open, and after a failed transaction): sample_recent is
+   * moved, then each cell's newest stored ts is one index seek. Cells without a row in
+   * `sample_latest` have no rows (a new cell is listed there in the transaction of its first row).
+   */
+  private syncKeys(stmts: Statements): void {
+    const db = this.db!;
+    db.transaction(() => this.moveRecent(stmts))();
+    const keys = new Map<string, CellKeys>();
+    for (const cell of this.knownCells!) {
+      keys.set(cell, { stored: stmts.storedNewest.get(cell) ?? -Infinity, newest: -Infinity, ts: [], sources: [] });
+    }
+    this.cellKeys = keys;
+    this.recentRows = 0;
+    this.keysSuspect = false;
+  }
+
+  /**
+   * Whether (cell, ts, source) is stored in neither table; if so it is noted as recent. The usual
+   * pushed sample is newer than anything of its cell: two comparisons, no lookup.
+   */
+  private claimKey(cell: string, ts: number, source: string, stmts: Statements): boolean {
+    let k = this.cellKeys.get(cell);
+    if (!k) {
+      k = { stored: -Infinity, newest: -Infinity, ts: [], sources: [] };
+      this.cellKeys.set(cell, k);
+    }
+    if (ts <= k.newest) {
+      const list = k.ts;
+      for (let i = 0; i < list.length; i++) if (list[i] === ts && k.sources[i] === source) return false;
+    }
+    if (ts <= k.stored && stmts.storedKey.get(cell, ts, source) !== undefined) return false;
+    k.ts.push(ts);
+    k.sources.push(source);
+    if (ts > k.newest) k.newest = ts;
+    this.recentRows++;
+    return true;
   }
 
   private insert(points: readonly Point[], stmts: Statements): void {
@@ -252,31 +400,19 @@ export class EmbeddedBackend implements SeriesBackend {
     const newestLink = new Map<string, { ts: number; source: string }>();
     const batchHours = new Set<number>();
     const cellValues: (number | string | null)[] = new Array<number | string | null>(5 + nf);
-    // Rows go in ROWS_PER_INSERT at a time (one statement, a third faster than row by row). A chunk that
-    // inserted fewer rows held duplicates (a replay, a correction): its rows are merged one by one and
-    // their hours recomputed exactly.
+    // New rows go to sample_recent ROWS_PER_INSERT at a time (one statement, a third faster than row
+    // by row). Rows whose key is stored already (a replay, a correction) are kept aside and merged into
+    // `sample` one by one once sample_recent has been moved there, their hours recomputed exactly.
     const width = 5 + nf;
     // Filled in place and passed whole: no growth or length reset per chunk.
     const chunk = Array.from<unknown, number | string | null>({ length: ROWS_PER_INSERT * width }, () => null);
-    const chunkKeys = Array.from<unknown, string | number>({ length: 2 * ROWS_PER_INSERT }, () => 0);
     let rows = 0;
+    let again: (number | string | null)[][] | undefined;
     const flushChunk = () => {
       // Spread, not the array: better-sqlite3 binds arguments faster than an array's elements (about a
       // tenth less CPU for 100k rows of this shape, inserts and their JS together).
-      const inserted = rows === ROWS_PER_INSERT ? stmts.insertSamples.run(...chunk).changes : 0;
-      if (rows === ROWS_PER_INSERT && inserted === rows) {
-        rows = 0;
-        return;
-      }
-      for (let r = 0; r < rows; r++) {
-        const row = chunk.slice(r * width, (r + 1) * width);
-        if (rows === ROWS_PER_INSERT || stmts.insertSample.run(row).changes === 0) {
-          stmts.mergeSample.run(row);
-          const cell = chunkKeys[2 * r] as string;
-          const hour = chunkKeys[2 * r + 1] as number;
-          recompute.set(cell + '\n' + hour, { cell, hour });
-        }
-      }
+      if (rows === ROWS_PER_INSERT) stmts.insertRecents.run(...chunk);
+      else for (let r = 0; r < rows; r++) stmts.insertRecent.run(chunk.slice(r * width, (r + 1) * width));
       rows = 0;
     };
     const linkValues: (number | string | null)[] = new Array<number | string | null>(5 + LINK_FIELDS.length);
@@ -301,8 +437,13 @@ export class EmbeddedBackend implements SeriesBackend {
           if (!hourAccs) pending.set(hour, (hourAccs = new Map()));
           lastHour = hour;
         }
-        // Counted into the rollup at once; should the row turn out to be a duplicate, its hour is
-        // recomputed from the raw rows instead (which drops this accumulation).
+        const newest = newestCell.get(cell);
+        if (!newest || p.ts >= newest.ts) newestCell.set(cell, p);
+        if (!this.claimKey(cell, p.ts, source, stmts)) {
+          (again ??= []).push(cellValues.slice());
+          continue;
+        }
+        // A new key: counted into the rollup at once.
         let acc = hourAccs!.get(cell);
         if (!acc) {
           acc = { cell, hour, n: 0, sums: new Float64Array(nf), counts: new Uint32Array(nf) };
@@ -319,11 +460,7 @@ export class EmbeddedBackend implements SeriesBackend {
         }
         const at = rows * width;
         for (let i = 0; i < width; i++) chunk[at + i] = cellValues[i]!;
-        chunkKeys[2 * rows] = cell;
-        chunkKeys[2 * rows + 1] = hour;
         if (++rows === ROWS_PER_INSERT) flushChunk();
-        const newest = newestCell.get(cell);
-        if (!newest || p.ts >= newest.ts) newestCell.set(cell, p);
       } else {
         const link = t.link!;
         linkValues[0] = link;
@@ -339,6 +476,20 @@ export class EmbeddedBackend implements SeriesBackend {
       }
     }
     flushChunk();
+    if (again) {
+      // Each key's first write of this batch (if new) is in sample_recent, ahead of these, as in order.
+      this.moveRecent(stmts);
+      this.keysMoved();
+      for (const row of again) {
+        stmts.mergeSample.run(row);
+        const cell = row[0] as string;
+        const ts = row[1] as number;
+        const k = this.cellKeys.get(cell)!;
+        if (ts > k.stored) k.stored = ts;
+        const hour = ts - (((ts % HOUR_MS) + HOUR_MS) % HOUR_MS);
+        recompute.set(cell + '\n' + hour, { cell, hour });
+      }
+    }
     // Hours with rollup sums still in memory are marked on disk in this same transaction, so a crash
     // before the next flush is repaired at start-up by recomputing them from the raw rows.
     for (const hour of batchHours) {
@@ -448,6 +599,7 @@ export class EmbeddedBackend implements SeriesBackend {
     const rawCutoff = now - this.opts.retentionMs;
     const rollupCutoff = now - 2 * this.opts.retentionMs;
     const removed = { samples: 0, hourly: 0, links: 0 };
+    this.mergeRecent();
     this.flushDerived();
     const { db } = this.open();
     const cells = db
@@ -496,9 +648,11 @@ export class EmbeddedBackend implements SeriesBackend {
     this.closing = true; // a prune in progress stops at its next chunk instead of finishing the pass
     await this.pruning;
     try {
+      this.mergeRecent();
       this.flushDerived();
     } catch (err) {
-      // The marks on disk make the next start rebuild this state from the raw rows; nothing is lost.
+      // What is left in sample_recent is moved at the next start, and the marks on disk make it rebuild
+      // the rollups and latest samples from the raw rows: nothing is lost.
       this.opts.log.error(
         { err },
         'could not flush hourly rollups and latest samples on close; they are rebuilt at the next start',
@@ -527,6 +681,8 @@ class EmbeddedReader implements SeriesReader {
   constructor(
     private readonly open: () => { db: Database },
     private readonly flushDerived: () => void,
+    /** Raw rows are read from `sample` only: what is still in `sample_recent` goes there first. */
+    private readonly mergeRecent: () => void,
   ) {}
 
   private get s() {
@@ -551,6 +707,7 @@ class EmbeddedReader implements SeriesReader {
   }
 
   latest(cells?: readonly string[]): Promise<Sample[]> {
+    this.mergeRecent();
     this.flushDerived();
     if (!cells) return Promise.resolve(this.s.latestAll.all().map(rowSample));
     const out: Sample[] = [];
@@ -568,6 +725,7 @@ class EmbeddedReader implements SeriesReader {
 
   series(cell: string, from: EpochMs, to: EpochMs, resolutionMs: number): Promise<SeriesBucket[]> {
     if (!(resolutionMs >= 1)) return Promise.reject(new RangeError(`resolution must be ≥ 1 ms, got ${resolutionMs}`));
+    this.mergeRecent();
     const rows = this.s.series.all({ res: Math.round(resolutionMs), cell, from, to });
     return Promise.resolve(
       rows.map((r) => bucket(cell, r.bucket as number, r.n as number, (f) => r[f] as number | null)),

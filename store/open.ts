@@ -4,7 +4,7 @@ import type { Clock } from '../clock/index.js';
 import type { Metrics } from '../model/index.js';
 import type { StoreConfig } from '../config/index.js';
 import type { EpochMs } from '../model/index.js';
-import { EmbeddedBackend } from './embedded.js';
+import { ThreadedEmbeddedBackend } from './embedded-thread.js';
 import type { SeriesBackend, SeriesReader, SeriesWriter } from './index.js';
 import { InfluxV1Backend } from './influxv1.js';
 import { InfluxV2Backend } from './influxv2.js';
@@ -45,7 +45,7 @@ export async function openStores(cfg: StoreConfig, deps: StoreDeps): Promise<Sto
   try {
     switch (cfg.kind) {
       case 'embedded':
-        backend = new EmbeddedBackend({
+        backend = new ThreadedEmbeddedBackend({
           dataDir: deps.dataDir,
           retentionMs: cfg.retention,
           clock: deps.clock,

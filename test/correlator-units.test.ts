@@ -740,3 +740,38 @@ void t.test('targets: Wilson interval, Kish n, status rules', async (t) => {
   t.ok(r.interval && r.interval[0] < 0.96 && r.interval[1] > 0.96, 'the interval holds the ratio');
   t.equal(settingsWith({ rules: { openAfter: 3 } }).rules.closeAfter, 3, 'settingsWith keeps the other defaults');
 });
+
+void t.test('baselines: the hourly ring, allocated a day at a time, wraps and keeps exact sums', async (t) => {
+  const clock = new LocalClock('UTC');
+  const store = new BaselineStore(D.baseline, clock);
+  const ring = (D.baseline.weeks + 1) * 168;
+  const H = 24 * 7 * 30 + 5; // 05:00 of some day: hours start mid-page
+  const values = (users: number) => Float64Array.from([users, NaN, NaN, NaN, NaN, NaN, NaN, NaN]);
+  // Two samples per hour over one and a half rings: the first half ring is overwritten by the last.
+  for (let h = H; h < H + ring + ring / 2; h++) {
+    store.add('C', h * HOUR_MS, values(h % 100));
+    store.add('C', h * HOUR_MS + 30 * MIN, values((h % 100) + 1));
+  }
+  const means = store.means();
+  t.equal(means.length, ring, 'one mean per slot of the ring');
+  t.same(
+    [means[0]!.hour, means[means.length - 1]!.hour],
+    [(H + ring / 2) * HOUR_MS, (H + ring + ring / 2 - 1) * HOUR_MS],
+    'the newest ring of hours, older ones overwritten',
+  );
+  t.ok(
+    means.every((m) => m.activeUsers === ((m.hour / HOUR_MS) % 100) + 0.5 && m.counts?.activeUsers === 2),
+    'every hour: exact mean of its own two samples (a reused slot starts from zero)',
+  );
+  t.same(store.hourSum('C', H + ring, 'activeUsers'), { sum: (((H + ring) % 100) * 2 + 1) * 100, count: 2 });
+  t.same(store.hourSum('C', H, 'activeUsers'), { sum: 0, count: 0 }, 'an overwritten hour is gone');
+  store.add('C', H * HOUR_MS, values(7));
+  t.same(store.hourSum('C', H, 'activeUsers'), { sum: 0, count: 0 }, 'a sample older than the ring is not added');
+  const fresh = new BaselineStore(D.baseline, clock);
+  fresh.add('D', (H + 3) * HOUR_MS, values(4));
+  t.same(
+    fresh.means().map((m) => [m.hour, m.activeUsers]),
+    [[(H + 3) * HOUR_MS, 4]],
+    'a new cell: one hour, nothing else',
+  );
+});

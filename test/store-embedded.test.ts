@@ -323,7 +323,9 @@ void t.test('embedded backend: writes of one turn commit together, each answered
   const before = version();
   const batch = (minute: number) =>
     ['C1', 'C2', 'C3'].map((cell) => samplePoint(sample(cell, T0 + minute * MIN, { dlMbps: minute })));
-  const rows = () => raw.prepare('SELECT count(*) FROM sample').pluck().get() as number;
+  // New rows are committed to sample_recent (moved into `sample` later, in bulk): count both.
+  const rows = () =>
+    raw.prepare('SELECT (SELECT count(*) FROM sample) + (SELECT count(*) FROM sample_recent)').pluck().get() as number;
   const writes = [backend.write(batch(0)), backend.write(batch(1))];
   t.equal(rows(), 0, 'nothing is committed before the turn ends');
   t.same(await Promise.all(writes), [{ ok: true }, { ok: true }], 'both acknowledged');
@@ -390,4 +392,213 @@ void t.test('openStores (embedded): writer → reader, records, idempotent close
     stores.writer.export([samplePoint(sample('C7', T0 + MIN))]),
     'a closed writer refuses new points loudly',
   );
+});
+
+void t.test('embedded backend: new samples wait in sample_recent, moved into `sample` in bulk', async (t) => {
+  const dir = tempDir(t);
+  const clock = new ManualClock(T0);
+  const backend = new EmbeddedBackend({ dataDir: dir, retentionMs: 35 * 24 * HOUR_MS, clock, log, mergeRows: 8 });
+  await backend.init();
+  const raw = new BetterSqlite3(join(dir, 'series.db'), { readonly: true });
+  t.teardown(() => raw.close());
+  const count = (table: string) => raw.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+  const minute = (m: number) => ['C1', 'C2', 'C3'].map((cell) => samplePoint(sample(cell, T0 + m * MIN)));
+  t.same(await backend.write(minute(0)), { ok: true });
+  t.same([count('sample_recent'), count('sample')], [3, 0], 'acknowledged rows are committed, unindexed');
+  t.equal((await backend.reader.series('C1', T0, T0 + HOUR_MS, HOUR_MS))[0]?.count, 1, 'a read sees them');
+  t.same([count('sample_recent'), count('sample')], [0, 3], 'having moved them first');
+  t.same(await backend.write([...minute(1), ...minute(2), ...minute(3)]), { ok: true });
+  t.equal(count('sample_recent'), 9, 'past mergeRows, the move waits until the answers are out');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same([count('sample_recent'), count('sample')], [0, 12], 'then runs');
+  await backend.close();
+});
+
+void t.test('embedded backend: a failed transaction leaves nothing counted twice', async (t) => {
+  const dir = tempDir(t);
+  const clock = new ManualClock(T0);
+  const backend = new EmbeddedBackend({ dataDir: dir, retentionMs: 35 * 24 * HOUR_MS, clock, log });
+  await backend.init();
+  const samples = Array.from({ length: 6 }, (_, m) => sample('C1', T0 + m * MIN, { dlMbps: m }));
+  t.same(await backend.write(samples.slice(0, 3).map((s) => samplePoint(s))), { ok: true });
+  // Another connection holds the write lock: the next transaction fails (busy) after claiming its keys.
+  (backend as unknown as { db: BetterSqlite3.Database }).db.pragma('busy_timeout = 0');
+  const other = new BetterSqlite3(join(dir, 'series.db'));
+  t.teardown(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  const later = samples.slice(3).map((s) => samplePoint(s));
+  t.match(await backend.write(later), { ok: false, retryable: true }, 'refused, retryably');
+  other.exec('ROLLBACK');
+  t.same(await backend.write(later), { ok: true }, 'the retry lands');
+  t.same(await backend.write(later), { ok: true }, 'and a replay of it changes nothing');
+  t.same(await backend.reader.hourly(T0, T0 + HOUR_MS), [expectedBucket('C1', T0, samples)], 'rollup exact');
+  t.same(
+    await backend.reader.series('C1', T0, T0 + HOUR_MS, HOUR_MS),
+    [expectedBucket('C1', T0, samples)],
+    'each row once',
+  );
+  await backend.close();
+});
+
+/**
+ * The store against a model of its promise (one row per (cell, ts, source), a later write's fields
+ * win, rollups = means over those rows), on random batches: repeated keys within and across batches,
+ * late and out-of-order samples, reads in between, a crash. Once with a move after nearly every batch,
+ * once with sample_recent moved only by reads.
+ */
+void t.test('embedded backend: random writes, replays and a crash read back as the model says', async (t) => {
+  for (const mergeRows of [3, 1_000_000]) {
+    const dir = tempDir(t);
+    const clock = new ManualClock(T0);
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const model = new Map<string, Sample>();
+    const open = () => new EmbeddedBackend({ dataDir: dir, retentionMs: 35 * 24 * HOUR_MS, clock, log, mergeRows });
+    let backend = open();
+    await backend.init();
+    const cells = ['C0', 'C1', 'C2', 'C3', 'C4'];
+    for (let b = 0; b < 60; b++) {
+      const batch: Sample[] = [];
+      for (let i = rnd(12); i >= 0; i--) {
+        // Mostly the next minutes, some late, some repeated exactly or with other values.
+        const m = rnd(4) === 0 ? rnd(b + 1) : b + rnd(3);
+        const s: Sample = { cell: cells[rnd(cells.length)]!, ts: T0 + m * MIN, source: rnd(5) === 0 ? 'push' : 'snmp' };
+        if (rnd(3) > 0) s.dlMbps = rnd(50);
+        if (rnd(3) > 0) s.activeUsers = rnd(20);
+        if (rnd(2) > 0) s.available = rnd(4) > 0;
+        if (rnd(4) > 0) s.intervalS = 60;
+        batch.push(s);
+      }
+      const writes = [backend.write(batch.map((s) => samplePoint(s)))];
+      if (rnd(3) === 0) writes.push(backend.write(batch.slice(0, 2).map((s) => samplePoint(s)))); // same turn
+      t.ok(
+        (await Promise.all(writes)).every((r) => r.ok),
+        `batch ${b} stored`,
+      );
+      for (const s of [...batch, ...batch.slice(0, writes.length - 1 ? 2 : 0)]) {
+        const key = `${s.cell} ${s.ts} ${s.source}`;
+        const was = model.get(key);
+        const merged: Sample = { ...was, ...s };
+        for (const f of ['dlMbps', 'activeUsers', 'available', 'intervalS'] as const)
+          if (s[f] === undefined && was?.[f] !== undefined) (merged as unknown as Record<string, unknown>)[f] = was[f];
+        model.set(key, merged);
+      }
+      if (rnd(8) === 0) await backend.reader.series('C0', T0, T0 + 3 * HOUR_MS, HOUR_MS);
+      if (b === 30) {
+        // A crash: whatever was in memory (rollup sums, recent keys) is gone; sample_recent is on disk.
+        (backend as unknown as { db: BetterSqlite3.Database }).db.close();
+        backend = open();
+      }
+    }
+    const rows = [...model.values()];
+    const hours = [0, 1];
+    const expected = cells.flatMap((cell) =>
+      hours
+        .map((h) => {
+          const inHour = rows.filter(
+            (s) => s.cell === cell && s.ts >= T0 + h * HOUR_MS && s.ts < T0 + (h + 1) * HOUR_MS,
+          );
+          return inHour.length ? expectedBucket(cell, T0 + h * HOUR_MS, inHour) : undefined;
+        })
+        .filter((x) => x !== undefined),
+    );
+    t.same(await backend.reader.hourly(T0, T0 + 2 * HOUR_MS), expected, `mergeRows ${mergeRows}: hourly rollups`);
+    const series = await Promise.all(cells.map((c) => backend.reader.series(c, T0, T0 + 2 * HOUR_MS, HOUR_MS)));
+    t.same(series.flat(), expected, `mergeRows ${mergeRows}: raw rows, one per key, fields merged`);
+    t.same(
+      (await backend.reader.latest()).map((s) => [s.cell, s.ts]),
+      cells.map((c) => [c, Math.max(...rows.filter((s) => s.cell === c).map((s) => s.ts))]),
+      `mergeRows ${mergeRows}: latest`,
+    );
+    await backend.close();
+  }
+});
+
+/** Rows as the store promises them: one per (cell, ts, source), a later write's present fields win. */
+function modelRows(writes: Sample[]): Sample[] {
+  const rows = new Map<string, Sample>();
+  for (const s of writes) {
+    const key = `${s.cell} ${s.ts} ${s.source}`;
+    const merged: Record<string, unknown> = { ...rows.get(key) };
+    for (const [f, v] of Object.entries(s)) if (v !== undefined) merged[f] = v;
+    rows.set(key, merged as unknown as Sample);
+  }
+  return [...rows.values()];
+}
+
+void t.test('embedded backend: a key already stored is merged once, wherever it sits', async (t) => {
+  const at = (m: number, dl: number, over: Partial<Sample> = {}) => sample('C1', T0 + m * MIN, { dlMbps: dl, ...over });
+  type Step = Sample[] | 'read' | 'crash' | 'turn' | 'fail-after-move';
+  const cases: { spec: string; steps: Step[]; mergeRows?: number }[] = [
+    { spec: 'replay of a key still in sample_recent', steps: [[at(0, 1), at(1, 2)], [at(0, 5)]] },
+    { spec: 'replay of the newest key, moved', steps: [[at(0, 1), at(1, 2)], 'read', [at(1, 7)]] },
+    { spec: 'replay of an older key, moved', steps: [[at(0, 1), at(1, 2), at(2, 3)], 'read', [at(1, 7)]] },
+    { spec: 'late key older than the stored newest, new', steps: [[at(0, 1), at(5, 2)], 'read', [at(3, 9)]] },
+    { spec: 'out of order within sample_recent', steps: [[at(3, 1)], [at(1, 2)], [at(1, 4), at(2, 8)]] },
+    { spec: 'the same key twice in one batch', steps: [[at(0, 1), at(0, 3, { ulMbps: 1 }), at(1, 1)]] },
+    { spec: 'the same key in two batches of one turn', steps: [[at(0, 1)], 'turn', [at(0, 6)]] },
+    { spec: 'another source is another key', steps: [[at(0, 1)], [at(0, 2, { source: 'push' })]] },
+    {
+      spec: 'replay after a crash (keys of sample_recent forgotten)',
+      steps: [[at(0, 1), at(1, 2)], 'crash', [at(1, 3)]],
+    },
+    { spec: 'replay across a move by mergeRows', steps: [[at(0, 1), at(1, 2)], [at(2, 3)], [at(1, 5)]], mergeRows: 2 },
+    {
+      spec: 'a transaction that moved sample_recent, then failed (fake fault)',
+      steps: [[at(0, 1), at(1, 2)], 'fail-after-move', [at(2, 4)], [at(1, 6)]],
+    },
+  ];
+  for (const c of cases) {
+    const dir = tempDir(t);
+    const clock = new ManualClock(T0);
+    const open = () =>
+      new EmbeddedBackend({ dataDir: dir, retentionMs: 35 * 24 * HOUR_MS, clock, log, mergeRows: c.mergeRows });
+    let backend = open();
+    await backend.init();
+    const written: Sample[] = [];
+    for (let i = 0; i < c.steps.length; i++) {
+      const step = c.steps[i]!;
+      if (step === 'read') await backend.reader.series('C1', T0, T0 + HOUR_MS, HOUR_MS);
+      else if (step === 'crash') {
+        (backend as unknown as { db: BetterSqlite3.Database }).db.close();
+        backend = open();
+      } else if (step === 'turn') {
+        const [a, b] = [c.steps[i - 1] as Sample[], c.steps[i + 1] as Sample[]];
+        written.splice(written.length - a.length, a.length); // written again below, in one turn
+        const rs = await Promise.all([a, b].map((batch) => backend.write(batch.map((s) => samplePoint(s)))));
+        t.ok(
+          rs.every((r) => r.ok),
+          `${c.spec}: both stored`,
+        );
+        written.push(...a, ...b);
+        i++;
+      } else if (step === 'fail-after-move') {
+        // A replay takes the merge path, which moves sample_recent, then the transaction fails later on.
+        const stmts = (backend as unknown as { stmts: { recomputeHourly: { run: () => void } } }).stmts;
+        const real = stmts.recomputeHourly.run;
+        stmts.recomputeHourly.run = () => {
+          throw new Error('fake fault: disk I/O error');
+        };
+        t.match(await backend.write([samplePoint(at(1, 9))]), { ok: false, retryable: true }, `${c.spec}: refused`);
+        stmts.recomputeHourly.run = real;
+      } else {
+        t.ok((await backend.write(step.map((s) => samplePoint(s)))).ok, `${c.spec}: stored`);
+        written.push(...step);
+      }
+    }
+    const rows = modelRows(written).sort((a, b) => a.ts - b.ts);
+    const want = [
+      expectedBucket(
+        'C1',
+        T0,
+        rows.filter((s) => s.cell === 'C1'),
+      ),
+    ];
+    t.same(await backend.reader.hourly(T0, T0 + HOUR_MS), want, `${c.spec}: rollup`);
+    t.same(await backend.reader.series('C1', T0, T0 + HOUR_MS, HOUR_MS), want, `${c.spec}: raw rows`);
+    await backend.close();
+  }
 });
