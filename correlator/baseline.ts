@@ -488,15 +488,16 @@ export class BaselineStore {
     kpi: BaselineKpi,
   ): KpiBaseline | undefined {
     // hist.mean(h, k) written out: this loop reads every look-back hour of every cell-hour and KPI.
-    const { tags, sums, counts } = hist;
+    const { tags } = hist;
     const { hours, slots } = list;
     const scratch = this.scratch;
     let n = 0;
     for (let j = 0; j < hours.length && n < scratch.length; j++) {
       const slot = slots[j]!;
       if (tags[slot] !== hours[j]) continue;
-      const c = counts[slot * K + k]!;
-      if (c !== 0) scratch[n++] = sums[slot * K + k]! / SCALE / c;
+      const i = offset(slot, k);
+      const c = hist.counts(slot)[i]!;
+      if (c !== 0) scratch[n++] = hist.sums(slot)[i]! / SCALE / c;
     }
     if (n < min) return undefined;
     const { median, mad, runMad } = medianMad(
