@@ -377,7 +377,7 @@ export function registerAnalyzeCommand(program: Command, fail: (err: unknown) =>
     .option('--out <file>', 'write the full report as JSON')
     .option(
       '--threads <n>',
-      'threads for the analysis and the complaint match, 1 or 2 (default: 2 from 200,000 samples, 100,000 complaints)',
+      'threads for the read, the analysis and the complaint match, 1 or 2 (default: 2 from 200,000 samples, 100,000 complaints)',
       threadsFlag,
     )
     .action(async (opts: AnalyzeOptions) => {
