@@ -144,7 +144,8 @@ export interface PreparedBulk {
   /** The windows in the plan's order (window i of the columns is windows[i]). */
   windows: Window[];
   rejected: Map<number, Extract<ComplaintOutcome, { status: 'rejected' }>>;
-  cellIndex: ReadonlyMap<string, number>;
+  /** The inventory as indices, as the plan numbers cells and sites. */
+  geometry: InventoryGeometry;
 }
 
 type Alloc = <T extends Float64Array | Int32Array | Uint8Array>(
@@ -214,7 +215,7 @@ export function planBulk(
     },
     windows: table.windows,
     rejected: new Map(),
-    cellIndex: geo.cellIndex,
+    geometry: geo,
   };
 }
 
@@ -224,7 +225,8 @@ export function planBulk(
  * worker waiting on it scans a range as soon as it is read).
  */
 export function readComplaints(prepared: PreparedBulk, inventory: Inventory, complaints: readonly Complaint[]): void {
-  const { plan, rejected, cellIndex } = prepared;
+  const { plan, rejected } = prepared;
+  const { cellIndex } = prepared.geometry;
   const { status, flags, receivedAt, issueAt, lat, lon, cell, symptom, unknownIds } = plan;
   const unknownIndex = new Map(unknownIds.map((id, k) => [id, k]));
   const anyOther = unknownIds.length - 1;
@@ -811,7 +813,7 @@ export class BulkCorrelations {
     this.status = plan.status;
     this.windows = prepared.windows;
     this.rejected = prepared.rejected;
-    this.nearest = new AddressTiles(inventory, new InventoryGeometry(inventory), this.options.radiusKm).nearest;
+    this.nearest = new AddressTiles(inventory, prepared.geometry, this.options.radiusKm).nearest;
     const n = complaints.length;
     this.listed = new Int32Array(n + 1);
     let explained = 0;
@@ -886,12 +888,10 @@ export function matchInBulk(
   options: Partial<CorrelatorOptions> = {},
 ): BulkCorrelations {
   const prepared = prepareBulk(inventory, windows, complaints, options);
-  const scanner = new BulkScanner(inventory, prepared.plan);
-  // By ranges, as threads take them: the scratch for listed windows stays a range's size (grown by
-  // doubling to a million complaints' size, its old buffers pushed the heap into full collections).
-  const ranges: Int32Array[] = [];
-  for (let i = 0; i < complaints.length; i += BULK_RANGE)
-    ranges.push(scanner.scan(i, Math.min(complaints.length, i + BULK_RANGE)));
+  // By ranges, as threads take them (this one takes all, in order): the scratch for listed windows
+  // stays a range's size (grown to a million complaints' size, its old buffers set off full collections).
+  const taken = scanTakenRanges(new BulkScanner(inventory, prepared.plan), complaints.length, new Int32Array(1));
+  const ranges = taken.map((x) => x.listed);
   return new BulkCorrelations(complaints, prepared, ranges, inventory, options);
 }
 
